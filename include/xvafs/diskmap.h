@@ -1,0 +1,103 @@
+/* The disk map: where each byte of each exported disk lies in the .xva.
+ *
+ * Members are added in stream order and placed by XAPI's sequential rule
+ * (a member's number is a counter, not an offset): per disk, the block size
+ * is the first data member's length, a gap in numbers is that many all-zero
+ * blocks, and a zero-length keep-alive member takes a number but no bytes.
+ * Only present chunks are stored, as a sorted extent array (32 bytes each);
+ * everything between extents reads as zeros. */
+#ifndef XVAFS_DISKMAP_H
+#define XVAFS_DISKMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xvafs/error.h"
+
+enum xva_map_status {
+	XVA_MAP_OK = 0,
+	XVA_MAP_ENOMEM,
+	XVA_MAP_EORDER,       /* numbers do not strictly increase */
+	XVA_MAP_EINTERLEAVED, /* a disk's members are split by another's */
+	XVA_MAP_ECHUNKLEN,    /* a chunk is neither the block size nor last */
+	XVA_MAP_EGAP,         /* a gap before the block size is known */
+	XVA_MAP_EOVERFLOW,    /* positions past 2^63 */
+	XVA_MAP_ECHECKSUM,    /* a checksum member not right after its data */
+	XVA_MAP_ESIZE,        /* data disagrees with the VDI's virtual_size */
+};
+
+enum xva_checksum_kind {
+	XVA_CHECKSUM_NONE = 0,
+	XVA_CHECKSUM_XXHASH, /* .xxhash: XXH64, seed 0, 16 upper-case hex */
+	XVA_CHECKSUM_SHA1,   /* .checksum: SHA-1, 40 lower-case hex */
+};
+
+struct xva_extent {
+	uint64_t disk_off;   /* first disk byte the chunk holds */
+	uint64_t file_off;   /* where that byte is in the .xva */
+	uint64_t number;     /* the member's number, for messages */
+	uint32_t len;        /* bytes; never 0 (keep-alives hold none) */
+	uint32_t csum_delta; /* checksum text at file_off + csum_delta; 0: none */
+};
+
+struct xva_disk {
+	char *prefix;           /* member folder, e.g. "Ref:12"; the VDI id */
+	uint64_t size;          /* bytes served (virtual_size, or data_end) */
+	uint64_t data_end;      /* final sequential position */
+	uint64_t block;         /* block size; 0 until a member has data */
+	uint64_t bytes_present; /* sum of extent lengths */
+	struct xva_extent *extents;
+	size_t n_extents, cap_extents;
+	uint64_t members;       /* data members, keep-alives included */
+	uint64_t keepalives;    /* zero-length data members */
+	uint64_t last_number;   /* of the previous data member */
+	int number_width;       /* digits in member names; 0 if they vary */
+	uint64_t checksums[3];  /* checksum members by enum xva_checksum_kind */
+	bool last_has_checksum; /* the previous data member got its checksum */
+};
+
+struct xva_diskmap {
+	struct xva_disk *disks; /* in stream order */
+	size_t n_disks, cap_disks;
+	struct xva_disk *current; /* the disk receiving members */
+};
+
+void xva_map_init(struct xva_diskmap *map);
+void xva_map_free(struct xva_diskmap *map);
+
+/* Adds data member PREFIX/NUMBER (printed with WIDTH digits) whose LEN bytes
+ * start at FILE_OFF in the .xva. */
+enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
+				      const char *prefix, uint64_t number,
+				      int width, uint64_t file_off,
+				      uint64_t len, struct xva_err *err);
+
+/* Adds checksum member PREFIX/NUMBER.KIND whose text starts at FILE_OFF; it
+ * must follow its data member directly. */
+enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
+					 const char *prefix, uint64_t number,
+					 enum xva_checksum_kind kind,
+					 uint64_t file_off, struct xva_err *err);
+
+/* Fixes the disk's size: the VDI's virtual_size when known (the data must
+ * end exactly there), else the final sequential position. */
+enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
+				      bool have_virtual_size,
+				      uint64_t virtual_size,
+				      struct xva_err *err);
+
+struct xva_disk *xva_map_find(const struct xva_diskmap *map,
+			      const char *prefix);
+
+/* Index of the first extent that ends after disk offset OFF (n_extents when
+ * none does). */
+size_t xva_disk_extent_at(const struct xva_disk *disk, uint64_t off);
+
+/* "PREFIX/NUMBER" as the member was named, for messages. */
+void xva_disk_member_name(const struct xva_disk *disk, uint64_t number,
+			  char *buf, size_t len);
+
+const char *xva_map_strerror(enum xva_map_status status);
+
+#endif

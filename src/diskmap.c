@@ -1,0 +1,305 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xvafs/diskmap.h"
+
+_Static_assert(sizeof(struct xva_extent) <= 32,
+	       "the map must cost at most 32 bytes per present chunk");
+
+/* Disk positions stay below 2^63 so they fit off_t everywhere. */
+#define POS_LIMIT ((uint64_t)INT64_MAX)
+
+const char *xva_map_strerror(enum xva_map_status status)
+{
+	switch (status) {
+	case XVA_MAP_OK: return "success";
+	case XVA_MAP_ENOMEM: return "out of memory";
+	case XVA_MAP_EORDER: return "member numbers out of order";
+	case XVA_MAP_EINTERLEAVED: return "disks interleaved";
+	case XVA_MAP_ECHUNKLEN: return "chunk of wrong length";
+	case XVA_MAP_EGAP: return "gap before the block size is known";
+	case XVA_MAP_EOVERFLOW: return "disk position overflows";
+	case XVA_MAP_ECHECKSUM: return "misplaced checksum member";
+	case XVA_MAP_ESIZE: return "data disagrees with virtual_size";
+	}
+	return "unknown map status";
+}
+
+void xva_map_init(struct xva_diskmap *map)
+{
+	memset(map, 0, sizeof(*map));
+}
+
+void xva_map_free(struct xva_diskmap *map)
+{
+	for (size_t i = 0; i < map->n_disks; i++) {
+		free(map->disks[i].prefix);
+		free(map->disks[i].extents);
+	}
+	free(map->disks);
+	xva_map_init(map);
+}
+
+struct xva_disk *xva_map_find(const struct xva_diskmap *map, const char *prefix)
+{
+	for (size_t i = 0; i < map->n_disks; i++)
+		if (strcmp(map->disks[i].prefix, prefix) == 0)
+			return &map->disks[i];
+	return NULL;
+}
+
+void xva_disk_member_name(const struct xva_disk *disk, uint64_t number,
+			  char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%0*llu", disk->prefix, disk->number_width,
+		 (unsigned long long)number);
+}
+
+/* Finds the disk for PREFIX, creating it when its first member arrives.
+ * A disk seen before that is not the current one has been split by
+ * another disk's members. */
+static enum xva_map_status disk_for(struct xva_diskmap *map, const char *prefix,
+				    uint64_t number, struct xva_disk **out,
+				    struct xva_err *err)
+{
+	struct xva_disk *disk;
+
+	if (map->current && strcmp(map->current->prefix, prefix) == 0) {
+		*out = map->current;
+		return XVA_MAP_OK;
+	}
+	disk = xva_map_find(map, prefix);
+	if (disk) {
+		xva_err_set(err, "member %s/%llu: members of disk %s resume after "
+			    "members of disk %s; each disk's members must be "
+			    "contiguous", prefix, (unsigned long long)number,
+			    prefix, map->current->prefix);
+		return XVA_MAP_EINTERLEAVED;
+	}
+	if (map->n_disks == map->cap_disks) {
+		size_t cap = map->cap_disks ? 2 * map->cap_disks : 4;
+		struct xva_disk *disks = realloc(map->disks, cap * sizeof(*disks));
+
+		if (!disks)
+			goto nomem;
+		map->disks = disks;
+		map->cap_disks = cap;
+	}
+	disk = &map->disks[map->n_disks];
+	memset(disk, 0, sizeof(*disk));
+	disk->prefix = strdup(prefix);
+	if (!disk->prefix)
+		goto nomem;
+	map->n_disks++;
+	map->current = disk;
+	*out = disk;
+	return XVA_MAP_OK;
+nomem:
+	xva_err_set(err, "out of memory");
+	return XVA_MAP_ENOMEM;
+}
+
+static enum xva_map_status append_extent(struct xva_disk *disk,
+					 const struct xva_extent *ext,
+					 struct xva_err *err)
+{
+	if (disk->n_extents == disk->cap_extents) {
+		size_t cap = disk->cap_extents ? 2 * disk->cap_extents : 64;
+		struct xva_extent *e = realloc(disk->extents, cap * sizeof(*e));
+
+		if (!e) {
+			xva_err_set(err, "out of memory");
+			return XVA_MAP_ENOMEM;
+		}
+		disk->extents = e;
+		disk->cap_extents = cap;
+	}
+	disk->extents[disk->n_extents++] = *ext;
+	return XVA_MAP_OK;
+}
+
+enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
+				      const char *prefix, uint64_t number,
+				      int width, uint64_t file_off,
+				      uint64_t len, struct xva_err *err)
+{
+	struct xva_disk *disk;
+	enum xva_map_status st;
+	uint64_t pos, gap;
+	char name[64];
+
+	st = disk_for(map, prefix, number, &disk, err);
+	if (st != XVA_MAP_OK)
+		return st;
+	if (disk->members == 0)
+		disk->number_width = width;
+	else if (disk->number_width != width)
+		disk->number_width = 0;
+	xva_disk_member_name(disk, number, name, sizeof(name));
+
+	if (disk->members > 0 && number <= disk->last_number) {
+		char prev[64];
+
+		xva_disk_member_name(disk, disk->last_number, prev, sizeof(prev));
+		xva_err_set(err, "member %s at byte %llu follows %s: member "
+			    "numbers must increase", name,
+			    (unsigned long long)file_off, prev);
+		return XVA_MAP_EORDER;
+	}
+	gap = disk->members > 0 ? number - disk->last_number - 1 : number;
+	pos = disk->data_end;
+	if (gap > 0) {
+		if (disk->block == 0) {
+			xva_err_set(err, "member %s at byte %llu: %llu missing "
+				    "blocks before any member with data, so their "
+				    "size is unknown", name,
+				    (unsigned long long)file_off,
+				    (unsigned long long)gap);
+			return XVA_MAP_EGAP;
+		}
+		if (gap > (POS_LIMIT - pos) / disk->block) {
+			xva_err_set(err, "member %s at byte %llu: the gap of %llu "
+				    "blocks puts the disk past 2^63 bytes", name,
+				    (unsigned long long)file_off,
+				    (unsigned long long)gap);
+			return XVA_MAP_EOVERFLOW;
+		}
+		pos += gap * disk->block;
+	}
+	if (len > 0) {
+		struct xva_extent ext;
+
+		if (disk->block == 0) {
+			if (len > UINT32_MAX) {
+				xva_err_set(err, "member %s at byte %llu is %llu "
+					    "bytes, too large for a chunk", name,
+					    (unsigned long long)file_off,
+					    (unsigned long long)len);
+				return XVA_MAP_ECHUNKLEN;
+			}
+			disk->block = len;
+		}
+		if (len > disk->block) {
+			xva_err_set(err, "member %s at byte %llu is %llu bytes, "
+				    "longer than the block size %llu set by the "
+				    "disk's first chunk", name,
+				    (unsigned long long)file_off,
+				    (unsigned long long)len,
+				    (unsigned long long)disk->block);
+			return XVA_MAP_ECHUNKLEN;
+		}
+		if (disk->n_extents > 0) {
+			const struct xva_extent *prev =
+				&disk->extents[disk->n_extents - 1];
+
+			if (prev->len != disk->block) {
+				char pname[64];
+
+				xva_disk_member_name(disk, prev->number, pname,
+						     sizeof(pname));
+				xva_err_set(err, "member %s is %u bytes, neither "
+					    "the block size %llu nor 0, yet it is "
+					    "not the disk's last chunk (%s follows)",
+					    pname, prev->len,
+					    (unsigned long long)disk->block, name);
+				return XVA_MAP_ECHUNKLEN;
+			}
+		}
+		if (len > POS_LIMIT - pos) {
+			xva_err_set(err, "member %s at byte %llu puts the disk "
+				    "past 2^63 bytes", name,
+				    (unsigned long long)file_off);
+			return XVA_MAP_EOVERFLOW;
+		}
+		ext.disk_off = pos;
+		ext.file_off = file_off;
+		ext.number = number;
+		ext.len = (uint32_t)len;
+		ext.csum_delta = 0;
+		st = append_extent(disk, &ext, err);
+		if (st != XVA_MAP_OK)
+			return st;
+		pos += len;
+		disk->bytes_present += len;
+	} else {
+		disk->keepalives++;
+	}
+	disk->data_end = pos;
+	disk->last_number = number;
+	disk->last_has_checksum = false;
+	disk->members++;
+	return XVA_MAP_OK;
+}
+
+enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
+					 const char *prefix, uint64_t number,
+					 enum xva_checksum_kind kind,
+					 uint64_t file_off, struct xva_err *err)
+{
+	struct xva_disk *disk = map->current;
+	struct xva_extent *last;
+
+	if (!disk || strcmp(disk->prefix, prefix) != 0 ||
+	    disk->last_number != number || disk->last_has_checksum) {
+		xva_err_set(err, "checksum member %s/%llu at byte %llu does not "
+			    "follow its data member directly", prefix,
+			    (unsigned long long)number,
+			    (unsigned long long)file_off);
+		return XVA_MAP_ECHECKSUM;
+	}
+	disk->last_has_checksum = true;
+	disk->checksums[kind]++;
+	last = disk->n_extents ? &disk->extents[disk->n_extents - 1] : NULL;
+	/* Keep-alives have no extent; their checksum is only counted. */
+	if (last && last->number == number) {
+		uint64_t delta = file_off - last->file_off;
+
+		last->csum_delta = delta <= UINT32_MAX ? (uint32_t)delta : 0;
+	}
+	return XVA_MAP_OK;
+}
+
+enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
+				      bool have_virtual_size,
+				      uint64_t virtual_size,
+				      struct xva_err *err)
+{
+	if (!have_virtual_size) {
+		disk->size = disk->data_end;
+		return XVA_MAP_OK;
+	}
+	if (disk->data_end > virtual_size) {
+		xva_err_set(err, "disk %s: its data runs to byte %llu, past the "
+			    "VDI's virtual_size of %llu bytes", disk->prefix,
+			    (unsigned long long)disk->data_end,
+			    (unsigned long long)virtual_size);
+		return XVA_MAP_ESIZE;
+	}
+	if (disk->data_end < virtual_size) {
+		xva_err_set(err, "disk %s: its data ends at byte %llu, short of "
+			    "the VDI's virtual_size of %llu bytes; the last chunk, "
+			    "which every export writes, is missing", disk->prefix,
+			    (unsigned long long)disk->data_end,
+			    (unsigned long long)virtual_size);
+		return XVA_MAP_ESIZE;
+	}
+	disk->size = virtual_size;
+	return XVA_MAP_OK;
+}
+
+size_t xva_disk_extent_at(const struct xva_disk *disk, uint64_t off)
+{
+	size_t lo = 0, hi = disk->n_extents;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct xva_extent *e = &disk->extents[mid];
+
+		if (e->disk_off + e->len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

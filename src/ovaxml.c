@@ -1,0 +1,530 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "xvafs/ovaxml.h"
+
+const char *xva_ova_strerror(enum xva_ova_status status)
+{
+	switch (status) {
+	case XVA_OVA_OK: return "success";
+	case XVA_OVA_ENOMEM: return "out of memory";
+	case XVA_OVA_ESYNTAX: return "ova.xml is not well-formed XML";
+	case XVA_OVA_EDTD: return "ova.xml declares a DTD";
+	case XVA_OVA_ESTRUCTURE: return "ova.xml is not an export's metadata";
+	case XVA_OVA_EVALUE: return "bad value in ova.xml";
+	}
+	return "unknown ova.xml status";
+}
+
+enum field_kind { FIELD_TEXT, FIELD_BOOL, FIELD_SIZE };
+
+/* One snapshot field xvafs keeps: where it goes in the object's struct. */
+struct field {
+	const char *name;
+	enum field_kind kind;
+	size_t off;
+	size_t has_off; /* FIELD_SIZE: the bool that says it was present */
+};
+
+#define TEXT(type, member, xmlname) \
+	{ xmlname, FIELD_TEXT, offsetof(type, member), 0 }
+#define BOOL(type, member, xmlname) \
+	{ xmlname, FIELD_BOOL, offsetof(type, member), 0 }
+
+static const struct field vm_fields[] = {
+	TEXT(struct xva_ova_vm, name_label, "name_label"),
+	BOOL(struct xva_ova_vm, is_a_snapshot, "is_a_snapshot"),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field vbd_fields[] = {
+	TEXT(struct xva_ova_vbd, vm, "VM"),
+	TEXT(struct xva_ova_vbd, vdi, "VDI"),
+	TEXT(struct xva_ova_vbd, userdevice, "userdevice"),
+	TEXT(struct xva_ova_vbd, device, "device"),
+	TEXT(struct xva_ova_vbd, type, "type"),
+	TEXT(struct xva_ova_vbd, mode, "mode"),
+	BOOL(struct xva_ova_vbd, bootable, "bootable"),
+	BOOL(struct xva_ova_vbd, empty, "empty"),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field vdi_fields[] = {
+	TEXT(struct xva_ova_vdi, uuid, "uuid"),
+	TEXT(struct xva_ova_vdi, name_label, "name_label"),
+	TEXT(struct xva_ova_vdi, name_description, "name_description"),
+	TEXT(struct xva_ova_vdi, type, "type"),
+	TEXT(struct xva_ova_vdi, sr, "SR"),
+	BOOL(struct xva_ova_vdi, read_only, "read_only"),
+	{ "virtual_size", FIELD_SIZE, offsetof(struct xva_ova_vdi, virtual_size),
+	  offsetof(struct xva_ova_vdi, has_virtual_size) },
+	{ NULL, 0, 0, 0 },
+};
+static const struct field sr_fields[] = {
+	TEXT(struct xva_ova_sr, name_label, "name_label"),
+	TEXT(struct xva_ova_sr, content_type, "content_type"),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field version_fields[] = {
+	TEXT(struct xva_ova_version, hostname, "hostname"),
+	TEXT(struct xva_ova_version, date, "date"),
+	TEXT(struct xva_ova_version, product_brand, "product_brand"),
+	TEXT(struct xva_ova_version, product_version, "product_version"),
+	TEXT(struct xva_ova_version, export_vsn, "export_vsn"),
+	{ NULL, 0, 0, 0 },
+};
+
+static bool is_elem(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE &&
+	       strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *first_elem(xmlNode *parent)
+{
+	for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE)
+			return n;
+	return NULL;
+}
+
+static xmlNode *next_elem(xmlNode *node)
+{
+	for (xmlNode *n = node->next; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE)
+			return n;
+	return NULL;
+}
+
+static xmlNode *child_elem(xmlNode *parent, const char *name)
+{
+	for (xmlNode *n = first_elem(parent); n; n = next_elem(n))
+		if (is_elem(n, name))
+			return n;
+	return NULL;
+}
+
+/* The node holding a <value>'s scalar text: the value itself when untyped,
+ * else its typed child. NULL when the value is a struct or an array. */
+static xmlNode *scalar_node(xmlNode *value)
+{
+	static const char *const scalar_types[] = {
+		"string", "int", "i4", "i8", "boolean", "double",
+		"dateTime.iso8601", NULL,
+	};
+	xmlNode *typed = first_elem(value);
+
+	if (!typed)
+		return value;
+	for (size_t i = 0; scalar_types[i]; i++)
+		if (is_elem(typed, scalar_types[i]))
+			return typed;
+	return NULL;
+}
+
+/* Calls FN for each <member> of the <struct> inside VALUE. */
+typedef enum xva_ova_status (*member_fn)(void *ctx, const char *name,
+					 xmlNode *value, struct xva_err *err);
+
+static enum xva_ova_status each_member(xmlNode *value, const char *what,
+				       member_fn fn, void *ctx,
+				       struct xva_err *err)
+{
+	xmlNode *st = child_elem(value, "struct");
+
+	if (!st) {
+		xva_err_set(err, "ova.xml line %ld: %s is not a struct",
+			    value ? (long)xmlGetLineNo(value) : 0L, what);
+		return XVA_OVA_ESTRUCTURE;
+	}
+	for (xmlNode *m = first_elem(st); m; m = next_elem(m)) {
+		xmlNode *name = child_elem(m, "name");
+		xmlNode *val = child_elem(m, "value");
+		enum xva_ova_status status;
+		xmlChar *text;
+
+		if (!is_elem(m, "member") || !name || !val) {
+			xva_err_set(err, "ova.xml line %ld: a member of %s lacks "
+				    "<name> or <value>", (long)xmlGetLineNo(m),
+				    what);
+			return XVA_OVA_ESTRUCTURE;
+		}
+		text = xmlNodeGetContent(name);
+		if (!text) {
+			xva_err_set(err, "out of memory");
+			return XVA_OVA_ENOMEM;
+		}
+		status = fn(ctx, (const char *)text, val, err);
+		xmlFree(text);
+		if (status != XVA_OVA_OK)
+			return status;
+	}
+	return XVA_OVA_OK;
+}
+
+static enum xva_ova_status parse_size(const char *text, const char *field,
+				      long line, uint64_t *out,
+				      struct xva_err *err)
+{
+	uint64_t v = 0;
+	const char *p = text;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned digit = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - digit) / 10)
+			goto bad;
+		v = v * 10 + digit;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p != '\0' || v > (uint64_t)INT64_MAX)
+		goto bad;
+	*out = v;
+	return XVA_OVA_OK;
+bad:
+	xva_err_set(err, "ova.xml line %ld: %s \"%.40s\" is not a byte count",
+		    line, field, text);
+	return XVA_OVA_EVALUE;
+}
+
+struct fill_ctx {
+	const struct field *fields;
+	void *obj;
+	const char *what;
+};
+
+static enum xva_ova_status fill_field(void *vctx, const char *name,
+				      xmlNode *value, struct xva_err *err)
+{
+	struct fill_ctx *ctx = vctx;
+	const struct field *f;
+	enum xva_ova_status status = XVA_OVA_OK;
+	xmlNode *scalar;
+	xmlChar *text;
+	char *dst;
+
+	for (f = ctx->fields; f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			break;
+	if (!f->name)
+		return XVA_OVA_OK; /* a field xvafs does not use */
+	scalar = scalar_node(value);
+	if (!scalar) {
+		xva_err_set(err, "ova.xml line %ld: %s field %s is not a scalar",
+			    (long)xmlGetLineNo(value), ctx->what, name);
+		return XVA_OVA_EVALUE;
+	}
+	text = xmlNodeGetContent(scalar);
+	if (!text) {
+		xva_err_set(err, "out of memory");
+		return XVA_OVA_ENOMEM;
+	}
+	dst = (char *)ctx->obj + f->off;
+	switch (f->kind) {
+	case FIELD_TEXT: {
+		char **slot = (char **)dst;
+
+		free(*slot);
+		*slot = strdup((const char *)text);
+		if (!*slot) {
+			xva_err_set(err, "out of memory");
+			status = XVA_OVA_ENOMEM;
+		}
+		break;
+	}
+	case FIELD_BOOL:
+		*(bool *)dst = strcmp((const char *)text, "true") == 0 ||
+			       strcmp((const char *)text, "1") == 0;
+		break;
+	case FIELD_SIZE:
+		status = parse_size((const char *)text, name,
+				    (long)xmlGetLineNo(value), (uint64_t *)dst,
+				    err);
+		if (status == XVA_OVA_OK)
+			*(bool *)((char *)ctx->obj + f->has_off) = true;
+		break;
+	}
+	xmlFree(text);
+	return status;
+}
+
+/* One entry of "objects": {class, id, snapshot} in any order. */
+struct object_ctx {
+	struct xva_ovaxml *ova;
+	xmlChar *cls, *id;
+	xmlNode *snapshot;
+};
+
+static enum xva_ova_status object_member(void *vctx, const char *name,
+					 xmlNode *value, struct xva_err *err)
+{
+	struct object_ctx *ctx = vctx;
+	xmlChar **slot = NULL;
+	xmlNode *scalar;
+
+	if (strcmp(name, "snapshot") == 0) {
+		ctx->snapshot = value;
+		return XVA_OVA_OK;
+	}
+	if (strcmp(name, "class") == 0)
+		slot = &ctx->cls;
+	else if (strcmp(name, "id") == 0)
+		slot = &ctx->id;
+	else
+		return XVA_OVA_OK;
+	scalar = scalar_node(value);
+	if (!scalar) {
+		xva_err_set(err, "ova.xml line %ld: object %s is not a scalar",
+			    (long)xmlGetLineNo(value), name);
+		return XVA_OVA_ESTRUCTURE;
+	}
+	xmlFree(*slot);
+	*slot = xmlNodeGetContent(scalar);
+	if (!*slot) {
+		xva_err_set(err, "out of memory");
+		return XVA_OVA_ENOMEM;
+	}
+	return XVA_OVA_OK;
+}
+
+/* Appends a zeroed element to an array of objects and returns it. */
+static void *grow(void **array, size_t *n, size_t elem_size)
+{
+	void *bigger = realloc(*array, (*n + 1) * elem_size);
+	char *slot;
+
+	if (!bigger)
+		return NULL;
+	*array = bigger;
+	slot = (char *)bigger + *n * elem_size;
+	memset(slot, 0, elem_size);
+	(*n)++;
+	return slot;
+}
+
+static enum xva_ova_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
+					struct xva_err *err)
+{
+	struct object_ctx octx = { ova, NULL, NULL, NULL };
+	struct fill_ctx fctx = { NULL, NULL, NULL };
+	enum xva_ova_status status;
+	char **id_slot = NULL;
+
+	status = each_member(value, "an object", object_member, &octx, err);
+	if (status != XVA_OVA_OK)
+		goto out;
+	if (!octx.cls || !octx.id || !octx.snapshot) {
+		xva_err_set(err, "ova.xml line %ld: an object lacks its class, "
+			    "id or snapshot", (long)xmlGetLineNo(value));
+		status = XVA_OVA_ESTRUCTURE;
+		goto out;
+	}
+	fctx.what = (const char *)octx.cls;
+#define ADD(array, count, fieldtab)                                           \
+	do {                                                                  \
+		fctx.obj = grow((void **)&ova->array, &ova->count,            \
+				sizeof(*ova->array));                         \
+		fctx.fields = fieldtab;                                       \
+		if (fctx.obj)                                                 \
+			id_slot = &ova->array[ova->count - 1].id;             \
+	} while (0)
+	if (strcmp((const char *)octx.cls, "VM") == 0)
+		ADD(vms, n_vms, vm_fields);
+	else if (strcmp((const char *)octx.cls, "VBD") == 0)
+		ADD(vbds, n_vbds, vbd_fields);
+	else if (strcmp((const char *)octx.cls, "VDI") == 0)
+		ADD(vdis, n_vdis, vdi_fields);
+	else if (strcmp((const char *)octx.cls, "SR") == 0)
+		ADD(srs, n_srs, sr_fields);
+	else
+		goto out; /* VIFs, networks, ...: not needed */
+#undef ADD
+	if (!fctx.obj || !(*id_slot = strdup((const char *)octx.id))) {
+		xva_err_set(err, "out of memory");
+		status = XVA_OVA_ENOMEM;
+		goto out;
+	}
+	status = each_member(octx.snapshot, "a snapshot", fill_field, &fctx, err);
+out:
+	xmlFree(octx.cls);
+	xmlFree(octx.id);
+	return status;
+}
+
+struct top_ctx {
+	struct xva_ovaxml *ova;
+	xmlNode *objects;
+};
+
+static enum xva_ova_status top_member(void *vctx, const char *name,
+				      xmlNode *value, struct xva_err *err)
+{
+	struct top_ctx *ctx = vctx;
+
+	if (strcmp(name, "objects") == 0) {
+		ctx->objects = value;
+		return XVA_OVA_OK;
+	}
+	if (strcmp(name, "version") == 0) {
+		struct fill_ctx fctx = { version_fields, &ctx->ova->version,
+					 "version" };
+
+		return each_member(value, "version", fill_field, &fctx, err);
+	}
+	return XVA_OVA_OK;
+}
+
+static enum xva_ova_status parse_root(struct xva_ovaxml *ova, xmlNode *root,
+				      struct xva_err *err)
+{
+	struct top_ctx tctx = { ova, NULL };
+	enum xva_ova_status status;
+	xmlNode *data;
+
+	if (is_elem(root, "appliance")) {
+		xva_err_set(err, "ova.xml is a legacy XenSource 3.x appliance "
+			    "description, not an XVA export");
+		return XVA_OVA_ESTRUCTURE;
+	}
+	if (!is_elem(root, "value")) {
+		xva_err_set(err, "ova.xml line %ld: the root element is <%s>, "
+			    "expected an XML-RPC <value>",
+			    (long)xmlGetLineNo(root), (const char *)root->name);
+		return XVA_OVA_ESTRUCTURE;
+	}
+	status = each_member(root, "the export", top_member, &tctx, err);
+	if (status != XVA_OVA_OK)
+		return status;
+	data = child_elem(child_elem(tctx.objects, "array"), "data");
+	if (!data) {
+		xva_err_set(err, "ova.xml has no objects array");
+		return XVA_OVA_ESTRUCTURE;
+	}
+	for (xmlNode *v = first_elem(data); v; v = next_elem(v)) {
+		if (!is_elem(v, "value")) {
+			xva_err_set(err, "ova.xml line %ld: <%s> in the objects "
+				    "array", (long)xmlGetLineNo(v),
+				    (const char *)v->name);
+			return XVA_OVA_ESTRUCTURE;
+		}
+		status = parse_object(ova, v, err);
+		if (status != XVA_OVA_OK)
+			return status;
+	}
+	return XVA_OVA_OK;
+}
+
+enum xva_ova_status xva_ovaxml_parse(const char *buf, size_t len,
+				     struct xva_ovaxml **out,
+				     struct xva_err *err)
+{
+	enum xva_ova_status status;
+	struct xva_ovaxml *ova = NULL;
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc = NULL;
+
+	*out = NULL;
+	if (len > INT32_MAX) {
+		xva_err_set(err, "ova.xml is too large (%zu bytes)", len);
+		return XVA_OVA_EVALUE;
+	}
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt) {
+		xva_err_set(err, "out of memory");
+		return XVA_OVA_ENOMEM;
+	}
+	/* No XML_PARSE_NOENT, DTDLOAD or HUGE: entities are never substituted,
+	 * nothing is fetched, and libxml2's depth limits stay on. */
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "ova.xml", NULL,
+				XML_PARSE_NONET | XML_PARSE_NOERROR |
+				XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+	if (!doc || !ctxt->wellFormed) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", e && e->message ? e->message
+							 : "unreadable");
+		why[strcspn(why, "\n")] = '\0';
+		xva_err_set(err, "ova.xml line %d: not well-formed XML: %s",
+			    e ? e->line : 0, why);
+		status = XVA_OVA_ESYNTAX;
+		goto out;
+	}
+	/* An export never has one; refusing any DTD rules out entity
+	 * expansion attacks whatever the parser's settings. */
+	if (doc->intSubset || doc->extSubset) {
+		xva_err_set(err, "ova.xml declares a DTD, which no export "
+			    "writer produces; refusing it (entities)");
+		status = XVA_OVA_EDTD;
+		goto out;
+	}
+	ova = calloc(1, sizeof(*ova));
+	if (!ova) {
+		xva_err_set(err, "out of memory");
+		status = XVA_OVA_ENOMEM;
+		goto out;
+	}
+	status = parse_root(ova, xmlDocGetRootElement(doc), err);
+	if (status == XVA_OVA_OK) {
+		*out = ova;
+		ova = NULL;
+	}
+out:
+	xva_ovaxml_free(ova);
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return status;
+}
+
+const struct xva_ova_vdi *xva_ovaxml_find_vdi(const struct xva_ovaxml *ova,
+					      const char *id)
+{
+	for (size_t i = 0; ova && i < ova->n_vdis; i++)
+		if (strcmp(ova->vdis[i].id, id) == 0)
+			return &ova->vdis[i];
+	return NULL;
+}
+
+void xva_ovaxml_free(struct xva_ovaxml *ova)
+{
+	if (!ova)
+		return;
+	free(ova->version.hostname);
+	free(ova->version.date);
+	free(ova->version.product_brand);
+	free(ova->version.product_version);
+	free(ova->version.export_vsn);
+	for (size_t i = 0; i < ova->n_vms; i++) {
+		free(ova->vms[i].id);
+		free(ova->vms[i].name_label);
+	}
+	for (size_t i = 0; i < ova->n_vbds; i++) {
+		struct xva_ova_vbd *b = &ova->vbds[i];
+
+		free(b->id); free(b->vm); free(b->vdi); free(b->userdevice);
+		free(b->device); free(b->type); free(b->mode);
+	}
+	for (size_t i = 0; i < ova->n_vdis; i++) {
+		struct xva_ova_vdi *d = &ova->vdis[i];
+
+		free(d->id); free(d->uuid); free(d->name_label);
+		free(d->name_description); free(d->type); free(d->sr);
+	}
+	for (size_t i = 0; i < ova->n_srs; i++) {
+		free(ova->srs[i].id);
+		free(ova->srs[i].name_label);
+		free(ova->srs[i].content_type);
+	}
+	free(ova->vms);
+	free(ova->vbds);
+	free(ova->vdis);
+	free(ova->srs);
+	free(ova);
+}
