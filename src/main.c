@@ -153,8 +153,12 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 	if (!config)
 		return -1;
 	fuse_loop_cfg_set_clone_fd(config, (unsigned)o->clone_fd);
-	fuse_loop_cfg_set_idle_threads(config, o->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(config, o->max_threads);
+	/* UINT_MAX is fuse_parse_cmdline's "not given": keep libfuse's own
+	 * defaults then. */
+	if (o->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(config, o->max_idle_threads);
+	if (o->max_threads != UINT_MAX)
+		fuse_loop_cfg_set_max_threads(config, o->max_threads);
 	ret = fuse_session_loop_mt(se, config);
 	fuse_loop_cfg_destroy(config);
 	return ret;

@@ -65,12 +65,17 @@ static enum xva_tar_status check_magic(int fd, uint64_t file_size,
 		size_t len;
 		const char *what;
 	} kinds[] = {
-		{"\x1f\x8b", 2, "gzip-compressed (xe vm-export compress=gzip): "
-				"decompress it first, e.g. 'gzip -dc FILE > FILE.xva'"},
-		{"\x28\xb5\x2f\xfd", 4, "zstd-compressed (xe vm-export compress=zstd): "
-					"decompress it first, e.g. 'zstd -d FILE -o FILE.xva'"},
-		{"\xfd" "7zXZ", 5, "xz-compressed: decompress it first, e.g. 'xz -dk FILE'"},
-		{"BZh", 3, "bzip2-compressed: decompress it first, e.g. 'bzip2 -dk FILE'"},
+		{"\x1f\x8b", 2, "gzip-compressed (xe vm-export compress=gzip); "
+				"xvafs serves uncompressed exports: decompress it "
+				"first, e.g. gzip -dc < IN > OUT.xva"},
+		{"\x28\xb5\x2f\xfd", 4, "zstd-compressed (xe vm-export "
+					"compress=zstd); xvafs serves uncompressed "
+					"exports: decompress it first, e.g. "
+					"zstd -dc < IN > OUT.xva"},
+		{"\xfd" "7zXZ", 5, "xz-compressed; xvafs serves uncompressed "
+				  "exports: decompress it first, e.g. xz -dc < IN > OUT.xva"},
+		{"BZh", 3, "bzip2-compressed; xvafs serves uncompressed exports: "
+			   "decompress it first, e.g. bzip2 -dc < IN > OUT.xva"},
 	};
 	unsigned char head[8];
 	size_t got;
