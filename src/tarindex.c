@@ -198,9 +198,16 @@ enum xva_tar_status xva_tar_walk(int fd, uint64_t file_size,
 	/* Only tar, and no decompression filter: data offsets must be offsets
 	 * in the file itself. */
 	archive_read_support_format_tar(a);
+	/* Opening reads the first header to recognise the format. */
 	if (archive_read_open_fd(a, fd, WALK_READ_SIZE) != ARCHIVE_OK) {
-		xva_err_set(err, "cannot read: %s", archive_error_string(a));
-		status = XVA_TAR_EIO;
+		if (archive_errno(a) == EIO) {
+			xva_err_set(err, "cannot read: %s", archive_error_string(a));
+			status = XVA_TAR_EIO;
+		} else {
+			xva_err_set(err, "not a tar archive (byte 0: %s)",
+				    archive_error_string(a));
+			status = XVA_TAR_ENOTTAR;
+		}
 		goto out;
 	}
 

@@ -1,0 +1,193 @@
+/* XAPI's sequential rule, and every way a member sequence can be wrong. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "xvafs/diskmap.h"
+
+#define B 4096u /* block size used throughout */
+
+static struct xva_diskmap map;
+static struct xva_err err;
+/* File offsets do not affect placement; members just follow each other. */
+static uint64_t file_off = 512;
+
+static enum xva_map_status add(const char *prefix, uint64_t number,
+			       uint64_t len)
+{
+	file_off += 512 + len;
+	return xva_map_add_chunk(&map, prefix, number, 8, file_off, len, &err);
+}
+
+static enum xva_map_status sum(const char *prefix, uint64_t number)
+{
+	file_off += 1024;
+	return xva_map_add_checksum(&map, prefix, number, XVA_CHECKSUM_XXHASH,
+				    file_off, &err);
+}
+
+static void reset(void)
+{
+	xva_map_free(&map);
+	xva_map_init(&map);
+	memset(&err, 0, sizeof(err));
+}
+
+static void test_placement(void)
+{
+	struct xva_disk *d;
+
+	reset();
+	/* 0: data; 1-2 left out; 3: keep-alive; 4: data (disk block 3, since
+	 * the keep-alive took a number); 5: short last chunk. */
+	CHECK(add("Ref:7", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:7", 3, 0) == XVA_MAP_OK);
+	CHECK(add("Ref:7", 4, B) == XVA_MAP_OK);
+	CHECK(add("Ref:7", 5, 100) == XVA_MAP_OK);
+	d = xva_map_find(&map, "Ref:7");
+	CHECK(d && d->n_extents == 3);
+	if (!d || d->n_extents != 3)
+		return;
+	CHECK(d->extents[0].disk_off == 0);
+	CHECK(d->extents[1].disk_off == 3 * B);
+	CHECK(d->extents[2].disk_off == 4 * B);
+	CHECK(d->extents[2].len == 100);
+	CHECK(d->data_end == 4 * B + 100);
+	CHECK(d->keepalives == 1 && d->members == 4);
+	CHECK(d->bytes_present == 2 * B + 100);
+	CHECK(xva_disk_set_size(d, false, 0, &err) == XVA_MAP_OK);
+	CHECK(d->size == 4 * B + 100);
+	/* The naive n * block placement would have put member 4 here. */
+	CHECK(d->extents[1].disk_off != 4 * B);
+}
+
+static void test_numbers_need_not_start_at_zero(void)
+{
+	struct xva_disk *d;
+
+	reset();
+	CHECK(add("vdi", 2, B) == XVA_MAP_EGAP);
+	reset();
+	CHECK(add("vdi", 0, B) == XVA_MAP_OK);
+	CHECK(add("vdi", UINT64_MAX / 2, B) == XVA_MAP_EOVERFLOW);
+	reset();
+	/* A first keep-alive before any data: no block size yet, no gap. */
+	CHECK(add("vdi", 0, 0) == XVA_MAP_OK);
+	CHECK(add("vdi", 1, B) == XVA_MAP_OK);
+	d = xva_map_find(&map, "vdi");
+	CHECK(d && d->extents[0].disk_off == 0 && d->block == B);
+	CHECK(add("vdi", 7, 0) == XVA_MAP_OK);
+	CHECK(d->data_end == 6 * B);
+}
+
+static void test_order(void)
+{
+	reset();
+	CHECK(add("Ref:1", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 5, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 5, B) == XVA_MAP_EORDER);
+	CHECK(strstr(err.msg, "Ref:1/00000005") != NULL);
+	CHECK(add("Ref:1", 3, B) == XVA_MAP_EORDER);
+}
+
+static void test_chunk_lengths(void)
+{
+	reset();
+	CHECK(add("Ref:1", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 1, B + 1) == XVA_MAP_ECHUNKLEN);
+	reset();
+	CHECK(add("Ref:1", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 1, 100) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 2, 0) == XVA_MAP_OK); /* keep-alive: fine */
+	CHECK(add("Ref:1", 3, B) == XVA_MAP_ECHUNKLEN);
+	CHECK_MSG(strstr(err.msg, "Ref:1/00000001 is 100 bytes") != NULL, "%s",
+		  err.msg);
+	reset();
+	CHECK(add("Ref:1", 0, (uint64_t)UINT32_MAX + 1) == XVA_MAP_ECHUNKLEN);
+}
+
+static void test_disks(void)
+{
+	reset();
+	CHECK(add("Ref:10", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:2", 0, 512) == XVA_MAP_OK);
+	CHECK(map.n_disks == 2);
+	CHECK(xva_map_find(&map, "Ref:2")->block == 512);
+	CHECK(add("Ref:10", 1, B) == XVA_MAP_EINTERLEAVED);
+	CHECK(strstr(err.msg, "Ref:10") && strstr(err.msg, "Ref:2"));
+}
+
+static void test_checksums(void)
+{
+	struct xva_disk *d;
+
+	reset();
+	CHECK(sum("Ref:1", 0) == XVA_MAP_ECHECKSUM); /* before any data */
+	CHECK(add("Ref:1", 0, B) == XVA_MAP_OK);
+	CHECK(sum("Ref:1", 0) == XVA_MAP_OK);
+	CHECK(sum("Ref:1", 0) == XVA_MAP_ECHECKSUM); /* twice */
+	CHECK(add("Ref:1", 1, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 2, B) == XVA_MAP_OK);
+	CHECK(sum("Ref:1", 1) == XVA_MAP_ECHECKSUM); /* not right after */
+	CHECK(sum("Ref:2", 2) == XVA_MAP_ECHECKSUM); /* other disk */
+	CHECK(sum("Ref:1", 2) == XVA_MAP_OK);
+	d = xva_map_find(&map, "Ref:1");
+	CHECK(d->checksums[XVA_CHECKSUM_XXHASH] == 2);
+	CHECK(d->extents[0].csum_delta != 0 && d->extents[1].csum_delta == 0);
+}
+
+static void test_sizes(void)
+{
+	struct xva_disk *d;
+
+	reset();
+	CHECK(add("Ref:1", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 3, B) == XVA_MAP_OK);
+	d = xva_map_find(&map, "Ref:1");
+	CHECK(xva_disk_set_size(d, true, 4 * B, &err) == XVA_MAP_OK);
+	CHECK(d->size == 4 * B);
+	CHECK(xva_disk_set_size(d, true, 4 * B - 1, &err) == XVA_MAP_ESIZE);
+	CHECK(strstr(err.msg, "past") != NULL);
+	CHECK(xva_disk_set_size(d, true, 5 * B, &err) == XVA_MAP_ESIZE);
+	CHECK(strstr(err.msg, "last chunk") != NULL);
+}
+
+static void test_lookup(void)
+{
+	struct xva_disk *d;
+	uint64_t n = 0;
+
+	reset();
+	/* Chunks at irregular numbers, then every offset's extent is
+	 * checked against a linear scan. */
+	for (uint64_t i = 0; i < 300; i++) {
+		if (i > 0)
+			n += 1 + (i * 7919) % 5;
+		CHECK(add("Ref:1", n, 512) == XVA_MAP_OK);
+	}
+	d = xva_map_find(&map, "Ref:1");
+	for (uint64_t off = 0; off < d->data_end + 1024; off += 97) {
+		size_t want = 0;
+
+		while (want < d->n_extents &&
+		       d->extents[want].disk_off + d->extents[want].len <= off)
+			want++;
+		CHECK(xva_disk_extent_at(d, off) == want);
+	}
+	CHECK(sizeof(struct xva_extent) <= 32);
+}
+
+int main(void)
+{
+	xva_map_init(&map);
+	test_placement();
+	test_numbers_need_not_start_at_zero();
+	test_order();
+	test_chunk_lengths();
+	test_disks();
+	test_checksums();
+	test_sizes();
+	test_lookup();
+	xva_map_free(&map);
+	return CHECK_DONE();
+}

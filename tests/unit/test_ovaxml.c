@@ -1,0 +1,137 @@
+/* ova.xml as XAPI and Xen Orchestra write it, and what must be refused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "xvafs/ovaxml.h"
+
+static struct xva_err err;
+
+static enum xva_ova_status parse(const char *xml, struct xva_ovaxml **ova)
+{
+	return xva_ovaxml_parse(xml, strlen(xml), ova, &err);
+}
+
+#define M(name, value) "<member><name>" name "</name><value>" value "</value></member>"
+#define OBJ(cls, id, fields) \
+	"<value><struct>" M("class", cls) M("id", id) \
+	"<member><name>snapshot</name><value><struct>" fields \
+	"</struct></value></member></struct></value>"
+#define EXPORT(objects) \
+	"<value><struct>" M("version", "<struct>" M("hostname", "h") \
+	M("export_vsn", "2") "</struct>") \
+	"<member><name>objects</name><value><array><data>" objects \
+	"</data></array></value></member></struct></value>"
+
+static void test_xapi(void)
+{
+	static const char xml[] = EXPORT(
+		OBJ("VM", "Ref:0", M("name_label", "web &amp; db")
+			M("VBDs", "<array><data><value>Ref:3</value></data></array>"))
+		OBJ("VBD", "Ref:3", M("VM", "Ref:0") M("VDI", "Ref:12")
+			M("userdevice", "0") M("device", "") M("type", "Disk")
+			M("mode", "RW") M("bootable", "true") M("empty", "false"))
+		OBJ("VDI", "Ref:12", M("virtual_size", "10737418240")
+			M("name_label", "root") M("read_only", "false")
+			M("SR", "Ref:20"))
+		OBJ("SR", "Ref:20", M("content_type", "user"))
+		OBJ("VIF", "Ref:30", M("device", "0")));
+	struct xva_ovaxml *ova = NULL;
+	const struct xva_ova_vdi *vdi;
+
+	CHECK_MSG(parse(xml, &ova) == XVA_OVA_OK, "%s", err.msg);
+	if (!ova)
+		return;
+	CHECK(ova->n_vms == 1 && ova->n_vbds == 1 && ova->n_vdis == 1 &&
+	      ova->n_srs == 1);
+	CHECK(strcmp(ova->vms[0].name_label, "web & db") == 0);
+	CHECK(strcmp(ova->version.hostname, "h") == 0);
+	CHECK(ova->vbds[0].bootable && !ova->vbds[0].empty);
+	CHECK(strcmp(ova->vbds[0].device, "") == 0);
+	vdi = xva_ovaxml_find_vdi(ova, "Ref:12");
+	CHECK(vdi && vdi->has_virtual_size &&
+	      vdi->virtual_size == 10737418240ULL);
+	CHECK(vdi && strcmp(vdi->sr, "Ref:20") == 0);
+	CHECK(xva_ovaxml_find_vdi(ova, "Ref:1") == NULL);
+	xva_ovaxml_free(ova);
+}
+
+static void test_xo_typed_and_reordered(void)
+{
+	static const char xml[] =
+		"<?xml version=\"1.0\"?>\n<value>\n <struct>\n"
+		"  <member><name>objects</name><value><array><data>\n"
+		"   <value><struct>\n"
+		"    <member><name>snapshot</name><value><struct>\n"
+		"     <member><name>virtual_size</name><value><i8> 2097152 </i8></value></member>\n"
+		"     <member><name>name_label</name><value><string>data disk</string></value></member>\n"
+		"    </struct></value></member>\n"
+		"    <member><name>id</name><value><string>Ref:000</string></value></member>\n"
+		"    <member><name>class</name><value><string>VDI</string></value></member>\n"
+		"   </struct></value>\n"
+		"  </data></array></value></member>\n"
+		" </struct>\n</value>\n";
+	struct xva_ovaxml *ova = NULL;
+	const struct xva_ova_vdi *vdi;
+
+	CHECK_MSG(parse(xml, &ova) == XVA_OVA_OK, "%s", err.msg);
+	vdi = xva_ovaxml_find_vdi(ova, "Ref:000");
+	CHECK(vdi && vdi->virtual_size == 2097152 &&
+	      strcmp(vdi->name_label, "data disk") == 0);
+	xva_ovaxml_free(ova);
+}
+
+static void test_refused(void)
+{
+	static const char *const bad_size[] = { "abc", "-5", "",
+		"99999999999999999999", "12 34", "0x10" };
+	struct xva_ovaxml *ova = NULL;
+	enum xva_ova_status st;
+	char xml[2048];
+	char *deep;
+
+	CHECK(parse("<value><struct>", &ova) == XVA_OVA_ESYNTAX && !ova);
+	CHECK(parse("not xml at all", &ova) == XVA_OVA_ESYNTAX);
+	CHECK(parse("<value>&undefined;</value>", &ova) == XVA_OVA_ESYNTAX);
+	/* Refused either by libxml2's own loop check or by the DTD rule;
+	 * never expanded. */
+	st = parse("<!DOCTYPE v [<!ENTITY a \"aaaaaaaaaa\">"
+		   "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
+		   "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
+		   "<value>&c;</value>", &ova);
+	CHECK((st == XVA_OVA_EDTD || st == XVA_OVA_ESYNTAX) && !ova);
+	CHECK(parse("<!DOCTYPE v [<!ENTITY a \"aaaa\">]><value>&a;</value>",
+		    &ova) == XVA_OVA_EDTD);
+	CHECK(parse("<!DOCTYPE v [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		    "<value>&x;</value>", &ova) == XVA_OVA_EDTD);
+	CHECK(parse("<struct/>", &ova) == XVA_OVA_ESTRUCTURE);
+	CHECK(parse("<appliance version=\"0.1\"/>", &ova) == XVA_OVA_ESTRUCTURE);
+	CHECK(strstr(err.msg, "legacy") != NULL);
+	CHECK(parse("<value><struct></struct></value>", &ova) ==
+	      XVA_OVA_ESTRUCTURE);
+	CHECK(parse(EXPORT("<value><struct>" M("class", "VDI") "</struct></value>"),
+		    &ova) == XVA_OVA_ESTRUCTURE);
+	for (size_t i = 0; i < sizeof(bad_size) / sizeof(bad_size[0]); i++) {
+		snprintf(xml, sizeof(xml), EXPORT(OBJ("VDI", "Ref:1",
+			 M("virtual_size", "%s"))), bad_size[i]);
+		CHECK_MSG(parse(xml, &ova) == XVA_OVA_EVALUE, "%s", bad_size[i]);
+	}
+	CHECK(parse(EXPORT(OBJ("VDI", "Ref:1", M("virtual_size",
+		    "<struct></struct>"))), &ova) == XVA_OVA_EVALUE);
+
+	/* Nesting far past libxml2's limit is refused, not recursed into. */
+	deep = malloc(200000 * 7 + 1);
+	deep[0] = '\0';
+	for (int i = 0; i < 100000; i++)
+		strcat(deep + i * 7, "<value>");
+	CHECK(parse(deep, &ova) == XVA_OVA_ESYNTAX);
+	free(deep);
+}
+
+int main(void)
+{
+	test_xapi();
+	test_xo_typed_and_reordered();
+	test_refused();
+	return CHECK_DONE();
+}
