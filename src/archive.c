@@ -147,7 +147,7 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 		st = xva_map_add_chunk(map, prefix, number, width, m->data_off,
 				       m->size, err);
 	else
-		st = xva_map_add_checksum(map, prefix, number,
+		st = xva_map_add_checksum(map, prefix, number, width,
 					  strcmp(rest, ".xxhash") == 0
 						  ? XVA_CHECKSUM_XXHASH
 						  : XVA_CHECKSUM_SHA1,

@@ -234,7 +234,7 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 
 enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 					 const char *prefix, uint64_t number,
-					 enum xva_checksum_kind kind,
+					 int width, enum xva_checksum_kind kind,
 					 uint64_t file_off, struct xva_err *err)
 {
 	struct xva_disk *disk = map->current;
@@ -242,9 +242,10 @@ enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 
 	if (!disk || strcmp(disk->prefix, prefix) != 0 ||
 	    disk->last_number != number || disk->last_has_checksum) {
-		xva_err_set(err, "checksum member %s/%llu at byte %llu does not "
-			    "follow its data member directly", prefix,
-			    (unsigned long long)number,
+		xva_err_set(err, "checksum member %s/%0*llu.%s at byte %llu does "
+			    "not follow its data member directly", prefix,
+			    width, (unsigned long long)number,
+			    kind == XVA_CHECKSUM_SHA1 ? "checksum" : "xxhash",
 			    (unsigned long long)file_off);
 		return XVA_MAP_ECHECKSUM;
 	}

@@ -227,6 +227,12 @@ enum xva_tar_status xva_tar_walk(int fd, uint64_t file_size,
 				xva_err_set(err, "read error near byte %llu: %s",
 					    (unsigned long long)expected, why);
 				status = XVA_TAR_EIO;
+			} else if (expected > file_size) {
+				xva_err_set(err, "truncated: the file ends at "
+					    "byte %llu, inside the padding of "
+					    "member %s", (unsigned long long)file_size,
+					    last ? last : "?");
+				status = XVA_TAR_ETRUNCATED;
 			} else if (expected + TAR_BLOCK > file_size) {
 				xva_err_set(err, "truncated: the file ends at "
 					    "byte %llu inside the tar header that "

@@ -73,11 +73,12 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 				      int width, uint64_t file_off,
 				      uint64_t len, struct xva_err *err);
 
-/* Adds checksum member PREFIX/NUMBER.KIND whose text starts at FILE_OFF; it
- * must follow its data member directly. */
+/* Adds checksum member PREFIX/NUMBER.KIND (NUMBER printed with WIDTH
+ * digits) whose text starts at FILE_OFF; it must follow its data member
+ * directly. */
 enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 					 const char *prefix, uint64_t number,
-					 enum xva_checksum_kind kind,
+					 int width, enum xva_checksum_kind kind,
 					 uint64_t file_off, struct xva_err *err);
 
 /* Fixes the disk's size: the VDI's virtual_size when known (the data must

@@ -22,7 +22,7 @@ static enum xva_map_status add(const char *prefix, uint64_t number,
 static enum xva_map_status sum(const char *prefix, uint64_t number)
 {
 	file_off += 1024;
-	return xva_map_add_checksum(&map, prefix, number, XVA_CHECKSUM_XXHASH,
+	return xva_map_add_checksum(&map, prefix, number, 8, XVA_CHECKSUM_XXHASH,
 				    file_off, &err);
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Every kind of bad input gets one clear line on stderr that names the file
+# and what is wrong, exit status 2, and nothing mounted. These fail before
+# mounting, so they need neither root nor /dev/fuse.
+. "$(dirname "$0")/lib.sh"
+
+MIB=1048576
+MNT=$WORK/mnt
+mkdir -p "$MNT"
+make_image "$WORK/disk.img" $((5 * MIB + 100))
+"$MKXVA" "$WORK/good.xva" "$WORK/disk.img=Ref:1"
+
+# refused FILE STATUS REGEX: xvafs must exit STATUS with one stderr line
+# "xvafs: FILE: ..." matching REGEX, and mount nothing.
+refused() {
+	local file=$1 want=$2 regex=$3 rc=0 err=$WORK/err
+	note "$(basename "$file"): $regex"
+	timeout 20 "$XVAFS" "$file" "$MNT" 2>"$err" || rc=$?
+	if is_mounted "$MNT"; then
+		fusermount3 -u "$MNT"
+		fail "$file was mounted"
+	fi
+	[ "$rc" = "$want" ] || { cat "$err" >&2; fail "$file: exit status $rc, expected $want"; }
+	[ "$(wc -l <"$err")" = 1 ] || { cat "$err" >&2; fail "$file: expected one line on stderr"; }
+	grep -q "^xvafs: $file: " "$err" || { cat "$err" >&2; fail "$file: message does not name the file"; }
+	grep -Eq "$regex" "$err" || { cat "$err" >&2; fail "$file: message does not match /$regex/"; }
+}
+
+spec() { # spec NAME LINES...: an export with exactly these members
+	local name=$1
+	shift
+	printf '%s\n' "$@" >"$WORK/$name.spec"
+	"$MKXVA" --spec "$WORK/$name.spec" "$WORK/$name.xva"
+}
+
+xml() { # xml NAME TEXT: an export whose ova.xml is TEXT, with one disk
+	printf '%s' "$2" >"$WORK/$1.xml"
+	spec "$1" "ova.xml @$WORK/$1.xml" "Ref:1/00000000 4096" "Ref:1/00000001 100"
+}
+
+head -c 4096 /dev/urandom >"$WORK/random.xva"
+refused "$WORK/random.xva" 2 "not a tar archive"
+: >"$WORK/empty.xva"
+refused "$WORK/empty.xva" 2 "the file is empty"
+gzip -c "$WORK/good.xva" >"$WORK/gz.xva"
+refused "$WORK/gz.xva" 2 "gzip-compressed.*decompress it first"
+if command -v zstd >/dev/null; then
+	zstd -q -c "$WORK/good.xva" >"$WORK/zst.xva"
+	refused "$WORK/zst.xva" 2 "zstd-compressed.*decompress it first"
+else
+	fail "zstd is missing (Debian package zstd)"
+fi
+refused "$WORK/missing.xva" 2 "cannot open: No such file"
+refused "$WORK" 2 "not a regular file"
+
+size=$(stat -c %s "$WORK/good.xva")
+head -c 1500000 "$WORK/good.xva" >"$WORK/cut-data.xva"
+refused "$WORK/cut-data.xva" 2 "truncated: member Ref:1/00000004 .*the file ends at byte 1500000"
+# Cut inside the padding after a checksum's 16 bytes, and inside the
+# header that follows it.
+sum_header=$(grep -boa 'Ref:1/00000000.xxhash' "$WORK/good.xva" | head -1 | cut -d: -f1)
+head -c $((sum_header + 612)) "$WORK/good.xva" >"$WORK/cut-padding.xva"
+refused "$WORK/cut-padding.xva" 2 "truncated: the file ends at byte $((sum_header + 612)), inside the padding of member Ref:1/00000000.xxhash"
+head -c $((sum_header + 1124)) "$WORK/good.xva" >"$WORK/cut-header.xva"
+refused "$WORK/cut-header.xva" 2 "truncated: the file ends at byte $((sum_header + 1124)) inside the tar header that starts at byte $((sum_header + 1024))"
+head -c $((size - 1024)) "$WORK/good.xva" >"$WORK/cut-marker.xva"
+refused "$WORK/cut-marker.xva" 2 "truncated: .*without the end-of-archive marker"
+
+# A damaged header: one bit of the first chunk's name flipped.
+cp "$WORK/good.xva" "$WORK/bad-header.xva"
+at=$(grep -boa 'Ref:1/00000000' "$WORK/bad-header.xva" | head -1 | cut -d: -f1)
+printf 'S' | dd of="$WORK/bad-header.xva" bs=1 seek="$at" conv=notrunc status=none
+refused "$WORK/bad-header.xva" 2 "damaged tar header at byte $at after member ova.xml"
+
+spec decreasing "Ref:1/00000000 4096" "Ref:1/00000002 4096" "Ref:1/00000001 4096"
+refused "$WORK/decreasing.xva" 2 "member Ref:1/00000001 .*follows Ref:1/00000002: member numbers must increase"
+spec repeated "Ref:1/00000000 4096" "Ref:1/00000000 4096"
+refused "$WORK/repeated.xva" 2 "numbers must increase"
+spec short-middle "Ref:1/00000000 4096" "Ref:1/00000001 100" "Ref:1/00000002 4096"
+refused "$WORK/short-middle.xva" 2 "member Ref:1/00000001 is 100 bytes, neither the block size 4096 nor 0"
+spec long-chunk "Ref:1/00000000 4096" "Ref:1/00000001 8192"
+refused "$WORK/long-chunk.xva" 2 "member Ref:1/00000001 .* longer than the block size 4096"
+spec interleaved "Ref:1/00000000 512" "Ref:2/00000000 512" "Ref:1/00000001 512"
+refused "$WORK/interleaved.xva" 2 "members of disk Ref:1 resume after members of disk Ref:2"
+spec misplaced-sum "Ref:1/00000000 512" "Ref:1/00000001 512" "Ref:1/00000000.xxhash 16"
+refused "$WORK/misplaced-sum.xva" 2 "checksum member Ref:1/00000000.xxhash at byte [0-9]+ does not follow its data member"
+spec stray "Ref:1/00000000 512" "notes.txt 10"
+refused "$WORK/stray.xva" 2 "member notes.txt at byte [0-9]+ is not part of an export"
+spec dotdot "Ref:1/../00000000 512"
+refused "$WORK/dotdot.xva" 2 "member name at byte 0 has a '..' component"
+spec absolute "/Ref:1/00000000 512"
+refused "$WORK/absolute.xva" 2 "member name at byte 0 has an absolute path"
+spec nested "a/Ref:1/00000000 512"
+refused "$WORK/nested.xva" 2 "not part of an export"
+
+"$MKXVA" --virtual-size $((5 * MIB)) "$WORK/past.xva" "$WORK/disk.img=Ref:1"
+refused "$WORK/past.xva" 2 "disk Ref:1: its data runs to byte $((5 * MIB + 100)), past the VDI's virtual_size of $((5 * MIB)) bytes"
+"$MKXVA" --omit-last "$WORK/short.xva" "$WORK/disk.img=Ref:1"
+refused "$WORK/short.xva" 2 "disk Ref:1: its data ends at byte $((5 * MIB)), short of the VDI's virtual_size .* last chunk"
+
+xml not-xml "this is not xml"
+refused "$WORK/not-xml.xva" 2 "ova.xml line 1: not well-formed XML"
+xml laughs '<!DOCTYPE v [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><value>&c;</value>'
+refused "$WORK/laughs.xva" 2 "ova.xml .*(DTD|entity)"
+xml external '<!DOCTYPE v [<!ENTITY x SYSTEM "file:///etc/passwd">]><value>&x;</value>'
+refused "$WORK/external.xva" 2 "ova.xml declares a DTD"
+xml bad-size '<value><struct><member><name>objects</name><value><array><data><value><struct><member><name>class</name><value>VDI</value></member><member><name>id</name><value>Ref:1</value></member><member><name>snapshot</name><value><struct><member><name>virtual_size</name><value>-5</value></member></struct></value></member></struct></value></data></array></value></member></struct></value>'
+refused "$WORK/bad-size.xva" 2 "ova.xml line 1: virtual_size \"-5\" is not a byte count"
+xml legacy '<appliance version="0.1"/>'
+refused "$WORK/legacy.xva" 2 "legacy XenSource 3.x"
+
+echo "PASS: every bad input refused with a clear message"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The command line: help, version, usage errors and unknown options.
+. "$(dirname "$0")/lib.sh"
+
+out=$("$XVAFS" --help) || fail "--help exited non-zero"
+grep -q "^usage: xvafs \[options\] FILE.xva MOUNTPOINT" <<<"$out" || fail "--help lacks the usage line"
+for opt in -f -d -s allow_other fsname= subtype= "exit status"; do
+	grep -q -- "$opt" <<<"$out" || fail "--help does not mention $opt"
+done
+[ "$("$XVAFS" -h)" = "$out" ] || fail "-h differs from --help"
+"$XVAFS" --version | grep -Eq '^xvafs [0-9]+\.[0-9]+\.[0-9]+ ' || fail "--version"
+"$XVAFS" -V | grep -q '^xvafs ' || fail "-V"
+
+rc=0; "$XVAFS" 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "no export given" "$WORK/err" || fail "no arguments: rc $rc"
+rc=0; "$XVAFS" some.xva 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "no mount point given" "$WORK/err" || fail "no mount point: rc $rc"
+
+truncate -s 1M "$WORK/d.img"
+"$MKXVA" "$WORK/ok.xva" "$WORK/d.img"
+mkdir -p "$WORK/mnt"
+rc=0; "$XVAFS" -o no_such_option "$WORK/ok.xva" "$WORK/mnt" 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "no_such_option" "$WORK/err" || { cat "$WORK/err"; fail "unknown -o option: rc $rc"; }
+! is_mounted "$WORK/mnt" || fail "mounted despite a bad option"
+echo "PASS: command line"
