@@ -47,6 +47,8 @@ struct options {
 };
 
 struct disk {
+	char *arg;            /* IMAGE[=PREFIX[=LABEL]], split in place */
+	char *own_prefix;     /* the default prefix, when none was given */
 	const char *image, *prefix, *label;
 	uint64_t size, virtual_size;
 };
@@ -485,6 +487,8 @@ int main(int argc, char **argv)
 
 		if (!arg)
 			die("out of memory");
+		d->arg = arg;
+		d->own_prefix = NULL;
 		d->image = arg;
 		d->prefix = NULL;
 		d->label = NULL;
@@ -500,7 +504,7 @@ int main(int argc, char **argv)
 			char *p = xmalloc(32);
 
 			snprintf(p, 32, o.no_ova ? "vdi" : "Ref:%zu", n + 1);
-			d->prefix = p;
+			d->prefix = d->own_prefix = p;
 		}
 		f = fopen(d->image, "rb");
 		if (!f || fseek(f, 0, SEEK_END) != 0)
@@ -523,6 +527,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n && !o.metadata_only; i++)
 		write_disk(a, &o, &disks[i]);
+	for (size_t i = 0; i < n; i++) {
+		free(disks[i].arg);
+		free(disks[i].own_prefix);
+	}
+	free(disks);
 done:
 	if (archive_write_close(a) != ARCHIVE_OK)
 		die("%s", archive_error_string(a));

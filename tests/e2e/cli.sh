@@ -23,3 +23,14 @@ rc=0; "$XVAFS" -o no_such_option "$WORK/ok.xva" "$WORK/mnt" 2>"$WORK/err" || rc=
 [ "$rc" = 1 ] && grep -q "no_such_option" "$WORK/err" || { cat "$WORK/err"; fail "unknown -o option: rc $rc"; }
 ! is_mounted "$WORK/mnt" || fail "mounted despite a bad option"
 echo "PASS: command line"
+
+# The man page documents every option --help lists.
+man_page=$(dirname "$0")/../../doc/xvafs.1
+# Option lines start with the option, then a comma or two spaces.
+for opt in $(grep -oE '^ {4,}(-[a-zA-Z-]+|[a-z_]+(=[A-Z]+)?)(,| {2,}| OPT)' <<<"$out" |
+	     sed -E 's/^ +//; s/(,| +| OPT)$//; s/=[A-Z]+$/=/' | sort -u); do
+	# Roff escapes '-' as '\-'.
+	grep -q -- "$(sed 's/-/\\\\-/g' <<<"$opt")" "$man_page" || fail "the man page does not document $opt"
+done
+grep -q "xvafs $("$XVAFS" --version | cut -d' ' -f2)" "$man_page" || fail "the man page's version is not the program's"
+echo "PASS: the man page matches --help"

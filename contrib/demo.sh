@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Makes a sample .xva (a 64 MiB disk with an MBR partition and an ext4
+# filesystem), mounts it with xvafs and shows what a user sees: the disk
+# file, its partition table, and the guest's files through a loop device.
+#
+#   contrib/demo.sh [BUILD_DIR]      (default: build; root for the loop part)
+#   KEEP=1 contrib/demo.sh           leave everything mounted afterwards
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+xvafs=$build/xvafs
+mkxva=$build/tests/mkxva
+demo=${DEMO_DIR:-/tmp/xvafs-demo}
+[ -x "$xvafs" ] && [ -x "$mkxva" ] || { echo "demo: build first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
+
+show() { # prints a command, then runs it
+	printf '\n$ %s\n' "$*"
+	"$@"
+}
+
+loop=
+cleanup() {
+	[ -n "${KEEP:-}" ] && return
+	mountpoint -q "$demo/guest" 2>/dev/null && umount "$demo/guest"
+	[ -n "$loop" ] && losetup -d "$loop" 2>/dev/null
+	mountpoint -q "$demo/mnt" 2>/dev/null && fusermount3 -u "$demo/mnt"
+	return 0
+}
+trap cleanup EXIT
+
+mkdir -p "$demo/root/etc" "$demo/root/home/admin" "$demo/mnt" "$demo/guest"
+echo "demo-vm" >"$demo/root/etc/hostname"
+echo "This file was written into the guest filesystem before export." >"$demo/root/home/admin/notes.txt"
+head -c 5000000 /dev/urandom >"$demo/root/home/admin/data.bin"
+truncate -s 64M "$demo/disk.img"
+printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$demo/disk.img"
+mkfs.ext4 -q -F -E offset=1048576 -d "$demo/root" "$demo/disk.img" 64512k
+"$mkxva" --keepalive 4 "$demo/backup.xva" "$demo/disk.img=Ref:12"
+echo "demo: made $demo/backup.xva ($(stat -c %s "$demo/backup.xva") bytes) from a $(stat -c %s "$demo/disk.img")-byte disk"
+
+mountpoint -q "$demo/mnt" && fusermount3 -u "$demo/mnt"
+show "$xvafs" "$demo/backup.xva" "$demo/mnt"
+show ls -l "$demo/mnt"
+show sfdisk -l "$demo/mnt/Ref:12"
+show cmp "$demo/mnt/Ref:12" "$demo/disk.img"
+echo "(cmp printed nothing: the served disk is the exported disk, byte for byte)"
+
+if [ "$(id -u)" = 0 ]; then
+	loop=$(losetup -r -P -f --show "$demo/mnt/Ref:12")
+	printf '\n$ losetup -r -P -f --show %s\n%s\n' "$demo/mnt/Ref:12" "$loop"
+	# Kernels without partition parsers need partx to make ${loop}p1.
+	[ -b "${loop}p1" ] || partx -a "$loop"
+	show mount -o ro "${loop}p1" "$demo/guest"
+	show ls -lR "$demo/guest/home"
+	show cat "$demo/guest/home/admin/notes.txt"
+else
+	echo "demo: not root, so the guest filesystem is not mounted through a loop device"
+fi
+if [ -n "${KEEP:-}" ]; then
+	echo
+	echo "demo: left mounted. Unmount with:"
+	[ -n "$loop" ] && echo "  umount $demo/guest && losetup -d $loop"
+	echo "  fusermount3 -u $demo/mnt"
+fi

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs the Debian packages xvafs needs to build, run and test.
+# Run as root (or through sudo) on Debian 12 or later.
+set -eu
+PACKAGES="
+  build-essential cmake pkg-config
+  libfuse3-dev fuse3
+  libarchive-dev libxml2-dev libxxhash-dev libssl-dev
+  e2fsprogs fdisk util-linux mount tar gzip zstd
+"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+echo "install-deps: installed:" $PACKAGES
