@@ -57,6 +57,7 @@ static const char usage_text[] =
 
 struct cli {
 	const char *image;
+	const char *mountpoint;
 	int help;
 	int version;
 };
@@ -89,6 +90,8 @@ static int cli_proc(void *data, const char *arg, int key,
 			cli->image = arg;
 			return 0;
 		}
+		if (!cli->mountpoint)
+			cli->mountpoint = arg;
 		return 1; /* the mount point, for fuse_parse_cmdline */
 	default:
 		return 1;
@@ -186,6 +189,13 @@ int main(int argc, char *argv[])
 		printf("xvafs %s (libfuse %s, %s)\n", XVAFS_VERSION,
 		       fuse_pkgversion(), archive_version_string());
 		status = EXIT_OK;
+		goto out;
+	}
+	/* A missing mount point is a mount failure, found before indexing. */
+	if (cli.mountpoint && access(cli.mountpoint, F_OK) != 0) {
+		fprintf(stderr, "xvafs: %s: cannot mount there: %s\n",
+			cli.mountpoint, strerror(errno));
+		status = EXIT_MOUNT;
 		goto out;
 	}
 	if (fuse_parse_cmdline(&args, &opts) != 0)

@@ -78,4 +78,31 @@ unmount_xva "$MNT"
 cmp "$WORK/xapi-keepalive.xva" "$WORK/before.xva" || fail "the .xva changed"
 [ "$(stat -c %Y "$WORK/xapi-keepalive.xva")" = "$(stat -c %Y "$WORK/before.xva")" ] || fail "the .xva's mtime changed"
 
+# By default xvafs daemonizes: it returns 0 once mounted, and the daemon
+# ends when the mount is unmounted.
+note "daemon mode, -o pass-through"
+"$XVAFS" -o fsname=web01-backup,allow_other "$WORK/several.xva" "$MNT" 2>"$WORK/daemon.err" ||
+	fail "daemon mode: exit status $?"
+MOUNTS+=("$MNT")
+is_mounted "$MNT" || fail "daemon mode: not mounted when xvafs returned"
+[ -s "$WORK/daemon.err" ] && { cat "$WORK/daemon.err" >&2; fail "daemon mode printed errors"; }
+line=$(awk -v m="$MNT" '$2 == m' /proc/self/mounts)
+grep -q "^web01-backup $MNT fuse.xvafs ro," <<<"$line" || fail "daemon mode: mount line is: $line"
+grep -q "allow_other" <<<"$line" || fail "daemon mode: allow_other not passed: $line"
+cmp "$MNT/Ref:2" "$WORK/small.img" || fail "daemon mode: Ref:2 differs"
+pid=$(pgrep -f -- "xvafs .*$WORK/several.xva $MNT") || fail "daemon mode: no daemon process"
+fusermount3 -u "$MNT"
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid" 2>/dev/null && fail "daemon mode: the daemon did not exit after unmount"
+
+note "-d debug output"
+mount_xva "$WORK/tiny.xva" "$MNT" -d
+cat "$MNT/Ref:7" >/dev/null
+unmount_xva "$MNT" "."
+grep -q "INIT" "$DAEMON_LOG" || fail "-d printed no FUSE requests"
+
+note "a mount point that does not exist: exit status 3"
+rc=0; "$XVAFS" "$WORK/tiny.xva" "$WORK/no/such/dir" 2>"$WORK/err" || rc=$?
+[ "$rc" = 3 ] || { cat "$WORK/err" >&2; fail "bad mount point: exit status $rc"; }
+
 echo "PASS: all variants served byte for byte"
