@@ -5,7 +5,7 @@ set -eu
 PACKAGES="
   build-essential cmake pkg-config
   libfuse3-dev fuse3
-  libarchive-dev libxml2-dev libxxhash-dev libssl-dev
+  libarchive-dev libxml2-dev libxxhash-dev libssl-dev libjson-c-dev
   e2fsprogs fdisk util-linux mount tar gzip zstd
 "
 export DEBIAN_FRONTEND=noninteractive

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@ const char *xva_strerror(enum xva_status status)
 	case XVA_EMAP: return "inconsistent disk data";
 	case XVA_EOVA: return "bad ova.xml";
 	case XVA_EIO: return "read error";
+	case XVA_ECUT: return "past the intact part of a truncated export";
+	case XVA_ECORRUPT: return "chunk failed its checksum";
 	case XVA_ENOMEM: return "out of memory";
 	}
 	return "unknown status";
@@ -24,9 +27,18 @@ const char *xva_strerror(enum xva_status status)
 struct walk_ctx {
 	struct xva *xva;
 	enum xva_status status;  /* why the callback stopped the walk */
-	uint64_t ova_off, ova_len;
 	bool has_ova;
+	bool ova_cut;            /* the file ends inside ova.xml */
+	bool cut_in_chunk;       /* the file ends inside a chunk's data */
+	uint64_t cut_disk_pos;   /* then: the disk byte where it ends */
 };
+
+static bool is_reserved(const char *prefix)
+{
+	return strcmp(prefix, XVA_NAME_OVA_XML) == 0 ||
+	       strcmp(prefix, XVA_NAME_BY_DEVICE) == 0 ||
+	       strcmp(prefix, XVA_NAME_BY_LABEL) == 0;
+}
 
 /* Names come from an untrusted file and become file names in the mount:
  * refuse anything that could mean another place. */
@@ -120,8 +132,9 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 			return member_error(ctx, XVA_EMEMBER);
 		}
 		ctx->has_ova = true;
-		ctx->ova_off = m->data_off;
-		ctx->ova_len = m->size;
+		ctx->ova_cut = m->available < m->size;
+		ctx->xva->ova_off = m->data_off;
+		ctx->xva->ova_len = m->size;
 		return 0;
 	}
 	slash = strchr(name, '/');
@@ -138,21 +151,37 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 	}
 	memcpy(prefix, name, (size_t)(slash - name));
 	prefix[slash - name] = '\0';
-	if (strcmp(prefix, ".") == 0) {
-		xva_err_set(err, "member %s at byte %llu has no disk prefix",
-			    name, (unsigned long long)m->header_off);
+	if (strcmp(prefix, ".") == 0 || is_reserved(prefix)) {
+		xva_err_set(err, "member %s at byte %llu has %s", name,
+			    (unsigned long long)m->header_off,
+			    is_reserved(prefix) ? "a disk prefix the mount "
+						  "reserves for itself"
+						: "no disk prefix");
 		return member_error(ctx, XVA_EMEMBER);
 	}
-	if (*rest == '\0')
-		st = xva_map_add_chunk(map, prefix, number, width, m->data_off,
-				       m->size, err);
-	else
+	if (*rest != '\0') {
+		/* A checksum cut short is no checksum at all. */
+		if (m->available < m->size)
+			return 0;
 		st = xva_map_add_checksum(map, prefix, number, width,
 					  strcmp(rest, ".xxhash") == 0
 						  ? XVA_CHECKSUM_XXHASH
 						  : XVA_CHECKSUM_SHA1,
-					  m->data_off, err);
-	return st == XVA_MAP_OK ? 0 : map_error(ctx, st);
+					  m->data_off, m->size, err);
+		return st == XVA_MAP_OK ? 0 : map_error(ctx, st);
+	}
+	st = xva_map_add_chunk(map, prefix, number, width, m->data_off,
+			       m->size, err);
+	if (st != XVA_MAP_OK)
+		return map_error(ctx, st);
+	if (m->available < m->size) {
+		const struct xva_disk *disk = map->current;
+
+		ctx->cut_in_chunk = true;
+		ctx->cut_disk_pos = disk->extents[disk->n_extents - 1].disk_off +
+				    m->available;
+	}
+	return 0;
 }
 
 static int pread_fully(int fd, void *buf, size_t len, uint64_t off)
@@ -181,25 +210,30 @@ static enum xva_status load_ova(struct xva *xva, const struct walk_ctx *ctx,
 	enum xva_ova_status st;
 	char *buf;
 
-	if (ctx->ova_len > XVA_OVA_XML_MAX) {
+	if (ctx->ova_cut) {
+		xva_err_set(err, "the export is cut short inside ova.xml: %s",
+			    xva->truncation);
+		return XVA_ETAR;
+	}
+	if (xva->ova_len > XVA_OVA_XML_MAX) {
 		xva_err_set(err, "ova.xml is %llu bytes; an export's metadata is "
-			    "never above %u MiB", (unsigned long long)ctx->ova_len,
+			    "never above %u MiB", (unsigned long long)xva->ova_len,
 			    XVA_OVA_XML_MAX >> 20);
 		return XVA_EOVA;
 	}
-	buf = malloc(ctx->ova_len + 1);
+	buf = malloc(xva->ova_len + 1);
 	if (!buf) {
 		xva_err_set(err, "out of memory");
 		return XVA_ENOMEM;
 	}
-	if (pread_fully(xva->fd, buf, ctx->ova_len, ctx->ova_off) < 0) {
+	if (pread_fully(xva->fd, buf, xva->ova_len, xva->ova_off) < 0) {
 		xva_err_set(err, "cannot read ova.xml at byte %llu: %s",
-			    (unsigned long long)ctx->ova_off,
+			    (unsigned long long)xva->ova_off,
 			    errno ? strerror(errno) : "the file ends early");
 		free(buf);
 		return XVA_EIO;
 	}
-	st = xva_ovaxml_parse(buf, ctx->ova_len, &xva->ova, err);
+	st = xva_ovaxml_parse(buf, xva->ova_len, &xva->ova, err);
 	free(buf);
 	if (st == XVA_OVA_ENOMEM)
 		return XVA_ENOMEM;
@@ -207,21 +241,87 @@ static enum xva_status load_ova(struct xva *xva, const struct walk_ctx *ctx,
 }
 
 /* A disk's size is its VDI's virtual_size; an export without ova.xml, or a
- * prefix without a VDI record, is sized by its data. */
-static enum xva_status size_disks(struct xva *xva, struct xva_err *err)
+ * prefix without a VDI record, is sized by its data. In an export cut
+ * short, the last disk in the stream may end early. */
+static enum xva_status size_disks(struct xva *xva, const struct walk_ctx *ctx,
+				  struct xva_err *err)
 {
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		struct xva_disk *disk = &xva->map.disks[i];
 		const struct xva_ova_vdi *vdi =
 			xva_ovaxml_find_vdi(xva->ova, disk->prefix);
-		enum xva_map_status st;
+		bool cut = xva->truncated && disk == xva->map.current;
 
-		st = xva_disk_set_size(disk, vdi && vdi->has_virtual_size,
-				       vdi ? vdi->virtual_size : 0, err);
-		if (st != XVA_MAP_OK)
+		if (xva_disk_set_size(disk, vdi && vdi->has_virtual_size,
+				      vdi ? vdi->virtual_size : 0, cut,
+				      cut && ctx->cut_in_chunk ? ctx->cut_disk_pos
+							       : UINT64_MAX,
+				      err) != XVA_MAP_OK)
 			return XVA_EMAP;
 	}
 	return XVA_OK;
+}
+
+/* Whether ova.xml says VDI's data is in the export: not an ISO, not only
+ * a CD drive's, not empty. */
+static bool vdi_has_data(const struct xva_ovaxml *ova,
+			 const struct xva_ova_vdi *vdi)
+{
+	bool cd = false, disk = false;
+
+	if (!vdi->has_virtual_size || vdi->virtual_size == 0)
+		return false;
+	for (size_t i = 0; vdi->sr && i < ova->n_srs; i++)
+		if (strcmp(ova->srs[i].id, vdi->sr) == 0 &&
+		    ova->srs[i].content_type &&
+		    strcmp(ova->srs[i].content_type, "iso") == 0)
+			return false;
+	for (size_t i = 0; i < ova->n_vbds; i++) {
+		const struct xva_ova_vbd *vbd = &ova->vbds[i];
+
+		if (!vbd->vdi || strcmp(vbd->vdi, vdi->id) != 0)
+			continue;
+		if (vbd->type && strcmp(vbd->type, "CD") == 0)
+			cd = true;
+		else
+			disk = true;
+	}
+	return disk || !cd;
+}
+
+/* Disks are written in string order of their prefix, so the VDIs that
+ * sort after the disk the export was cut in never got their data: they
+ * are served with nothing intact rather than left out. */
+static enum xva_status add_unreached(struct xva *xva, struct xva_err *err)
+{
+	char *last = NULL;
+	enum xva_status status = XVA_OK;
+
+	if (!xva->ova)
+		return XVA_OK;
+	if (xva->map.current) {
+		last = strdup(xva->map.current->prefix);
+		if (!last)
+			goto nomem;
+	}
+	for (size_t i = 0; i < xva->ova->n_vdis; i++) {
+		const struct xva_ova_vdi *vdi = &xva->ova->vdis[i];
+
+		if ((last && strcmp(vdi->id, last) <= 0) ||
+		    xva_map_find(&xva->map, vdi->id) || is_reserved(vdi->id) ||
+		    strchr(vdi->id, '/') || !vdi_has_data(xva->ova, vdi))
+			continue;
+		if (xva_map_add_unreached(&xva->map, vdi->id,
+					  vdi->virtual_size, err) != XVA_MAP_OK) {
+			status = XVA_ENOMEM;
+			break;
+		}
+	}
+	free(last);
+	return status;
+nomem:
+	xva_err_set(err, "out of memory");
+	return XVA_ENOMEM;
 }
 
 enum xva_status xva_open(const char *path, struct xva **out,
@@ -238,6 +338,7 @@ enum xva_status xva_open(const char *path, struct xva **out,
 		return XVA_ENOMEM;
 	}
 	xva_map_init(&xva->map);
+	xva->fd = -1;
 	xva->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (xva->fd < 0) {
 		xva_err_set(err, "cannot open: %s", strerror(errno));
@@ -263,7 +364,11 @@ enum xva_status xva_open(const char *path, struct xva **out,
 		status = ctx.status;
 		goto fail;
 	}
-	if (xva->tar_status != XVA_TAR_OK) {
+	if (xva->tar_status == XVA_TAR_ETRUNCATED) {
+		/* Cut short: serve what is there; reads past it fail. */
+		xva->truncated = true;
+		snprintf(xva->truncation, sizeof(xva->truncation), "%s", err->msg);
+	} else if (xva->tar_status != XVA_TAR_OK) {
 		status = xva->tar_status == XVA_TAR_ENOMEM ? XVA_ENOMEM
 			 : xva->tar_status == XVA_TAR_EIO  ? XVA_EIO
 							   : XVA_ETAR;
@@ -274,9 +379,16 @@ enum xva_status xva_open(const char *path, struct xva **out,
 		if (status != XVA_OK)
 			goto fail;
 	}
-	status = size_disks(xva, err);
+	status = size_disks(xva, &ctx, err);
+	if (status == XVA_OK && xva->truncated)
+		status = add_unreached(xva, err);
 	if (status != XVA_OK)
 		goto fail;
+	if (xva_names_build(xva->ova, &xva->map, &xva->names, err) !=
+	    XVA_NAMES_OK) {
+		status = XVA_ENOMEM;
+		goto fail;
+	}
 	*out = xva;
 	return XVA_OK;
 fail:
@@ -290,9 +402,228 @@ void xva_close(struct xva *xva)
 		return;
 	if (xva->fd >= 0)
 		close(xva->fd);
+	for (size_t i = 0; xva->chunk_state && i < xva->map.n_disks; i++)
+		free(xva->chunk_state[i]);
+	free(xva->chunk_state);
+	xva_names_free(xva->names, xva->map.n_disks);
 	xva_map_free(&xva->map);
 	xva_ovaxml_free(xva->ova);
 	free(xva);
+}
+
+enum chunk_state { CHUNK_UNKNOWN = 0, CHUNK_GOOD, CHUNK_BAD };
+
+static void member_range(const struct xva_disk *disk,
+			 const struct xva_extent *e, char *buf, size_t len)
+{
+	char name[300];
+
+	xva_disk_member_name(disk, e->number, name, sizeof(name));
+	snprintf(buf, len, "disk %s, member %s (disk bytes %llu-%llu)",
+		 disk->prefix, name, (unsigned long long)e->disk_off,
+		 (unsigned long long)(e->disk_off + e->len - 1));
+}
+
+/* Checksum text from the file, made printable for messages. */
+static void printable(const char *text, size_t len, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < outlen; i++)
+		out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+	out[i] = '\0';
+}
+
+/* Compares the text at CSUM_OFF (LEN bytes) with the one computed. */
+static enum xva_verdict compare_text(const struct xva *xva,
+				     enum xva_checksum_kind kind,
+				     uint64_t csum_off, const char *computed,
+				     const char *what, struct xva_err *err)
+{
+	size_t len = xva_checksum_text_len(kind);
+	char stored[XVA_CHECKSUM_TEXT_MAX], shown[XVA_CHECKSUM_TEXT_MAX];
+
+	if (pread_fully(xva->fd, stored, len, csum_off) < 0) {
+		xva_err_set(err, "%s: cannot read its checksum at byte %llu: %s",
+			    what, (unsigned long long)csum_off,
+			    errno ? strerror(errno) : "the file ends early");
+		return XVA_VERDICT_UNREADABLE;
+	}
+	/* XAPI compares the texts as exact strings; so does xvafs. */
+	if (memcmp(stored, computed, len) != 0) {
+		printable(stored, len, shown, sizeof(shown));
+		xva_err_set(err, "%s: checksum mismatch: the data hashes to %s, "
+			    "its .%s member says %s", what, computed,
+			    xva_checksum_name(kind), shown);
+		return XVA_VERDICT_MISMATCH;
+	}
+	return XVA_VERDICT_GOOD;
+}
+
+static enum xva_verdict no_checksum(const struct xva_disk *disk,
+				    uint64_t number, const char *what,
+				    struct xva_err *err)
+{
+	const struct xva_bad_checksum *bad = xva_disk_bad_checksum(disk, number);
+
+	if (bad)
+		xva_err_set(err, "%s: its .%s member holds %llu bytes, not the "
+			    "%zu of a checksum text", what,
+			    xva_checksum_name(disk->checksum_kind),
+			    (unsigned long long)bad->len,
+			    xva_checksum_text_len(disk->checksum_kind));
+	else
+		xva_err_set(err, "%s: no checksum member follows it", what);
+	return XVA_VERDICT_NO_CHECKSUM;
+}
+
+enum xva_verdict xva_verify_extent(const struct xva *xva,
+				   const struct xva_disk *disk, size_t idx,
+				   void *buf, size_t buflen, struct xva_err *err)
+{
+	const struct xva_extent *e = &disk->extents[idx];
+	char what[400], computed[XVA_CHECKSUM_TEXT_MAX];
+	struct xva_hasher hasher;
+	enum xva_verdict verdict = XVA_VERDICT_UNREADABLE;
+
+	member_range(disk, e, what, sizeof(what));
+	if (disk->checksum_kind == XVA_CHECKSUM_NONE || e->csum_delta == 0 ||
+	    xva_disk_bad_checksum(disk, e->number))
+		return no_checksum(disk, e->number, what, err);
+	if (e->disk_off + e->len > disk->intact_end) {
+		xva_err_set(err, "%s: the export is cut short inside it", what);
+		return XVA_VERDICT_UNREADABLE;
+	}
+	if (xva_hasher_init(&hasher, disk->checksum_kind) != XVA_SUM_OK) {
+		xva_err_set(err, "%s: cannot start hashing", what);
+		goto out;
+	}
+	for (uint64_t done = 0; done < e->len; ) {
+		size_t n = e->len - done < buflen ? (size_t)(e->len - done) : buflen;
+
+		if (pread_fully(xva->fd, buf, n, e->file_off + done) < 0) {
+			xva_err_set(err, "%s: cannot read byte %llu: %s", what,
+				    (unsigned long long)(e->file_off + done),
+				    errno ? strerror(errno) : "the file ends early");
+			goto out;
+		}
+		if (xva_hasher_update(&hasher, buf, n) != XVA_SUM_OK) {
+			xva_err_set(err, "%s: hashing failed", what);
+			goto out;
+		}
+		done += n;
+	}
+	if (xva_hasher_final(&hasher, computed) != XVA_SUM_OK) {
+		xva_err_set(err, "%s: hashing failed", what);
+		goto out;
+	}
+	verdict = compare_text(xva, disk->checksum_kind,
+			       e->file_off + e->csum_delta, computed, what, err);
+out:
+	xva_hasher_free(&hasher);
+	return verdict;
+}
+
+enum xva_verdict xva_verify_keepalive(const struct xva *xva,
+				      const struct xva_disk *disk, size_t idx,
+				      struct xva_err *err)
+{
+	const struct xva_keepalive *ka = &disk->keepalive_list[idx];
+	char what[400], name[300], computed[XVA_CHECKSUM_TEXT_MAX];
+	struct xva_hasher hasher;
+	enum xva_sum_status st;
+
+	xva_disk_member_name(disk, ka->number, name, sizeof(name));
+	snprintf(what, sizeof(what), "disk %s, keep-alive member %s (at disk "
+		 "byte %llu)", disk->prefix, name,
+		 (unsigned long long)ka->disk_off);
+	if (disk->checksum_kind == XVA_CHECKSUM_NONE || ka->csum_off == 0) {
+		xva_err_set(err, "%s: no checksum member follows it", what);
+		return XVA_VERDICT_NO_CHECKSUM;
+	}
+	if (ka->csum_len != xva_checksum_text_len(disk->checksum_kind)) {
+		xva_err_set(err, "%s: its .%s member holds %llu bytes, not the "
+			    "%zu of a checksum text", what,
+			    xva_checksum_name(disk->checksum_kind),
+			    (unsigned long long)ka->csum_len,
+			    xva_checksum_text_len(disk->checksum_kind));
+		return XVA_VERDICT_NO_CHECKSUM;
+	}
+	st = xva_hasher_init(&hasher, disk->checksum_kind);
+	if (st == XVA_SUM_OK)
+		st = xva_hasher_final(&hasher, computed);
+	xva_hasher_free(&hasher);
+	if (st != XVA_SUM_OK) {
+		xva_err_set(err, "%s: hashing failed", what);
+		return XVA_VERDICT_UNREADABLE;
+	}
+	return compare_text(xva, disk->checksum_kind, ka->csum_off, computed,
+			    what, err);
+}
+
+enum xva_status xva_enable_verify(struct xva *xva, struct xva_err *err)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < xva->map.n_disks; i++)
+		any = any || xva->map.disks[i].checksum_kind != XVA_CHECKSUM_NONE;
+	if (!any) {
+		xva_err_set(err, "the export has no checksum members to verify "
+			    "chunks against");
+		return XVA_ECORRUPT;
+	}
+	xva->chunk_state = calloc(xva->map.n_disks, sizeof(*xva->chunk_state));
+	if (!xva->chunk_state)
+		goto nomem;
+	for (size_t i = 0; i < xva->map.n_disks; i++) {
+		xva->chunk_state[i] = calloc(xva->map.disks[i].n_extents + 1, 1);
+		if (!xva->chunk_state[i])
+			goto nomem;
+	}
+	return XVA_OK;
+nomem:
+	xva_err_set(err, "out of memory");
+	return XVA_ENOMEM;
+}
+
+/* Verifies extent IDX of DISK the first time it is read. Threads may race
+ * to verify the same chunk; the result is the same, and only the thread
+ * that marks it bad reports it. */
+static enum xva_status check_chunk(const struct xva *xva,
+				   const struct xva_disk *disk, size_t idx,
+				   struct xva_err *err)
+{
+	unsigned char *state = &xva->chunk_state[disk - xva->map.disks][idx];
+	unsigned char expected = CHUNK_UNKNOWN;
+	enum xva_verdict verdict;
+	size_t buflen = disk->extents[idx].len < (1u << 20)
+				? disk->extents[idx].len : (1u << 20);
+	void *buf;
+
+	switch (__atomic_load_n(state, __ATOMIC_ACQUIRE)) {
+	case CHUNK_GOOD:
+		return XVA_OK;
+	case CHUNK_BAD:
+		err->msg[0] = '\0'; /* reported when it was found */
+		return XVA_ECORRUPT;
+	}
+	buf = malloc(buflen);
+	if (!buf) {
+		xva_err_set(err, "out of memory");
+		return XVA_ENOMEM;
+	}
+	verdict = xva_verify_extent(xva, disk, idx, buf, buflen, err);
+	free(buf);
+	if (verdict == XVA_VERDICT_GOOD) {
+		__atomic_store_n(state, CHUNK_GOOD, __ATOMIC_RELEASE);
+		return XVA_OK;
+	}
+	if (verdict == XVA_VERDICT_UNREADABLE)
+		return XVA_EIO;
+	if (!__atomic_compare_exchange_n(state, &expected, CHUNK_BAD, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		err->msg[0] = '\0';
+	return XVA_ECORRUPT;
 }
 
 enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
@@ -309,6 +640,14 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 	if (len > disk->size - off)
 		len = (size_t)(disk->size - off);
 	end = off + len;
+	if (end > disk->intact_end) {
+		xva_err_set(err, "disk %s: bytes %llu-%llu lie past byte %llu, "
+			    "where the truncated export's data for it ends",
+			    disk->prefix, (unsigned long long)off,
+			    (unsigned long long)(end - 1),
+			    (unsigned long long)disk->intact_end);
+		return XVA_ECUT;
+	}
 	i = xva_disk_extent_at(disk, off);
 	for (pos = off; pos < end; ) {
 		const struct xva_extent *e = i < disk->n_extents
@@ -318,11 +657,17 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			uint64_t skip = pos - e->disk_off;
 			uint64_t n = e->len - skip;
 
+			if (xva->chunk_state) {
+				enum xva_status st = check_chunk(xva, disk, i, err);
+
+				if (st != XVA_OK)
+					return st;
+			}
 			if (n > end - pos)
 				n = end - pos;
 			if (pread_fully(xva->fd, out, (size_t)n,
 					e->file_off + skip) < 0) {
-				char name[64];
+				char name[300];
 
 				xva_disk_member_name(disk, e->number, name,
 						     sizeof(name));
@@ -344,6 +689,24 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			out += stop - pos;
 			pos = stop;
 		}
+	}
+	*done = len;
+	return XVA_OK;
+}
+
+enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
+			     uint64_t off, size_t *done, struct xva_err *err)
+{
+	*done = 0;
+	if (off >= xva->ova_len)
+		return XVA_OK;
+	if (len > xva->ova_len - off)
+		len = (size_t)(xva->ova_len - off);
+	if (pread_fully(xva->fd, buf, len, xva->ova_off + off) < 0) {
+		xva_err_set(err, "ova.xml: cannot read byte %llu: %s",
+			    (unsigned long long)(xva->ova_off + off),
+			    errno ? strerror(errno) : "the file is now shorter");
+		return XVA_EIO;
 	}
 	*done = len;
 	return XVA_OK;

@@ -36,6 +36,8 @@ void xva_map_free(struct xva_diskmap *map)
 	for (size_t i = 0; i < map->n_disks; i++) {
 		free(map->disks[i].prefix);
 		free(map->disks[i].extents);
+		free(map->disks[i].keepalive_list);
+		free(map->disks[i].bad_checksums);
 	}
 	free(map->disks);
 	xva_map_init(map);
@@ -117,6 +119,21 @@ static enum xva_map_status append_extent(struct xva_disk *disk,
 	}
 	disk->extents[disk->n_extents++] = *ext;
 	return XVA_MAP_OK;
+}
+
+/* Appends one element to a rarely used array that grows one at a time. */
+static void *append_rare(void *array, size_t *n, size_t size, const void *elem,
+			 struct xva_err *err)
+{
+	char *bigger = realloc(array, (*n + 1) * size);
+
+	if (!bigger) {
+		xva_err_set(err, "out of memory");
+		return NULL;
+	}
+	memcpy(bigger + *n * size, elem, size);
+	(*n)++;
+	return bigger;
 }
 
 enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
@@ -223,7 +240,15 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 		pos += len;
 		disk->bytes_present += len;
 	} else {
-		disk->keepalives++;
+		struct xva_keepalive ka = { number, pos, 0, 0 };
+		size_t n = (size_t)disk->keepalives;
+		void *list = append_rare(disk->keepalive_list, &n, sizeof(ka),
+					 &ka, err);
+
+		if (!list)
+			return XVA_MAP_ENOMEM;
+		disk->keepalive_list = list;
+		disk->keepalives = n;
 	}
 	disk->data_end = pos;
 	disk->last_number = number;
@@ -235,7 +260,8 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 					 const char *prefix, uint64_t number,
 					 int width, enum xva_checksum_kind kind,
-					 uint64_t file_off, struct xva_err *err)
+					 uint64_t file_off, uint64_t len,
+					 struct xva_err *err)
 {
 	struct xva_disk *disk = map->current;
 	struct xva_extent *last;
@@ -245,39 +271,89 @@ enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 		xva_err_set(err, "checksum member %s/%0*llu.%s at byte %llu does "
 			    "not follow its data member directly", prefix,
 			    width, (unsigned long long)number,
-			    kind == XVA_CHECKSUM_SHA1 ? "checksum" : "xxhash",
-			    (unsigned long long)file_off);
+			    xva_checksum_name(kind), (unsigned long long)file_off);
 		return XVA_MAP_ECHECKSUM;
 	}
+	if (disk->checksum_kind != XVA_CHECKSUM_NONE &&
+	    disk->checksum_kind != kind) {
+		xva_err_set(err, "checksum member %s/%0*llu.%s at byte %llu: disk "
+			    "%s mixes .xxhash and .checksum members", prefix,
+			    width, (unsigned long long)number,
+			    xva_checksum_name(kind), (unsigned long long)file_off,
+			    prefix);
+		return XVA_MAP_ECHECKSUM;
+	}
+	disk->checksum_kind = kind;
 	disk->last_has_checksum = true;
-	disk->checksums[kind]++;
+	disk->n_checksums++;
 	last = disk->n_extents ? &disk->extents[disk->n_extents - 1] : NULL;
-	/* Keep-alives have no extent; their checksum is only counted. */
 	if (last && last->number == number) {
 		uint64_t delta = file_off - last->file_off;
 
+		if (len != xva_checksum_text_len(kind)) {
+			struct xva_bad_checksum bad = { number, len };
+			void *list = append_rare(disk->bad_checksums,
+						 &disk->n_bad_checksums,
+						 sizeof(bad), &bad, err);
+
+			if (!list)
+				return XVA_MAP_ENOMEM;
+			disk->bad_checksums = list;
+		}
 		last->csum_delta = delta <= UINT32_MAX ? (uint32_t)delta : 0;
+	} else if (disk->keepalives > 0 &&
+		   disk->keepalive_list[disk->keepalives - 1].number == number) {
+		disk->keepalive_list[disk->keepalives - 1].csum_off = file_off;
+		disk->keepalive_list[disk->keepalives - 1].csum_len = len;
 	}
+	return XVA_MAP_OK;
+}
+
+const struct xva_bad_checksum *xva_disk_bad_checksum(const struct xva_disk *disk,
+						     uint64_t number)
+{
+	for (size_t i = 0; i < disk->n_bad_checksums; i++)
+		if (disk->bad_checksums[i].number == number)
+			return &disk->bad_checksums[i];
+	return NULL;
+}
+
+enum xva_map_status xva_map_add_unreached(struct xva_diskmap *map,
+					  const char *prefix, uint64_t size,
+					  struct xva_err *err)
+{
+	struct xva_disk *disk;
+	enum xva_map_status st = disk_for(map, prefix, 0, &disk, err);
+
+	if (st != XVA_MAP_OK)
+		return st;
+	disk->size = size;
+	disk->intact_end = 0;
 	return XVA_MAP_OK;
 }
 
 enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
 				      bool have_virtual_size,
-				      uint64_t virtual_size,
-				      struct xva_err *err)
+				      uint64_t virtual_size, bool truncated,
+				      uint64_t cut_at, struct xva_err *err)
 {
-	if (!have_virtual_size) {
-		disk->size = disk->data_end;
-		return XVA_MAP_OK;
-	}
-	if (disk->data_end > virtual_size) {
+	disk->size = have_virtual_size ? virtual_size : disk->data_end;
+	disk->intact_end = disk->size;
+	if (disk->data_end > disk->size) {
 		xva_err_set(err, "disk %s: its data runs to byte %llu, past the "
 			    "VDI's virtual_size of %llu bytes", disk->prefix,
 			    (unsigned long long)disk->data_end,
 			    (unsigned long long)virtual_size);
 		return XVA_MAP_ESIZE;
 	}
-	if (disk->data_end < virtual_size) {
+	if (truncated) {
+		uint64_t end = cut_at < disk->data_end ? cut_at : disk->data_end;
+
+		if (end < disk->intact_end)
+			disk->intact_end = end;
+		return XVA_MAP_OK;
+	}
+	if (disk->data_end < disk->size) {
 		xva_err_set(err, "disk %s: its data ends at byte %llu, short of "
 			    "the VDI's virtual_size of %llu bytes; the last chunk, "
 			    "which every export writes, is missing", disk->prefix,
@@ -285,7 +361,6 @@ enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
 			    (unsigned long long)virtual_size);
 		return XVA_MAP_ESIZE;
 	}
-	disk->size = virtual_size;
 	return XVA_MAP_OK;
 }
 

@@ -1,98 +1,205 @@
-/* Inode 1 is the root folder; disk I of the map is inode I + 2. The disks
- * never change while mounted, so attributes and entries are cached long. */
+/* The mount's inodes are a fixed table built before mounting (see
+ * xvafs_fs_init); the disks never change while mounted, so attributes and
+ * entries are cached long. Every operation sends exactly one reply. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "fs.h"
 
-#define FIRST_DISK_INO 2
 #define CACHE_SECONDS 86400.0
 #define BLOCK 4096
+
+static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
+		    enum xvafs_node_kind kind, const char *name, size_t disk,
+		    const char *link_to, fuse_ino_t *ino)
+{
+	struct xvafs_node *nodes, *n;
+
+	nodes = realloc(fs->nodes, (fs->n_nodes + 1) * sizeof(*nodes));
+	if (!nodes)
+		return -1;
+	fs->nodes = nodes;
+	n = &nodes[fs->n_nodes];
+	memset(n, 0, sizeof(*n));
+	n->parent = parent;
+	n->kind = kind;
+	n->name = name;
+	n->disk = disk;
+	if (link_to && asprintf(&n->target, "../%s", link_to) < 0)
+		return -1;
+	fs->n_nodes++;
+	if (ino)
+		*ino = fs->n_nodes;
+	return 0;
+}
+
+/* A folder of links, one per disk that has a name at OFFSET in its
+ * struct xva_disk_names; none when no disk has one. */
+static int add_view(struct xvafs_fs *fs, const char *folder, size_t offset)
+{
+	const struct xva *xva = fs->xva;
+	fuse_ino_t dir = 0;
+
+	for (size_t i = 0; i < xva->map.n_disks; i++) {
+		const char *name = *(char *const *)((const char *)&xva->names[i] +
+						    offset);
+
+		if (!name)
+			continue;
+		if (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder, 0, NULL,
+				     &dir) != 0)
+			return -1;
+		if (add_node(fs, dir, NODE_LINK, name, i,
+			     xva->map.disks[i].prefix, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
+{
+	fs->xva = xva;
+	fs->nodes = NULL;
+	fs->n_nodes = 0;
+	if (add_node(fs, 0, NODE_DIR, "", 0, NULL, NULL) != 0)
+		goto fail;
+	for (size_t i = 0; i < xva->map.n_disks; i++)
+		if (add_node(fs, FUSE_ROOT_ID, NODE_DISK, xva->map.disks[i].prefix,
+			     i, NULL, NULL) != 0)
+			goto fail;
+	if (xva->ova && add_node(fs, FUSE_ROOT_ID, NODE_OVA_XML,
+				 XVA_NAME_OVA_XML, 0, NULL, NULL) != 0)
+		goto fail;
+	if (add_view(fs, XVA_NAME_BY_DEVICE,
+		     offsetof(struct xva_disk_names, device)) != 0 ||
+	    add_view(fs, XVA_NAME_BY_LABEL,
+		     offsetof(struct xva_disk_names, label)) != 0)
+		goto fail;
+	return 0;
+fail:
+	xvafs_fs_destroy(fs);
+	return -1;
+}
+
+void xvafs_fs_destroy(struct xvafs_fs *fs)
+{
+	for (size_t i = 0; i < fs->n_nodes; i++)
+		free(fs->nodes[i].target);
+	free(fs->nodes);
+	fs->nodes = NULL;
+	fs->n_nodes = 0;
+}
 
 static struct xvafs_fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
-static struct xva_disk *disk_of(struct xvafs_fs *fs, fuse_ino_t ino)
+static const struct xvafs_node *node_of(const struct xvafs_fs *fs,
+					fuse_ino_t ino)
 {
-	if (ino < FIRST_DISK_INO || ino - FIRST_DISK_INO >= fs->xva->map.n_disks)
-		return NULL;
-	return &fs->xva->map.disks[ino - FIRST_DISK_INO];
+	return ino >= 1 && ino <= fs->n_nodes ? &fs->nodes[ino - 1] : NULL;
 }
 
-static int fill_attr(struct xvafs_fs *fs, fuse_ino_t ino, struct stat *st)
+static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
+		      const struct xvafs_node *n, struct stat *st)
 {
-	const struct xva_disk *disk = disk_of(fs, ino);
+	const struct xva *xva = fs->xva;
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	st->st_atim = fs->xva->st.st_mtim;
-	st->st_mtim = fs->xva->st.st_mtim;
-	st->st_ctim = fs->xva->st.st_mtim;
+	st->st_atim = xva->st.st_mtim;
+	st->st_mtim = xva->st.st_mtim;
+	st->st_ctim = xva->st.st_mtim;
 	st->st_blksize = BLOCK;
-	if (ino == FUSE_ROOT_ID) {
+	st->st_nlink = 1;
+	switch (n->kind) {
+	case NODE_DIR:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
-		return 0;
+		for (size_t i = 0; i < fs->n_nodes; i++)
+			if (fs->nodes[i].parent == ino &&
+			    fs->nodes[i].kind == NODE_DIR)
+				st->st_nlink++;
+		break;
+	case NODE_DISK: {
+		const struct xva_disk *disk = &xva->map.disks[n->disk];
+
+		st->st_mode = S_IFREG | 0444;
+		st->st_size = (off_t)disk->size;
+		/* Only present chunks occupy space: cp and du see holes. */
+		st->st_blocks = (blkcnt_t)((disk->bytes_present + 511) / 512);
+		break;
 	}
-	if (!disk)
-		return ENOENT;
-	st->st_mode = S_IFREG | 0444;
-	st->st_nlink = 1;
-	st->st_size = (off_t)disk->size;
-	/* Only present chunks occupy space, so cp and du see the holes. */
-	st->st_blocks = (blkcnt_t)((disk->bytes_present + 511) / 512);
-	return 0;
+	case NODE_OVA_XML:
+		st->st_mode = S_IFREG | 0444;
+		st->st_size = (off_t)xva->ova_len;
+		st->st_blocks = (blkcnt_t)((xva->ova_len + 511) / 512);
+		break;
+	case NODE_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = (off_t)strlen(n->target);
+		break;
+	}
 }
 
 static void xvafs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct xvafs_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
-	const struct xva_disk *disk;
 
-	if (parent != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = CACHE_SECONDS;
 	e.entry_timeout = CACHE_SECONDS;
-	disk = xva_map_find(&fs->xva->map, name);
-	if (!disk) {
-		/* ino 0 caches the negative answer for entry_timeout. */
-		fuse_reply_entry(req, &e);
-		return;
+	for (size_t i = 0; i < fs->n_nodes; i++) {
+		if (fs->nodes[i].parent == parent &&
+		    strcmp(fs->nodes[i].name, name) == 0) {
+			e.ino = i + 1;
+			fill_attr(fs, e.ino, &fs->nodes[i], &e.attr);
+			break;
+		}
 	}
-	e.ino = FIRST_DISK_INO + (fuse_ino_t)(disk - fs->xva->map.disks);
-	fill_attr(fs, e.ino, &e.attr);
+	/* Not found: ino 0 caches the negative answer for entry_timeout. */
 	fuse_reply_entry(req, &e);
 }
 
 static void xvafs_getattr(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
+	const struct xvafs_node *n = node_of(fs_of(req), ino);
 	struct stat st;
-	int err;
 
 	(void)fi;
-	err = fill_attr(fs_of(req), ino, &st);
-	if (err)
-		fuse_reply_err(req, err);
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(fs_of(req), ino, n, &st);
+	fuse_reply_attr(req, &st, CACHE_SECONDS);
+}
+
+static void xvafs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct xvafs_node *n = node_of(fs_of(req), ino);
+
+	if (!n || n->kind != NODE_LINK)
+		fuse_reply_err(req, EINVAL);
 	else
-		fuse_reply_attr(req, &st, CACHE_SECONDS);
+		fuse_reply_readlink(req, n->target);
 }
 
 static void xvafs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	if (ino != FUSE_ROOT_ID) {
+	const struct xvafs_node *n = node_of(fs_of(req), ino);
+
+	if (!n || n->kind != NODE_DIR) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -105,36 +212,37 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
 	struct xvafs_fs *fs = fs_of(req);
-	size_t n_entries = 2 + fs->xva->map.n_disks, used = 0;
+	const struct xvafs_node *dir = node_of(fs, ino);
+	size_t used = 0, index = 0;
 	char *buf;
 
 	(void)fi;
-	if (ino != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* Entry I has offset I + 1, the offset of the entry after it. */
-	for (size_t i = (size_t)off; i < n_entries; i++) {
+	/* Entry K (".", "..", then the children in table order) has offset
+	 * K + 1, the offset of the entry after it. */
+	for (size_t i = 0; i < fs->n_nodes + 2; i++) {
 		struct stat st = { 0 };
 		const char *name;
 		size_t need;
 
-		if (i < 2) {
+		if (i == 0 || i == 1) {
 			name = i == 0 ? "." : "..";
-			st.st_ino = FUSE_ROOT_ID;
+			st.st_ino = i == 0 ? ino : (dir->parent ? dir->parent : ino);
 			st.st_mode = S_IFDIR;
+		} else if (fs->nodes[i - 2].parent == ino) {
+			name = fs->nodes[i - 2].name;
+			fill_attr(fs, i - 1, &fs->nodes[i - 2], &st);
 		} else {
-			name = fs->xva->map.disks[i - 2].prefix;
-			st.st_ino = FIRST_DISK_INO + i - 2;
-			st.st_mode = S_IFREG;
+			continue;
 		}
-		need = fuse_add_direntry(req, buf + used, size - used, name,
-					 &st, (off_t)(i + 1));
+		if (index++ < (size_t)off)
+			continue;
+		need = fuse_add_direntry(req, buf + used, size - used, name, &st,
+					 (off_t)index);
 		if (need > size - used)
 			break;
 		used += need;
@@ -145,17 +253,16 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct xva_disk *disk = disk_of(fs_of(req), ino);
+	const struct xvafs_node *n = node_of(fs_of(req), ino);
 
-	if (!disk) {
-		fuse_reply_err(req, ino == FUSE_ROOT_ID ? EISDIR : ENOENT);
+	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
+		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)disk;
 	fi->keep_cache = 1; /* the .xva never changes under the mount */
 	fuse_reply_open(req, fi);
 }
@@ -163,26 +270,33 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	const struct xva_disk *disk = (const struct xva_disk *)(uintptr_t)fi->fh;
 	struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+	enum xva_status st;
 	struct xva_err err;
 	size_t done;
 	char *buf;
 
-	(void)ino;
+	(void)fi;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (xva_read(fs->xva, disk, buf, size, (uint64_t)off, &done, &err) !=
-	    XVA_OK) {
-		fuse_log(FUSE_LOG_ERR, "xvafs: disk %s, read of %zu bytes at "
-			 "disk byte %lld: %s\n", disk->prefix, size,
-			 (long long)off, err.msg);
-		fuse_reply_err(req, EIO);
-	} else {
+	err.msg[0] = '\0';
+	if (n->kind == NODE_OVA_XML)
+		st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
+	else
+		st = xva_read(fs->xva, &fs->xva->map.disks[n->disk], buf, size,
+			      (uint64_t)off, &done, &err);
+	if (st == XVA_OK) {
 		fuse_reply_buf(req, buf, done);
+	} else {
+		/* Reads past a truncated export's intact part were announced
+		 * at mount; an empty message is a bad chunk reported before. */
+		if (st != XVA_ECUT && err.msg[0])
+			fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
+		fuse_reply_err(req, st == XVA_ENOMEM ? ENOMEM : EIO);
 	}
 	free(buf);
 }
@@ -200,7 +314,7 @@ static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bsize = BLOCK;
 	sv.f_frsize = BLOCK;
 	sv.f_blocks = (fsblkcnt_t)((bytes + BLOCK - 1) / BLOCK);
-	sv.f_files = (fsfilcnt_t)(fs->xva->map.n_disks + 1);
+	sv.f_files = (fsfilcnt_t)fs->n_nodes;
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }
@@ -208,6 +322,7 @@ static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)
 const struct fuse_lowlevel_ops xvafs_ops = {
 	.lookup = xvafs_lookup,
 	.getattr = xvafs_getattr,
+	.readlink = xvafs_readlink,
 	.opendir = xvafs_opendir,
 	.readdir = xvafs_readdir,
 	.open = xvafs_open,

@@ -1,5 +1,5 @@
 /* xvafs: mount a XenServer / XCP-ng VM export (.xva) and serve each of its
- * disks as a raw file, read in place.
+ * disks as a raw file, read in place; or list or verify an export.
  *
  * Everything that can fail about the .xva (open, index, check) happens
  * before mounting and daemonizing, so errors reach the terminal and the exit
@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +17,22 @@
 #include <archive.h>
 
 #include "fs.h"
-
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_USAGE = 1,     /* bad command line or mount options */
-	EXIT_BAD_INPUT = 2, /* the .xva cannot be read or is malformed */
-	EXIT_MOUNT = 3,     /* FUSE could not mount or serve */
-};
+#include "tools.h"
 
 static const char usage_text[] =
 "usage: xvafs [options] FILE.xva MOUNTPOINT\n"
+"       xvafs --list [--json] FILE.xva\n"
+"       xvafs --verify FILE.xva\n"
 "\n"
-"Mounts a XenServer / XCP-ng VM export read-only; each disk in it appears\n"
-"as a raw file named by its member prefix (e.g. Ref:12), read in place.\n"
+"Mounts a XenServer / XCP-ng VM export read-only. Each disk appears as a\n"
+"raw file named by its member prefix (e.g. Ref:12), read in place, with\n"
+"links to it in by-device/ (xvda, ...) and by-label/ (the VDI's name);\n"
+"the export's ova.xml is there too.\n"
+"\n"
+"commands:\n"
+"    --list                 show the VM and its disks, without mounting\n"
+"    --json                 with --list: the same as JSON\n"
+"    --verify               check every chunk against its checksum\n"
 "\n"
 "options:\n"
 "    -h, --help             print this help and exit\n"
@@ -37,6 +41,9 @@ static const char usage_text[] =
 "    -d, -o debug           print FUSE requests (implies -f)\n"
 "    -s                     serve requests on a single thread\n"
 "    -o OPT[,OPT...]        mount options:\n"
+"         verify                check each chunk against its checksum the\n"
+"                               first time it is read; a chunk that fails\n"
+"                               (or has none) reads as an I/O error\n"
 "         allow_other           let other users read the disks\n"
 "                               (needs user_allow_other in /etc/fuse.conf\n"
 "                               when not run as root)\n"
@@ -50,8 +57,9 @@ static const char usage_text[] =
 "         max_threads=N         most threads serving requests\n"
 "         ro                    read-only (always on)\n"
 "\n"
-"exit status: 0 mounted (or help shown), 1 usage error, 2 the export cannot\n"
-"be read or is malformed, 3 mounting failed.\n"
+"exit status: 0 success, 1 usage error, 2 the export cannot be read or is\n"
+"malformed, 3 mounting failed, 4 --verify found damaged or unverifiable\n"
+"chunks.\n"
 "\n"
 "Unmount with: fusermount3 -u MOUNTPOINT\n";
 
@@ -60,15 +68,25 @@ struct cli {
 	const char *mountpoint;
 	int help;
 	int version;
+	int list;
+	int json;
+	int verify;  /* --verify: the command */
+	int verify_reads; /* -o verify: the mount option */
 };
 
 enum { KEY_HELP, KEY_VERSION };
+
+#define CLI_FLAG(text, field) { text, offsetof(struct cli, field), 1 }
 
 static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	CLI_FLAG("--list", list),
+	CLI_FLAG("--json", json),
+	CLI_FLAG("--verify", verify),
+	CLI_FLAG("verify", verify_reads),
 	FUSE_OPT_END
 };
 
@@ -127,24 +145,6 @@ static int add_default_options(struct fuse_args *args, const char *image)
 	return ret;
 }
 
-static void warn_about(const char *image, const struct xva *xva)
-{
-	if (xva->map.n_disks == 0)
-		fprintf(stderr, "xvafs: %s: the export holds no disk data "
-			"(metadata only); the mount will be empty\n", image);
-	for (size_t i = 0; i < xva->map.n_disks; i++) {
-		const struct xva_disk *d = &xva->map.disks[i];
-		uint64_t sums = d->checksums[XVA_CHECKSUM_XXHASH] +
-				d->checksums[XVA_CHECKSUM_SHA1];
-
-		if (sums > 0 && sums < d->members)
-			fprintf(stderr, "xvafs: %s: disk %s: %llu of %llu chunks "
-				"have no checksum member\n", image, d->prefix,
-				(unsigned long long)(d->members - sums),
-				(unsigned long long)d->members);
-	}
-}
-
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 {
 	struct fuse_loop_config *config;
@@ -167,88 +167,132 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 	return ret;
 }
 
-int main(int argc, char *argv[])
+/* Mounts XVA at the mount point and serves it until unmounted. */
+static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
+			   const struct fuse_cmdline_opts *opts, struct xva *xva)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts = { 0 };
-	struct fuse_session *se = NULL;
 	struct xvafs_fs fs = { 0 };
-	struct cli cli = { 0 };
-	struct xva_err err;
-	int status = EXIT_USAGE;
-	enum xva_status st;
+	struct fuse_session *se;
+	int status = XVAFS_EXIT_MOUNT;
 
-	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0)
-		goto out;
-	if (cli.help) {
-		fputs(usage_text, stdout);
-		status = EXIT_OK;
-		goto out;
+	if (xvafs_fs_init(&fs, xva) != 0 ||
+	    add_default_options(args, cli->image) != 0) {
+		fprintf(stderr, "xvafs: out of memory\n");
+		xvafs_fs_destroy(&fs);
+		return XVAFS_EXIT_MOUNT;
 	}
-	if (cli.version) {
-		printf("xvafs %s (libfuse %s, %s)\n", XVAFS_VERSION,
-		       fuse_pkgversion(), archive_version_string());
-		status = EXIT_OK;
-		goto out;
-	}
-	/* A missing mount point is a mount failure, found before indexing. */
-	if (cli.mountpoint && access(cli.mountpoint, F_OK) != 0) {
-		fprintf(stderr, "xvafs: %s: cannot mount there: %s\n",
-			cli.mountpoint, strerror(errno));
-		status = EXIT_MOUNT;
-		goto out;
-	}
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		goto out;
-	if (!cli.image || !opts.mountpoint) {
-		fprintf(stderr, "xvafs: %s\nusage: xvafs [options] FILE.xva "
-			"MOUNTPOINT (see xvafs --help)\n",
-			cli.image ? "no mount point given" : "no export given");
-		goto out;
-	}
-
-	st = xva_open(cli.image, &fs.xva, &err);
-	if (st != XVA_OK) {
-		fprintf(stderr, "xvafs: %s: %s\n", cli.image, err.msg);
-		status = EXIT_BAD_INPUT;
-		goto out;
-	}
-	warn_about(cli.image, fs.xva);
 	fs.uid = getuid();
 	fs.gid = getgid();
-
-	if (add_default_options(&args, cli.image) != 0) {
-		fprintf(stderr, "xvafs: out of memory\n");
-		status = EXIT_MOUNT;
-		goto out;
-	}
-	se = fuse_session_new(&args, &xvafs_ops, sizeof(xvafs_ops), &fs);
+	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), &fs);
 	if (!se) {
 		/* libfuse has said which option it did not take. */
-		status = EXIT_USAGE;
-		goto out;
+		xvafs_fs_destroy(&fs);
+		return XVAFS_EXIT_USAGE;
 	}
-	status = EXIT_MOUNT;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
+	if (fuse_session_mount(se, opts->mountpoint) != 0)
 		goto out_handlers;
-	if (fuse_daemonize(opts.foreground) != 0)
+	if (fuse_daemonize(opts->foreground) != 0)
 		goto out_unmount;
-	if (!opts.foreground) {
+	if (!opts->foreground) {
 		openlog("xvafs", LOG_PID, LOG_DAEMON);
 		fuse_set_log_func(log_to_syslog);
 	}
-	if (serve(se, &opts) == 0)
-		status = EXIT_OK;
+	if (serve(se, opts) == 0)
+		status = XVAFS_EXIT_OK;
 out_unmount:
 	fuse_session_unmount(se);
 out_handlers:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
+	xvafs_fs_destroy(&fs);
+	return status;
+}
+
+static int usage_error(const char *what)
+{
+	fprintf(stderr, "xvafs: %s\nusage: xvafs [options] FILE.xva MOUNTPOINT "
+		"(see xvafs --help)\n", what);
+	return XVAFS_EXIT_USAGE;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = { 0 };
+	struct xva *xva = NULL;
+	struct cli cli = { 0 };
+	struct xva_err err;
+	int status = XVAFS_EXIT_USAGE;
+
+	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0)
+		goto out;
+	if (cli.help) {
+		fputs(usage_text, stdout);
+		status = XVAFS_EXIT_OK;
+		goto out;
+	}
+	if (cli.version) {
+		printf("xvafs %s (libfuse %s, %s)\n", XVAFS_VERSION,
+		       fuse_pkgversion(), archive_version_string());
+		status = XVAFS_EXIT_OK;
+		goto out;
+	}
+	if (cli.list + cli.verify > 1 || (cli.json && !cli.list)) {
+		status = usage_error("--list and --verify do not go together, "
+				     "and --json goes with --list");
+		goto out;
+	}
+	if (!cli.image) {
+		status = usage_error("no export given");
+		goto out;
+	}
+	if ((cli.list || cli.verify) && (cli.mountpoint || args.argc > 1)) {
+		status = usage_error("--list and --verify take only FILE.xva");
+		goto out;
+	}
+	if (!cli.list && !cli.verify) {
+		if (!cli.mountpoint) {
+			status = usage_error("no mount point given");
+			goto out;
+		}
+		/* A missing mount point is a mount failure, found before
+		 * indexing. */
+		if (access(cli.mountpoint, F_OK) != 0) {
+			fprintf(stderr, "xvafs: %s: cannot mount there: %s\n",
+				cli.mountpoint, strerror(errno));
+			status = XVAFS_EXIT_MOUNT;
+			goto out;
+		}
+		if (fuse_parse_cmdline(&args, &opts) != 0)
+			goto out;
+	}
+
+	if (xva_open(cli.image, &xva, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s: %s\n", cli.image, err.msg);
+		status = XVAFS_EXIT_BAD_INPUT;
+		goto out;
+	}
+	if (cli.list) {
+		xvafs_warn(stderr, cli.image, xva);
+		status = xvafs_list(stdout, cli.image, xva, cli.json);
+		goto out;
+	}
+	if (cli.verify) {
+		status = xvafs_verify(stdout, cli.image, xva);
+		goto out;
+	}
+	if (cli.verify_reads && xva_enable_verify(xva, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s: -o verify: %s\n", cli.image, err.msg);
+		status = XVAFS_EXIT_BAD_INPUT;
+		goto out;
+	}
+	xvafs_warn(stderr, cli.image, xva);
+	status = mount_and_serve(&args, &cli, &opts, xva);
 out:
-	xva_close(fs.xva);
+	xva_close(xva);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return status;

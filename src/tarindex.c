@@ -285,7 +285,14 @@ enum xva_tar_status xva_tar_walk(int fd, uint64_t file_size,
 		m.name = name;
 		m.size = (uint64_t)archive_entry_size(entry);
 		m.is_dir = archive_entry_filetype(entry) == AE_IFDIR;
+		m.available = m.size;
 		if (m.size > file_size || m.data_off > file_size - m.size) {
+			m.available = file_size > m.data_off
+					      ? file_size - m.data_off : 0;
+			if (fn(ctx, &m, err) != 0) {
+				status = XVA_TAR_ECALLBACK;
+				goto out;
+			}
 			xva_err_set(err, "truncated: member %s (header at byte "
 				    "%llu) needs %llu data bytes up to byte %llu, "
 				    "but the file ends at byte %llu", name,

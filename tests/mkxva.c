@@ -43,6 +43,9 @@ struct options {
 	bool omit_last;      /* leave out the last chunk (malformed) */
 	bool with_cd;        /* a CD drive with an ISO VDI that has no data */
 	long long vsize;     /* override the first disk's virtual_size */
+	const char *suspend; /* this prefix is a suspend image, no VBD */
+	bool empty_drive;    /* add an empty CD drive (no VDI) */
+	long long drop_checksum; /* leave out this member number's checksum */
 	const char *spec;
 };
 
@@ -162,7 +165,7 @@ static char *ova_xml(const struct options *o, const struct disk *disks,
 	field(&s, o, "name_label", "xvafs test VM");
 	field(&s, o, "is_a_snapshot", "false");
 	put(&s, "<member><name>VBDs</name><value><array><data>");
-	for (size_t i = 0; i < n + o->with_cd; i++)
+	for (size_t i = 0; i < n + o->with_cd + o->empty_drive; i++)
 		put(&s, "<value>Ref:%zu</value>", 2000 + i);
 	put(&s, "</data></array></value></member>");
 	object(&b, o, "VM", "Ref:1000", s.s);
@@ -170,11 +173,14 @@ static char *ova_xml(const struct options *o, const struct disk *disks,
 	for (size_t i = 0; i < n + o->with_cd; i++) {
 		bool cd = i == n;
 		const char *vdi = cd ? "Ref:2999" : disks[i].prefix;
+		bool suspend = !cd && o->suspend && strcmp(vdi, o->suspend) == 0;
 		char dev[8];
 
 		s.len = 0;
 		s.s[0] = '\0';
 		snprintf(vbd_id, sizeof(vbd_id), "Ref:%zu", 2000 + i);
+		if (suspend)
+			goto vdi; /* a suspend image is not attached */
 		field(&s, o, "VM", "Ref:1000");
 		field(&s, o, "VDI", vdi);
 		snprintf(value, sizeof(value), "%zu",
@@ -187,7 +193,7 @@ static char *ova_xml(const struct options *o, const struct disk *disks,
 		field(&s, o, "bootable", i == 0 ? "true" : "false");
 		field(&s, o, "empty", "false");
 		object(&b, o, "VBD", vbd_id, s.s);
-
+vdi:
 		s.len = 0;
 		s.s[0] = '\0';
 		snprintf(id, sizeof(id), "%08zx-0000-4000-8000-%012zx", i, i);
@@ -199,9 +205,23 @@ static char *ova_xml(const struct options *o, const struct disk *disks,
 		snprintf(value, sizeof(value), "%llu", cd ? 4194304ULL
 			 : (unsigned long long)disks[i].virtual_size);
 		field(&s, o, "virtual_size", value);
-		field(&s, o, "type", cd ? "user" : "system");
+		field(&s, o, "type", cd ? "user" : suspend ? "suspend" : "system");
 		field(&s, o, "read_only", cd ? "true" : "false");
 		object(&b, o, "VDI", vdi, s.s);
+	}
+	if (o->empty_drive) {
+		s.len = 0;
+		s.s[0] = '\0';
+		snprintf(vbd_id, sizeof(vbd_id), "Ref:%zu", 2000 + n + o->with_cd);
+		field(&s, o, "VM", "Ref:1000");
+		field(&s, o, "VDI", "OpaqueRef:NULL");
+		field(&s, o, "userdevice", "3");
+		field(&s, o, "device", "");
+		field(&s, o, "type", "CD");
+		field(&s, o, "mode", "RO");
+		field(&s, o, "bootable", "false");
+		field(&s, o, "empty", "true");
+		object(&b, o, "VBD", vbd_id, s.s);
 	}
 	s.len = 0;
 	s.s[0] = '\0';
@@ -294,7 +314,8 @@ static void chunk_member(struct archive *a, const struct options *o,
 	snprintf(name, sizeof(name), "%s/%0*llu", prefix, o->width,
 		 (unsigned long long)number);
 	member(a, o, name, data, len);
-	checksum_member(a, o, name, data, len);
+	if (o->drop_checksum != (long long)number)
+		checksum_member(a, o, name, data, len);
 }
 
 static bool all_zero(const unsigned char *p, size_t n)
@@ -407,7 +428,10 @@ static void usage(void)
 	      "  --all-chunks               also write all-zero chunks\n"
 	      "  --omit-last                leave out the last chunk (malformed)\n"
 	      "  --with-cd                  add a CD drive with an ISO VDI\n"
-	      "  --virtual-size BYTES       first disk's virtual_size (malformed)\n",
+	      "  --virtual-size BYTES       first disk's virtual_size (malformed)\n"
+	      "  --suspend PREFIX           that disk is a suspend image, no VBD\n"
+	      "  --empty-drive              add an empty CD drive\n"
+	      "  --drop-checksum NUMBER     leave out that member's checksum\n",
 	      stderr);
 	exit(2);
 }
@@ -429,11 +453,14 @@ int main(int argc, char **argv)
 		{ "with-cd", no_argument, NULL, 'D' },
 		{ "virtual-size", required_argument, NULL, 'v' },
 		{ "spec", required_argument, NULL, 's' },
+		{ "suspend", required_argument, NULL, 'S' },
+		{ "empty-drive", no_argument, NULL, 'E' },
+		{ "drop-checksum", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options o = { .format = "v7", .checksum = SUM_XXHASH,
 			     .mode = 0400, .chunk = 1 << 20, .width = 8,
-			     .vsize = -1 };
+			     .vsize = -1, .drop_checksum = -1 };
 	bool format_set = false, mode_set = false;
 	struct disk *disks;
 	struct archive *a;
@@ -461,6 +488,9 @@ int main(int argc, char **argv)
 		case 'D': o.with_cd = true; break;
 		case 'v': o.vsize = atoll(optarg); break;
 		case 's': o.spec = optarg; break;
+		case 'S': o.suspend = optarg; break;
+		case 'E': o.empty_drive = true; break;
+		case 'X': o.drop_checksum = atoll(optarg); break;
 		default: usage();
 		}
 	}

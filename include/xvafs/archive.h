@@ -1,8 +1,11 @@
-/* An opened .xva: the tar index pass, the disk map and ova.xml together,
- * and the read path every front end shares (FUSE mount, --list, tests).
+/* An opened .xva: the tar index pass, the disk map, ova.xml and the disks'
+ * names together, and the read and verify paths every front end shares
+ * (the FUSE mount, --list, --verify, tests).
  *
  * Everything that can be wrong with the file is found by xva_open(), before
- * anything is mounted. The file is opened O_RDONLY and never written. */
+ * anything is mounted. An export cut short is not refused: the intact part
+ * is served and reads past it fail. The file is opened O_RDONLY and never
+ * written. */
 #ifndef XVAFS_ARCHIVE_H
 #define XVAFS_ARCHIVE_H
 
@@ -11,32 +14,47 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "xvafs/checksum.h"
 #include "xvafs/diskmap.h"
 #include "xvafs/error.h"
+#include "xvafs/names.h"
 #include "xvafs/ovaxml.h"
 #include "xvafs/tarindex.h"
 
 enum xva_status {
 	XVA_OK = 0,
-	XVA_EOPEN,   /* the file cannot be opened or is not a regular file */
-	XVA_ETAR,    /* the tar structure is bad (see tar_status) */
-	XVA_EMEMBER, /* a member's name is unsafe or not an export's */
-	XVA_EMAP,    /* the chunks do not make a consistent disk */
-	XVA_EOVA,    /* ova.xml is bad */
-	XVA_EIO,     /* reading failed while serving */
+	XVA_EOPEN,    /* the file cannot be opened or is not a regular file */
+	XVA_ETAR,     /* the tar structure is bad (see tar_status) */
+	XVA_EMEMBER,  /* a member's name is unsafe or not an export's */
+	XVA_EMAP,     /* the chunks do not make a consistent disk */
+	XVA_EOVA,     /* ova.xml is bad */
+	XVA_EIO,      /* reading failed */
+	XVA_ECUT,     /* past the intact part of an export cut short */
+	XVA_ECORRUPT, /* a chunk failed (or lacks) its checksum (verify) */
 	XVA_ENOMEM,
 };
 
 /* ova.xml is small (kilobytes); anything past this is not an export's. */
 #define XVA_OVA_XML_MAX (64u << 20)
 
+/* Names the mount's root uses besides the disks; no disk may take them. */
+#define XVA_NAME_OVA_XML "ova.xml"
+#define XVA_NAME_BY_DEVICE "by-device"
+#define XVA_NAME_BY_LABEL "by-label"
+
 struct xva {
 	int fd;
 	struct stat st;             /* of the .xva when it was opened */
 	struct xva_diskmap map;     /* one disk per member prefix */
+	struct xva_disk_names *names; /* parallel to map.disks */
 	struct xva_ovaxml *ova;     /* NULL without ova.xml (single-VDI export) */
+	uint64_t ova_off, ova_len;  /* ova.xml's text in the file */
 	uint64_t members;           /* tar members walked */
 	enum xva_tar_status tar_status; /* when xva_open failed with XVA_ETAR */
+	bool truncated;             /* the export was cut short */
+	char truncation[XVA_ERR_MAX]; /* where, when truncated */
+	/* -o verify: per disk, per extent, an enum chunk_state (atomic). */
+	unsigned char **chunk_state;
 };
 
 enum xva_status xva_open(const char *path, struct xva **out,
@@ -45,10 +63,39 @@ void xva_close(struct xva *xva);
 
 /* Reads LEN bytes of DISK at OFF into BUF, clipped to the disk's size;
  * *DONE is the byte count. Present chunks come from the .xva, gaps are
- * zeros. A chunk the file no longer holds is XVA_EIO, never zeros. */
+ * zeros. Bytes the file no longer holds are XVA_EIO, bytes past the intact
+ * part of a truncated export XVA_ECUT; never zeros. With verification on, a
+ * chunk is checked the first time it is read, and a chunk that failed is
+ * XVA_ECORRUPT; ERR is then empty when that chunk was reported before. */
 enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			 void *buf, size_t len, uint64_t off, size_t *done,
 			 struct xva_err *err);
+
+/* Reads ova.xml's text like a file. */
+enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
+			     uint64_t off, size_t *done, struct xva_err *err);
+
+/* Turns on verification on first read (-o verify). Fails when no disk has
+ * checksums to verify against. */
+enum xva_status xva_enable_verify(struct xva *xva, struct xva_err *err);
+
+enum xva_verdict {
+	XVA_VERDICT_GOOD = 0,
+	XVA_VERDICT_MISMATCH,   /* the data does not hash to its checksum */
+	XVA_VERDICT_NO_CHECKSUM, /* no usable checksum member */
+	XVA_VERDICT_UNREADABLE, /* the data or checksum could not be read */
+};
+
+/* Checks extent IDX of DISK against its checksum member, reading it with
+ * BUF (BUFLEN bytes, any size) as scratch. ERR names the disk, the member
+ * and the disk bytes it covers when the verdict is not GOOD. */
+enum xva_verdict xva_verify_extent(const struct xva *xva,
+				   const struct xva_disk *disk, size_t idx,
+				   void *buf, size_t buflen, struct xva_err *err);
+/* The same for keep-alive member IDX (it must carry the hash of ""). */
+enum xva_verdict xva_verify_keepalive(const struct xva *xva,
+				      const struct xva_disk *disk, size_t idx,
+				      struct xva_err *err);
 
 const char *xva_strerror(enum xva_status status);
 

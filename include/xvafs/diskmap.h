@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xvafs/checksum.h"
 #include "xvafs/error.h"
 
 enum xva_map_status {
@@ -27,12 +28,6 @@ enum xva_map_status {
 	XVA_MAP_ESIZE,        /* data disagrees with the VDI's virtual_size */
 };
 
-enum xva_checksum_kind {
-	XVA_CHECKSUM_NONE = 0,
-	XVA_CHECKSUM_XXHASH, /* .xxhash: XXH64, seed 0, 16 upper-case hex */
-	XVA_CHECKSUM_SHA1,   /* .checksum: SHA-1, 40 lower-case hex */
-};
-
 struct xva_extent {
 	uint64_t disk_off;   /* first disk byte the chunk holds */
 	uint64_t file_off;   /* where that byte is in the .xva */
@@ -41,10 +36,28 @@ struct xva_extent {
 	uint32_t csum_delta; /* checksum text at file_off + csum_delta; 0: none */
 };
 
+/* A zero-length keep-alive member: it holds no bytes but has a number and,
+ * like every member, a checksum (of ""). Rare, so kept in a list. */
+struct xva_keepalive {
+	uint64_t number;
+	uint64_t disk_off;  /* the disk position when it was written */
+	uint64_t csum_off;  /* its checksum text in the .xva; 0: none */
+	uint64_t csum_len;  /* that member's length */
+};
+
+/* A checksum member whose length is not that of its kind's text. */
+struct xva_bad_checksum {
+	uint64_t number;
+	uint64_t len;
+};
+
 struct xva_disk {
 	char *prefix;           /* member folder, e.g. "Ref:12"; the VDI id */
 	uint64_t size;          /* bytes served (virtual_size, or data_end) */
 	uint64_t data_end;      /* final sequential position */
+	/* Reads at or past this offset fail: the export was cut short before
+	 * the disk's data was complete. Equals size when complete. */
+	uint64_t intact_end;
 	uint64_t block;         /* block size; 0 until a member has data */
 	uint64_t bytes_present; /* sum of extent lengths */
 	struct xva_extent *extents;
@@ -53,7 +66,11 @@ struct xva_disk {
 	uint64_t keepalives;    /* zero-length data members */
 	uint64_t last_number;   /* of the previous data member */
 	int number_width;       /* digits in member names; 0 if they vary */
-	uint64_t checksums[3];  /* checksum members by enum xva_checksum_kind */
+	enum xva_checksum_kind checksum_kind; /* of its checksum members */
+	uint64_t n_checksums;   /* checksum members, keep-alives' included */
+	struct xva_keepalive *keepalive_list;
+	struct xva_bad_checksum *bad_checksums;
+	size_t n_bad_checksums;
 	bool last_has_checksum; /* the previous data member got its checksum */
 };
 
@@ -74,19 +91,33 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 				      uint64_t len, struct xva_err *err);
 
 /* Adds checksum member PREFIX/NUMBER.KIND (NUMBER printed with WIDTH
- * digits) whose text starts at FILE_OFF; it must follow its data member
- * directly. */
+ * digits) whose LEN bytes of text start at FILE_OFF; it must follow its
+ * data member directly, and a disk's checksums must all be of one kind. */
 enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 					 const char *prefix, uint64_t number,
 					 int width, enum xva_checksum_kind kind,
-					 uint64_t file_off, struct xva_err *err);
+					 uint64_t file_off, uint64_t len,
+					 struct xva_err *err);
+
+/* Adds a disk that has no members, sized SIZE, none of it intact: a disk
+ * the export was cut short before. */
+enum xva_map_status xva_map_add_unreached(struct xva_diskmap *map,
+					  const char *prefix, uint64_t size,
+					  struct xva_err *err);
 
 /* Fixes the disk's size: the VDI's virtual_size when known (the data must
- * end exactly there), else the final sequential position. */
+ * end exactly there), else the final sequential position. A disk the
+ * export was cut short in (TRUNCATED) may end short of its virtual_size;
+ * it is intact up to its data's end, or less when CUT_AT (a position on
+ * the disk) is lower. */
 enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
 				      bool have_virtual_size,
-				      uint64_t virtual_size,
-				      struct xva_err *err);
+				      uint64_t virtual_size, bool truncated,
+				      uint64_t cut_at, struct xva_err *err);
+
+/* The wrong-length checksum record of NUMBER, or NULL. */
+const struct xva_bad_checksum *xva_disk_bad_checksum(const struct xva_disk *disk,
+						     uint64_t number);
 
 struct xva_disk *xva_map_find(const struct xva_diskmap *map,
 			      const char *prefix);

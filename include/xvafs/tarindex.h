@@ -30,6 +30,9 @@ struct xva_tar_member {
 	uint64_t header_off; /* first header block of the member */
 	uint64_t data_off;   /* first data byte, right after the headers */
 	uint64_t size;       /* data bytes, contiguous from data_off */
+	uint64_t available;  /* of those, the bytes the file holds: less than
+				size only for the last member of a file cut
+				short, reported before XVA_TAR_ETRUNCATED */
 	bool is_dir;
 };
 
@@ -39,7 +42,10 @@ typedef int (*xva_tar_member_fn)(void *ctx, const struct xva_tar_member *m,
 				 struct xva_err *err);
 
 /* Walks the tar on fd (opened O_RDONLY; its file offset is used and left
- * undefined). file_size is the file's size as fstat saw it. */
+ * undefined). file_size is the file's size as fstat saw it. On a file cut
+ * short, every member before the cut has been reported when
+ * XVA_TAR_ETRUNCATED is returned, the cut one too (with its available
+ * bytes) when the cut is in its data. */
 enum xva_tar_status xva_tar_walk(int fd, uint64_t file_size,
 				 xva_tar_member_fn fn, void *ctx,
 				 struct xva_err *err);
