@@ -487,13 +487,13 @@ enum xva_verdict xva_verify_extent(const struct xva *xva,
 	enum xva_verdict verdict = XVA_VERDICT_UNREADABLE;
 
 	member_range(disk, e, what, sizeof(what));
-	if (disk->checksum_kind == XVA_CHECKSUM_NONE || e->csum_delta == 0 ||
-	    xva_disk_bad_checksum(disk, e->number))
-		return no_checksum(disk, e->number, what, err);
 	if (e->disk_off + e->len > disk->intact_end) {
 		xva_err_set(err, "%s: the export is cut short inside it", what);
 		return XVA_VERDICT_UNREADABLE;
 	}
+	if (disk->checksum_kind == XVA_CHECKSUM_NONE || e->csum_delta == 0 ||
+	    xva_disk_bad_checksum(disk, e->number))
+		return no_checksum(disk, e->number, what, err);
 	if (xva_hasher_init(&hasher, disk->checksum_kind) != XVA_SUM_OK) {
 		xva_err_set(err, "%s: cannot start hashing", what);
 		goto out;

@@ -94,6 +94,7 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 			struct progress *p)
 {
 	size_t e = 0, k = 0;
+	enum xva_verdict verdict;
 	struct xva_err err;
 
 	if (d->checksum_kind == XVA_CHECKSUM_NONE) {
@@ -115,9 +116,10 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 			k++;
 			continue;
 		}
-		count(t, xva_verify_extent(xva, d, e, buf, READ_SIZE, &err), out,
-		      path, &err);
-		t->bytes += d->extents[e].len;
+		verdict = xva_verify_extent(xva, d, e, buf, READ_SIZE, &err);
+		count(t, verdict, out, path, &err);
+		if (verdict == XVA_VERDICT_GOOD)
+			t->bytes += d->extents[e].len;
 		p->done += d->extents[e].len;
 		show_progress(p, false);
 		e++;
