@@ -6,7 +6,8 @@ PACKAGES="
   build-essential cmake pkg-config
   libfuse3-dev fuse3
   libarchive-dev libxml2-dev libxxhash-dev libssl-dev libjson-c-dev
-  e2fsprogs fdisk util-linux mount tar gzip zstd python3 xxhash bc
+  e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace
+  xxhash bc fio
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

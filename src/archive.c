@@ -626,20 +626,19 @@ static enum xva_status check_chunk(const struct xva *xva,
 	return XVA_ECORRUPT;
 }
 
-enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
-			 void *buf, size_t len, uint64_t off, size_t *done,
-			 struct xva_err *err)
+/* Clips a read to the disk and checks it lies in the intact part. */
+static enum xva_status clip_read(const struct xva_disk *disk, size_t *len,
+				 uint64_t off, struct xva_err *err)
 {
-	size_t i;
-	uint64_t pos, end;
-	char *out = buf;
+	uint64_t end;
 
-	*done = 0;
-	if (off >= disk->size)
+	if (off >= disk->size) {
+		*len = 0;
 		return XVA_OK;
-	if (len > disk->size - off)
-		len = (size_t)(disk->size - off);
-	end = off + len;
+	}
+	if (*len > disk->size - off)
+		*len = (size_t)(disk->size - off);
+	end = off + *len;
 	if (end > disk->intact_end) {
 		xva_err_set(err, "disk %s: bytes %llu-%llu lie past byte %llu, "
 			    "where the truncated export's data for it ends",
@@ -648,50 +647,111 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			    (unsigned long long)disk->intact_end);
 		return XVA_ECUT;
 	}
-	i = xva_disk_extent_at(disk, off);
-	for (pos = off; pos < end; ) {
+	return XVA_OK;
+}
+
+enum xva_status xva_read_segments(const struct xva *xva,
+				  const struct xva_disk *disk, size_t len,
+				  uint64_t off, xva_segment_fn fn, void *ctx,
+				  size_t *done, struct xva_err *err)
+{
+	struct xva_segment seg = { 0, 0, 0, true };
+	enum xva_status st;
+	uint64_t pos, end;
+	size_t first, i;
+
+	*done = 0;
+	st = clip_read(disk, &len, off, err);
+	if (st != XVA_OK || len == 0)
+		return st;
+	end = off + len;
+	first = xva_disk_extent_at(disk, off);
+	/* Every chunk the read touches is checked before any byte goes out. */
+	for (i = first; xva->chunk_state && i < disk->n_extents &&
+			disk->extents[i].disk_off < end; i++) {
+		st = check_chunk(xva, disk, i, err);
+		if (st != XVA_OK)
+			return st;
+	}
+	for (pos = off, i = first; pos < end; ) {
 		const struct xva_extent *e = i < disk->n_extents
 						     ? &disk->extents[i] : NULL;
+		struct xva_segment next;
 
 		if (e && e->disk_off <= pos) {
 			uint64_t skip = pos - e->disk_off;
-			uint64_t n = e->len - skip;
 
-			if (xva->chunk_state) {
-				enum xva_status st = check_chunk(xva, disk, i, err);
-
-				if (st != XVA_OK)
-					return st;
-			}
-			if (n > end - pos)
-				n = end - pos;
-			if (pread_fully(xva->fd, out, (size_t)n,
-					e->file_off + skip) < 0) {
-				char name[300];
-
-				xva_disk_member_name(disk, e->number, name,
-						     sizeof(name));
-				xva_err_set(err, "member %s: cannot read %llu "
-					    "bytes at byte %llu: %s", name,
-					    (unsigned long long)n,
-					    (unsigned long long)(e->file_off + skip),
-					    errno ? strerror(errno)
-						  : "the file is now shorter");
-				return XVA_EIO;
-			}
+			next.zero = false;
+			next.number = e->number;
+			next.file_off = e->file_off + skip;
+			next.len = e->len - skip;
 			i++;
-			out += n;
-			pos += n;
 		} else {
-			uint64_t stop = e && e->disk_off < end ? e->disk_off : end;
-
-			memset(out, 0, (size_t)(stop - pos));
-			out += stop - pos;
-			pos = stop;
+			next.zero = true;
+			next.number = 0;
+			next.file_off = 0;
+			next.len = (e && e->disk_off < end ? e->disk_off : end) - pos;
 		}
+		if (next.len > end - pos)
+			next.len = end - pos;
+		pos += next.len;
+		if (seg.len && seg.zero && next.zero) {
+			seg.len += next.len;
+			continue;
+		}
+		if (seg.len && fn(ctx, &seg) != 0)
+			goto failed;
+		seg = next;
 	}
+	if (seg.len && fn(ctx, &seg) != 0)
+		goto failed;
 	*done = len;
 	return XVA_OK;
+failed:
+	if (!err->msg[0])
+		xva_err_set(err, "disk %s: read of %zu bytes at byte %llu failed",
+			    disk->prefix, len, (unsigned long long)off);
+	return XVA_EIO;
+}
+
+struct copy_ctx {
+	const struct xva *xva;
+	const struct xva_disk *disk;
+	char *out;
+	struct xva_err *err;
+};
+
+static int copy_segment(void *vctx, const struct xva_segment *seg)
+{
+	struct copy_ctx *c = vctx;
+
+	if (seg->zero) {
+		memset(c->out, 0, (size_t)seg->len);
+	} else if (pread_fully(c->xva->fd, c->out, (size_t)seg->len,
+			       seg->file_off) < 0) {
+		char name[300];
+
+		xva_disk_member_name(c->disk, seg->number, name, sizeof(name));
+		xva_err_set(c->err, "member %s: cannot read %llu bytes at byte "
+			    "%llu of the export: %s", name,
+			    (unsigned long long)seg->len,
+			    (unsigned long long)seg->file_off,
+			    errno ? strerror(errno) : "the file is now shorter");
+		return -1;
+	}
+	c->out += seg->len;
+	return 0;
+}
+
+enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
+			 void *buf, size_t len, uint64_t off, size_t *done,
+			 struct xva_err *err)
+{
+	struct copy_ctx c = { xva, disk, buf, err };
+
+	err->msg[0] = '\0';
+	return xva_read_segments(xva, disk, len, off, copy_segment, &c, done,
+				 err);
 }
 
 enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,

@@ -379,3 +379,42 @@ size_t xva_disk_extent_at(const struct xva_disk *disk, uint64_t off)
 	}
 	return lo;
 }
+
+int xva_disk_seek(const struct xva_disk *disk, uint64_t off, bool want_data,
+		  uint64_t *out)
+{
+	size_t i = xva_disk_extent_at(disk, off);
+
+	if (off >= disk->size)
+		return -1;
+	if (want_data) {
+		uint64_t next;
+
+		if (off >= disk->intact_end ||
+		    (i < disk->n_extents && disk->extents[i].disk_off <= off)) {
+			*out = off;
+			return 0;
+		}
+		next = i < disk->n_extents ? disk->extents[i].disk_off : UINT64_MAX;
+		if (next > disk->intact_end)
+			next = disk->intact_end;
+		if (next >= disk->size)
+			return -1;
+		*out = next;
+		return 0;
+	}
+	/* The next hole: walk over chunks that follow each other directly. */
+	for (uint64_t pos = off; pos < disk->size; ) {
+		if (pos >= disk->intact_end)
+			break;
+		if (i < disk->n_extents && disk->extents[i].disk_off <= pos) {
+			pos = disk->extents[i].disk_off + disk->extents[i].len;
+			i++;
+			continue;
+		}
+		*out = pos;
+		return 0;
+	}
+	*out = disk->size; /* the implicit hole at the end of the file */
+	return 0;
+}

@@ -65,6 +65,10 @@ int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
 	fs->xva = xva;
 	fs->nodes = NULL;
 	fs->n_nodes = 0;
+	/* Never written, so its pages stay the kernel's shared zero page. */
+	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
+	if (!fs->zeros)
+		goto fail;
 	if (add_node(fs, 0, NODE_DIR, "", 0, NULL, NULL) != 0)
 		goto fail;
 	for (size_t i = 0; i < xva->map.n_disks; i++)
@@ -90,7 +94,9 @@ void xvafs_fs_destroy(struct xvafs_fs *fs)
 	for (size_t i = 0; i < fs->n_nodes; i++)
 		free(fs->nodes[i].target);
 	free(fs->nodes);
+	free((void *)fs->zeros);
 	fs->nodes = NULL;
+	fs->zeros = NULL;
 	fs->n_nodes = 0;
 }
 
@@ -267,18 +273,25 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_open(req, fi);
 }
 
-static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/* Reads past a truncated export's intact part were announced at mount; an
+ * empty message is a bad chunk reported before. */
+static void reply_read_error(fuse_req_t req, enum xva_status st,
+			     const struct xva_err *err)
 {
-	struct xvafs_fs *fs = fs_of(req);
-	const struct xvafs_node *n = node_of(fs, ino);
+	if (st != XVA_ECUT && err->msg[0])
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err->msg);
+	fuse_reply_err(req, st == XVA_ENOMEM ? ENOMEM : EIO);
+}
+
+/* The copy path: pread into a buffer, reply from it. */
+static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
+		      const struct xvafs_node *n, size_t size, off_t off)
+{
 	enum xva_status st;
 	struct xva_err err;
 	size_t done;
-	char *buf;
+	char *buf = malloc(size ? size : 1);
 
-	(void)fi;
-	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -289,16 +302,150 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		st = xva_read(fs->xva, &fs->xva->map.disks[n->disk], buf, size,
 			      (uint64_t)off, &done, &err);
-	if (st == XVA_OK) {
+	if (st == XVA_OK)
 		fuse_reply_buf(req, buf, done);
-	} else {
-		/* Reads past a truncated export's intact part were announced
-		 * at mount; an empty message is a bad chunk reported before. */
-		if (st != XVA_ECUT && err.msg[0])
-			fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
-		fuse_reply_err(req, st == XVA_ENOMEM ? ENOMEM : EIO);
-	}
+	else
+		reply_read_error(req, st, &err);
 	free(buf);
+}
+
+#define INLINE_SEGMENTS 16
+
+struct bufvec_ctx {
+	struct fuse_bufvec *bv;
+	size_t cap;
+	const struct xvafs_fs *fs;
+	uint64_t file_end; /* the furthest .xva byte the reply reads */
+};
+
+static int add_buf(struct bufvec_ctx *c, const struct fuse_buf *buf)
+{
+	if (c->bv->count == c->cap)
+		return -1; /* sized for the worst case; cannot happen */
+	c->bv->buf[c->bv->count++] = *buf;
+	return 0;
+}
+
+static int add_segment(void *vctx, const struct xva_segment *seg)
+{
+	struct bufvec_ctx *c = vctx;
+	struct fuse_buf buf = { 0 };
+
+	if (!seg->zero) {
+		buf.size = (size_t)seg->len;
+		buf.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+		buf.fd = c->fs->xva->fd;
+		buf.pos = (off_t)seg->file_off;
+		if (seg->file_off + seg->len > c->file_end)
+			c->file_end = seg->file_off + seg->len;
+		return add_buf(c, &buf);
+	}
+	/* A read is never longer than the zero buffer. */
+	buf.size = (size_t)seg->len;
+	buf.mem = (void *)c->fs->zeros;
+	return add_buf(c, &buf);
+}
+
+/* The splice path: the reply points at the .xva's own pages and the zero
+ * buffer, and libfuse splices them to the kernel without a copy. */
+static void read_splice(fuse_req_t req, const struct xvafs_fs *fs,
+			const struct xva_disk *disk, size_t size, off_t off)
+{
+	/* Each chunk touched gives a file segment and at most one gap. */
+	size_t cap = 2 * (size / (disk->block ? disk->block : 1) + 2);
+	char inline_bv[sizeof(struct fuse_bufvec) +
+		       INLINE_SEGMENTS * sizeof(struct fuse_buf)];
+	struct bufvec_ctx c = { (struct fuse_bufvec *)(void *)inline_bv,
+				INLINE_SEGMENTS, fs, 0 };
+	enum xva_status st;
+	struct xva_err err;
+	struct stat now;
+	size_t done;
+
+	if (cap > INLINE_SEGMENTS) {
+		c.bv = malloc(sizeof(struct fuse_bufvec) +
+			      cap * sizeof(struct fuse_buf));
+		if (!c.bv) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		c.cap = cap;
+	}
+	memset(c.bv, 0, sizeof(*c.bv));
+	err.msg[0] = '\0';
+	st = xva_read_segments(fs->xva, disk, size, (uint64_t)off, add_segment,
+			       &c, &done, &err);
+	/* A splice past the end of a file that shrank under the mount would
+	 * send a short reply, which the kernel pads with zeros. */
+	if (st == XVA_OK && c.file_end &&
+	    (fstat(fs->xva->fd, &now) < 0 || (uint64_t)now.st_size < c.file_end)) {
+		xva_err_set(&err, "disk %s: the export is now shorter than byte "
+			    "%llu, which a read at disk byte %lld needs",
+			    disk->prefix, (unsigned long long)c.file_end,
+			    (long long)off);
+		st = XVA_EIO;
+	}
+	if (st == XVA_OK)
+		fuse_reply_data(req, c.bv, 0);
+	else
+		reply_read_error(req, st, &err);
+	if (c.bv != (struct fuse_bufvec *)(void *)inline_bv)
+		free(c.bv);
+}
+
+static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+
+	(void)fi;
+	if (fs->splice && n->kind == NODE_DISK && size <= XVAFS_SPLICE_MAX_READ)
+		read_splice(req, fs, &fs->xva->map.disks[n->disk], size, off);
+	else
+		read_copy(req, fs, n, size, off);
+}
+
+static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+			struct fuse_file_info *fi)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+	uint64_t to;
+
+	(void)fi;
+	if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (n->kind == NODE_DISK) {
+		if (xva_disk_seek(&fs->xva->map.disks[n->disk], (uint64_t)off,
+				  whence == SEEK_DATA, &to) != 0) {
+			fuse_reply_err(req, ENXIO);
+			return;
+		}
+	} else if ((uint64_t)off < fs->xva->ova_len) {
+		to = whence == SEEK_DATA ? (uint64_t)off : fs->xva->ova_len;
+	} else {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	fuse_reply_lseek(req, (off_t)to);
+}
+
+static void xvafs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct xvafs_fs *fs = userdata;
+
+	if (fs->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE)) {
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+		if (conn->max_write > XVAFS_SPLICE_MAX_READ)
+			conn->max_write = XVAFS_SPLICE_MAX_READ;
+	} else {
+		fs->splice = false;
+	}
+	if (fs->readahead_kb)
+		conn->max_readahead = fs->readahead_kb * 1024;
 }
 
 static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -320,6 +467,7 @@ static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 const struct fuse_lowlevel_ops xvafs_ops = {
+	.init = xvafs_init,
 	.lookup = xvafs_lookup,
 	.getattr = xvafs_getattr,
 	.readlink = xvafs_readlink,
@@ -327,5 +475,6 @@ const struct fuse_lowlevel_ops xvafs_ops = {
 	.readdir = xvafs_readdir,
 	.open = xvafs_open,
 	.read = xvafs_read,
+	.lseek = xvafs_lseek,
 	.statfs = xvafs_statfs,
 };

@@ -19,6 +19,13 @@ struct xvafs_node {
 	char *target;       /* NODE_LINK: "../PREFIX" */
 };
 
+/* Replies to reads are spliced from the .xva when they fit the per-thread
+ * pipe, which unprivileged processes cannot grow past 1 MiB
+ * (/proc/sys/fs/pipe-max-size); larger replies would make libfuse fall
+ * back to allocating and copying. Capping max_write caps read requests
+ * too, since libfuse derives the kernel's max_pages from it. */
+#define XVAFS_SPLICE_MAX_READ (512u << 10)
+
 /* The mount's whole state; the daemon has no other. */
 struct xvafs_fs {
 	struct xva *xva;
@@ -26,6 +33,9 @@ struct xvafs_fs {
 	gid_t gid;
 	struct xvafs_node *nodes;
 	size_t n_nodes;
+	bool splice;           /* reply with the .xva's pages (not -o nosplice) */
+	unsigned readahead_kb; /* -o readahead_kb=N, 0: the kernel's default */
+	const char *zeros;     /* XVAFS_SPLICE_MAX_READ bytes of zeros, for gaps */
 };
 
 /* Lays out the mount: the disks and ova.xml at the root, and the links in

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,10 @@ static const char usage_text[] =
 "         verify                check each chunk against its checksum the\n"
 "                               first time it is read; a chunk that fails\n"
 "                               (or has none) reads as an I/O error\n"
+"         readahead_kb=N        kernel readahead for the disks, in KiB\n"
+"                               (default: the kernel's, 128; needs root)\n"
+"         nosplice              copy read replies instead of splicing\n"
+"                               them from the export\n"
 "         allow_other           let other users read the disks\n"
 "                               (needs user_allow_other in /etc/fuse.conf\n"
 "                               when not run as root)\n"
@@ -72,6 +77,8 @@ struct cli {
 	int json;
 	int verify;  /* --verify: the command */
 	int verify_reads; /* -o verify: the mount option */
+	int nosplice;
+	unsigned readahead_kb;
 };
 
 enum { KEY_HELP, KEY_VERSION };
@@ -87,6 +94,8 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_FLAG("--json", json),
 	CLI_FLAG("--verify", verify),
 	CLI_FLAG("verify", verify_reads),
+	CLI_FLAG("nosplice", nosplice),
+	{ "readahead_kb=%u", offsetof(struct cli, readahead_kb), 0 },
 	FUSE_OPT_END
 };
 
@@ -121,6 +130,47 @@ static void log_to_syslog(enum fuse_log_level level, const char *fmt,
 			  va_list ap)
 {
 	vsyslog((int)level, fmt, ap);
+}
+
+/* The kernel's readahead for a FUSE mount can only be raised through its
+ * backing device's sysfs entry, found from /proc/self/mountinfo without a
+ * request to the (not yet serving) file system. */
+static int set_readahead(const char *mountpoint, unsigned kb)
+{
+	char resolved[PATH_MAX], line[8192], path[128];
+	unsigned major = 0, minor = 0;
+	bool found = false;
+	FILE *f;
+
+	if (!realpath(mountpoint, resolved))
+		return -1;
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return -1;
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": the last match wins. */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned ma, mi;
+		char mnt[4096];
+
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &ma, &mi, mnt) == 3 &&
+		    strcmp(mnt, resolved) == 0) {
+			major = ma;
+			minor = mi;
+			found = true;
+		}
+	}
+	fclose(f);
+	if (!found) {
+		errno = ENOENT;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major, minor);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%u\n", kb);
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 /* Mount options go first so that the user's own -o can override them. */
@@ -175,6 +225,8 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	struct fuse_session *se;
 	int status = XVAFS_EXIT_MOUNT;
 
+	fs.splice = !cli->nosplice;
+	fs.readahead_kb = cli->readahead_kb;
 	if (xvafs_fs_init(&fs, xva) != 0 ||
 	    add_default_options(args, cli->image) != 0) {
 		fprintf(stderr, "xvafs: out of memory\n");
@@ -193,6 +245,11 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		goto out_session;
 	if (fuse_session_mount(se, opts->mountpoint) != 0)
 		goto out_handlers;
+	if (cli->readahead_kb &&
+	    set_readahead(opts->mountpoint, cli->readahead_kb) != 0)
+		fprintf(stderr, "xvafs: %s: cannot set readahead_kb=%u: %s "
+			"(serving with the kernel's default)\n", opts->mountpoint,
+			cli->readahead_kb, strerror(errno));
 	if (fuse_daemonize(opts->foreground) != 0)
 		goto out_unmount;
 	if (!opts->foreground) {

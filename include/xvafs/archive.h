@@ -71,6 +71,27 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			 void *buf, size_t len, uint64_t off, size_t *done,
 			 struct xva_err *err);
 
+/* Where the bytes of a read come from: LEN bytes at FILE_OFF in the .xva,
+ * or LEN zeros when ZERO. */
+struct xva_segment {
+	uint64_t file_off;
+	uint64_t len;
+	uint64_t number; /* the chunk member's, for messages */
+	bool zero;
+};
+
+typedef int (*xva_segment_fn)(void *ctx, const struct xva_segment *seg);
+
+/* Splits a read of LEN bytes of DISK at OFF (clipped to the disk's size,
+ * the clipped length in *DONE) into segments, in order, with the same
+ * checks as xva_read (intact part, verification) made before the first
+ * segment is passed on. Consecutive zero segments are merged. FN returning
+ * non-zero stops with XVA_EIO. */
+enum xva_status xva_read_segments(const struct xva *xva,
+				  const struct xva_disk *disk, size_t len,
+				  uint64_t off, xva_segment_fn fn, void *ctx,
+				  size_t *done, struct xva_err *err);
+
 /* Reads ova.xml's text like a file. */
 enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 			     uint64_t off, size_t *done, struct xva_err *err);

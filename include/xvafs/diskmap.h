@@ -126,6 +126,13 @@ struct xva_disk *xva_map_find(const struct xva_diskmap *map,
  * none does). */
 size_t xva_disk_extent_at(const struct xva_disk *disk, uint64_t off);
 
+/* SEEK_DATA (WANT_DATA) or SEEK_HOLE from OFF into *OUT. Gaps between
+ * chunks are holes; bytes past the intact part of a cut export count as
+ * data (they are not known to be zeros). Returns -1 (ENXIO) when OFF is at
+ * or past the end, or no data follows it. */
+int xva_disk_seek(const struct xva_disk *disk, uint64_t off, bool want_data,
+		  uint64_t *out);
+
 /* "PREFIX/NUMBER" as the member was named, for messages. */
 void xva_disk_member_name(const struct xva_disk *disk, uint64_t number,
 			  char *buf, size_t len);

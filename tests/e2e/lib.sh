@@ -9,6 +9,7 @@ set -euo pipefail
 : "${XVAFS:?path to the xvafs binary}"
 : "${MKXVA:?path to the mkxva generator}"
 : "${READCHECK:?path to readcheck}"
+: "${SEEKMAP:=}"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xvafs-e2e.XXXXXX")
 MOUNTS=()

@@ -177,9 +177,40 @@ static void test_lookup(void)
 	CHECK(sizeof(struct xva_extent) <= 32);
 }
 
+static void test_seek(void)
+{
+	struct xva_disk *d;
+	uint64_t to;
+
+	reset();
+	/* Blocks 0-1 present, 2-4 a gap, 5 present, 6-7 a gap. */
+	CHECK(add("Ref:1", 0, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 1, B) == XVA_MAP_OK);
+	CHECK(add("Ref:1", 5, B) == XVA_MAP_OK);
+	d = xva_map_find(&map, "Ref:1");
+	CHECK(xva_disk_set_size(d, true, 8 * B, true, UINT64_MAX, &err) ==
+	      XVA_MAP_OK);
+	d->intact_end = d->size; /* complete: only the map decides */
+	CHECK(xva_disk_seek(d, 0, true, &to) == 0 && to == 0);
+	CHECK(xva_disk_seek(d, 100, false, &to) == 0 && to == 2 * B);
+	CHECK(xva_disk_seek(d, 2 * B, true, &to) == 0 && to == 5 * B);
+	CHECK(xva_disk_seek(d, 3 * B, false, &to) == 0 && to == 3 * B);
+	CHECK(xva_disk_seek(d, 5 * B + 1, false, &to) == 0 && to == 6 * B);
+	CHECK(xva_disk_seek(d, 6 * B, true, &to) == -1); /* no data after */
+	CHECK(xva_disk_seek(d, 8 * B, false, &to) == -1); /* at the end */
+	/* Past the intact part of a cut export nothing is known to be zero:
+	 * it is data, never a hole. */
+	d->intact_end = 6 * B + 10;
+	CHECK(xva_disk_seek(d, 6 * B, true, &to) == 0 && to == 6 * B + 10);
+	CHECK(xva_disk_seek(d, 5 * B, false, &to) == 0 && to == 6 * B);
+	CHECK(xva_disk_seek(d, 6 * B + 10, false, &to) == 0 && to == 8 * B);
+	CHECK(xva_disk_seek(d, 7 * B, true, &to) == 0 && to == 7 * B);
+}
+
 int main(void)
 {
 	xva_map_init(&map);
+	test_seek();
 	test_placement();
 	test_numbers_need_not_start_at_zero();
 	test_order();
