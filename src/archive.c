@@ -27,10 +27,6 @@ const char *xva_strerror(enum xva_status status)
 struct walk_ctx {
 	struct xva *xva;
 	enum xva_status status;  /* why the callback stopped the walk */
-	bool has_ova;
-	bool ova_cut;            /* the file ends inside ova.xml */
-	bool cut_in_chunk;       /* the file ends inside a chunk's data */
-	uint64_t cut_disk_pos;   /* then: the disk byte where it ends */
 };
 
 static bool is_reserved(const char *prefix)
@@ -115,7 +111,7 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 	uint64_t number;
 	int width;
 
-	ctx->xva->members++;
+	ctx->xva->idx.members++;
 	while (name[0] == '.' && name[1] == '/')
 		name += 2;
 	if (!name_is_safe(name, &why)) {
@@ -126,15 +122,15 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 	if (m->is_dir)
 		return 0; /* some tar writers add folders; they hold nothing */
 	if (strcmp(name, "ova.xml") == 0) {
-		if (ctx->has_ova) {
+		if (ctx->xva->idx.has_ova) {
 			xva_err_set(err, "second ova.xml member at byte %llu",
 				    (unsigned long long)m->header_off);
 			return member_error(ctx, XVA_EMEMBER);
 		}
-		ctx->has_ova = true;
-		ctx->ova_cut = m->available < m->size;
-		ctx->xva->ova_off = m->data_off;
-		ctx->xva->ova_len = m->size;
+		ctx->xva->idx.has_ova = true;
+		ctx->xva->idx.ova_cut = m->available < m->size;
+		ctx->xva->idx.ova_off = m->data_off;
+		ctx->xva->idx.ova_len = m->size;
 		return 0;
 	}
 	slash = strchr(name, '/');
@@ -177,9 +173,8 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 	if (m->available < m->size) {
 		const struct xva_disk *disk = map->current;
 
-		ctx->cut_in_chunk = true;
-		ctx->cut_disk_pos = disk->extents[disk->n_extents - 1].disk_off +
-				    m->available;
+		ctx->xva->idx.cut_disk_pos =
+			disk->extents[disk->n_extents - 1].disk_off + m->available;
 	}
 	return 0;
 }
@@ -204,36 +199,35 @@ static int pread_fully(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static enum xva_status load_ova(struct xva *xva, const struct walk_ctx *ctx,
-				struct xva_err *err)
+static enum xva_status load_ova(struct xva *xva, struct xva_err *err)
 {
 	enum xva_ova_status st;
 	char *buf;
 
-	if (ctx->ova_cut) {
+	if (xva->idx.ova_cut) {
 		xva_err_set(err, "the export is cut short inside ova.xml: %s",
-			    xva->truncation);
+			    xva->idx.truncation);
 		return XVA_ETAR;
 	}
-	if (xva->ova_len > XVA_OVA_XML_MAX) {
+	if (xva->idx.ova_len > XVA_OVA_XML_MAX) {
 		xva_err_set(err, "ova.xml is %llu bytes; an export's metadata is "
-			    "never above %u MiB", (unsigned long long)xva->ova_len,
+			    "never above %u MiB", (unsigned long long)xva->idx.ova_len,
 			    XVA_OVA_XML_MAX >> 20);
 		return XVA_EOVA;
 	}
-	buf = malloc(xva->ova_len + 1);
+	buf = malloc(xva->idx.ova_len + 1);
 	if (!buf) {
 		xva_err_set(err, "out of memory");
 		return XVA_ENOMEM;
 	}
-	if (pread_fully(xva->fd, buf, xva->ova_len, xva->ova_off) < 0) {
+	if (pread_fully(xva->fd, buf, xva->idx.ova_len, xva->idx.ova_off) < 0) {
 		xva_err_set(err, "cannot read ova.xml at byte %llu: %s",
-			    (unsigned long long)xva->ova_off,
+			    (unsigned long long)xva->idx.ova_off,
 			    errno ? strerror(errno) : "the file ends early");
 		free(buf);
 		return XVA_EIO;
 	}
-	st = xva_ovaxml_parse(buf, xva->ova_len, &xva->ova, err);
+	st = xva_ovaxml_parse(buf, xva->idx.ova_len, &xva->ova, err);
 	free(buf);
 	if (st == XVA_OVA_ENOMEM)
 		return XVA_ENOMEM;
@@ -243,19 +237,17 @@ static enum xva_status load_ova(struct xva *xva, const struct walk_ctx *ctx,
 /* A disk's size is its VDI's virtual_size; an export without ova.xml, or a
  * prefix without a VDI record, is sized by its data. In an export cut
  * short, the last disk in the stream may end early. */
-static enum xva_status size_disks(struct xva *xva, const struct walk_ctx *ctx,
-				  struct xva_err *err)
+static enum xva_status size_disks(struct xva *xva, struct xva_err *err)
 {
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		struct xva_disk *disk = &xva->map.disks[i];
 		const struct xva_ova_vdi *vdi =
 			xva_ovaxml_find_vdi(xva->ova, disk->prefix);
-		bool cut = xva->truncated && disk == xva->map.current;
+		bool cut = xva->idx.truncated && disk == xva->map.current;
 
 		if (xva_disk_set_size(disk, vdi && vdi->has_virtual_size,
 				      vdi ? vdi->virtual_size : 0, cut,
-				      cut && ctx->cut_in_chunk ? ctx->cut_disk_pos
-							       : UINT64_MAX,
+				      cut ? xva->idx.cut_disk_pos : UINT64_MAX,
 				      err) != XVA_MAP_OK)
 			return XVA_EMAP;
 	}
@@ -324,10 +316,83 @@ nomem:
 	return XVA_ENOMEM;
 }
 
-enum xva_status xva_open(const char *path, struct xva **out,
-			 struct xva_err *err)
+/* The index pass proper: walk the tar, build the map. */
+static enum xva_status walk(struct xva *xva, struct xva_err *err)
 {
-	struct walk_ctx ctx;
+	struct walk_ctx ctx = { xva, XVA_OK };
+
+	xva->idx.cut_disk_pos = UINT64_MAX;
+	xva->tar_status = xva_tar_walk(xva->fd, (uint64_t)xva->st.st_size,
+				       on_member, &ctx, err);
+	if (xva->tar_status == XVA_TAR_ECALLBACK)
+		return ctx.status;
+	if (xva->tar_status == XVA_TAR_ETRUNCATED) {
+		/* Cut short: serve what is there; reads past it fail. */
+		xva->idx.truncated = true;
+		snprintf(xva->idx.truncation, sizeof(xva->idx.truncation), "%s",
+			 err->msg);
+		return XVA_OK;
+	}
+	if (xva->tar_status != XVA_TAR_OK)
+		return xva->tar_status == XVA_TAR_ENOMEM ? XVA_ENOMEM
+		       : xva->tar_status == XVA_TAR_EIO  ? XVA_EIO
+							 : XVA_ETAR;
+	return XVA_OK;
+}
+
+/* The index from the cache when it is valid, else from a walk (then
+ * cached for next time). Cache trouble never fails the open: it is noted
+ * in cache_note and the walk is done. */
+static enum xva_status index_export(struct xva *xva, const char *cache_dir,
+				    struct xva_err *err)
+{
+	enum xva_cache_status cs;
+	enum xva_status st;
+	struct xva_err note;
+
+	if (cache_dir) {
+		cs = xva_index_cache_load(cache_dir, xva->fd, &xva->st, &xva->map,
+					  &xva->idx, &note);
+		if (cs == XVA_CACHE_HIT) {
+			xva->index_from_cache = true;
+			return XVA_OK;
+		}
+		if (cs != XVA_CACHE_MISS)
+			snprintf(xva->cache_note, sizeof(xva->cache_note), "%s",
+				 note.msg);
+		memset(&xva->idx, 0, sizeof(xva->idx));
+	}
+	st = walk(xva, err);
+	if (st != XVA_OK || !cache_dir || xva->idx.members < XVA_CACHE_MIN_MEMBERS)
+		return st;
+	if (xva_index_cache_save(cache_dir, &xva->st, &xva->map, &xva->idx,
+				 &note) != XVA_CACHE_HIT)
+		snprintf(xva->cache_note, sizeof(xva->cache_note),
+			 "cannot write the index cache: %.450s", note.msg);
+	return XVA_OK;
+}
+
+/* Gives back what the extent arrays' doubling left unused. */
+static void shrink(struct xva_diskmap *map)
+{
+	for (size_t i = 0; i < map->n_disks; i++) {
+		struct xva_disk *d = &map->disks[i];
+		struct xva_extent *e;
+
+		if (d->n_extents == 0 || d->n_extents == d->cap_extents)
+			continue;
+		e = realloc(d->extents, d->n_extents * sizeof(*e));
+		if (e) {
+			d->extents = e;
+			d->cap_extents = d->n_extents;
+		}
+	}
+}
+
+enum xva_status xva_open(const char *path,
+			 const struct xva_open_options *options,
+			 struct xva **out, struct xva_err *err)
+{
 	enum xva_status status;
 	struct xva *xva;
 
@@ -338,7 +403,6 @@ enum xva_status xva_open(const char *path, struct xva **out,
 		return XVA_ENOMEM;
 	}
 	xva_map_init(&xva->map);
-	xva->fd = -1;
 	xva->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (xva->fd < 0) {
 		xva_err_set(err, "cannot open: %s", strerror(errno));
@@ -355,32 +419,17 @@ enum xva_status xva_open(const char *path, struct xva **out,
 		status = XVA_EOPEN;
 		goto fail;
 	}
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.xva = xva;
-	xva->tar_status = xva_tar_walk(xva->fd, (uint64_t)xva->st.st_size,
-				       on_member, &ctx, err);
-	if (xva->tar_status == XVA_TAR_ECALLBACK) {
-		status = ctx.status;
+	status = index_export(xva, options ? options->cache_dir : NULL, err);
+	if (status != XVA_OK)
 		goto fail;
-	}
-	if (xva->tar_status == XVA_TAR_ETRUNCATED) {
-		/* Cut short: serve what is there; reads past it fail. */
-		xva->truncated = true;
-		snprintf(xva->truncation, sizeof(xva->truncation), "%s", err->msg);
-	} else if (xva->tar_status != XVA_TAR_OK) {
-		status = xva->tar_status == XVA_TAR_ENOMEM ? XVA_ENOMEM
-			 : xva->tar_status == XVA_TAR_EIO  ? XVA_EIO
-							   : XVA_ETAR;
-		goto fail;
-	}
-	if (ctx.has_ova) {
-		status = load_ova(xva, &ctx, err);
+	shrink(&xva->map);
+	if (xva->idx.has_ova) {
+		status = load_ova(xva, err);
 		if (status != XVA_OK)
 			goto fail;
 	}
-	status = size_disks(xva, &ctx, err);
-	if (status == XVA_OK && xva->truncated)
+	status = size_disks(xva, err);
+	if (status == XVA_OK && xva->idx.truncated)
 		status = add_unreached(xva, err);
 	if (status != XVA_OK)
 		goto fail;
@@ -758,13 +807,13 @@ enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 			     uint64_t off, size_t *done, struct xva_err *err)
 {
 	*done = 0;
-	if (off >= xva->ova_len)
+	if (off >= xva->idx.ova_len)
 		return XVA_OK;
-	if (len > xva->ova_len - off)
-		len = (size_t)(xva->ova_len - off);
-	if (pread_fully(xva->fd, buf, len, xva->ova_off + off) < 0) {
+	if (len > xva->idx.ova_len - off)
+		len = (size_t)(xva->idx.ova_len - off);
+	if (pread_fully(xva->fd, buf, len, xva->idx.ova_off + off) < 0) {
 		xva_err_set(err, "ova.xml: cannot read byte %llu: %s",
-			    (unsigned long long)(xva->ova_off + off),
+			    (unsigned long long)(xva->idx.ova_off + off),
 			    errno ? strerror(errno) : "the file is now shorter");
 		return XVA_EIO;
 	}

@@ -145,8 +145,8 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 	}
 	case NODE_OVA_XML:
 		st->st_mode = S_IFREG | 0444;
-		st->st_size = (off_t)xva->ova_len;
-		st->st_blocks = (blkcnt_t)((xva->ova_len + 511) / 512);
+		st->st_size = (off_t)xva->idx.ova_len;
+		st->st_blocks = (blkcnt_t)((xva->idx.ova_len + 511) / 512);
 		break;
 	case NODE_LINK:
 		st->st_mode = S_IFLNK | 0777;
@@ -424,8 +424,8 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 			fuse_reply_err(req, ENXIO);
 			return;
 		}
-	} else if ((uint64_t)off < fs->xva->ova_len) {
-		to = whence == SEEK_DATA ? (uint64_t)off : fs->xva->ova_len;
+	} else if ((uint64_t)off < fs->xva->idx.ova_len) {
+		to = whence == SEEK_DATA ? (uint64_t)off : fs->xva->idx.ova_len;
 	} else {
 		fuse_reply_err(req, ENXIO);
 		return;

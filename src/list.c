@@ -7,8 +7,8 @@
 
 void xvafs_warn(FILE *out, const char *path, const struct xva *xva)
 {
-	if (xva->truncated) {
-		fprintf(out, "xvafs: %s: %s\n", path, xva->truncation);
+	if (xva->idx.truncated) {
+		fprintf(out, "xvafs: %s: %s\n", path, xva->idx.truncation);
 		for (size_t i = 0; i < xva->map.n_disks; i++) {
 			const struct xva_disk *d = &xva->map.disks[i];
 
@@ -50,7 +50,7 @@ static void print_text(FILE *out, const char *path, const struct xva *xva)
 
 	fprintf(out, "export: %s (%llu bytes, %llu members)\n", path,
 		(unsigned long long)xva->st.st_size,
-		(unsigned long long)xva->members);
+		(unsigned long long)xva->idx.members);
 	if (ova) {
 		fprintf(out, "from:   %s, %s %s, %s\n",
 			or_dash(ova->version.hostname),
@@ -72,12 +72,12 @@ static void print_text(FILE *out, const char *path, const struct xva *xva)
 	}
 	fprintf(out, "%-*s  %-*s  %14s  %14s  %8s  %-8s  %s%s\n", w_prefix,
 		"PREFIX", w_dev, "DEVICE", "VIRTUAL_SIZE", "PRESENT", "CHUNKS",
-		"CHECKSUM", xva->truncated ? "INTACT_TO  " : "", "LABEL");
+		"CHECKSUM", xva->idx.truncated ? "INTACT_TO  " : "", "LABEL");
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		const struct xva_disk *d = &xva->map.disks[i];
 		char intact[32] = "";
 
-		if (xva->truncated)
+		if (xva->idx.truncated)
 			snprintf(intact, sizeof(intact), "%-11llu  ",
 				 (unsigned long long)d->intact_end);
 		fprintf(out, "%-*s  %-*s  %14llu  %14llu  %8zu  %-8s  %s%s\n",
@@ -145,10 +145,12 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 
 	add_string(root, "file", path);
 	add_u64(root, "file_size", (uint64_t)xva->st.st_size);
-	add_u64(root, "members", xva->members);
+	add_u64(root, "members", xva->idx.members);
 	json_object_object_add(root, "truncated",
-			       json_object_new_boolean(xva->truncated));
-	add_string(root, "truncation", xva->truncated ? xva->truncation : NULL);
+			       json_object_new_boolean(xva->idx.truncated));
+	json_object_object_add(root, "index_from_cache",
+			       json_object_new_boolean(xva->index_from_cache));
+	add_string(root, "truncation", xva->idx.truncated ? xva->idx.truncation : NULL);
 	if (ova) {
 		json_object *v = json_object_new_object();
 

@@ -34,6 +34,7 @@ static const char usage_text[] =
 "    --list                 show the VM and its disks, without mounting\n"
 "    --json                 with --list: the same as JSON\n"
 "    --verify               check every chunk against its checksum\n"
+"    --no-index-cache       neither use nor write the index cache\n"
 "\n"
 "options:\n"
 "    -h, --help             print this help and exit\n"
@@ -49,6 +50,8 @@ static const char usage_text[] =
 "                               (default: the kernel's, 128; needs root)\n"
 "         nosplice              copy read replies instead of splicing\n"
 "                               them from the export\n"
+"         noindexcache          neither use nor write the index cache\n"
+"                               ($XDG_CACHE_HOME/xvafs or ~/.cache/xvafs)\n"
 "         allow_other           let other users read the disks\n"
 "                               (needs user_allow_other in /etc/fuse.conf\n"
 "                               when not run as root)\n"
@@ -78,6 +81,7 @@ struct cli {
 	int verify;  /* --verify: the command */
 	int verify_reads; /* -o verify: the mount option */
 	int nosplice;
+	int noindexcache;
 	unsigned readahead_kb;
 };
 
@@ -95,6 +99,8 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_FLAG("--verify", verify),
 	CLI_FLAG("verify", verify_reads),
 	CLI_FLAG("nosplice", nosplice),
+	CLI_FLAG("noindexcache", noindexcache),
+	CLI_FLAG("--no-index-cache", noindexcache),
 	{ "readahead_kb=%u", offsetof(struct cli, readahead_kb), 0 },
 	FUSE_OPT_END
 };
@@ -279,9 +285,11 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = { 0 };
+	struct xva_open_options open_options = { NULL };
 	struct xva *xva = NULL;
 	struct cli cli = { 0 };
 	struct xva_err err;
+	char *cache_dir = NULL;
 	int status = XVAFS_EXIT_USAGE;
 
 	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0)
@@ -327,11 +335,15 @@ int main(int argc, char *argv[])
 			goto out;
 	}
 
-	if (xva_open(cli.image, &xva, &err) != XVA_OK) {
+	if (!cli.noindexcache)
+		open_options.cache_dir = cache_dir = xva_index_cache_dir();
+	if (xva_open(cli.image, &open_options, &xva, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: %s\n", cli.image, err.msg);
 		status = XVAFS_EXIT_BAD_INPUT;
 		goto out;
 	}
+	if (xva->cache_note[0])
+		fprintf(stderr, "xvafs: %s: %s\n", cli.image, xva->cache_note);
 	if (cli.list) {
 		xvafs_warn(stderr, cli.image, xva);
 		status = xvafs_list(stdout, cli.image, xva, cli.json);
@@ -350,6 +362,7 @@ int main(int argc, char *argv[])
 	status = mount_and_serve(&args, &cli, &opts, xva);
 out:
 	xva_close(xva);
+	free(cache_dir);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return status;

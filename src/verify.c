@@ -155,14 +155,14 @@ int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
 		"disk%s", path, (unsigned long long)t.good,
 		t.good == 1 ? "" : "s", bytes, xva->map.n_disks,
 		xva->map.n_disks == 1 ? "" : "s");
-	if (problems || xva->truncated)
+	if (problems || xva->idx.truncated)
 		fprintf(out, "; %llu bad, %llu without a usable checksum, %llu "
 			"unreadable%s: the export is damaged\n",
 			(unsigned long long)t.mismatch,
 			(unsigned long long)t.no_checksum,
 			(unsigned long long)t.unreadable,
-			xva->truncated ? ", and it is cut short" : "");
+			xva->idx.truncated ? ", and it is cut short" : "");
 	else
 		fprintf(out, ": the export is intact\n");
-	return problems || xva->truncated ? XVAFS_EXIT_DAMAGED : XVAFS_EXIT_OK;
+	return problems || xva->idx.truncated ? XVAFS_EXIT_DAMAGED : XVAFS_EXIT_OK;
 }

@@ -17,6 +17,7 @@
 #include "xvafs/checksum.h"
 #include "xvafs/diskmap.h"
 #include "xvafs/error.h"
+#include "xvafs/indexcache.h"
 #include "xvafs/names.h"
 #include "xvafs/ovaxml.h"
 #include "xvafs/tarindex.h"
@@ -42,23 +43,29 @@ enum xva_status {
 #define XVA_NAME_BY_DEVICE "by-device"
 #define XVA_NAME_BY_LABEL "by-label"
 
+struct xva_open_options {
+	const char *cache_dir; /* the index cache's folder; NULL: no cache */
+};
+
 struct xva {
 	int fd;
 	struct stat st;             /* of the .xva when it was opened */
 	struct xva_diskmap map;     /* one disk per member prefix */
+	struct xva_index_facts idx; /* the rest of what the index pass found */
 	struct xva_disk_names *names; /* parallel to map.disks */
 	struct xva_ovaxml *ova;     /* NULL without ova.xml (single-VDI export) */
-	uint64_t ova_off, ova_len;  /* ova.xml's text in the file */
-	uint64_t members;           /* tar members walked */
 	enum xva_tar_status tar_status; /* when xva_open failed with XVA_ETAR */
-	bool truncated;             /* the export was cut short */
-	char truncation[XVA_ERR_MAX]; /* where, when truncated */
+	bool index_from_cache;      /* the index came from the cache */
+	char cache_note[XVA_ERR_MAX]; /* why the cache was ignored or not
+					 written; empty when all went well */
 	/* -o verify: per disk, per extent, an enum chunk_state (atomic). */
 	unsigned char **chunk_state;
 };
 
-enum xva_status xva_open(const char *path, struct xva **out,
-			 struct xva_err *err);
+/* Opens and indexes the export at PATH (OPTIONS may be NULL). */
+enum xva_status xva_open(const char *path,
+			 const struct xva_open_options *options,
+			 struct xva **out, struct xva_err *err);
 void xva_close(struct xva *xva);
 
 /* Reads LEN bytes of DISK at OFF into BUF, clipped to the disk's size;

@@ -12,6 +12,8 @@ set -euo pipefail
 : "${SEEKMAP:=}"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xvafs-e2e.XXXXXX")
+# Index caches go to the test's own folder, never the user's.
+export XDG_CACHE_HOME=$WORK/cache
 MOUNTS=()
 LOOPS=()
 DAEMON_PID=

@@ -20,7 +20,7 @@ static enum xva_status open_members(const struct test_member *m, size_t n,
 				    struct xva **xva, struct xva_err *err)
 {
 	CHECK(test_write_tar(path, "v7", m, n) == 0);
-	return xva_open(path, xva, err);
+	return xva_open(path, NULL, xva, err);
 }
 
 /* Disk "Ref:5": blocks 0, 1 present, 2-3 left out, a keep-alive, block 4
