@@ -6,27 +6,13 @@
 # as just hashing the file. Cold reads on a virtual disk are noisy (the
 # same command takes 0.56 s or 1.65 s here), hence both figures.
 #
-#   bench/verify.sh [BUILD_DIR] [SIZE_MIB]     (root for the cold runs)
-set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:-$top/build}" && pwd)
-size_mib=${2:-2048}
-work=${BENCH_DIR:-/var/tmp/xvafs-bench}
-mkdir -p "$work"
+#   bench/verify.sh [SIZE_MIB]     (root for the cold runs; BUILD=dir)
+. "$(dirname "$0")/lib.sh"
+size_mib=${1:-2048}
 command -v xxhsum >/dev/null || { echo "bench: needs xxhsum (Debian package xxhash)" >&2; exit 1; }
 
 img=$work/verify-$size_mib.img
-# A disk with a third of its chunks all zeros (left out of the export).
-if [ ! -f "$img" ]; then
-	truncate -s "${size_mib}M" "$img"
-	for ((c = 0; c < size_mib; c++)); do
-		if ((c % 3 != 1 || c == 0 || c == size_mib - 1)); then
-			echo "$c"
-		fi
-	done | while read -r c; do
-		head -c 1048576 /dev/urandom | dd of="$img" bs=1M seek="$c" conv=notrunc status=none
-	done
-fi
+bench_image "$img" "$size_mib"
 
 RUNS=${RUNS:-5}
 CACHE=warm
@@ -47,17 +33,7 @@ seconds() { # seconds COMMAND...: "MEDIAN BEST" of RUNS runs
 	echo "$(sed -n "$(((RUNS + 1) / 2))p" <<<"$times") $(head -1 <<<"$times")"
 }
 
-drop_caches() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
-}
-
-can_drop=no
-if [ "$(id -u)" = 0 ] && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
-	can_drop=yes
-fi
-
-echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+machine
 for sum in xxhash sha1; do
 	xva=$work/verify-$size_mib-$sum.xva
 	[ -f "$xva" ] || "$build/tests/mkxva" --checksum "$sum" "$xva" "$img=Ref:1"

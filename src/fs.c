@@ -385,7 +385,12 @@ static void read_splice(fuse_req_t req, const struct xvafs_fs *fs,
 			    (long long)off);
 		st = XVA_EIO;
 	}
-	if (st == XVA_OK)
+	/* All gap: one write of the zero buffer beats copying it into the
+	 * splice pipe and out again. */
+	if (st == XVA_OK && c.bv->count == 1 &&
+	    !(c.bv->buf[0].flags & FUSE_BUF_IS_FD))
+		fuse_reply_buf(req, fs->zeros, c.bv->buf[0].size);
+	else if (st == XVA_OK)
 		fuse_reply_data(req, c.bv, 0);
 	else
 		reply_read_error(req, st, &err);

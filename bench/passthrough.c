@@ -1,0 +1,122 @@
+/* A minimal FUSE passthrough of one file, for benchmarks only: it serves
+ * FILE as MOUNTPOINT/file, multi-threaded, replying with spliced pages of
+ * FILE (replies capped at 512 KiB like xvafs's), so reading through it
+ * shows what FUSE itself costs on this kernel: the ceiling for xvafs.
+ *
+ *   passthrough FILE MOUNTPOINT      (foreground; fusermount3 -u to stop) */
+#define FUSE_USE_VERSION 312
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct pt {
+	int fd;
+	struct stat st;
+};
+
+static void pt_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->max_write > (512u << 10))
+		conn->max_write = 512u << 10;
+}
+
+static void fill(const struct pt *pt, fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = ino == 1 ? S_IFDIR | 0555 : S_IFREG | 0444;
+	st->st_nlink = ino == 1 ? 2 : 1;
+	st->st_size = ino == 1 ? 0 : pt->st.st_size;
+}
+
+static void pt_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e = { 0 };
+
+	if (parent != 1 || strcmp(name, "file") != 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	e.ino = 2;
+	e.attr_timeout = e.entry_timeout = 3600;
+	fill(fuse_req_userdata(req), 2, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void pt_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	(void)fi;
+	fill(fuse_req_userdata(req), ino, &st);
+	fuse_reply_attr(req, &st, 3600);
+}
+
+static void pt_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ino != 2) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void pt_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct pt *pt = fuse_req_userdata(req);
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	(void)fi;
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+	bv.buf[0].fd = pt->fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, 0);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = pt_init,
+	.lookup = pt_lookup,
+	.getattr = pt_getattr,
+	.open = pt_open,
+	.read = pt_read,
+};
+
+int main(int argc, char **argv)
+{
+	char *fuse_argv[] = { argv[0], (char *)"-o", (char *)"ro,fsname=passthrough" };
+	struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
+	struct fuse_session *se;
+	struct fuse_loop_config *cfg;
+	struct pt pt;
+	int ret;
+
+	if (argc != 3) {
+		fputs("usage: passthrough FILE MOUNTPOINT\n", stderr);
+		return 2;
+	}
+	pt.fd = open(argv[1], O_RDONLY);
+	if (pt.fd < 0 || fstat(pt.fd, &pt.st) < 0) {
+		perror(argv[1]);
+		return 1;
+	}
+	se = fuse_session_new(&args, &ops, sizeof(ops), &pt);
+	if (!se || fuse_session_mount(se, argv[2]) != 0)
+		return 1;
+	cfg = fuse_loop_cfg_create();
+	ret = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_session_unmount(se);
+	fuse_session_destroy(se);
+	return ret ? 1 : 0;
+}
