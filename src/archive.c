@@ -451,6 +451,8 @@ void xva_close(struct xva *xva)
 		return;
 	if (xva->fd >= 0)
 		close(xva->fd);
+	if (xva->direct_fd >= 0)
+		close(xva->direct_fd);
 	for (size_t i = 0; xva->chunk_state && i < xva->map.n_disks; i++)
 		free(xva->chunk_state[i]);
 	free(xva->chunk_state);
@@ -768,7 +770,29 @@ struct copy_ctx {
 	const struct xva_disk *disk;
 	char *out;
 	struct xva_err *err;
+	bool direct;
 };
+
+/* O_DIRECT needs offsets, lengths and memory aligned to the device's
+ * logical block; EINVAL means this segment is not, and the page cache
+ * serves it. */
+static int pread_direct(const struct xva *xva, void *buf, size_t len,
+			uint64_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(xva->direct_fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)len)
+		return 0;
+	if (n >= 0)
+		return pread_fully(xva->fd, (char *)buf + n, len - (size_t)n,
+				   off + (uint64_t)n);
+	if (errno == EINVAL)
+		return pread_fully(xva->fd, buf, len, off);
+	return -1;
+}
 
 static int copy_segment(void *vctx, const struct xva_segment *seg)
 {
@@ -776,8 +800,10 @@ static int copy_segment(void *vctx, const struct xva_segment *seg)
 
 	if (seg->zero) {
 		memset(c->out, 0, (size_t)seg->len);
-	} else if (pread_fully(c->xva->fd, c->out, (size_t)seg->len,
-			       seg->file_off) < 0) {
+	} else if ((c->direct ? pread_direct(c->xva, c->out, (size_t)seg->len,
+					     seg->file_off)
+			      : pread_fully(c->xva->fd, c->out, (size_t)seg->len,
+					    seg->file_off)) < 0) {
 		char name[300];
 
 		xva_disk_member_name(c->disk, seg->number, name, sizeof(name));
@@ -796,11 +822,39 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			 void *buf, size_t len, uint64_t off, size_t *done,
 			 struct xva_err *err)
 {
-	struct copy_ctx c = { xva, disk, buf, err };
+	struct copy_ctx c = { xva, disk, buf, err, false };
 
 	err->msg[0] = '\0';
 	return xva_read_segments(xva, disk, len, off, copy_segment, &c, done,
 				 err);
+}
+
+enum xva_status xva_read_direct(const struct xva *xva,
+				const struct xva_disk *disk, void *buf,
+				size_t len, uint64_t off, size_t *done,
+				struct xva_err *err)
+{
+	struct copy_ctx c = { xva, disk, buf, err, xva->direct_fd >= 0 };
+
+	err->msg[0] = '\0';
+	return xva_read_segments(xva, disk, len, off, copy_segment, &c, done,
+				 err);
+}
+
+enum xva_status xva_open_direct(struct xva *xva, struct xva_err *err)
+{
+	char path[64];
+
+	/* A new open file description of the very same file, whatever
+	 * happened to its name since. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", xva->fd);
+	xva->direct_fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (xva->direct_fd < 0) {
+		xva_err_set(err, "cannot open the export with O_DIRECT: %s",
+			    strerror(errno));
+		return XVA_EOPEN;
+	}
+	return XVA_OK;
 }
 
 enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,

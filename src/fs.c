@@ -270,6 +270,9 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->keep_cache = 1; /* the .xva never changes under the mount */
+	/* Readers that bypass the page cache (qemu cache=none, Xen tap:aio)
+	 * are served the same way, not through the export's cache. */
+	fi->fh = (fi->flags & O_DIRECT) && fs_of(req)->xva->direct_fd >= 0;
 	fuse_reply_open(req, fi);
 }
 
@@ -283,22 +286,27 @@ static void reply_read_error(fuse_req_t req, enum xva_status st,
 	fuse_reply_err(req, st == XVA_ENOMEM ? ENOMEM : EIO);
 }
 
-/* The copy path: pread into a buffer, reply from it. */
+/* The copy path: pread into a buffer, reply from it. DIRECT reads go
+ * through the export's O_DIRECT descriptor. */
 static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
-		      const struct xvafs_node *n, size_t size, off_t off)
+		      const struct xvafs_node *n, size_t size, off_t off,
+		      bool direct)
 {
 	enum xva_status st;
 	struct xva_err err;
 	size_t done;
-	char *buf = malloc(size ? size : 1);
+	void *buf = NULL;
 
-	if (!buf) {
+	if (posix_memalign(&buf, 4096, size ? size : 1) != 0) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	err.msg[0] = '\0';
 	if (n->kind == NODE_OVA_XML)
 		st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
+	else if (direct)
+		st = xva_read_direct(fs->xva, &fs->xva->map.disks[n->disk], buf,
+				     size, (uint64_t)off, &done, &err);
 	else
 		st = xva_read(fs->xva, &fs->xva->map.disks[n->disk], buf, size,
 			      (uint64_t)off, &done, &err);
@@ -404,11 +412,13 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
 
-	(void)fi;
-	if (fs->splice && n->kind == NODE_DISK && size <= XVAFS_SPLICE_MAX_READ)
+	if (n->kind == NODE_DISK && fi->fh)
+		read_copy(req, fs, n, size, off, true);
+	else if (fs->splice && n->kind == NODE_DISK &&
+		 size <= XVAFS_SPLICE_MAX_READ)
 		read_splice(req, fs, &fs->xva->map.disks[n->disk], size, off);
 	else
-		read_copy(req, fs, n, size, off);
+		read_copy(req, fs, n, size, off, false);
 }
 
 static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

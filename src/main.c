@@ -229,8 +229,13 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 {
 	struct xvafs_fs fs = { 0 };
 	struct fuse_session *se;
+	struct xva_err err;
 	int status = XVAFS_EXIT_MOUNT;
 
+	/* Without it, O_DIRECT readers are served through the page cache. */
+	if (xva_open_direct(xva, &err) != XVA_OK)
+		fprintf(stderr, "xvafs: %s: %s; O_DIRECT readers will be served "
+			"through the page cache\n", cli->image, err.msg);
 	fs.splice = !cli->nosplice;
 	fs.readahead_kb = cli->readahead_kb;
 	if (xvafs_fs_init(&fs, xva) != 0 ||

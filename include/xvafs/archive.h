@@ -49,6 +49,7 @@ struct xva_open_options {
 
 struct xva {
 	int fd;
+	int direct_fd;              /* the same file, O_DIRECT; -1 until opened */
 	struct stat st;             /* of the .xva when it was opened */
 	struct xva_diskmap map;     /* one disk per member prefix */
 	struct xva_index_facts idx; /* the rest of what the index pass found */
@@ -77,6 +78,18 @@ void xva_close(struct xva *xva);
 enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			 void *buf, size_t len, uint64_t off, size_t *done,
 			 struct xva_err *err);
+
+/* Opens a second, O_DIRECT descriptor on the export, so that readers that
+ * bypass the page cache (O_DIRECT) are served without filling it either. */
+enum xva_status xva_open_direct(struct xva *xva, struct xva_err *err);
+
+/* xva_read through the O_DIRECT descriptor (BUF aligned to 4096); a
+ * segment the device's alignment rules refuse is read through the page
+ * cache instead, with the same bytes. */
+enum xva_status xva_read_direct(const struct xva *xva,
+				const struct xva_disk *disk, void *buf,
+				size_t len, uint64_t off, size_t *done,
+				struct xva_err *err);
 
 /* Where the bytes of a read come from: LEN bytes at FILE_OFF in the .xva,
  * or LEN zeros when ZERO. */
