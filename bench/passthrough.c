@@ -3,7 +3,11 @@
  * FILE (replies capped at 512 KiB like xvafs's), so reading through it
  * shows what FUSE itself costs on this kernel: the ceiling for xvafs.
  *
- *   passthrough FILE MOUNTPOINT      (foreground; fusermount3 -u to stop) */
+ * With SHIFT, byte N of the served file is byte N + SHIFT of FILE: SHIFT
+ * 512 makes every splice start 512 bytes into a page, as splices of chunk
+ * data inside a tar do (member data follows a 512-byte header).
+ *
+ *   passthrough FILE MOUNTPOINT [SHIFT]   (foreground; fusermount3 -u) */
 #define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +21,7 @@
 struct pt {
 	int fd;
 	struct stat st;
+	off_t shift;
 };
 
 static void pt_init(void *userdata, struct fuse_conn_info *conn)
@@ -34,7 +39,7 @@ static void fill(const struct pt *pt, fuse_ino_t ino, struct stat *st)
 	st->st_ino = ino;
 	st->st_mode = ino == 1 ? S_IFDIR | 0555 : S_IFREG | 0444;
 	st->st_nlink = ino == 1 ? 2 : 1;
-	st->st_size = ino == 1 ? 0 : pt->st.st_size;
+	st->st_size = ino == 1 ? 0 : pt->st.st_size - pt->shift;
 }
 
 static void pt_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -80,7 +85,7 @@ static void pt_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
 	bv.buf[0].fd = pt->fd;
-	bv.buf[0].pos = off;
+	bv.buf[0].pos = off + pt->shift;
 	fuse_reply_data(req, &bv, 0);
 }
 
@@ -101,10 +106,11 @@ int main(int argc, char **argv)
 	struct pt pt;
 	int ret;
 
-	if (argc != 3) {
-		fputs("usage: passthrough FILE MOUNTPOINT\n", stderr);
+	if (argc != 3 && argc != 4) {
+		fputs("usage: passthrough FILE MOUNTPOINT [SHIFT]\n", stderr);
 		return 2;
 	}
+	pt.shift = argc == 4 ? atoll(argv[3]) : 0;
 	pt.fd = open(argv[1], O_RDONLY);
 	if (pt.fd < 0 || fstat(pt.fd, &pt.st) < 0) {
 		perror(argv[1]);
