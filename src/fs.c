@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
 #include <sys/statvfs.h>
 
 #include "fs.h"
@@ -136,11 +137,16 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 		break;
 	case NODE_DISK: {
 		const struct xva_disk *disk = &xva->map.disks[n->disk];
+		uint64_t used = disk->bytes_present;
 
-		st->st_mode = S_IFREG | 0444;
+		if (fs->overlay) {
+			used += xva_overlay_bytes(fs->overlay, n->disk);
+			used = used < disk->size ? used : disk->size;
+		}
+		st->st_mode = S_IFREG | (fs->overlay ? 0644 : 0444);
 		st->st_size = (off_t)disk->size;
 		/* Only present chunks occupy space: cp and du see holes. */
-		st->st_blocks = (blkcnt_t)((disk->bytes_present + 511) / 512);
+		st->st_blocks = (blkcnt_t)((used + 511) / 512);
 		break;
 	}
 	case NODE_OVA_XML:
@@ -265,7 +271,8 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
+	    (n->kind != NODE_DISK || !fs_of(req)->overlay)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -304,6 +311,10 @@ static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
 	err.msg[0] = '\0';
 	if (n->kind == NODE_OVA_XML)
 		st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
+	else if (fs->overlay)
+		st = xva_overlay_read(fs->overlay, n->disk, buf, size,
+				      (uint64_t)off, &done, &err) == XVA_OVL_OK
+			     ? XVA_OK : XVA_EIO;
 	else if (direct)
 		st = xva_read_direct(fs->xva, &fs->xva->map.disks[n->disk], buf,
 				     size, (uint64_t)off, &done, &err);
@@ -412,8 +423,8 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
 
-	if (n->kind == NODE_DISK && fi->fh)
-		read_copy(req, fs, n, size, off, true);
+	if (n->kind == NODE_DISK && (fi->fh || fs->overlay))
+		read_copy(req, fs, n, size, off, fi->fh);
 	else if (fs->splice && n->kind == NODE_DISK &&
 		 size <= XVAFS_SPLICE_MAX_READ)
 		read_splice(req, fs, &fs->xva->map.disks[n->disk], size, off);
@@ -434,8 +445,13 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		return;
 	}
 	if (n->kind == NODE_DISK) {
-		if (xva_disk_seek(&fs->xva->map.disks[n->disk], (uint64_t)off,
-				  whence == SEEK_DATA, &to) != 0) {
+		int r = fs->overlay
+			? xva_overlay_seek(fs->overlay, n->disk, (uint64_t)off,
+					   whence == SEEK_DATA, &to)
+			: xva_disk_seek(&fs->xva->map.disks[n->disk],
+					(uint64_t)off, whence == SEEK_DATA, &to);
+
+		if (r != 0) {
 			fuse_reply_err(req, ENXIO);
 			return;
 		}
@@ -446,6 +462,143 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		return;
 	}
 	fuse_reply_lseek(req, (off_t)to);
+}
+
+static int ovl_errno(enum xva_ovl_status st)
+{
+	switch (st) {
+	case XVA_OVL_OK: return 0;
+	case XVA_OVL_ENOSPC: return ENOSPC;
+	case XVA_OVL_ENOMEM: return ENOMEM;
+	default: return EIO;
+	}
+}
+
+/* A disk of the overlay, or NULL (and the error sent) when INO is none. */
+static const struct xvafs_node *writable(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+
+	if (!n || n->kind != NODE_DISK || !fs->overlay) {
+		fuse_reply_err(req, n ? EROFS : ENOENT);
+		return NULL;
+	}
+	return n;
+}
+
+static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			size_t size, off_t off, struct fuse_file_info *fi)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = writable(req, ino);
+	enum xva_ovl_status st;
+	struct xva_err err;
+	uint64_t disk_size;
+
+	(void)fi;
+	if (!n)
+		return;
+	/* A disk has a fixed size: writes stop at its end, like a device's. */
+	disk_size = fs->xva->map.disks[n->disk].size;
+	if ((uint64_t)off >= disk_size) {
+		fuse_reply_err(req, size ? ENOSPC : 0);
+		return;
+	}
+	if (size > disk_size - (uint64_t)off)
+		size = (size_t)(disk_size - (uint64_t)off);
+	err.msg[0] = '\0';
+	st = xva_overlay_write(fs->overlay, n->disk, buf, size, (uint64_t)off,
+			       &err);
+	if (st == XVA_OVL_OK) {
+		fuse_reply_write(req, size);
+		return;
+	}
+	/* A full overlay is the writer's business, not the log's. */
+	if (st != XVA_OVL_ENOSPC)
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
+	fuse_reply_err(req, ovl_errno(st));
+}
+
+static void xvafs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+	enum xva_ovl_status st = XVA_OVL_OK;
+	struct xva_err err;
+
+	(void)datasync;
+	(void)fi;
+	if (n && n->kind == NODE_DISK && fs->overlay)
+		st = xva_overlay_sync(fs->overlay, n->disk, &err);
+	if (st != XVA_OVL_OK)
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
+	fuse_reply_err(req, ovl_errno(st));
+}
+
+static void xvafs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set, struct fuse_file_info *fi)
+{
+	struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+	struct stat st;
+
+	(void)fi;
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(fs, ino, n, &st);
+	/* A disk has a fixed size; owners and modes are the mount's. Times
+	 * are accepted and not kept, so copying tools do not fail. */
+	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != st.st_size) {
+		fuse_reply_err(req, fs->overlay ? EPERM : EROFS);
+		return;
+	}
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	fuse_reply_attr(req, &st, CACHE_SECONDS);
+}
+
+static void xvafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			    off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = writable(req, ino);
+	uint64_t size, off = (uint64_t)offset, len = (uint64_t)length;
+	enum xva_ovl_status st;
+	struct xva_err err;
+
+	(void)fi;
+	if (!n)
+		return;
+	size = fs->xva->map.disks[n->disk].size;
+	if (mode == 0) { /* preallocation: every byte already exists */
+		fuse_reply_err(req, off + len <= size ? 0 : ENOSPC);
+		return;
+	}
+	/* Discard and TRIM arrive as punch-hole; the bytes then read as
+	 * zeros, from the overlay. */
+	if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) &&
+	    mode != FALLOC_FL_ZERO_RANGE &&
+	    mode != (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (off >= size) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	if (len > size - off)
+		len = size - off;
+	err.msg[0] = '\0';
+	st = xva_overlay_zero(fs->overlay, n->disk, len, off, &err);
+	if (st != XVA_OVL_OK && st != XVA_OVL_ENOSPC)
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
+	fuse_reply_err(req, ovl_errno(st));
 }
 
 static void xvafs_init(void *userdata, struct fuse_conn_info *conn)
@@ -490,6 +643,10 @@ const struct fuse_lowlevel_ops xvafs_ops = {
 	.readdir = xvafs_readdir,
 	.open = xvafs_open,
 	.read = xvafs_read,
+	.write = xvafs_write,
+	.fsync = xvafs_fsync,
+	.setattr = xvafs_setattr,
+	.fallocate = xvafs_fallocate,
 	.lseek = xvafs_lseek,
 	.statfs = xvafs_statfs,
 };

@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 
 #include "xvafs/archive.h"
+#include "xvafs/overlay.h"
 
 enum xvafs_node_kind { NODE_DIR, NODE_DISK, NODE_OVA_XML, NODE_LINK };
 
@@ -36,6 +37,7 @@ struct xvafs_fs {
 	bool splice;           /* reply with the .xva's pages (not -o nosplice) */
 	unsigned readahead_kb; /* -o readahead_kb=N, 0: the kernel's default */
 	const char *zeros;     /* XVAFS_SPLICE_MAX_READ bytes of zeros, for gaps */
+	struct xva_overlay *overlay; /* writable disks; NULL: read-only */
 };
 
 /* Lays out the mount: the disks and ova.xml at the root, and the links in

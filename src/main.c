@@ -24,6 +24,7 @@ static const char usage_text[] =
 "usage: xvafs [options] FILE.xva MOUNTPOINT\n"
 "       xvafs --list [--json] FILE.xva\n"
 "       xvafs --verify FILE.xva\n"
+"       xvafs --export-disk FILE.xva PREFIX OUT.raw [--overlay DIR]\n"
 "\n"
 "Mounts a XenServer / XCP-ng VM export read-only. Each disk appears as a\n"
 "raw file named by its member prefix (e.g. Ref:12), read in place, with\n"
@@ -34,6 +35,8 @@ static const char usage_text[] =
 "    --list                 show the VM and its disks, without mounting\n"
 "    --json                 with --list: the same as JSON\n"
 "    --verify               check every chunk against its checksum\n"
+"    --export-disk          write disk PREFIX as a sparse raw file OUT.raw\n"
+"    --overlay DIR          with --export-disk: with that overlay's changes\n"
 "    --no-index-cache       neither use nor write the index cache\n"
 "\n"
 "options:\n"
@@ -63,7 +66,12 @@ static const char usage_text[] =
 "         clone_fd              one /dev/fuse descriptor per thread\n"
 "         max_idle_threads=N    idle threads kept by the thread pool\n"
 "         max_threads=N         most threads serving requests\n"
-"         ro                    read-only (always on)\n"
+"         ro                    read-only (the default)\n"
+"         rw                    writable disks: writes go to an overlay in\n"
+"                               FILE.xva.overlay/ beside the export, never\n"
+"                               to the export\n"
+"         overlay=DIR           writable, with the overlay in DIR\n"
+"         overlay_block=N       block size of a new overlay, 4096 to 65536\n"
 "\n"
 "exit status: 0 success, 1 usage error, 2 the export cannot be read or is\n"
 "malformed, 3 mounting failed, 4 --verify found damaged or unverifiable\n"
@@ -83,6 +91,11 @@ struct cli {
 	int nosplice;
 	int noindexcache;
 	unsigned readahead_kb;
+	int rw;
+	char *overlay;
+	unsigned overlay_block;
+	int export_disk;
+	const char *out; /* --export-disk's third operand */
 };
 
 enum { KEY_HELP, KEY_VERSION };
@@ -101,6 +114,12 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_FLAG("nosplice", nosplice),
 	CLI_FLAG("noindexcache", noindexcache),
 	CLI_FLAG("--no-index-cache", noindexcache),
+	CLI_FLAG("rw", rw),
+	CLI_FLAG("--export-disk", export_disk),
+	{ "overlay=%s", offsetof(struct cli, overlay), 0 },
+	{ "--overlay=%s", offsetof(struct cli, overlay), 0 },
+	{ "--overlay %s", offsetof(struct cli, overlay), 0 },
+	{ "overlay_block=%u", offsetof(struct cli, overlay_block), 0 },
 	{ "readahead_kb=%u", offsetof(struct cli, readahead_kb), 0 },
 	FUSE_OPT_END
 };
@@ -123,9 +142,15 @@ static int cli_proc(void *data, const char *arg, int key,
 			cli->image = arg;
 			return 0;
 		}
-		if (!cli->mountpoint)
+		if (!cli->mountpoint) {
 			cli->mountpoint = arg;
-		return 1; /* the mount point, for fuse_parse_cmdline */
+			return 1; /* the mount point, for fuse_parse_cmdline */
+		}
+		if (cli->export_disk && !cli->out) {
+			cli->out = arg;
+			return 0;
+		}
+		return 1;
 	default:
 		return 1;
 	}
@@ -180,7 +205,8 @@ static int set_readahead(const char *mountpoint, unsigned kb)
 }
 
 /* Mount options go first so that the user's own -o can override them. */
-static int add_default_options(struct fuse_args *args, const char *image)
+static int add_default_options(struct fuse_args *args, const char *image,
+			       bool writable)
 {
 	char resolved[PATH_MAX];
 	char *opts = NULL, *fsname = NULL;
@@ -190,7 +216,7 @@ static int add_default_options(struct fuse_args *args, const char *image)
 		snprintf(resolved, sizeof(resolved), "%s", image);
 	if (asprintf(&fsname, "fsname=%s", resolved) < 0)
 		return -1;
-	if (fuse_opt_add_opt(&opts, "ro") == 0 &&
+	if (fuse_opt_add_opt(&opts, writable ? "rw" : "ro") == 0 &&
 	    fuse_opt_add_opt(&opts, "subtype=xvafs") == 0 &&
 	    fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
 	    fuse_opt_insert_arg(args, 1, "-o") == 0 &&
@@ -238,10 +264,29 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 			"through the page cache\n", cli->image, err.msg);
 	fs.splice = !cli->nosplice;
 	fs.readahead_kb = cli->readahead_kb;
+	if (cli->rw || cli->overlay) {
+		char *dir = cli->overlay;
+		enum xva_ovl_status st;
+
+		if (!dir && asprintf(&dir, "%s.overlay", cli->image) < 0) {
+			fprintf(stderr, "xvafs: out of memory\n");
+			return XVAFS_EXIT_MOUNT;
+		}
+		st = xva_overlay_open(xva, dir, cli->overlay_block, &fs.overlay,
+				      &err);
+		if (st != XVA_OVL_OK)
+			fprintf(stderr, "xvafs: %s: %s\n", dir, err.msg);
+		if (dir != cli->overlay)
+			free(dir);
+		if (st != XVA_OVL_OK)
+			return st == XVA_OVL_EMISMATCH || st == XVA_OVL_EDAMAGED
+				       ? XVAFS_EXIT_BAD_INPUT : XVAFS_EXIT_MOUNT;
+	}
 	if (xvafs_fs_init(&fs, xva) != 0 ||
-	    add_default_options(args, cli->image) != 0) {
+	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
 		fprintf(stderr, "xvafs: out of memory\n");
 		xvafs_fs_destroy(&fs);
+		xva_overlay_close(fs.overlay, &err);
 		return XVAFS_EXIT_MOUNT;
 	}
 	fs.uid = getuid();
@@ -250,6 +295,7 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	if (!se) {
 		/* libfuse has said which option it did not take. */
 		xvafs_fs_destroy(&fs);
+		xva_overlay_close(fs.overlay, &err);
 		return XVAFS_EXIT_USAGE;
 	}
 	if (fuse_set_signal_handlers(se) != 0)
@@ -276,6 +322,11 @@ out_handlers:
 out_session:
 	fuse_session_destroy(se);
 	xvafs_fs_destroy(&fs);
+	/* Whatever was written and not yet synced is made durable now. */
+	if (xva_overlay_close(fs.overlay, &err) != XVA_OVL_OK) {
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s: %s\n", cli->image, err.msg);
+		status = XVAFS_EXIT_MOUNT;
+	}
 	return status;
 }
 
@@ -310,9 +361,14 @@ int main(int argc, char *argv[])
 		status = XVAFS_EXIT_OK;
 		goto out;
 	}
-	if (cli.list + cli.verify > 1 || (cli.json && !cli.list)) {
-		status = usage_error("--list and --verify do not go together, "
-				     "and --json goes with --list");
+	if (cli.list + cli.verify + cli.export_disk > 1 ||
+	    (cli.json && !cli.list)) {
+		status = usage_error("--list, --verify and --export-disk do not go "
+				     "together, and --json goes with --list");
+		goto out;
+	}
+	if (cli.export_disk && (!cli.image || !cli.mountpoint || !cli.out)) {
+		status = usage_error("--export-disk takes FILE.xva PREFIX OUT.raw");
 		goto out;
 	}
 	if (!cli.image) {
@@ -323,7 +379,7 @@ int main(int argc, char *argv[])
 		status = usage_error("--list and --verify take only FILE.xva");
 		goto out;
 	}
-	if (!cli.list && !cli.verify) {
+	if (!cli.list && !cli.verify && !cli.export_disk) {
 		if (!cli.mountpoint) {
 			status = usage_error("no mount point given");
 			goto out;
@@ -358,6 +414,11 @@ int main(int argc, char *argv[])
 		status = xvafs_verify(stdout, cli.image, xva);
 		goto out;
 	}
+	if (cli.export_disk) {
+		status = xvafs_export_disk(cli.image, xva, cli.mountpoint, cli.out,
+					   cli.overlay);
+		goto out;
+	}
 	if (cli.verify_reads && xva_enable_verify(xva, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: -o verify: %s\n", cli.image, err.msg);
 		status = XVAFS_EXIT_BAD_INPUT;
@@ -368,6 +429,7 @@ int main(int argc, char *argv[])
 out:
 	xva_close(xva);
 	free(cache_dir);
+	free(cli.overlay);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
 	return status;

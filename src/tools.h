@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "xvafs/archive.h"
+#include "xvafs/overlay.h"
 
 /* Exit statuses of every xvafs command. */
 enum xvafs_exit {
@@ -22,6 +23,11 @@ int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json);
 /* --verify: every chunk against its checksum, reading the .xva once in
  * order; progress on stderr when it is a terminal. */
 int xvafs_verify(FILE *out, const char *path, const struct xva *xva);
+
+/* --export-disk: disk PREFIX, with the overlay in OVERLAY_DIR (or none),
+ * as a sparse raw file OUT. */
+int xvafs_export_disk(const char *path, struct xva *xva, const char *prefix,
+		      const char *out, const char *overlay_dir);
 
 /* Warnings printed before mounting and by --list: a truncated export and
  * how much of each disk is intact, chunks without checksums. */

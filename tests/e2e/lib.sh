@@ -10,6 +10,7 @@ set -euo pipefail
 : "${MKXVA:?path to the mkxva generator}"
 : "${READCHECK:?path to readcheck}"
 : "${SEEKMAP:=}"
+: "${RWCHECK:=}"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xvafs-e2e.XXXXXX")
 # Index caches go to the test's own folder, never the user's.
