@@ -160,11 +160,15 @@ static int crash(const char *file, const char *log, uint64_t seed, size_t slot)
 		fill(buf, slot, seed ^ (o[i] * 0x9E3779B97F4A7C15ull));
 		if (pwrite_all(fd, buf, slot, (off_t)(o[i] * slot)) < 0 ||
 		    fdatasync(fd) < 0)
-			return 0; /* the daemon was killed: expected */
+			break; /* the daemon was killed: expected */
 		len = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)o[i]);
 		if (write(lf, line, (size_t)len) != len || fsync(lf) < 0)
 			return die("cannot log", log);
 	}
+	free(buf);
+	free(o);
+	close(fd);
+	close(lf);
 	return 0;
 }
 
@@ -214,6 +218,13 @@ static int crash_verify(const char *file, const char *orig, const char *log,
 	printf("%llu synced slots intact, %llu untouched slots original\n",
 	       (unsigned long long)logged,
 	       (unsigned long long)(n - logged - (logged < n)));
+	free(got);
+	free(want);
+	free(o);
+	free(is_logged);
+	fclose(lf);
+	close(fd);
+	close(od);
 	return 0;
 }
 
