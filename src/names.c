@@ -10,7 +10,7 @@
 
 char *xva_safe_name(const char *text)
 {
-	size_t len = strlen(text);
+	size_t len = text ? strlen(text) : 0;
 	char *name;
 
 	if (len == 0)
@@ -69,7 +69,7 @@ static void device_name(size_t index, char *buf, size_t len)
 static char *device_for(const struct xva_ovaxml *ova,
 			const struct xva_ova_vbd *vbd)
 {
-	bool all_named = true;
+	bool all_named = vbd->device && vbd->device[0];
 	size_t rank = 0;
 	char buf[16];
 

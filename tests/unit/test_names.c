@@ -91,8 +91,27 @@ static void test_devices_and_labels(void)
 	xva_names_free(names, 3);
 }
 
+/* Found by fuzzing: a Disk VBD without a VM field and without a device
+ * was taken to be "named" and its NULL device dereferenced. */
+static void test_vbd_without_vm(void)
+{
+	struct xva_ova_vbd vbd = { (char *)"Ref:b", NULL, (char *)"Ref:10", NULL,
+				   NULL, (char *)"Disk", NULL, false, false };
+	struct xva_ovaxml ova = { { 0 }, NULL, &vbd, NULL, NULL, 0, 1, 0, 0 };
+	struct xva_disk disks[] = { disk("Ref:10") };
+	struct xva_diskmap map = { disks, 1, 1, NULL };
+	struct xva_disk_names *names = NULL;
+	struct xva_err err;
+
+	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_NAMES_OK);
+	CHECK(names && names[0].device && strcmp(names[0].device, "xvda") == 0);
+	xva_names_free(names, 1);
+	CHECK(xva_safe_name(NULL) == NULL);
+}
+
 int main(void)
 {
+	test_vbd_without_vm();
 	test_safe_name();
 	test_devices_and_labels();
 	return CHECK_DONE();
