@@ -30,8 +30,9 @@ struct xvafs_node {
 /* The mount's whole state; the daemon has no other. */
 struct xvafs_fs {
 	struct xva *xva;
-	uid_t uid;
+	uid_t uid;             /* owner of every file (-o uid=, else ours) */
 	gid_t gid;
+	mode_t umask;          /* -o umask=; 0222 when read-only */
 	struct xvafs_node *nodes;
 	size_t n_nodes;
 	bool splice;           /* reply with the .xva's pages (not -o nosplice) */

@@ -59,7 +59,10 @@ static const char usage_text[] =
 "                               (needs user_allow_other in /etc/fuse.conf\n"
 "                               when not run as root)\n"
 "         allow_root            let root read the disks\n"
-"         default_permissions   let the kernel check file modes\n"
+"         uid=N, gid=N          owner of the files (default: who mounts)\n"
+"         umask=M               modes: 0666 (files), 0777 (folders) less M;\n"
+"                               default 0222 (read-only) or 0022 (rw);\n"
+"                               the kernel checks them (default_permissions)\n"
 "         fsname=NAME           source shown by mount/df (default: FILE.xva)\n"
 "         subtype=NAME          type shown as fuse.NAME (default: xvafs)\n"
 "         max_read=N            largest read request, in bytes\n"
@@ -96,6 +99,8 @@ struct cli {
 	unsigned overlay_block;
 	int export_disk;
 	const char *out; /* --export-disk's third operand */
+	int uid_set, gid_set, umask_set;
+	unsigned uid, gid, umask;
 };
 
 enum { KEY_HELP, KEY_VERSION };
@@ -120,6 +125,12 @@ static const struct fuse_opt cli_spec[] = {
 	{ "--overlay=%s", offsetof(struct cli, overlay), 0 },
 	{ "--overlay %s", offsetof(struct cli, overlay), 0 },
 	{ "overlay_block=%u", offsetof(struct cli, overlay_block), 0 },
+	{ "uid=%u", offsetof(struct cli, uid), 0 },
+	{ "uid=", offsetof(struct cli, uid_set), 1 },
+	{ "gid=%u", offsetof(struct cli, gid), 0 },
+	{ "gid=", offsetof(struct cli, gid_set), 1 },
+	{ "umask=%o", offsetof(struct cli, umask), 0 },
+	{ "umask=", offsetof(struct cli, umask_set), 1 },
 	{ "readahead_kb=%u", offsetof(struct cli, readahead_kb), 0 },
 	FUSE_OPT_END
 };
@@ -216,7 +227,10 @@ static int add_default_options(struct fuse_args *args, const char *image,
 		snprintf(resolved, sizeof(resolved), "%s", image);
 	if (asprintf(&fsname, "fsname=%s", resolved) < 0)
 		return -1;
+	/* The kernel enforces the modes, so that allow_other, uid, gid and
+	 * umask mean what they say. */
 	if (fuse_opt_add_opt(&opts, writable ? "rw" : "ro") == 0 &&
+	    fuse_opt_add_opt(&opts, "default_permissions") == 0 &&
 	    fuse_opt_add_opt(&opts, "subtype=xvafs") == 0 &&
 	    fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
 	    fuse_opt_insert_arg(args, 1, "-o") == 0 &&
@@ -289,8 +303,10 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		xva_overlay_close(fs.overlay, &err);
 		return XVAFS_EXIT_MOUNT;
 	}
-	fs.uid = getuid();
-	fs.gid = getgid();
+	fs.uid = cli->uid_set ? (uid_t)cli->uid : getuid();
+	fs.gid = cli->gid_set ? (gid_t)cli->gid : getgid();
+	fs.umask = cli->umask_set ? (mode_t)(cli->umask & 0777)
+				  : fs.overlay ? 0022 : 0222;
 	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), &fs);
 	if (!se) {
 		/* libfuse has said which option it did not take. */

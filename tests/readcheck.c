@@ -3,7 +3,7 @@
  * sequential pass in an odd step size. With --direct, FILE is opened
  * O_DIRECT and reads are aligned, as Xen's tap:aio and qemu cache=none do.
  *
- *   readcheck [--direct] [--reads N] [--chunk BYTES] FILE REF */
+ *   readcheck [--direct] [--reads N] [--chunk BYTES] [--seed N] FILE REF */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -65,6 +65,8 @@ int main(int argc, char **argv)
 			reads = atol(argv[++i]);
 		else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
 			chunk = strtoull(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+			state ^= strtoull(argv[++i], NULL, 0) * 0x9E3779B97F4A7C15ull;
 		else
 			break;
 	}
