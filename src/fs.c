@@ -128,7 +128,7 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 	st->st_nlink = 1;
 	switch (n->kind) {
 	case NODE_DIR:
-		st->st_mode = S_IFDIR | (0777 & ~fs->umask);
+		st->st_mode = S_IFDIR | (0555 & ~fs->umask);
 		st->st_nlink = 2;
 		for (size_t i = 0; i < fs->n_nodes; i++)
 			if (fs->nodes[i].parent == ino &&
@@ -143,7 +143,7 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 			used += xva_overlay_bytes(fs->overlay, n->disk);
 			used = used < disk->size ? used : disk->size;
 		}
-		st->st_mode = S_IFREG | (0666 & ~fs->umask);
+		st->st_mode = S_IFREG | ((fs->overlay ? 0666 : 0444) & ~fs->umask);
 		st->st_size = (off_t)disk->size;
 		/* Only present chunks occupy space: cp and du see holes. */
 		st->st_blocks = (blkcnt_t)((used + 511) / 512);

@@ -32,7 +32,7 @@ struct xvafs_fs {
 	struct xva *xva;
 	uid_t uid;             /* owner of every file (-o uid=, else ours) */
 	gid_t gid;
-	mode_t umask;          /* -o umask=; 0222 when read-only */
+	mode_t umask;          /* -o umask=, else 0022 */
 	struct xvafs_node *nodes;
 	size_t n_nodes;
 	bool splice;           /* reply with the .xva's pages (not -o nosplice) */

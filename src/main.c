@@ -60,8 +60,8 @@ static const char usage_text[] =
 "                               when not run as root)\n"
 "         allow_root            let root read the disks\n"
 "         uid=N, gid=N          owner of the files (default: who mounts)\n"
-"         umask=M               modes: 0666 (files), 0777 (folders) less M;\n"
-"                               default 0222 (read-only) or 0022 (rw);\n"
+"         umask=M               modes: 0444 for disks (0666 when writable),\n"
+"                               0555 for folders, less M (default 0022);\n"
 "                               the kernel checks them (default_permissions)\n"
 "         fsname=NAME           source shown by mount/df (default: FILE.xva)\n"
 "         subtype=NAME          type shown as fuse.NAME (default: xvafs)\n"
@@ -305,8 +305,7 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	}
 	fs.uid = cli->uid_set ? (uid_t)cli->uid : getuid();
 	fs.gid = cli->gid_set ? (gid_t)cli->gid : getgid();
-	fs.umask = cli->umask_set ? (mode_t)(cli->umask & 0777)
-				  : fs.overlay ? 0022 : 0222;
+	fs.umask = cli->umask_set ? (mode_t)(cli->umask & 0777) : 0022;
 	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), &fs);
 	if (!se) {
 		/* libfuse has said which option it did not take. */

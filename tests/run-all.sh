@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: a warnings-as-errors build and an ASan+UBSan build,
-# each running every ctest test (unit and end-to-end mounts).
+# each running every ctest test (unit and end-to-end mounts, valgrind in
+# the first), then each libFuzzer harness for FUZZ_SECONDS (default 30)
+# from the generator's seeds and the checked-in regressions.
 #
 #   tests/run-all.sh            as root, with /dev/fuse and loop devices
 #
@@ -26,4 +28,24 @@ run_build build -DXVAFS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_build build-asan -DXVAFS_SANITIZE=ON -DXVAFS_WERROR=ON -DCMAKE_BUILD_TYPE=Debug
+fuzz_seconds=${FUZZ_SECONDS:-30}
+echo "== build-fuzz: libFuzzer harnesses, ${fuzz_seconds}s each"
+CC=clang cmake -S . -B build-fuzz -DXVAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_index fuzz_ovaxml >/dev/null
+fuzz_dir=$(mktemp -d)
+trap 'rm -rf "$fuzz_dir"' EXIT
+tests/fuzz/seeds.sh build/tests/mkxva "$fuzz_dir/seeds" >/dev/null
+for h in index ovaxml; do
+	mkdir -p "$fuzz_dir/corpus-$h" "$fuzz_dir/crash-$h"
+	cp "$fuzz_dir/seeds/$h"/* tests/fuzz/regressions/$h/* "$fuzz_dir/corpus-$h/"
+	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout=10 \
+		-rss_limit_mb=2048 -max_len=200000 -artifact_prefix="$fuzz_dir/crash-$h/" \
+		"$fuzz_dir/corpus-$h" >"$fuzz_dir/$h.log" 2>&1; then
+		tail -n 60 "$fuzz_dir/$h.log"
+		echo "fuzz_$h found a crash; the input is in $fuzz_dir/crash-$h" >&2
+		trap - EXIT
+		exit 1
+	fi
+	echo "fuzz_$h: $(grep -o 'Done [0-9]* runs' "$fuzz_dir/$h.log" || tail -n 1 "$fuzz_dir/$h.log")"
+done
 echo "== all test builds passed"
