@@ -71,8 +71,8 @@ static const char usage_text[] =
 "         max_threads=N         most threads serving requests\n"
 "         ro                    read-only (the default)\n"
 "         rw                    writable disks: writes go to an overlay in\n"
-"                               FILE.xva.overlay/ beside the export, never\n"
-"                               to the export\n"
+"                               FILE.xva.overlay/ beside the export (which\n"
+"                               must exist), never to the export\n"
 "         overlay=DIR           writable, with the overlay in DIR\n"
 "         overlay_block=N       block size of a new overlay, 4096 to 65536\n"
 "\n"
@@ -285,6 +285,16 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		if (!dir && asprintf(&dir, "%s.overlay", cli->image) < 0) {
 			fprintf(stderr, "xvafs: out of memory\n");
 			return XVAFS_EXIT_MOUNT;
+		}
+		/* mount(8) passes "rw" for fstab's "defaults": writes next to an
+		 * export are only ever made where someone made room for them. */
+		if (!cli->overlay && access(dir, F_OK) != 0) {
+			fprintf(stderr, "xvafs: %s: -o rw keeps the disks' writes in "
+				"this folder, which does not exist: create it to "
+				"allow writes, give -o overlay=DIR, or mount with "
+				"-o ro (fstab's \"defaults\" means rw)\n", dir);
+			free(dir);
+			return XVAFS_EXIT_USAGE;
 		}
 		st = xva_overlay_open(xva, dir, cli->overlay_block, &fs.overlay,
 				      &err);

@@ -105,6 +105,17 @@ rc=0; "$XVAFS" --export-disk "$WORK/vm.xva" Ref:5 "$WORK/vm.xva" 2>"$WORK/err" |
 [ "$rc" != 0 ] && grep -q "that is the export itself" "$WORK/err" || fail "--export-disk over the export"
 xva_unchanged "after --export-disk"
 
+note "-o rw alone needs FILE.xva.overlay to exist (fstab's defaults mean rw)"
+rc=0; "$XVAFS" -o rw "$WORK/vm.xva" "$MNT" 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "vm.xva.overlay: -o rw keeps the disks' writes in this folder, which does not exist" "$WORK/err" ||
+	{ cat "$WORK/err"; fail "-o rw without the folder: status $rc"; }
+[ ! -e "$WORK/vm.xva.overlay" ] || fail "-o rw created an overlay folder"
+mkdir "$WORK/vm.xva.overlay"
+mount_xva "$WORK/vm.xva" "$MNT" -o rw
+printf 'x' | dd of="$MNT/Ref:5" bs=1 seek=10 conv=notrunc status=none || fail "-o rw with the folder: not writable"
+unmount_xva "$MNT"
+[ -e "$WORK/vm.xva.overlay/Ref:5.map" ] || fail "-o rw did not use FILE.xva.overlay"
+
 note "an overlay of another export is refused"
 "$MKXVA" "$WORK/other.xva" "$WORK/disk.img=Ref:5" "$WORK/disk.img=Ref:6"
 rc=0; "$XVAFS" -o overlay="$OVL" "$WORK/other.xva" "$MNT" 2>"$WORK/err" || rc=$?
