@@ -7,7 +7,7 @@ PACKAGES="
   libfuse3-dev fuse3
   libarchive-dev libxml2-dev libxxhash-dev libssl-dev libjson-c-dev
   e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace
-  xxhash bc fio valgrind clang libclang-rt-dev passwd
+  xxhash bc fio valgrind clang libclang-rt-dev passwd bash-completion dpkg-dev
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

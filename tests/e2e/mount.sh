@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Mount conventions: `mount -t fuse.xvafs` and an /etc/fstab line through
+# the standard mount.fuse3 helper (which runs `xvafs SRC MNT -o OPTS` found
+# on PATH, adding dev,suid), with the type and source shown by mount, df
+# and findmnt; `umount` and `fusermount3 -u` both clean, the daemon gone.
+# Also the bash completion and the Debian package.
+. "$(dirname "$0")/lib.sh"
+need_fuse
+need_root
+command -v mount.fuse3 >/dev/null || command -v /sbin/mount.fuse3 >/dev/null ||
+	fail "mount.fuse3 is missing (Debian package fuse3)"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+
+# mount(8) runs helpers with a sanitized environment: xvafs must be in a
+# system folder, not just on our PATH. A link for the test's duration.
+link=/usr/local/sbin/xvafs
+if [ -e "$link" ] || [ -L "$link" ]; then
+	skip "$link exists already; not replacing an installed xvafs"
+fi
+mkdir -p /usr/local/sbin
+ln -s "$XVAFS" "$link"
+trap 'rm -f "$link"; cleanup' EXIT
+MNT=$WORK/mnt
+mkdir -p "$MNT"
+head -c 3000000 /dev/urandom >"$WORK/disk.img"
+"$MKXVA" "$WORK/vm.xva" "$WORK/disk.img=Ref:1"
+
+daemon_gone() {
+	for _ in $(seq 1 50); do
+		pgrep -f "xvafs $WORK/vm.xva" >/dev/null || return 0
+		sleep 0.1
+	done
+	fail "the daemon is still running after $1"
+}
+
+note "mount -t fuse.xvafs ... -o ro,allow_other, then umount"
+mount -t fuse.xvafs "$WORK/vm.xva" "$MNT" -o ro,allow_other || fail "mount -t fuse.xvafs: status $?"
+MOUNTS+=("$MNT")
+[ "$(findmnt -n -o FSTYPE "$MNT")" = fuse.xvafs ] || fail "findmnt type: $(findmnt -n -o FSTYPE "$MNT")"
+[ "$(findmnt -n -o SOURCE "$MNT")" = "$WORK/vm.xva" ] || fail "findmnt source: $(findmnt -n -o SOURCE "$MNT")"
+findmnt -n -o OPTIONS "$MNT" | grep -q "^ro,.*allow_other" || fail "options: $(findmnt -n -o OPTIONS "$MNT")"
+df "$MNT" | grep -q "^$WORK/vm.xva" || fail "df does not show the export"
+cmp "$MNT/Ref:1" "$WORK/disk.img" || fail "disk differs"
+umount "$MNT" || fail "umount: status $?"
+daemon_gone umount
+
+note "an /etc/fstab line (mount -T), then fusermount3 -u"
+printf '%s %s fuse.xvafs ro,allow_other,nofail 0 0\n' "$WORK/vm.xva" "$MNT" >"$WORK/fstab"
+mount -T "$WORK/fstab" "$MNT" || fail "mount from fstab: status $?"
+cmp "$MNT/by-device/xvda" "$WORK/disk.img" || fail "disk differs (fstab)"
+fusermount3 -u "$MNT" || fail "fusermount3 -u"
+daemon_gone "fusermount3 -u"
+
+note "fstab's defaults (rw) without an overlay folder is refused, loudly"
+printf '%s %s fuse.xvafs defaults 0 0\n' "$WORK/vm.xva" "$MNT" >"$WORK/fstab"
+mount -T "$WORK/fstab" "$MNT" 2>"$WORK/err" && fail "defaults mounted without an overlay folder"
+grep -q "fstab's \"defaults\" means rw" "$WORK/err" || { cat "$WORK/err"; fail "no explanation"; }
+[ ! -e "$WORK/vm.xva.overlay" ] || fail "an overlay folder was created"
+
+note "bash completion"
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	out=$(bash -c ". /usr/share/bash-completion/bash_completion; . '$top/contrib/bash-completion/xvafs'
+		COMP_WORDS=(xvafs -o all); COMP_CWORD=2; COMP_LINE='xvafs -o all'; COMP_POINT=\${#COMP_LINE}
+		_xvafs; printf '%s\n' \"\${COMPREPLY[@]}\"")
+	grep -qx allow_other <<<"$out" || fail "completion of -o all: '$out'"
+	out=$(bash -c ". /usr/share/bash-completion/bash_completion; . '$top/contrib/bash-completion/xvafs'
+		COMP_WORDS=(xvafs --ver); COMP_CWORD=1; COMP_LINE='xvafs --ver'; COMP_POINT=\${#COMP_LINE}
+		_xvafs; printf '%s\n' \"\${COMPREPLY[@]}\"")
+	grep -qx -- --verify <<<"$out" && grep -qx -- --version <<<"$out" || fail "completion of --ver: '$out'"
+else
+	fail "bash-completion is missing (Debian package bash-completion)"
+fi
+
+note "the Debian package"
+build=$(dirname "$(readlink -f "$XVAFS")")
+(cd "$build" && cpack -G DEB -B "$WORK/deb" >/dev/null) || fail "cpack -G DEB failed"
+deb=$(ls "$WORK"/deb/xvafs_*.deb)
+# (To files first: grep -q would stop reading and fail the pipe.)
+dpkg-deb -c "$deb" >"$WORK/deb.list"
+dpkg-deb -f "$deb" Depends >"$WORK/deb.depends"
+grep -q "/usr/bin/xvafs$" "$WORK/deb.list" || fail "the package has no /usr/bin/xvafs"
+grep -q "/usr/share/man/man1/xvafs.1" "$WORK/deb.list" || fail "the package has no man page"
+grep -q "bash-completion/completions/xvafs" "$WORK/deb.list" || fail "the package has no completion"
+grep -q "libfuse3" "$WORK/deb.depends" || fail "Depends: $(cat "$WORK/deb.depends")"
+echo "PASS: mount.fuse3, fstab, umount, completion and the .deb"
