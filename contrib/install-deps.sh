@@ -8,6 +8,7 @@ PACKAGES="
   libarchive-dev libxml2-dev libxxhash-dev libssl-dev libjson-c-dev
   e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace
   xxhash bc fio valgrind clang libclang-rt-dev passwd bash-completion dpkg-dev
+  parted lvm2
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
