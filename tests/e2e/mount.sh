@@ -44,6 +44,12 @@ cmp "$MNT/Ref:1" "$WORK/disk.img" || fail "disk differs"
 umount "$MNT" || fail "umount: status $?"
 daemon_gone umount
 
+note "umount of a foreground daemon: it exits 0"
+mount_xva "$WORK/vm.xva" "$MNT"
+umount "$MNT" || fail "umount: status $?"
+rc=0; wait "$DAEMON_PID" || rc=$?
+[ "$rc" = 0 ] || fail "after umount the daemon exited $rc"
+
 note "an /etc/fstab line (mount -T), then fusermount3 -u"
 printf '%s %s fuse.xvafs ro,allow_other,nofail 0 0\n' "$WORK/vm.xva" "$MNT" >"$WORK/fstab"
 mount -T "$WORK/fstab" "$MNT" || fail "mount from fstab: status $?"
@@ -56,6 +62,16 @@ printf '%s %s fuse.xvafs defaults 0 0\n' "$WORK/vm.xva" "$MNT" >"$WORK/fstab"
 mount -T "$WORK/fstab" "$MNT" 2>"$WORK/err" && fail "defaults mounted without an overlay folder"
 grep -q "fstab's \"defaults\" means rw" "$WORK/err" || { cat "$WORK/err"; fail "no explanation"; }
 [ ! -e "$WORK/vm.xva.overlay" ] || fail "an overlay folder was created"
+
+note "the systemd unit example"
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$WORK/unit"
+	cp "$top/contrib/systemd/mnt-xva.mount" "$WORK/unit/"
+	(cd "$WORK/unit" && timeout 60 systemd-analyze verify ./mnt-xva.mount) ||
+		fail "systemd-analyze verify rejects contrib/systemd/mnt-xva.mount"
+else
+	echo "   (no systemd-analyze here: the unit is not verified)"
+fi
 
 note "bash completion"
 if [ -f /usr/share/bash-completion/bash_completion ]; then
