@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "xvafs/archive.h"
+#include "io.h"
 
 const char *xva_strerror(enum xva_status status)
 {
@@ -179,26 +180,6 @@ static int on_member(void *vctx, const struct xva_tar_member *m,
 	return 0;
 }
 
-static int pread_fully(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = 0; /* the file ends early */
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static enum xva_status load_ova(struct xva *xva, struct xva_err *err)
 {
 	enum xva_ova_status st;
@@ -220,7 +201,7 @@ static enum xva_status load_ova(struct xva *xva, struct xva_err *err)
 		xva_err_set(err, "out of memory");
 		return XVA_ENOMEM;
 	}
-	if (pread_fully(xva->fd, buf, xva->idx.ova_len, xva->idx.ova_off) < 0) {
+	if (xva_pread_full(xva->fd, buf, xva->idx.ova_len, xva->idx.ova_off) < 0) {
 		xva_err_set(err, "cannot read ova.xml at byte %llu: %s",
 			    (unsigned long long)xva->idx.ova_off,
 			    errno ? strerror(errno) : "the file ends early");
@@ -494,7 +475,7 @@ static enum xva_verdict compare_text(const struct xva *xva,
 	size_t len = xva_checksum_text_len(kind);
 	char stored[XVA_CHECKSUM_TEXT_MAX], shown[XVA_CHECKSUM_TEXT_MAX];
 
-	if (pread_fully(xva->fd, stored, len, csum_off) < 0) {
+	if (xva_pread_full(xva->fd, stored, len, csum_off) < 0) {
 		xva_err_set(err, "%s: cannot read its checksum at byte %llu: %s",
 			    what, (unsigned long long)csum_off,
 			    errno ? strerror(errno) : "the file ends early");
@@ -552,7 +533,7 @@ enum xva_verdict xva_verify_extent(const struct xva *xva,
 	for (uint64_t done = 0; done < e->len; ) {
 		size_t n = e->len - done < buflen ? (size_t)(e->len - done) : buflen;
 
-		if (pread_fully(xva->fd, buf, n, e->file_off + done) < 0) {
+		if (xva_pread_full(xva->fd, buf, n, e->file_off + done) < 0) {
 			xva_err_set(err, "%s: cannot read byte %llu: %s", what,
 				    (unsigned long long)(e->file_off + done),
 				    errno ? strerror(errno) : "the file ends early");
@@ -787,10 +768,10 @@ static int pread_direct(const struct xva *xva, void *buf, size_t len,
 	if (n == (ssize_t)len)
 		return 0;
 	if (n >= 0)
-		return pread_fully(xva->fd, (char *)buf + n, len - (size_t)n,
+		return xva_pread_full(xva->fd, (char *)buf + n, len - (size_t)n,
 				   off + (uint64_t)n);
 	if (errno == EINVAL)
-		return pread_fully(xva->fd, buf, len, off);
+		return xva_pread_full(xva->fd, buf, len, off);
 	return -1;
 }
 
@@ -802,7 +783,7 @@ static int copy_segment(void *vctx, const struct xva_segment *seg)
 		memset(c->out, 0, (size_t)seg->len);
 	} else if ((c->direct ? pread_direct(c->xva, c->out, (size_t)seg->len,
 					     seg->file_off)
-			      : pread_fully(c->xva->fd, c->out, (size_t)seg->len,
+			      : xva_pread_full(c->xva->fd, c->out, (size_t)seg->len,
 					    seg->file_off)) < 0) {
 		char name[300];
 
@@ -865,7 +846,7 @@ enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 		return XVA_OK;
 	if (len > xva->idx.ova_len - off)
 		len = (size_t)(xva->idx.ova_len - off);
-	if (pread_fully(xva->fd, buf, len, xva->idx.ova_off + off) < 0) {
+	if (xva_pread_full(xva->fd, buf, len, xva->idx.ova_off + off) < 0) {
 		xva_err_set(err, "ova.xml: cannot read byte %llu: %s",
 			    (unsigned long long)(xva->idx.ova_off + off),
 			    errno ? strerror(errno) : "the file is now shorter");

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "tools.h"
 
 #define COPY_SIZE (1u << 20)
@@ -26,17 +27,9 @@ static int copy_range(const struct xva *xva, struct xva_overlay *ovl,
 
 		if (!ok || done != n)
 			return -1;
-		for (size_t w = 0; w < n; ) {
-			ssize_t r = pwrite(out, buf + w, n - w, (off_t)(pos + w));
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				xva_err_set(err, "cannot write: %s",
-					    r < 0 ? strerror(errno) : "no space");
-				return -1;
-			}
-			w += (size_t)r;
+		if (xva_pwrite_full(out, buf, n, pos) < 0) {
+			xva_err_set(err, "cannot write: %s", strerror(errno));
+			return -1;
 		}
 		pos += n;
 	}

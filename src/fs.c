@@ -423,6 +423,10 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
 
+	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
+		fuse_reply_err(req, n ? EISDIR : EBADF);
+		return;
+	}
 	if (n->kind == NODE_DISK && (fi->fh || fs->overlay))
 		read_copy(req, fs, n, size, off, fi->fh);
 	else if (fs->splice && n->kind == NODE_DISK &&
@@ -440,7 +444,8 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	uint64_t to;
 
 	(void)fi;
-	if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK || off < 0 ||
+	    (whence != SEEK_DATA && whence != SEEK_HOLE)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}

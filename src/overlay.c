@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "xvafs/overlay.h"
+#include "io.h"
 
 #define MAP_MAGIC "XVAFSOV1"
 #define MAP_VERSION 1u
@@ -79,45 +80,6 @@ static enum xva_ovl_status io_error(struct xva_err *err, const char *what,
 	return e == ENOSPC || e == EDQUOT || e == 0 ? XVA_OVL_ENOSPC : XVA_OVL_EIO;
 }
 
-static int pwrite_fully(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
-				   (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int pread_fully(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) { /* a sparse file's end: zeros */
-			memset((char *)buf + done, 0, len - done);
-			break;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static uint64_t ova_hash(const struct xva *xva)
 {
 	uint64_t h = 0;
@@ -185,7 +147,7 @@ static enum xva_ovl_status open_disk(const struct xva *xva, const char *dir,
 		char header[MAP_HEADER] = { 0 };
 
 		memcpy(header, &want, sizeof(want));
-		if (pwrite_fully(d->map_fd, header, sizeof(header), 0) < 0 ||
+		if (xva_pwrite_full(d->map_fd, header, sizeof(header), 0) < 0 ||
 		    fsync(d->map_fd) < 0) {
 			status = io_error(err, "cannot write its map", d);
 			goto out;
@@ -224,7 +186,7 @@ static enum xva_ovl_status open_disk(const struct xva *xva, const char *dir,
 		status = XVA_OVL_ENOMEM;
 		goto out;
 	}
-	if (pread_fully(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
+	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
 		status = io_error(err, "cannot read its map", d);
 		goto out;
 	}
@@ -311,7 +273,7 @@ enum xva_ovl_status xva_overlay_sync(struct xva_overlay *ovl, size_t disk,
 	if (fdatasync(d->data_fd) < 0) {
 		st = io_error(err, "cannot sync its data", d);
 	} else if (d->dirty_lo < d->dirty_hi) {
-		if (pwrite_fully(d->map_fd, d->bitmap + d->dirty_lo,
+		if (xva_pwrite_full(d->map_fd, d->bitmap + d->dirty_lo,
 				 d->dirty_hi - d->dirty_lo,
 				 MAP_HEADER + d->dirty_lo) < 0 ||
 		    fdatasync(d->map_fd) < 0)
@@ -381,7 +343,7 @@ enum xva_ovl_status xva_overlay_read(struct xva_overlay *ovl, size_t disk,
 		if (stop > end)
 			stop = end;
 		if (from_overlay) {
-			if (pread_fully(d->data_fd, out, (size_t)(stop - pos), pos) < 0)
+			if (xva_pread_full(d->data_fd, out, (size_t)(stop - pos), pos) < 0)
 				return io_error(err, "cannot read its data", d);
 		} else {
 			enum xva_status st = xva_read(ovl->xva, d->disk, out,
@@ -427,7 +389,7 @@ static enum xva_ovl_status copy_up(struct xva_overlay *ovl, struct ovl_disk *d,
 		memcpy(scratch + (off - start), buf, len);
 	else
 		memset(scratch + (off - start), 0, len);
-	if (pwrite_fully(d->data_fd, scratch, block_len, start) < 0)
+	if (xva_pwrite_full(d->data_fd, scratch, block_len, start) < 0)
 		st = io_error(err, "cannot write its data", d);
 	else
 		hold(d, b);
@@ -477,7 +439,7 @@ static enum xva_ovl_status change(struct xva_overlay *ovl, size_t disk,
 			stop = next;
 		}
 		if (in) {
-			if (pwrite_fully(d->data_fd, in + (pos - off),
+			if (xva_pwrite_full(d->data_fd, in + (pos - off),
 					 (size_t)(stop - pos), pos) < 0)
 				st = io_error(err, "cannot write its data", d);
 		} else if (fallocate(d->data_fd, FALLOC_FL_PUNCH_HOLE |
@@ -490,7 +452,7 @@ static enum xva_ovl_status change(struct xva_overlay *ovl, size_t disk,
 				size_t n = stop - p < sizeof(zeros)
 						   ? (size_t)(stop - p) : sizeof(zeros);
 
-				if (pwrite_fully(d->data_fd, zeros, n, p) < 0)
+				if (xva_pwrite_full(d->data_fd, zeros, n, p) < 0)
 					st = io_error(err, "cannot write its data", d);
 				p += n;
 			}
