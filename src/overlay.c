@@ -186,15 +186,16 @@ static enum xva_ovl_status open_disk(const struct xva *xva, const char *dir,
 		status = XVA_OVL_ENOMEM;
 		goto out;
 	}
-	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
-		status = io_error(err, "cannot read its map", d);
-		goto out;
-	}
-	/* The map's space is taken now, so that a full file system can fail
-	 * data writes but never the map's. */
+	/* The map's space is taken now (a new map grows to its full size,
+	 * zeros), so that a full file system can fail data writes but never
+	 * the map's. */
 	errno = posix_fallocate(d->map_fd, 0, (off_t)(MAP_HEADER + bitmap_len));
 	if (errno != 0) {
 		status = io_error(err, "cannot reserve space for its map", d);
+		goto out;
+	}
+	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
+		status = io_error(err, "cannot read its map", d);
 		goto out;
 	}
 	for (uint64_t b = 0; b < d->n_blocks; b++)
