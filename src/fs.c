@@ -370,12 +370,15 @@ static int add_segment(void *vctx, const struct xva_segment *seg)
 static void read_splice(fuse_req_t req, const struct xvafs_fs *fs,
 			const struct xva_disk *disk, size_t size, off_t off)
 {
-	/* Each chunk touched gives a file segment and at most one gap. */
-	size_t cap = 2 * (size / (disk->block ? disk->block : 1) + 2);
-	char inline_bv[sizeof(struct fuse_bufvec) +
-		       INLINE_SEGMENTS * sizeof(struct fuse_buf)];
-	struct bufvec_ctx c = { (struct fuse_bufvec *)(void *)inline_bv,
-				INLINE_SEGMENTS, fs, 0 };
+	/* A read touches at most size / block + 2 chunks, one file segment
+	 * each, with a gap before, between or after them. */
+	size_t cap = 2 * (size / (disk->block ? disk->block : 1) + 2) + 1;
+	union {
+		struct fuse_bufvec bv;
+		char room[sizeof(struct fuse_bufvec) +
+			  INLINE_SEGMENTS * sizeof(struct fuse_buf)];
+	} inline_bv;
+	struct bufvec_ctx c = { &inline_bv.bv, INLINE_SEGMENTS, fs, 0 };
 	enum xva_status st;
 	struct xva_err err;
 	struct stat now;
@@ -413,7 +416,7 @@ static void read_splice(fuse_req_t req, const struct xvafs_fs *fs,
 		fuse_reply_data(req, c.bv, 0);
 	else
 		reply_read_error(req, st, &err);
-	if (c.bv != (struct fuse_bufvec *)(void *)inline_bv)
+	if (c.bv != &inline_bv.bv)
 		free(c.bv);
 }
 
