@@ -39,6 +39,16 @@ for mode in "" "-o nosplice"; do
 	unmount_xva "$MNT"
 done
 
+if [ "$(id -u)" = 0 ]; then
+	note "-o readahead_kb sets the mount's readahead"
+	mount_xva "$WORK/sparse.xva" "$MNT" -o readahead_kb=1024
+	dev=$(awk -v m="$MNT" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+	[ "$(cat "/sys/class/bdi/$dev/read_ahead_kb")" = 1024 ] ||
+		fail "read_ahead_kb is $(cat "/sys/class/bdi/$dev/read_ahead_kb")"
+	cmp "$MNT/Ref:1" "$WORK/disk.img" || fail "readahead 1024: disk differs"
+	unmount_xva "$MNT"
+fi
+
 if command -v qemu-img >/dev/null; then
 	note "qemu-img map and convert skip the holes"
 	mount_xva "$WORK/sparse.xva" "$MNT"
