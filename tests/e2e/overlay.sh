@@ -128,7 +128,9 @@ for round in 1 2 3 4; do
 	mount_xva "$WORK/vm.xva" "$MNT" -o overlay="$OVL"
 	"$RWCHECK" crash "$MNT/Ref:5" "$WORK/log" "$round" 12345 &
 	writer=$!
-	sleep "0.$((RANDOM % 8 + 2))"
+	# Kill at a random moment once writes are being synced.
+	for _ in $(seq 1 200); do [ -s "$WORK/log" ] && break; sleep 0.05; done
+	sleep "0.$((RANDOM % 8 + 1))"
 	kill -9 "$DAEMON_PID"
 	wait "$writer" || true
 	wait "$DAEMON_PID" 2>/dev/null || true
