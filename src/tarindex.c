@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "xvafs/tarindex.h"
+#include "io.h"
 
 #define TAR_BLOCK 512u
 /* libarchive reads headers through this buffer; one read usually holds the
@@ -33,26 +34,6 @@ const char *xva_tar_strerror(enum xva_tar_status status)
 static uint64_t round_up_block(uint64_t n)
 {
 	return (n + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
-}
-
-static int read_fully(int fd, void *buf, size_t len, uint64_t off, size_t *got)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*got = done;
-	return 0;
 }
 
 /* A whole-stream compressed export is recognised by its magic, so the user
@@ -84,8 +65,10 @@ static enum xva_tar_status check_magic(int fd, uint64_t file_size,
 		xva_err_set(err, "the file is empty");
 		return XVA_TAR_EEMPTY;
 	}
-	if (read_fully(fd, head, sizeof(head), 0, &got) < 0) {
-		xva_err_set(err, "cannot read byte 0: %s", strerror(errno));
+	got = file_size < sizeof(head) ? (size_t)file_size : sizeof(head);
+	if (xva_pread_full(fd, head, got, 0) < 0) {
+		xva_err_set(err, "cannot read byte 0: %s",
+			    errno ? strerror(errno) : "the file is now shorter");
 		return XVA_TAR_EIO;
 	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -112,7 +95,6 @@ static enum xva_tar_status check_end_marker(int fd, uint64_t file_size,
 					    struct xva_err *err)
 {
 	unsigned char marker[2 * TAR_BLOCK];
-	size_t got;
 
 	if (end + sizeof(marker) > file_size) {
 		xva_err_set(err, "truncated: the file ends at byte %llu%s%s, "
@@ -121,12 +103,13 @@ static enum xva_tar_status check_end_marker(int fd, uint64_t file_size,
 			    last ? " after member " : "", last ? last : "");
 		return XVA_TAR_ETRUNCATED;
 	}
-	if (read_fully(fd, marker, sizeof(marker), end, &got) < 0) {
+	if (xva_pread_full(fd, marker, sizeof(marker), end) < 0) {
 		xva_err_set(err, "cannot read byte %llu: %s",
-			    (unsigned long long)end, strerror(errno));
+			    (unsigned long long)end,
+			    errno ? strerror(errno) : "the file is now shorter");
 		return XVA_TAR_EIO;
 	}
-	for (size_t i = 0; i < got; i++) {
+	for (size_t i = 0; i < sizeof(marker); i++) {
 		if (marker[i] != 0) {
 			xva_err_set(err, "damaged tar header at byte %llu%s%s: "
 				    "neither a member nor the end-of-archive "
