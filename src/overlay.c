@@ -75,9 +75,11 @@ static enum xva_ovl_status io_error(struct xva_err *err, const char *what,
 {
 	int e = errno;
 
+	/* errno 0: a read found the file ending early (writes that stop
+	 * short say ENOSPC themselves). */
 	xva_err_set(err, "overlay of disk %s: %s: %s", d->disk->prefix, what,
-		    e ? strerror(e) : "short transfer");
-	return e == ENOSPC || e == EDQUOT || e == 0 ? XVA_OVL_ENOSPC : XVA_OVL_EIO;
+		    e ? strerror(e) : "the file is shorter than the disk");
+	return e == ENOSPC || e == EDQUOT ? XVA_OVL_ENOSPC : XVA_OVL_EIO;
 }
 
 static uint64_t ova_hash(const struct xva *xva)
