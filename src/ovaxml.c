@@ -7,19 +7,6 @@
 
 #include "xvafs/ovaxml.h"
 
-const char *xva_ova_strerror(enum xva_ova_status status)
-{
-	switch (status) {
-	case XVA_OVA_OK: return "success";
-	case XVA_OVA_ENOMEM: return "out of memory";
-	case XVA_OVA_ESYNTAX: return "ova.xml is not well-formed XML";
-	case XVA_OVA_EDTD: return "ova.xml declares a DTD";
-	case XVA_OVA_ESTRUCTURE: return "ova.xml is not an export's metadata";
-	case XVA_OVA_EVALUE: return "bad value in ova.xml";
-	}
-	return "unknown ova.xml status";
-}
-
 enum field_kind { FIELD_TEXT, FIELD_BOOL, FIELD_SIZE };
 
 /* One snapshot field xvafs keeps: where it goes in the object's struct. */
@@ -125,46 +112,45 @@ static xmlNode *scalar_node(xmlNode *value)
 }
 
 /* Calls FN for each <member> of the <struct> inside VALUE. */
-typedef enum xva_ova_status (*member_fn)(void *ctx, const char *name,
+typedef enum xva_status (*member_fn)(void *ctx, const char *name,
 					 xmlNode *value, struct xva_err *err);
 
-static enum xva_ova_status each_member(xmlNode *value, const char *what,
+static enum xva_status each_member(xmlNode *value, const char *what,
 				       member_fn fn, void *ctx,
 				       struct xva_err *err)
 {
 	xmlNode *st = child_elem(value, "struct");
 
 	if (!st) {
-		xva_err_set(err, "ova.xml line %ld: %s is not a struct",
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+				    "ova.xml line %ld: %s is not a struct",
 			    value ? (long)xmlGetLineNo(value) : 0L, what);
-		return XVA_OVA_ESTRUCTURE;
 	}
 	for (xmlNode *m = first_elem(st); m; m = next_elem(m)) {
 		xmlNode *name = child_elem(m, "name");
 		xmlNode *val = child_elem(m, "value");
-		enum xva_ova_status status;
+		enum xva_status status;
 		xmlChar *text;
 
 		if (!is_elem(m, "member") || !name || !val) {
-			xva_err_set(err, "ova.xml line %ld: a member of %s lacks "
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+					    "ova.xml line %ld: a member of %s lacks "
 				    "<name> or <value>", (long)xmlGetLineNo(m),
 				    what);
-			return XVA_OVA_ESTRUCTURE;
 		}
 		text = xmlNodeGetContent(name);
 		if (!text) {
-			xva_err_set(err, "out of memory");
-			return XVA_OVA_ENOMEM;
+			return xva_nomem(err);
 		}
 		status = fn(ctx, (const char *)text, val, err);
 		xmlFree(text);
-		if (status != XVA_OVA_OK)
+		if (status != XVA_OK)
 			return status;
 	}
-	return XVA_OVA_OK;
+	return XVA_OK;
 }
 
-static enum xva_ova_status parse_size(const char *text, const char *field,
+static enum xva_status parse_size(const char *text, const char *field,
 				      long line, uint64_t *out,
 				      struct xva_err *err)
 {
@@ -187,11 +173,11 @@ static enum xva_ova_status parse_size(const char *text, const char *field,
 	if (*p != '\0' || v > (uint64_t)INT64_MAX)
 		goto bad;
 	*out = v;
-	return XVA_OVA_OK;
+	return XVA_OK;
 bad:
-	xva_err_set(err, "ova.xml line %ld: %s \"%.40s\" is not a byte count",
+	return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+			    "ova.xml line %ld: %s \"%.40s\" is not a byte count",
 		    line, field, text);
-	return XVA_OVA_EVALUE;
 }
 
 struct fill_ctx {
@@ -200,12 +186,12 @@ struct fill_ctx {
 	const char *what;
 };
 
-static enum xva_ova_status fill_field(void *vctx, const char *name,
+static enum xva_status fill_field(void *vctx, const char *name,
 				      xmlNode *value, struct xva_err *err)
 {
 	struct fill_ctx *ctx = vctx;
 	const struct field *f;
-	enum xva_ova_status status = XVA_OVA_OK;
+	enum xva_status status = XVA_OK;
 	xmlNode *scalar;
 	xmlChar *text;
 	char *dst;
@@ -214,17 +200,16 @@ static enum xva_ova_status fill_field(void *vctx, const char *name,
 		if (strcmp(f->name, name) == 0)
 			break;
 	if (!f->name)
-		return XVA_OVA_OK; /* a field xvafs does not use */
+		return XVA_OK; /* a field xvafs does not use */
 	scalar = scalar_node(value);
 	if (!scalar) {
-		xva_err_set(err, "ova.xml line %ld: %s field %s is not a scalar",
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml line %ld: %s field %s is not a scalar",
 			    (long)xmlGetLineNo(value), ctx->what, name);
-		return XVA_OVA_EVALUE;
 	}
 	text = xmlNodeGetContent(scalar);
 	if (!text) {
-		xva_err_set(err, "out of memory");
-		return XVA_OVA_ENOMEM;
+		return xva_nomem(err);
 	}
 	dst = (char *)ctx->obj + f->off;
 	switch (f->kind) {
@@ -234,8 +219,7 @@ static enum xva_ova_status fill_field(void *vctx, const char *name,
 		free(*slot);
 		*slot = strdup((const char *)text);
 		if (!*slot) {
-			xva_err_set(err, "out of memory");
-			status = XVA_OVA_ENOMEM;
+			status = xva_nomem(err);
 		}
 		break;
 	}
@@ -247,7 +231,7 @@ static enum xva_ova_status fill_field(void *vctx, const char *name,
 		status = parse_size((const char *)text, name,
 				    (long)xmlGetLineNo(value), (uint64_t *)dst,
 				    err);
-		if (status == XVA_OVA_OK)
+		if (status == XVA_OK)
 			*(bool *)((char *)ctx->obj + f->has_off) = true;
 		break;
 	}
@@ -262,7 +246,7 @@ struct object_ctx {
 	xmlNode *snapshot;
 };
 
-static enum xva_ova_status object_member(void *vctx, const char *name,
+static enum xva_status object_member(void *vctx, const char *name,
 					 xmlNode *value, struct xva_err *err)
 {
 	struct object_ctx *ctx = vctx;
@@ -271,27 +255,26 @@ static enum xva_ova_status object_member(void *vctx, const char *name,
 
 	if (strcmp(name, "snapshot") == 0) {
 		ctx->snapshot = value;
-		return XVA_OVA_OK;
+		return XVA_OK;
 	}
 	if (strcmp(name, "class") == 0)
 		slot = &ctx->cls;
 	else if (strcmp(name, "id") == 0)
 		slot = &ctx->id;
 	else
-		return XVA_OVA_OK;
+		return XVA_OK;
 	scalar = scalar_node(value);
 	if (!scalar) {
-		xva_err_set(err, "ova.xml line %ld: object %s is not a scalar",
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+				    "ova.xml line %ld: object %s is not a scalar",
 			    (long)xmlGetLineNo(value), name);
-		return XVA_OVA_ESTRUCTURE;
 	}
 	xmlFree(*slot);
 	*slot = xmlNodeGetContent(scalar);
 	if (!*slot) {
-		xva_err_set(err, "out of memory");
-		return XVA_OVA_ENOMEM;
+		return xva_nomem(err);
 	}
-	return XVA_OVA_OK;
+	return XVA_OK;
 }
 
 /* Appends a zeroed element to an array of objects and returns it. */
@@ -309,21 +292,21 @@ static void *grow(void **array, size_t *n, size_t elem_size)
 	return slot;
 }
 
-static enum xva_ova_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
+static enum xva_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
 					struct xva_err *err)
 {
 	struct object_ctx octx = { ova, NULL, NULL, NULL };
 	struct fill_ctx fctx = { NULL, NULL, NULL };
-	enum xva_ova_status status;
+	enum xva_status status;
 	char **id_slot = NULL;
 
 	status = each_member(value, "an object", object_member, &octx, err);
-	if (status != XVA_OVA_OK)
+	if (status != XVA_OK)
 		goto out;
 	if (!octx.cls || !octx.id || !octx.snapshot) {
-		xva_err_set(err, "ova.xml line %ld: an object lacks its class, "
+		status = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+				    "ova.xml line %ld: an object lacks its class, "
 			    "id or snapshot", (long)xmlGetLineNo(value));
-		status = XVA_OVA_ESTRUCTURE;
 		goto out;
 	}
 	fctx.what = (const char *)octx.cls;
@@ -347,8 +330,7 @@ static enum xva_ova_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
 		goto out; /* VIFs, networks, ...: not needed */
 #undef ADD
 	if (!fctx.obj || !(*id_slot = strdup((const char *)octx.id))) {
-		xva_err_set(err, "out of memory");
-		status = XVA_OVA_ENOMEM;
+		status = xva_nomem(err);
 		goto out;
 	}
 	status = each_member(octx.snapshot, "a snapshot", fill_field, &fctx, err);
@@ -363,14 +345,14 @@ struct top_ctx {
 	xmlNode *objects;
 };
 
-static enum xva_ova_status top_member(void *vctx, const char *name,
+static enum xva_status top_member(void *vctx, const char *name,
 				      xmlNode *value, struct xva_err *err)
 {
 	struct top_ctx *ctx = vctx;
 
 	if (strcmp(name, "objects") == 0) {
 		ctx->objects = value;
-		return XVA_OVA_OK;
+		return XVA_OK;
 	}
 	if (strcmp(name, "version") == 0) {
 		struct fill_ctx fctx = { version_fields, &ctx->ova->version,
@@ -378,67 +360,66 @@ static enum xva_ova_status top_member(void *vctx, const char *name,
 
 		return each_member(value, "version", fill_field, &fctx, err);
 	}
-	return XVA_OVA_OK;
+	return XVA_OK;
 }
 
-static enum xva_ova_status parse_root(struct xva_ovaxml *ova, xmlNode *root,
+static enum xva_status parse_root(struct xva_ovaxml *ova, xmlNode *root,
 				      struct xva_err *err)
 {
 	struct top_ctx tctx = { ova, NULL };
-	enum xva_ova_status status;
+	enum xva_status status;
 	xmlNode *data;
 
 	if (is_elem(root, "appliance")) {
-		xva_err_set(err, "ova.xml is a legacy XenSource 3.x appliance "
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+				    "ova.xml is a legacy XenSource 3.x appliance "
 			    "description, not an XVA export");
-		return XVA_OVA_ESTRUCTURE;
 	}
 	if (!is_elem(root, "value")) {
-		xva_err_set(err, "ova.xml line %ld: the root element is <%s>, "
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+				    "ova.xml line %ld: the root element is <%s>, "
 			    "expected an XML-RPC <value>",
 			    (long)xmlGetLineNo(root), (const char *)root->name);
-		return XVA_OVA_ESTRUCTURE;
 	}
 	status = each_member(root, "the export", top_member, &tctx, err);
-	if (status != XVA_OVA_OK)
+	if (status != XVA_OK)
 		return status;
 	data = child_elem(child_elem(tctx.objects, "array"), "data");
 	if (!data) {
-		xva_err_set(err, "ova.xml has no objects array");
-		return XVA_OVA_ESTRUCTURE;
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+				    "ova.xml has no objects array");
 	}
 	for (xmlNode *v = first_elem(data); v; v = next_elem(v)) {
 		if (!is_elem(v, "value")) {
-			xva_err_set(err, "ova.xml line %ld: <%s> in the objects "
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
+					    "ova.xml line %ld: <%s> in the objects "
 				    "array", (long)xmlGetLineNo(v),
 				    (const char *)v->name);
-			return XVA_OVA_ESTRUCTURE;
 		}
 		status = parse_object(ova, v, err);
-		if (status != XVA_OVA_OK)
+		if (status != XVA_OK)
 			return status;
 	}
-	return XVA_OVA_OK;
+	return XVA_OK;
 }
 
-enum xva_ova_status xva_ovaxml_parse(const char *buf, size_t len,
+enum xva_status xva_ovaxml_parse(const char *buf, size_t len,
 				     struct xva_ovaxml **out,
 				     struct xva_err *err)
 {
-	enum xva_ova_status status;
+	enum xva_status status;
 	struct xva_ovaxml *ova = NULL;
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 
 	*out = NULL;
 	if (len > INT32_MAX) {
-		xva_err_set(err, "ova.xml is too large (%zu bytes)", len);
-		return XVA_OVA_EVALUE;
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml is too large (%zu bytes)", len);
 	}
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt) {
-		xva_err_set(err, "out of memory");
-		return XVA_OVA_ENOMEM;
+		return xva_nomem(err);
 	}
 	/* No XML_PARSE_NOENT, DTDLOAD or HUGE: entities are never substituted,
 	 * nothing is fetched, and libxml2's depth limits stay on. */
@@ -452,27 +433,26 @@ enum xva_ova_status xva_ovaxml_parse(const char *buf, size_t len,
 		snprintf(why, sizeof(why), "%s", e && e->message ? e->message
 							 : "unreadable");
 		why[strcspn(why, "\n")] = '\0';
-		xva_err_set(err, "ova.xml line %d: not well-formed XML: %s",
+		status = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_SYNTAX,
+				    "ova.xml line %d: not well-formed XML: %s",
 			    e ? e->line : 0, why);
-		status = XVA_OVA_ESYNTAX;
 		goto out;
 	}
 	/* An export never has one; refusing any DTD rules out entity
 	 * expansion attacks whatever the parser's settings. */
 	if (doc->intSubset || doc->extSubset) {
-		xva_err_set(err, "ova.xml declares a DTD, which no export "
+		status = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_DTD,
+				    "ova.xml declares a DTD, which no export "
 			    "writer produces; refusing it (entities)");
-		status = XVA_OVA_EDTD;
 		goto out;
 	}
 	ova = calloc(1, sizeof(*ova));
 	if (!ova) {
-		xva_err_set(err, "out of memory");
-		status = XVA_OVA_ENOMEM;
+		status = xva_nomem(err);
 		goto out;
 	}
 	status = parse_root(ova, xmlDocGetRootElement(doc), err);
-	if (status == XVA_OVA_OK) {
+	if (status == XVA_OK) {
 		*out = ova;
 		ova = NULL;
 	}

@@ -3,7 +3,7 @@
  * Parsed with libxml2 with no network, no entity substitution, and documents
  * with a DTD refused outright, so no entity can expand. Only the objects
  * xvafs uses are kept: VMs, VBDs, VDIs and SRs. Missing text fields are
- * NULL. */
+ * NULL. Failures are XVA_EFORMAT with an XVA_R_OVA_* reason. */
 #ifndef XVAFS_OVAXML_H
 #define XVAFS_OVAXML_H
 
@@ -12,15 +12,6 @@
 #include <stdint.h>
 
 #include "xvafs/error.h"
-
-enum xva_ova_status {
-	XVA_OVA_OK = 0,
-	XVA_OVA_ENOMEM,
-	XVA_OVA_ESYNTAX,    /* not well-formed XML */
-	XVA_OVA_EDTD,       /* a DTD (entities) in the document */
-	XVA_OVA_ESTRUCTURE, /* not the XML-RPC shape of an export */
-	XVA_OVA_EVALUE,     /* a field whose value cannot be right */
-};
 
 struct xva_ova_version {
 	char *hostname, *date, *product_brand, *product_version, *export_vsn;
@@ -57,14 +48,12 @@ struct xva_ovaxml {
 };
 
 /* Parses LEN bytes of ova.xml into *OUT (freed with xva_ovaxml_free). */
-enum xva_ova_status xva_ovaxml_parse(const char *buf, size_t len,
+enum xva_status xva_ovaxml_parse(const char *buf, size_t len,
 				     struct xva_ovaxml **out,
 				     struct xva_err *err);
 void xva_ovaxml_free(struct xva_ovaxml *ova);
 
 const struct xva_ova_vdi *xva_ovaxml_find_vdi(const struct xva_ovaxml *ova,
 					      const char *id);
-
-const char *xva_ova_strerror(enum xva_ova_status status);
 
 #endif
