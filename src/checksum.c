@@ -15,7 +15,7 @@ const char *xva_checksum_name(enum xva_checksum_kind kind)
 	       : kind == XVA_CHECKSUM_SHA1 ? "checksum" : "none";
 }
 
-enum xva_sum_status xva_hasher_init(struct xva_hasher *h,
+enum xva_status xva_hasher_init(struct xva_hasher *h,
 				    enum xva_checksum_kind kind)
 {
 	h->kind = kind;
@@ -23,32 +23,32 @@ enum xva_sum_status xva_hasher_init(struct xva_hasher *h,
 	if (kind == XVA_CHECKSUM_XXHASH) {
 		h->state = XXH64_createState();
 		if (!h->state)
-			return XVA_SUM_ENOMEM;
+			return XVA_ENOMEM;
 		if (XXH64_reset(h->state, 0) != XXH_OK)
-			return XVA_SUM_ECRYPTO;
+			return XVA_EIO;
 	} else if (kind == XVA_CHECKSUM_SHA1) {
 		h->state = EVP_MD_CTX_new();
 		if (!h->state)
-			return XVA_SUM_ENOMEM;
+			return XVA_ENOMEM;
 		if (EVP_DigestInit_ex(h->state, EVP_sha1(), NULL) != 1)
-			return XVA_SUM_ECRYPTO;
+			return XVA_EIO;
 	}
-	return XVA_SUM_OK;
+	return XVA_OK;
 }
 
-enum xva_sum_status xva_hasher_update(struct xva_hasher *h, const void *data,
+enum xva_status xva_hasher_update(struct xva_hasher *h, const void *data,
 				      size_t len)
 {
 	if (h->kind == XVA_CHECKSUM_XXHASH)
 		return XXH64_update(h->state, data, len) == XXH_OK
-			       ? XVA_SUM_OK : XVA_SUM_ECRYPTO;
+			       ? XVA_OK : XVA_EIO;
 	if (h->kind == XVA_CHECKSUM_SHA1)
 		return EVP_DigestUpdate(h->state, data, len) == 1
-			       ? XVA_SUM_OK : XVA_SUM_ECRYPTO;
-	return XVA_SUM_OK;
+			       ? XVA_OK : XVA_EIO;
+	return XVA_OK;
 }
 
-enum xva_sum_status xva_hasher_final(struct xva_hasher *h,
+enum xva_status xva_hasher_final(struct xva_hasher *h,
 				     char text[XVA_CHECKSUM_TEXT_MAX])
 {
 	text[0] = '\0';
@@ -60,11 +60,11 @@ enum xva_sum_status xva_hasher_final(struct xva_hasher *h,
 		unsigned len = 0;
 
 		if (EVP_DigestFinal_ex(h->state, md, &len) != 1 || len != 20)
-			return XVA_SUM_ECRYPTO;
+			return XVA_EIO;
 		for (unsigned i = 0; i < len; i++)
 			snprintf(text + 2 * i, 3, "%02x", md[i]);
 	}
-	return XVA_SUM_OK;
+	return XVA_OK;
 }
 
 void xva_hasher_free(struct xva_hasher *h)

@@ -10,22 +10,6 @@ _Static_assert(sizeof(struct xva_extent) <= 32,
 /* Disk positions stay below 2^63 so they fit off_t everywhere. */
 #define POS_LIMIT ((uint64_t)INT64_MAX)
 
-const char *xva_map_strerror(enum xva_map_status status)
-{
-	switch (status) {
-	case XVA_MAP_OK: return "success";
-	case XVA_MAP_ENOMEM: return "out of memory";
-	case XVA_MAP_EORDER: return "member numbers out of order";
-	case XVA_MAP_EINTERLEAVED: return "disks interleaved";
-	case XVA_MAP_ECHUNKLEN: return "chunk of wrong length";
-	case XVA_MAP_EGAP: return "gap before the block size is known";
-	case XVA_MAP_EOVERFLOW: return "disk position overflows";
-	case XVA_MAP_ECHECKSUM: return "misplaced checksum member";
-	case XVA_MAP_ESIZE: return "data disagrees with virtual_size";
-	}
-	return "unknown map status";
-}
-
 void xva_map_init(struct xva_diskmap *map)
 {
 	memset(map, 0, sizeof(*map));
@@ -61,7 +45,7 @@ void xva_disk_member_name(const struct xva_disk *disk, uint64_t number,
 /* Finds the disk for PREFIX, creating it when its first member arrives.
  * A disk seen before that is not the current one has been split by
  * another disk's members. */
-static enum xva_map_status disk_for(struct xva_diskmap *map, const char *prefix,
+static enum xva_status disk_for(struct xva_diskmap *map, const char *prefix,
 				    uint64_t number, struct xva_disk **out,
 				    struct xva_err *err)
 {
@@ -69,15 +53,15 @@ static enum xva_map_status disk_for(struct xva_diskmap *map, const char *prefix,
 
 	if (map->current && strcmp(map->current->prefix, prefix) == 0) {
 		*out = map->current;
-		return XVA_MAP_OK;
+		return XVA_OK;
 	}
 	disk = xva_map_find(map, prefix);
 	if (disk) {
-		xva_err_set(err, "member %s/%llu: members of disk %s resume after "
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_INTERLEAVED,
+				    "member %s/%llu: members of disk %s resume after "
 			    "members of disk %s; each disk's members must be "
 			    "contiguous", prefix, (unsigned long long)number,
 			    prefix, map->current->prefix);
-		return XVA_MAP_EINTERLEAVED;
 	}
 	if (map->n_disks == map->cap_disks) {
 		size_t cap = map->cap_disks ? 2 * map->cap_disks : 4;
@@ -96,13 +80,12 @@ static enum xva_map_status disk_for(struct xva_diskmap *map, const char *prefix,
 	map->n_disks++;
 	map->current = disk;
 	*out = disk;
-	return XVA_MAP_OK;
+	return XVA_OK;
 nomem:
-	xva_err_set(err, "out of memory");
-	return XVA_MAP_ENOMEM;
+	return xva_nomem(err);
 }
 
-static enum xva_map_status append_extent(struct xva_disk *disk,
+static enum xva_status append_extent(struct xva_disk *disk,
 					 const struct xva_extent *ext,
 					 struct xva_err *err)
 {
@@ -111,14 +94,13 @@ static enum xva_map_status append_extent(struct xva_disk *disk,
 		struct xva_extent *e = realloc(disk->extents, cap * sizeof(*e));
 
 		if (!e) {
-			xva_err_set(err, "out of memory");
-			return XVA_MAP_ENOMEM;
+			return xva_nomem(err);
 		}
 		disk->extents = e;
 		disk->cap_extents = cap;
 	}
 	disk->extents[disk->n_extents++] = *ext;
-	return XVA_MAP_OK;
+	return XVA_OK;
 }
 
 /* Appends one element to a rarely used array that grows one at a time. */
@@ -128,7 +110,7 @@ static void *append_rare(void *array, size_t *n, size_t size, const void *elem,
 	char *bigger = realloc(array, (*n + 1) * size);
 
 	if (!bigger) {
-		xva_err_set(err, "out of memory");
+		xva_nomem(err);
 		return NULL;
 	}
 	memcpy(bigger + *n * size, elem, size);
@@ -136,18 +118,18 @@ static void *append_rare(void *array, size_t *n, size_t size, const void *elem,
 	return bigger;
 }
 
-enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
+enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
 				      const char *prefix, uint64_t number,
 				      int width, uint64_t file_off,
 				      uint64_t len, struct xva_err *err)
 {
 	struct xva_disk *disk;
-	enum xva_map_status st;
+	enum xva_status st;
 	uint64_t pos, gap;
 	char name[64];
 
 	st = disk_for(map, prefix, number, &disk, err);
-	if (st != XVA_MAP_OK)
+	if (st != XVA_OK)
 		return st;
 	if (disk->members == 0)
 		disk->number_width = width;
@@ -159,28 +141,28 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 		char prev[64];
 
 		xva_disk_member_name(disk, disk->last_number, prev, sizeof(prev));
-		xva_err_set(err, "member %s at byte %llu follows %s: member "
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_ORDER,
+				    "member %s at byte %llu follows %s: member "
 			    "numbers must increase", name,
 			    (unsigned long long)file_off, prev);
-		return XVA_MAP_EORDER;
 	}
 	gap = disk->members > 0 ? number - disk->last_number - 1 : number;
 	pos = disk->data_end;
 	if (gap > 0) {
 		if (disk->block == 0) {
-			xva_err_set(err, "member %s at byte %llu: %llu missing "
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_GAP,
+					    "member %s at byte %llu: %llu missing "
 				    "blocks before any member with data, so their "
 				    "size is unknown", name,
 				    (unsigned long long)file_off,
 				    (unsigned long long)gap);
-			return XVA_MAP_EGAP;
 		}
 		if (gap > (POS_LIMIT - pos) / disk->block) {
-			xva_err_set(err, "member %s at byte %llu: the gap of %llu "
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
+					    "member %s at byte %llu: the gap of %llu "
 				    "blocks puts the disk past 2^63 bytes", name,
 				    (unsigned long long)file_off,
 				    (unsigned long long)gap);
-			return XVA_MAP_EOVERFLOW;
 		}
 		pos += gap * disk->block;
 	}
@@ -189,22 +171,22 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 
 		if (disk->block == 0) {
 			if (len > UINT32_MAX) {
-				xva_err_set(err, "member %s at byte %llu is %llu "
+				return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
+						    "member %s at byte %llu is %llu "
 					    "bytes, too large for a chunk", name,
 					    (unsigned long long)file_off,
 					    (unsigned long long)len);
-				return XVA_MAP_ECHUNKLEN;
 			}
 			disk->block = len;
 		}
 		if (len > disk->block) {
-			xva_err_set(err, "member %s at byte %llu is %llu bytes, "
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
+					    "member %s at byte %llu is %llu bytes, "
 				    "longer than the block size %llu set by the "
 				    "disk's first chunk", name,
 				    (unsigned long long)file_off,
 				    (unsigned long long)len,
 				    (unsigned long long)disk->block);
-			return XVA_MAP_ECHUNKLEN;
 		}
 		if (disk->n_extents > 0) {
 			const struct xva_extent *prev =
@@ -215,19 +197,19 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 
 				xva_disk_member_name(disk, prev->number, pname,
 						     sizeof(pname));
-				xva_err_set(err, "member %s is %u bytes, neither "
+				return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
+						    "member %s is %u bytes, neither "
 					    "the block size %llu nor 0, yet it is "
 					    "not the disk's last chunk (%s follows)",
 					    pname, prev->len,
 					    (unsigned long long)disk->block, name);
-				return XVA_MAP_ECHUNKLEN;
 			}
 		}
 		if (len > POS_LIMIT - pos) {
-			xva_err_set(err, "member %s at byte %llu puts the disk "
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
+					    "member %s at byte %llu puts the disk "
 				    "past 2^63 bytes", name,
 				    (unsigned long long)file_off);
-			return XVA_MAP_EOVERFLOW;
 		}
 		ext.disk_off = pos;
 		ext.file_off = file_off;
@@ -235,7 +217,7 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 		ext.len = (uint32_t)len;
 		ext.csum_delta = 0;
 		st = append_extent(disk, &ext, err);
-		if (st != XVA_MAP_OK)
+		if (st != XVA_OK)
 			return st;
 		pos += len;
 		disk->bytes_present += len;
@@ -246,7 +228,7 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 					 &ka, err);
 
 		if (!list)
-			return XVA_MAP_ENOMEM;
+			return XVA_ENOMEM;
 		disk->keepalive_list = list;
 		disk->keepalives = n;
 	}
@@ -254,34 +236,44 @@ enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
 	disk->last_number = number;
 	disk->last_has_checksum = false;
 	disk->members++;
-	return XVA_MAP_OK;
+	return XVA_OK;
 }
 
-enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
-					 const char *prefix, uint64_t number,
-					 int width, enum xva_checksum_kind kind,
-					 uint64_t file_off, uint64_t len,
-					 struct xva_err *err)
+/* A checksum member that does not belong to the data member before it
+ * (misplaced, misnamed, or of the other kind than the disk's others)
+ * verifies nothing: it is counted, and the chunk it was meant for stays
+ * without a checksum, so that --verify and -o verify call that chunk
+ * unverifiable instead of the whole disk being refused. */
+static void stray_checksum(struct xva_disk *disk, uint64_t file_off)
+{
+	if (disk->stray_checksums++ == 0)
+		disk->first_stray_off = file_off;
+}
+
+enum xva_status xva_map_add_checksum(struct xva_diskmap *map,
+				     const char *prefix, uint64_t number,
+				     enum xva_checksum_kind kind,
+				     uint64_t file_off, uint64_t len,
+				     struct xva_err *err)
 {
 	struct xva_disk *disk = map->current;
 	struct xva_extent *last;
 
-	if (!disk || strcmp(disk->prefix, prefix) != 0 ||
-	    disk->last_number != number || disk->last_has_checksum) {
-		xva_err_set(err, "checksum member %s/%0*llu.%s at byte %llu does "
-			    "not follow its data member directly", prefix,
-			    width, (unsigned long long)number,
-			    xva_checksum_name(kind), (unsigned long long)file_off);
-		return XVA_MAP_ECHECKSUM;
-	}
-	if (disk->checksum_kind != XVA_CHECKSUM_NONE &&
-	    disk->checksum_kind != kind) {
-		xva_err_set(err, "checksum member %s/%0*llu.%s at byte %llu: disk "
-			    "%s mixes .xxhash and .checksum members", prefix,
-			    width, (unsigned long long)number,
-			    xva_checksum_name(kind), (unsigned long long)file_off,
-			    prefix);
-		return XVA_MAP_ECHECKSUM;
+	if (!disk)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHECKSUM_PLACE,
+				    "checksum member %llu of disk %s at byte %llu "
+				    "comes before any data member",
+				    (unsigned long long)number, prefix,
+				    (unsigned long long)file_off);
+	/* Another disk's checksum amid this disk's members is out of place
+	 * in this disk's run. */
+	if (strcmp(disk->prefix, prefix) != 0 || kind == XVA_CHECKSUM_NONE ||
+	    disk->last_number != number ||
+	    disk->last_has_checksum || disk->members == 0 ||
+	    (disk->checksum_kind != XVA_CHECKSUM_NONE &&
+	     disk->checksum_kind != kind)) {
+		stray_checksum(disk, file_off);
+		return XVA_OK;
 	}
 	disk->checksum_kind = kind;
 	disk->last_has_checksum = true;
@@ -297,7 +289,7 @@ enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 						 sizeof(bad), &bad, err);
 
 			if (!list)
-				return XVA_MAP_ENOMEM;
+				return XVA_ENOMEM;
 			disk->bad_checksums = list;
 		}
 		last->csum_delta = delta <= UINT32_MAX ? (uint32_t)delta : 0;
@@ -306,7 +298,7 @@ enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
 		disk->keepalive_list[disk->keepalives - 1].csum_off = file_off;
 		disk->keepalive_list[disk->keepalives - 1].csum_len = len;
 	}
-	return XVA_MAP_OK;
+	return XVA_OK;
 }
 
 const struct xva_bad_checksum *xva_disk_bad_checksum(const struct xva_disk *disk,
@@ -318,21 +310,21 @@ const struct xva_bad_checksum *xva_disk_bad_checksum(const struct xva_disk *disk
 	return NULL;
 }
 
-enum xva_map_status xva_map_add_unreached(struct xva_diskmap *map,
+enum xva_status xva_map_add_unreached(struct xva_diskmap *map,
 					  const char *prefix, uint64_t size,
 					  struct xva_err *err)
 {
 	struct xva_disk *disk;
-	enum xva_map_status st = disk_for(map, prefix, 0, &disk, err);
+	enum xva_status st = disk_for(map, prefix, 0, &disk, err);
 
-	if (st != XVA_MAP_OK)
+	if (st != XVA_OK)
 		return st;
 	disk->size = size;
 	disk->intact_end = 0;
-	return XVA_MAP_OK;
+	return XVA_OK;
 }
 
-enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
+enum xva_status xva_disk_set_size(struct xva_disk *disk,
 				      bool have_virtual_size,
 				      uint64_t virtual_size, bool truncated,
 				      uint64_t cut_at, struct xva_err *err)
@@ -340,28 +332,28 @@ enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
 	disk->size = have_virtual_size ? virtual_size : disk->data_end;
 	disk->intact_end = disk->size;
 	if (disk->data_end > disk->size) {
-		xva_err_set(err, "disk %s: its data runs to byte %llu, past the "
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_SIZE,
+				    "disk %s: its data runs to byte %llu, past the "
 			    "VDI's virtual_size of %llu bytes", disk->prefix,
 			    (unsigned long long)disk->data_end,
 			    (unsigned long long)virtual_size);
-		return XVA_MAP_ESIZE;
 	}
 	if (truncated) {
 		uint64_t end = cut_at < disk->data_end ? cut_at : disk->data_end;
 
 		if (end < disk->intact_end)
 			disk->intact_end = end;
-		return XVA_MAP_OK;
+		return XVA_OK;
 	}
 	if (disk->data_end < disk->size) {
-		xva_err_set(err, "disk %s: its data ends at byte %llu, short of "
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_SIZE,
+				    "disk %s: its data ends at byte %llu, short of "
 			    "the VDI's virtual_size of %llu bytes; the last chunk, "
 			    "which every export writes, is missing", disk->prefix,
 			    (unsigned long long)disk->data_end,
 			    (unsigned long long)virtual_size);
-		return XVA_MAP_ESIZE;
 	}
-	return XVA_MAP_OK;
+	return XVA_OK;
 }
 
 size_t xva_disk_extent_at(const struct xva_disk *disk, uint64_t off)

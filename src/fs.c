@@ -1,6 +1,8 @@
 /* The mount's inodes are a fixed table built before mounting (see
- * xvafs_fs_init); the disks never change while mounted, so attributes and
- * entries are cached long. Every operation sends exactly one reply. */
+ * xvafs_fs_init); the disks never change size while mounted, so
+ * attributes and entries are cached long. Every operation sends exactly
+ * one reply. How a file is read is decided once, when it is opened, and
+ * kept in its handle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,9 +12,12 @@
 #include <sys/statvfs.h>
 
 #include "fs.h"
+#include "xvafs/read.h"
 
 #define CACHE_SECONDS 86400.0
 #define BLOCK 4096
+
+/* --- the inode table --- */
 
 static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
 		    enum xvafs_node_kind kind, const char *name, size_t disk,
@@ -35,6 +40,16 @@ static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
 	fs->n_nodes++;
 	if (ino)
 		*ino = fs->n_nodes;
+	return 0;
+}
+
+static fuse_ino_t find_child(const struct xvafs_fs *fs, fuse_ino_t parent,
+			     const char *name)
+{
+	for (size_t i = 0; i < fs->n_nodes; i++)
+		if (fs->nodes[i].parent == parent &&
+		    strcmp(fs->nodes[i].name, name) == 0)
+			return i + 1;
 	return 0;
 }
 
@@ -90,10 +105,35 @@ fail:
 	return -1;
 }
 
+int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
+		      const char *name, char *text, size_t len,
+		      bool executable)
+{
+	fuse_ino_t dir = find_child(fs, FUSE_ROOT_ID, folder), ino;
+	struct xvafs_node *n;
+	char *own_name = strdup(name);
+
+	if (!own_name || (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder,
+					   0, NULL, &dir) != 0) ||
+	    add_node(fs, dir, NODE_TEXT, own_name, 0, NULL, &ino) != 0) {
+		free(own_name);
+		free(text);
+		return -1;
+	}
+	n = &fs->nodes[ino - 1];
+	n->target = own_name; /* owned here, freed with the node */
+	n->text = text;
+	n->text_len = len;
+	n->executable = executable;
+	return 0;
+}
+
 void xvafs_fs_destroy(struct xvafs_fs *fs)
 {
-	for (size_t i = 0; i < fs->n_nodes; i++)
+	for (size_t i = 0; i < fs->n_nodes; i++) {
 		free(fs->nodes[i].target);
+		free(fs->nodes[i].text);
+	}
 	free(fs->nodes);
 	free((void *)fs->zeros);
 	fs->nodes = NULL;
@@ -112,6 +152,13 @@ static const struct xvafs_node *node_of(const struct xvafs_fs *fs,
 	return ino >= 1 && ino <= fs->n_nodes ? &fs->nodes[ino - 1] : NULL;
 }
 
+static void reply_status(fuse_req_t req, enum xva_status st)
+{
+	fuse_reply_err(req, xva_status_errno(st));
+}
+
+/* --- attributes and names --- */
+
 static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 		      const struct xvafs_node *n, struct stat *st)
 {
@@ -121,9 +168,9 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	st->st_atim = xva->st.st_mtim;
-	st->st_mtim = xva->st.st_mtim;
-	st->st_ctim = xva->st.st_mtim;
+	st->st_atim = xva->src->mtime;
+	st->st_mtim = xva->src->mtime;
+	st->st_ctim = xva->src->mtime;
 	st->st_blksize = BLOCK;
 	st->st_nlink = 1;
 	switch (n->kind) {
@@ -154,6 +201,12 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 		st->st_size = (off_t)xva->idx.ova_len;
 		st->st_blocks = (blkcnt_t)((xva->idx.ova_len + 511) / 512);
 		break;
+	case NODE_TEXT:
+		st->st_mode = S_IFREG |
+			      ((n->executable ? 0555 : 0444) & ~fs->umask);
+		st->st_size = (off_t)n->text_len;
+		st->st_blocks = (blkcnt_t)((n->text_len + 511) / 512);
+		break;
 	case NODE_LINK:
 		st->st_mode = S_IFLNK | 0777;
 		st->st_size = (off_t)strlen(n->target);
@@ -169,14 +222,9 @@ static void xvafs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = CACHE_SECONDS;
 	e.entry_timeout = CACHE_SECONDS;
-	for (size_t i = 0; i < fs->n_nodes; i++) {
-		if (fs->nodes[i].parent == parent &&
-		    strcmp(fs->nodes[i].name, name) == 0) {
-			e.ino = i + 1;
-			fill_attr(fs, e.ino, &fs->nodes[i], &e.attr);
-			break;
-		}
-	}
+	e.ino = find_child(fs, parent, name);
+	if (e.ino)
+		fill_attr(fs, e.ino, &fs->nodes[e.ino - 1], &e.attr);
 	/* Not found: ino 0 caches the negative answer for entry_timeout. */
 	fuse_reply_entry(req, &e);
 }
@@ -263,64 +311,152 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(buf);
 }
 
+/* --- reading --- */
+
+enum read_strategy {
+	READ_TEXT,   /* ova.xml or a generated file */
+	READ_SPLICE, /* the reply points at the export's (or the overlay's)
+			pages and the zero buffer: a plain local export */
+	READ_COPY,   /* read into a buffer: compressed or remote exports,
+			-o nosplice */
+	READ_DIRECT, /* an O_DIRECT opener: through the export's O_DIRECT
+			descriptor, no read-ahead */
+};
+
+/* An open file. */
+struct handle {
+	enum read_strategy strategy;
+	const struct xvafs_node *node;
+	struct xva_stream stream; /* read-ahead for sequential readers */
+};
+
 static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct xvafs_node *n = node_of(fs_of(req), ino);
+	const struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_node *n = node_of(fs, ino);
+	const struct xva_source *src = fs->xva->src;
+	struct handle *h;
 
 	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
-	    (n->kind != NODE_DISK || !fs_of(req)->overlay)) {
+	    (n->kind != NODE_DISK || !fs->overlay)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	fi->keep_cache = 1; /* the .xva never changes under the mount */
-	/* Readers that bypass the page cache (qemu cache=none, Xen tap:aio)
-	 * are served the same way, not through the export's cache. */
-	fi->fh = (fi->flags & O_DIRECT) && fs_of(req)->xva->direct_fd >= 0;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->node = n;
+	if (n->kind != NODE_DISK)
+		h->strategy = READ_TEXT;
+	else if ((fi->flags & O_DIRECT) && src->direct_fd >= 0)
+		/* qemu cache=none, Xen tap:aio: served the same way, not
+		 * through the export's page cache. */
+		h->strategy = READ_DIRECT;
+	else if (fs->splice && src->fd >= 0)
+		h->strategy = READ_SPLICE;
+	else
+		h->strategy = READ_COPY;
+	xva_stream_init(&h->stream, h->strategy == READ_SPLICE ||
+				    h->strategy == READ_COPY ? fs->prefetch : 0);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* The export never changes under the mount; a writable disk changes
+	 * only through this mount, which the kernel's cache follows. */
+	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
 
-/* Reads past a truncated export's intact part were announced at mount; an
+static void xvafs_release(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (h) {
+		xva_stream_destroy(&h->stream);
+		free(h);
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* Errors past a cut export's intact part were announced at mount; an
  * empty message is a bad chunk reported before. */
 static void reply_read_error(fuse_req_t req, enum xva_status st,
 			     const struct xva_err *err)
 {
 	if (st != XVA_ECUT && err->msg[0])
 		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err->msg);
-	fuse_reply_err(req, st == XVA_ENOMEM ? ENOMEM : EIO);
+	reply_status(req, st);
 }
 
-/* The copy path: pread into a buffer, reply from it. DIRECT reads go
- * through the export's O_DIRECT descriptor. */
+/* The disk's segments: through the overlay when there is one. */
+static enum xva_status segments(const struct xvafs_fs *fs,
+				const struct xvafs_node *n, size_t size,
+				off_t off, xva_segment_fn fn, void *ctx,
+				size_t *done, struct xva_err *err)
+{
+	if (fs->overlay)
+		return xva_overlay_read_segments(fs->overlay, n->disk, size,
+						 (uint64_t)off, fn, ctx, done,
+						 err);
+	return xva_read_segments(fs->xva, &fs->xva->map.disks[n->disk], size,
+				 (uint64_t)off, fn, ctx, done, err);
+}
+
+static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
+		      const struct xvafs_node *n, size_t size, off_t off)
+{
+	enum xva_status st;
+	struct xva_err err;
+	size_t done;
+	char *buf;
+
+	if (n->kind == NODE_TEXT) {
+		size_t start = (uint64_t)off < n->text_len ? (size_t)off
+							  : n->text_len;
+		size_t len = n->text_len - start < size ? n->text_len - start
+							: size;
+
+		fuse_reply_buf(req, n->text + start, len);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
+	if (st == XVA_OK)
+		fuse_reply_buf(req, buf, done);
+	else
+		reply_read_error(req, st, &err);
+	free(buf);
+}
+
 static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
 		      const struct xvafs_node *n, size_t size, off_t off,
 		      bool direct)
 {
+	struct xva_copy c = { fs->xva, &fs->xva->map.disks[n->disk], NULL,
+			      direct };
 	enum xva_status st;
 	struct xva_err err;
 	size_t done;
 	void *buf = NULL;
 
+	/* Aligned for the O_DIRECT descriptor. */
 	if (posix_memalign(&buf, 4096, size ? size : 1) != 0) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	err.msg[0] = '\0';
-	if (n->kind == NODE_OVA_XML)
-		st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
-	else if (fs->overlay)
-		st = xva_overlay_read(fs->overlay, n->disk, buf, size,
-				      (uint64_t)off, &done, &err) == XVA_OVL_OK
-			     ? XVA_OK : XVA_EIO;
-	else if (direct)
-		st = xva_read_direct(fs->xva, &fs->xva->map.disks[n->disk], buf,
-				     size, (uint64_t)off, &done, &err);
-	else
-		st = xva_read(fs->xva, &fs->xva->map.disks[n->disk], buf, size,
-			      (uint64_t)off, &done, &err);
+	c.out = buf;
+	xva_err_clear(&err);
+	st = segments(fs, n, size, off, xva_copy_segment, &c, &done, &err);
 	if (st == XVA_OK)
 		fuse_reply_buf(req, buf, done);
 	else
@@ -331,92 +467,90 @@ static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
 #define INLINE_SEGMENTS 16
 
 struct bufvec_ctx {
-	struct fuse_bufvec *bv;
+	struct fuse_bufvec *bv; /* the inline one, or allocated */
 	size_t cap;
+	bool allocated;
 	const struct xvafs_fs *fs;
-	uint64_t file_end; /* the furthest .xva byte the reply reads */
+	uint64_t file_end; /* the furthest export byte the reply reads */
 };
 
-static int add_buf(struct bufvec_ctx *c, const struct fuse_buf *buf)
-{
-	if (c->bv->count == c->cap)
-		return -1; /* sized for the worst case; cannot happen */
-	c->bv->buf[c->bv->count++] = *buf;
-	return 0;
-}
-
-static int add_segment(void *vctx, const struct xva_segment *seg)
+static enum xva_status add_segment(void *vctx, const struct xva_segment *seg,
+				   struct xva_err *err)
 {
 	struct bufvec_ctx *c = vctx;
-	struct fuse_buf buf = { 0 };
+	struct fuse_buf *buf;
 
-	if (!seg->zero) {
-		buf.size = (size_t)seg->len;
-		buf.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
-		buf.fd = c->fs->xva->fd;
-		buf.pos = (off_t)seg->file_off;
-		if (seg->file_off + seg->len > c->file_end)
-			c->file_end = seg->file_off + seg->len;
-		return add_buf(c, &buf);
+	if (c->bv->count == c->cap) {
+		size_t cap = 2 * c->cap;
+		struct fuse_bufvec *bigger = malloc(sizeof(*bigger) +
+						    cap * sizeof(struct fuse_buf));
+
+		if (!bigger)
+			return xva_nomem(err);
+		memcpy(bigger, c->bv, sizeof(*bigger) +
+		       c->cap * sizeof(struct fuse_buf));
+		if (c->allocated)
+			free(c->bv);
+		c->bv = bigger;
+		c->cap = cap;
+		c->allocated = true;
 	}
-	/* A read is never longer than the zero buffer. */
-	buf.size = (size_t)seg->len;
-	buf.mem = (void *)c->fs->zeros;
-	return add_buf(c, &buf);
+	buf = &c->bv->buf[c->bv->count++];
+	memset(buf, 0, sizeof(*buf));
+	buf->size = (size_t)seg->len;
+	if (seg->zero) {
+		/* A read is never longer than the zero buffer. */
+		buf->mem = (void *)c->fs->zeros;
+		return XVA_OK;
+	}
+	buf->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+	buf->pos = (off_t)seg->file_off;
+	buf->fd = seg->fd >= 0 ? seg->fd : c->fs->xva->src->fd;
+	if (seg->fd < 0 && seg->file_off + seg->len > c->file_end)
+		c->file_end = seg->file_off + seg->len;
+	return XVA_OK;
 }
 
-/* The splice path: the reply points at the .xva's own pages and the zero
- * buffer, and libfuse splices them to the kernel without a copy. */
+/* The reply points at the export's own pages (and the overlay's, and the
+ * zero buffer), and libfuse splices them to the kernel without a copy. */
 static void read_splice(fuse_req_t req, const struct xvafs_fs *fs,
-			const struct xva_disk *disk, size_t size, off_t off)
+			const struct xvafs_node *n, size_t size, off_t off)
 {
-	/* A read touches at most size / block + 2 chunks, one file segment
-	 * each, with a gap before, between or after them. */
-	size_t cap = 2 * (size / (disk->block ? disk->block : 1) + 2) + 1;
 	union {
 		struct fuse_bufvec bv;
 		char room[sizeof(struct fuse_bufvec) +
 			  INLINE_SEGMENTS * sizeof(struct fuse_buf)];
 	} inline_bv;
-	struct bufvec_ctx c = { &inline_bv.bv, INLINE_SEGMENTS, fs, 0 };
+	struct bufvec_ctx c = { &inline_bv.bv, INLINE_SEGMENTS, false, fs, 0 };
 	enum xva_status st;
 	struct xva_err err;
 	struct stat now;
 	size_t done;
 
-	if (cap > INLINE_SEGMENTS) {
-		c.bv = malloc(sizeof(struct fuse_bufvec) +
-			      cap * sizeof(struct fuse_buf));
-		if (!c.bv) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		c.cap = cap;
-	}
 	memset(c.bv, 0, sizeof(*c.bv));
-	err.msg[0] = '\0';
-	st = xva_read_segments(fs->xva, disk, size, (uint64_t)off, add_segment,
-			       &c, &done, &err);
-	/* A splice past the end of a file that shrank under the mount would
-	 * send a short reply, which the kernel pads with zeros. */
+	xva_err_clear(&err);
+	st = segments(fs, n, size, off, add_segment, &c, &done, &err);
+	/* A splice past the end of an export that shrank under the mount
+	 * would send a short reply, which the kernel pads with zeros. */
 	if (st == XVA_OK && c.file_end &&
-	    (fstat(fs->xva->fd, &now) < 0 || (uint64_t)now.st_size < c.file_end)) {
-		xva_err_set(&err, "disk %s: the export is now shorter than byte "
-			    "%llu, which a read at disk byte %lld needs",
-			    disk->prefix, (unsigned long long)c.file_end,
-			    (long long)off);
-		st = XVA_EIO;
-	}
+	    (fstat(fs->xva->src->fd, &now) < 0 ||
+	     (uint64_t)now.st_size < c.file_end))
+		st = xva_fail(&err, XVA_EIO, "disk %s: the export is now shorter "
+			      "than byte %llu, which a read at disk byte %lld "
+			      "needs", fs->xva->map.disks[n->disk].prefix,
+			      (unsigned long long)c.file_end, (long long)off);
 	/* All gap: one write of the zero buffer beats copying it into the
 	 * splice pipe and out again. */
 	if (st == XVA_OK && c.bv->count == 1 &&
 	    !(c.bv->buf[0].flags & FUSE_BUF_IS_FD))
 		fuse_reply_buf(req, fs->zeros, c.bv->buf[0].size);
+	else if (st == XVA_OK && c.bv->count == 0)
+		fuse_reply_buf(req, NULL, 0);
 	else if (st == XVA_OK)
 		fuse_reply_data(req, c.bv, 0);
 	else
 		reply_read_error(req, st, &err);
-	if (c.bv != &inline_bv.bv)
+	if (c.allocated)
 		free(c.bv);
 }
 
@@ -424,19 +558,30 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	const struct xvafs_fs *fs = fs_of(req);
-	const struct xvafs_node *n = node_of(fs, ino);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
-		fuse_reply_err(req, n ? EISDIR : EBADF);
-		return;
+	(void)ino;
+	if (h->strategy != READ_TEXT)
+		xva_stream_note_read(&h->stream, fs->xva,
+				     &fs->xva->map.disks[h->node->disk],
+				     (uint64_t)off, size);
+	switch (h->strategy) {
+	case READ_TEXT:
+		read_text(req, fs, h->node, size, off);
+		break;
+	case READ_SPLICE:
+		if (size <= XVAFS_SPLICE_MAX_READ) {
+			read_splice(req, fs, h->node, size, off);
+			break;
+		}
+		/* Larger than the zero buffer: copied. */
+		__attribute__((fallthrough));
+	case READ_COPY:
+	case READ_DIRECT:
+		read_copy(req, fs, h->node, size, off,
+			  h->strategy == READ_DIRECT);
+		break;
 	}
-	if (n->kind == NODE_DISK && (fi->fh || fs->overlay))
-		read_copy(req, fs, n, size, off, fi->fh);
-	else if (fs->splice && n->kind == NODE_DISK &&
-		 size <= XVAFS_SPLICE_MAX_READ)
-		read_splice(req, fs, &fs->xva->map.disks[n->disk], size, off);
-	else
-		read_copy(req, fs, n, size, off, false);
 }
 
 static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -444,7 +589,7 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 {
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
-	uint64_t to;
+	uint64_t to, size;
 
 	(void)fi;
 	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK || off < 0 ||
@@ -463,24 +608,18 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 			fuse_reply_err(req, ENXIO);
 			return;
 		}
-	} else if ((uint64_t)off < fs->xva->idx.ova_len) {
-		to = whence == SEEK_DATA ? (uint64_t)off : fs->xva->idx.ova_len;
-	} else {
+		fuse_reply_lseek(req, (off_t)to);
+		return;
+	}
+	size = n->kind == NODE_TEXT ? n->text_len : fs->xva->idx.ova_len;
+	if ((uint64_t)off >= size) {
 		fuse_reply_err(req, ENXIO);
 		return;
 	}
-	fuse_reply_lseek(req, (off_t)to);
+	fuse_reply_lseek(req, whence == SEEK_DATA ? off : (off_t)size);
 }
 
-static int ovl_errno(enum xva_ovl_status st)
-{
-	switch (st) {
-	case XVA_OVL_OK: return 0;
-	case XVA_OVL_ENOSPC: return ENOSPC;
-	case XVA_OVL_ENOMEM: return ENOMEM;
-	default: return EIO;
-	}
-}
+/* --- writing (through the overlay) --- */
 
 /* A disk of the overlay, or NULL (and the error sent) when INO is none. */
 static const struct xvafs_node *writable(fuse_req_t req, fuse_ino_t ino)
@@ -495,12 +634,21 @@ static const struct xvafs_node *writable(fuse_req_t req, fuse_ino_t ino)
 	return n;
 }
 
+/* A full overlay is the writer's business, not the log's. */
+static void reply_write_error(fuse_req_t req, enum xva_status st,
+			      const struct xva_err *err)
+{
+	if (st != XVA_ENOSPC)
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err->msg);
+	reply_status(req, st);
+}
+
 static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			size_t size, off_t off, struct fuse_file_info *fi)
 {
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = writable(req, ino);
-	enum xva_ovl_status st;
+	enum xva_status st;
 	struct xva_err err;
 	uint64_t disk_size;
 
@@ -515,17 +663,12 @@ static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	if (size > disk_size - (uint64_t)off)
 		size = (size_t)(disk_size - (uint64_t)off);
-	err.msg[0] = '\0';
 	st = xva_overlay_write(fs->overlay, n->disk, buf, size, (uint64_t)off,
 			       &err);
-	if (st == XVA_OVL_OK) {
+	if (st == XVA_OK)
 		fuse_reply_write(req, size);
-		return;
-	}
-	/* A full overlay is the writer's business, not the log's. */
-	if (st != XVA_OVL_ENOSPC)
-		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
-	fuse_reply_err(req, ovl_errno(st));
+	else
+		reply_write_error(req, st, &err);
 }
 
 static void xvafs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -533,16 +676,16 @@ static void xvafs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
-	enum xva_ovl_status st = XVA_OVL_OK;
+	enum xva_status st = XVA_OK;
 	struct xva_err err;
 
 	(void)datasync;
 	(void)fi;
 	if (n && n->kind == NODE_DISK && fs->overlay)
 		st = xva_overlay_sync(fs->overlay, n->disk, &err);
-	if (st != XVA_OVL_OK)
+	if (st != XVA_OK)
 		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
-	fuse_reply_err(req, ovl_errno(st));
+	reply_status(req, st);
 }
 
 static void xvafs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -577,7 +720,7 @@ static void xvafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = writable(req, ino);
 	uint64_t size, off = (uint64_t)offset, len = (uint64_t)length;
-	enum xva_ovl_status st;
+	enum xva_status st;
 	struct xva_err err;
 
 	(void)fi;
@@ -602,12 +745,14 @@ static void xvafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	}
 	if (len > size - off)
 		len = size - off;
-	err.msg[0] = '\0';
 	st = xva_overlay_zero(fs->overlay, n->disk, len, off, &err);
-	if (st != XVA_OVL_OK && st != XVA_OVL_ENOSPC)
-		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
-	fuse_reply_err(req, ovl_errno(st));
+	if (st == XVA_OK)
+		fuse_reply_err(req, 0);
+	else
+		reply_write_error(req, st, &err);
 }
+
+/* --- the mount --- */
 
 static void xvafs_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -650,6 +795,7 @@ const struct fuse_lowlevel_ops xvafs_ops = {
 	.opendir = xvafs_opendir,
 	.readdir = xvafs_readdir,
 	.open = xvafs_open,
+	.release = xvafs_release,
 	.read = xvafs_read,
 	.write = xvafs_write,
 	.fsync = xvafs_fsync,

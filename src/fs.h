@@ -1,15 +1,16 @@
-/* The FUSE front end: low-level operations over an opened .xva. Core status
- * codes become errno values here and nowhere else. */
+/* The FUSE front end: low-level operations over an opened export. Core
+ * statuses become errno values through xva_status_errno(), here and in no
+ * other front end's code. */
 #ifndef XVAFS_FS_H
 #define XVAFS_FS_H
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
-#include "xvafs/archive.h"
 #include "xvafs/overlay.h"
+#include "xvafs/xva.h"
 
-enum xvafs_node_kind { NODE_DIR, NODE_DISK, NODE_OVA_XML, NODE_LINK };
+enum xvafs_node_kind { NODE_DIR, NODE_DISK, NODE_OVA_XML, NODE_LINK, NODE_TEXT };
 
 /* One file or folder of the mount; its inode number is its index + 1. */
 struct xvafs_node {
@@ -18,10 +19,13 @@ struct xvafs_node {
 	const char *name;   /* borrowed from the core, or a literal */
 	size_t disk;        /* NODE_DISK: index in the disk map */
 	char *target;       /* NODE_LINK: "../PREFIX" */
+	char *text;         /* NODE_TEXT: its whole contents (generated) */
+	size_t text_len;
+	bool executable;    /* NODE_TEXT: a script */
 };
 
-/* Replies to reads are spliced from the .xva when they fit the per-thread
- * pipe, which unprivileged processes cannot grow past 1 MiB
+/* Replies to reads are spliced from the export when they fit the
+ * per-thread pipe, which unprivileged processes cannot grow past 1 MiB
  * (/proc/sys/fs/pipe-max-size); larger replies would make libfuse fall
  * back to allocating and copying. Capping max_write caps read requests
  * too, since libfuse derives the kernel's max_pages from it. */
@@ -35,8 +39,9 @@ struct xvafs_fs {
 	mode_t umask;          /* -o umask=, else 0022 */
 	struct xvafs_node *nodes;
 	size_t n_nodes;
-	bool splice;           /* reply with the .xva's pages (not -o nosplice) */
+	bool splice;           /* reply with the export's pages (not -o nosplice) */
 	unsigned readahead_kb; /* -o readahead_kb=N, 0: the kernel's default */
+	uint64_t prefetch;     /* bytes read ahead of sequential readers */
 	const char *zeros;     /* XVAFS_SPLICE_MAX_READ bytes of zeros, for gaps */
 	struct xva_overlay *overlay; /* writable disks; NULL: read-only */
 };
@@ -44,6 +49,11 @@ struct xvafs_fs {
 /* Lays out the mount: the disks and ova.xml at the root, and the links in
  * by-device/ and by-label/. */
 int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva);
+/* Adds a generated, read-only file NAME (its contents TEXT, taken over)
+ * in the folder FOLDER at the root, made when first needed. */
+int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
+		      const char *name, char *text, size_t len,
+		      bool executable);
 void xvafs_fs_destroy(struct xvafs_fs *fs);
 
 extern const struct fuse_lowlevel_ops xvafs_ops;

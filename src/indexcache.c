@@ -3,59 +3,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "xvafs/cachefile.h"
 #include "xvafs/indexcache.h"
 
-#define MAGIC "XVAFSIX1"
-#define FORMAT_VERSION 1u
+#define MAGIC "XVAFSIX2"
+#define FORMAT_VERSION 2u
 #define ENDIAN_MARK 0x01020304u
 #define SAMPLE_HEADERS 16
 #define CACHE_FILE_MAX (1ull << 32)
+#define IDENTITY_MAX 4096u
+#define TAR_BLOCK 512u
 
 _Static_assert(sizeof(struct xva_extent) == 32, "extents are stored raw");
 _Static_assert(sizeof(struct xva_keepalive) == 32, "keep-alives are stored raw");
 _Static_assert(sizeof(struct xva_bad_checksum) == 16, "stored raw");
-
-/* What identifies the .xva as it is now. */
-struct cache_key {
-	uint64_t dev, ino, size;
-	int64_t mtime_sec, mtime_nsec;
-};
-
-static struct cache_key key_of(const struct stat *st)
-{
-	struct cache_key k = { (uint64_t)st->st_dev, (uint64_t)st->st_ino,
-			       (uint64_t)st->st_size, (int64_t)st->st_mtim.tv_sec,
-			       (int64_t)st->st_mtim.tv_nsec };
-	return k;
-}
-
-static char *cache_path(const char *dir, const struct cache_key *k)
-{
-	char *path;
-
-	if (asprintf(&path, "%s/%016llx.idx", dir,
-		     (unsigned long long)XXH64(k, sizeof(*k), 0)) < 0)
-		return NULL;
-	return path;
-}
-
-char *xva_index_cache_dir(void)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char *dir = NULL;
-
-	if (xdg && xdg[0] == '/') {
-		if (asprintf(&dir, "%s/xvafs", xdg) < 0)
-			dir = NULL;
-	} else if (home && home[0] == '/') {
-		if (asprintf(&dir, "%s/.cache/xvafs", home) < 0)
-			dir = NULL;
-	}
-	return dir;
-}
 
 /* --- writing --- */
 
@@ -86,16 +51,14 @@ static void put_string(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-static void serialize(struct out *o, const struct cache_key *k,
+static void serialize(struct out *o, const char *identity,
 		      const struct xva_diskmap *map,
 		      const struct xva_index_facts *f)
 {
-	uint32_t version = FORMAT_VERSION, endian = ENDIAN_MARK;
-
 	put(o, MAGIC, 8);
-	put_u32(o, version);
-	put_u32(o, endian);
-	put(o, k, sizeof(*k));
+	put_u32(o, FORMAT_VERSION);
+	put_u32(o, ENDIAN_MARK);
+	put_string(o, identity);
 	put_u64(o, f->members);
 	put_u32(o, (uint32_t)f->has_ova | (uint32_t)f->ova_cut << 1 |
 		   (uint32_t)f->truncated << 2);
@@ -115,6 +78,8 @@ static void serialize(struct out *o, const struct cache_key *k,
 		put_u64(o, d->keepalives);
 		put_u64(o, d->last_number);
 		put_u64(o, d->n_checksums);
+		put_u64(o, d->stray_checksums);
+		put_u64(o, d->first_stray_off);
 		put_u32(o, (uint32_t)d->number_width);
 		put_u32(o, (uint32_t)d->checksum_kind);
 		put_u32(o, d->last_has_checksum);
@@ -134,83 +99,53 @@ static void serialize(struct out *o, const struct cache_key *k,
 	}
 }
 
-static int make_dirs(const char *dir)
+enum xva_status xva_index_cache_save(const char *dir,
+				     const struct xva_source *src,
+				     const struct xva_diskmap *map,
+				     const struct xva_index_facts *facts,
+				     struct xva_err *err)
 {
-	char *copy = strdup(dir);
-
-	if (!copy)
-		return -1;
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-			free(copy);
-			return -1;
-		}
-		*p = '/';
-	}
-	free(copy);
-	return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-enum xva_cache_status xva_index_cache_save(const char *dir,
-					   const struct stat *st,
-					   const struct xva_diskmap *map,
-					   const struct xva_index_facts *facts,
-					   struct xva_err *err)
-{
-	struct cache_key k = key_of(st);
 	struct out o = { NULL, NULL, false };
 	char *path = NULL, *tmp = NULL;
-	enum xva_cache_status status = XVA_CACHE_EIO;
+	enum xva_status status;
 	int fd = -1;
 
-	path = cache_path(dir, &k);
+	path = xva_cache_path(dir, src->identity, "idx");
 	o.hash = XXH64_createState();
-	if (!path || !o.hash || XXH64_reset(o.hash, 0) != XXH_OK ||
-	    asprintf(&tmp, "%s/.tmp-XXXXXX", dir) < 0) {
-		tmp = NULL;
-		xva_err_set(err, "out of memory");
+	if (!path || !o.hash || XXH64_reset(o.hash, 0) != XXH_OK) {
+		status = xva_nomem(err);
 		goto out;
 	}
-	if (make_dirs(dir) < 0) {
-		xva_err_set(err, "cannot create %s: %s", dir, strerror(errno));
+	status = xva_cache_mkdir(dir, err);
+	if (status == XVA_OK)
+		status = xva_cache_create_tmp(path, &tmp, &fd, err);
+	if (status != XVA_OK)
 		goto out;
-	}
-	fd = mkstemp(tmp); /* created 0600 */
-	if (fd < 0) {
-		xva_err_set(err, "cannot create a file in %s: %s", dir,
-			    strerror(errno));
-		goto out;
-	}
 	o.f = fdopen(fd, "wb");
 	if (!o.f) {
-		xva_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		status = xva_fail(err, XVA_EIO, "cannot write %s: %s", tmp,
+				  strerror(errno));
 		goto out;
 	}
-	fd = -1;
-	serialize(&o, &k, map, facts);
-	/* Written whole, then renamed: readers see the old file or the new. */
-	if (fclose(o.f) != 0)
+	serialize(&o, src->identity, map, facts);
+	if (fflush(o.f) != 0)
 		o.failed = true;
-	o.f = NULL;
 	if (o.failed) {
-		xva_err_set(err, "cannot write %s: %s", tmp,
-			    errno ? strerror(errno) : "short write");
+		status = xva_fail(err, errno == ENOSPC ? XVA_ENOSPC : XVA_EIO,
+				  "cannot write %s: %s", tmp,
+				  errno ? strerror(errno) : "short write");
 		goto out;
 	}
-	if (rename(tmp, path) != 0) {
-		xva_err_set(err, "cannot rename %s: %s", tmp, strerror(errno));
-		goto out;
+	/* Written whole, then renamed: readers see the old file or the new. */
+	status = xva_cache_commit(fd, tmp, path, err);
+	if (status == XVA_OK) {
+		free(tmp);
+		tmp = NULL;
 	}
-	free(tmp);
-	tmp = NULL;
-	status = XVA_CACHE_HIT;
 out:
 	if (o.f)
 		fclose(o.f);
-	if (fd >= 0)
+	else if (fd >= 0)
 		close(fd);
 	if (tmp)
 		unlink(tmp);
@@ -292,15 +227,23 @@ static bool prefix_ok(const char *p)
 	return true;
 }
 
+/* Whether LEN bytes at OFF lie inside SIZE bytes, without wrapping. */
+static bool inside(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
 /* The map's invariants, so a damaged or forged cache cannot make reads go
- * anywhere the index pass would not have sent them. */
-static bool disk_ok(const struct xva_disk *d, uint64_t file_size, bool last)
+ * anywhere the index pass would not have sent them: every extent's bytes
+ * lie in the tar (only the last extent of the last disk may run past its
+ * end, in an export cut short, and even it starts inside it). */
+static bool disk_ok(const struct xva_disk *d, uint64_t tar_size, bool last)
 {
 	uint64_t present = 0, end = 0, number = 0;
 	size_t text = xva_checksum_text_len(d->checksum_kind);
 
 	if (!prefix_ok(d->prefix) || d->data_end > (uint64_t)INT64_MAX ||
-	    d->checksum_kind > XVA_CHECKSUM_SHA1 ||
+	    d->checksum_kind > XVA_CHECKSUM_SHA1 || d->block > UINT32_MAX ||
 	    d->members < d->n_extents + d->keepalives)
 		return false;
 	for (size_t i = 0; i < d->n_extents; i++) {
@@ -308,12 +251,13 @@ static bool disk_ok(const struct xva_disk *d, uint64_t file_size, bool last)
 		bool may_be_cut = last && i + 1 == d->n_extents;
 
 		if (e->len == 0 || e->len > d->block || e->disk_off < end ||
-		    e->len > d->data_end ||
-		    e->disk_off > d->data_end - e->len ||
-		    (i > 0 && e->number <= number) || e->file_off % 512 != 0 ||
-		    e->file_off < 512 ||
-		    (!may_be_cut && e->file_off > file_size - e->len) ||
-		    (e->csum_delta && e->file_off + e->csum_delta + text > file_size))
+		    !inside(e->disk_off, e->len, d->data_end) ||
+		    (i > 0 && e->number <= number) ||
+		    e->file_off % TAR_BLOCK != 0 || e->file_off < TAR_BLOCK ||
+		    !inside(e->file_off, may_be_cut ? 0 : e->len, tar_size) ||
+		    (e->csum_delta &&
+		     !inside(e->file_off, (uint64_t)e->csum_delta + text,
+			     tar_size)))
 			return false;
 		end = e->disk_off + e->len;
 		number = e->number;
@@ -322,8 +266,8 @@ static bool disk_ok(const struct xva_disk *d, uint64_t file_size, bool last)
 	for (size_t i = 0; i < d->keepalives; i++) {
 		const struct xva_keepalive *k = &d->keepalive_list[i];
 
-		if (k->disk_off > d->data_end || k->csum_off > file_size ||
-		    k->csum_len > file_size - k->csum_off)
+		if (k->disk_off > d->data_end ||
+		    !inside(k->csum_off, k->csum_len, tar_size))
 			return false;
 	}
 	return present == d->bytes_present;
@@ -340,12 +284,14 @@ static uint64_t octal(const unsigned char *p, size_t n)
 
 /* Whether the 512 bytes in front of extent E are a tar header with a good
  * checksum that declares E's length. */
-static bool header_agrees(int fd, const struct xva_extent *e)
+static bool header_agrees(struct xva_source *src, const struct xva_extent *e)
 {
-	unsigned char h[512];
+	unsigned char h[TAR_BLOCK];
 	uint64_t sum = 0, size;
+	struct xva_err ignored;
 
-	if (pread(fd, h, sizeof(h), (off_t)(e->file_off - 512)) != 512)
+	if (xva_source_read_full(src, h, sizeof(h), e->file_off - TAR_BLOCK,
+				 "a tar header", &ignored) != XVA_OK)
 		return false;
 	for (size_t i = 0; i < sizeof(h); i++)
 		sum += (i >= 148 && i < 156) ? ' ' : h[i];
@@ -359,36 +305,46 @@ static bool header_agrees(int fd, const struct xva_extent *e)
 	return sum == octal(h + 148, 8) && size == e->len;
 }
 
-static bool sample_agrees(int fd, const struct xva_diskmap *map)
+static size_t sample_index(const struct xva_disk *d, size_t s)
 {
+	return d->n_extents == 1 ? 0
+	       : s * (d->n_extents - 1) / (SAMPLE_HEADERS - 1);
+}
+
+static bool sample_agrees(struct xva_source *src, const struct xva_diskmap *map)
+{
+	/* Announced first, so a remote source fetches them together. */
+	for (size_t i = 0; i < map->n_disks; i++)
+		for (size_t s = 0; s < SAMPLE_HEADERS && map->disks[i].n_extents; s++)
+			xva_source_prefetch(src, map->disks[i].extents[
+				sample_index(&map->disks[i], s)].file_off -
+				TAR_BLOCK, TAR_BLOCK);
 	for (size_t i = 0; i < map->n_disks; i++) {
 		const struct xva_disk *d = &map->disks[i];
 
-		for (size_t s = 0; s < SAMPLE_HEADERS && d->n_extents; s++) {
-			size_t idx = d->n_extents == 1 ? 0
-				: s * (d->n_extents - 1) / (SAMPLE_HEADERS - 1);
-
-			if (!header_agrees(fd, &d->extents[idx]))
+		for (size_t s = 0; s < SAMPLE_HEADERS && d->n_extents; s++)
+			if (!header_agrees(src, &d->extents[sample_index(d, s)]))
 				return false;
-		}
 	}
 	return true;
 }
 
-static bool parse(struct in *in, const struct cache_key *k,
+static bool parse(struct in *in, const char *identity,
 		  struct xva_diskmap *map, struct xva_index_facts *f,
-		  uint64_t file_size)
+		  uint64_t tar_size)
 {
-	struct cache_key stored;
-	char magic[8], *trunc;
+	char magic[8], *stored, *trunc;
 	uint64_t n_disks, flags;
+	bool same;
 
 	get(in, magic, 8);
 	if (memcmp(magic, MAGIC, 8) != 0 || get_u32(in) != FORMAT_VERSION ||
 	    get_u32(in) != ENDIAN_MARK)
 		return false;
-	get(in, &stored, sizeof(stored));
-	if (memcmp(&stored, k, sizeof(*k)) != 0)
+	stored = get_string(in, IDENTITY_MAX);
+	same = stored && strcmp(stored, identity) == 0;
+	free(stored);
+	if (!same)
 		return false;
 	f->members = get_u64(in);
 	flags = get_u32(in);
@@ -403,8 +359,7 @@ static bool parse(struct in *in, const struct cache_key *k,
 		return false;
 	snprintf(f->truncation, sizeof(f->truncation), "%s", trunc);
 	free(trunc);
-	if (f->has_ova && !f->ova_cut &&
-	    (f->ova_off > file_size || f->ova_len > file_size - f->ova_off))
+	if (f->has_ova && !f->ova_cut && !inside(f->ova_off, f->ova_len, tar_size))
 		return false;
 	n_disks = get_u64(in);
 	if (in->bad || n_disks > in->left)
@@ -425,6 +380,8 @@ static bool parse(struct in *in, const struct cache_key *k,
 		d->keepalives = get_u64(in);
 		d->last_number = get_u64(in);
 		d->n_checksums = get_u64(in);
+		d->stray_checksums = get_u64(in);
+		d->first_stray_off = get_u64(in);
 		d->number_width = (int)(get_u32(in) & 0xff);
 		d->checksum_kind = (enum xva_checksum_kind)get_u32(in);
 		d->last_has_checksum = get_u32(in) != 0;
@@ -437,7 +394,7 @@ static bool parse(struct in *in, const struct cache_key *k,
 		d->bad_checksums = get_array(in, d->n_bad_checksums,
 					     sizeof(*d->bad_checksums));
 		if (in->bad || !d->prefix ||
-		    !disk_ok(d, file_size, i + 1 == n_disks))
+		    !disk_ok(d, tar_size, i + 1 == n_disks))
 			return false;
 		for (uint64_t j = 0; j < i; j++)
 			if (strcmp(map->disks[j].prefix, d->prefix) == 0)
@@ -447,33 +404,30 @@ static bool parse(struct in *in, const struct cache_key *k,
 	return !in->bad && in->left == 0;
 }
 
-enum xva_cache_status xva_index_cache_load(const char *dir, int fd,
-					   const struct stat *st,
-					   struct xva_diskmap *map,
-					   struct xva_index_facts *facts,
-					   struct xva_err *err)
+enum xva_status xva_index_cache_load(const char *dir, struct xva_source *src,
+				     struct xva_diskmap *map,
+				     struct xva_index_facts *facts,
+				     struct xva_err *err)
 {
-	struct cache_key k = key_of(st);
-	enum xva_cache_status status = XVA_CACHE_INVALID;
+	enum xva_status status = XVA_EFORMAT;
 	struct in in = { NULL, NULL, 0, false };
-	char *path = cache_path(dir, &k);
+	char *path = xva_cache_path(dir, src->identity, "idx");
 	uint64_t sum = 0;
 	struct stat cs;
 	int cfd;
 
-	if (!path) {
-		xva_err_set(err, "out of memory");
-		return XVA_CACHE_EIO;
-	}
+	if (!path)
+		return xva_nomem(err);
 	cfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (cfd < 0) {
 		free(path);
-		return XVA_CACHE_MISS;
+		return xva_fail(err, XVA_EOPEN, "no index cache");
 	}
 	if (fstat(cfd, &cs) < 0 || !S_ISREG(cs.st_mode) ||
 	    cs.st_size < (off_t)(8 + sizeof(uint64_t)) ||
 	    (uint64_t)cs.st_size > CACHE_FILE_MAX) {
-		xva_err_set(err, "ignoring index cache %s: not a cache file", path);
+		xva_fail(err, XVA_EFORMAT, "ignoring index cache %s: not a "
+			 "cache file", path);
 		close(cfd);
 		goto out;
 	}
@@ -482,8 +436,7 @@ enum xva_cache_status xva_index_cache_load(const char *dir, int fd,
 	if (!in.f || !in.hash || XXH64_reset(in.hash, 0) != XXH_OK) {
 		if (!in.f)
 			close(cfd);
-		xva_err_set(err, "cannot read index cache %s", path);
-		status = XVA_CACHE_EIO;
+		status = xva_fail(err, XVA_EIO, "cannot read index cache %s", path);
 		goto out;
 	}
 	/* First the checksum, over the whole file, so that damage is called
@@ -497,26 +450,27 @@ enum xva_cache_status xva_index_cache_load(const char *dir, int fd,
 	}
 	if (in.bad || fread(&sum, 1, sizeof(sum), in.f) != sizeof(sum) ||
 	    sum != XXH64_digest(in.hash)) {
-		xva_err_set(err, "ignoring index cache %s: its checksum is wrong",
-			    path);
+		xva_fail(err, XVA_EFORMAT, "ignoring index cache %s: its "
+			 "checksum is wrong", path);
 		goto out;
 	}
 	rewind(in.f);
+	XXH64_reset(in.hash, 0);
 	in.left = (uint64_t)cs.st_size - sizeof(sum);
 	memset(facts, 0, sizeof(*facts));
-	if (!parse(&in, &k, map, facts, (uint64_t)st->st_size)) {
-		xva_err_set(err, "ignoring index cache %s: it does not describe "
-			    "the export consistently", path);
+	if (!parse(&in, src->identity, map, facts, src->size)) {
+		xva_fail(err, XVA_EFORMAT, "ignoring index cache %s: it does not "
+			 "describe the export consistently", path);
 		goto out;
 	}
-	if (!sample_agrees(fd, map)) {
-		xva_err_set(err, "ignoring index cache %s: the export's tar "
-			    "headers disagree with it", path);
+	if (!sample_agrees(src, map)) {
+		xva_fail(err, XVA_EFORMAT, "ignoring index cache %s: the "
+			 "export's tar headers disagree with it", path);
 		goto out;
 	}
-	status = XVA_CACHE_HIT;
+	status = XVA_OK;
 out:
-	if (status != XVA_CACHE_HIT) {
+	if (status != XVA_OK) {
 		xva_map_free(map);
 		xva_map_init(map);
 	}

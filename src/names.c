@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,45 +50,40 @@ static const struct xva_ova_vm *find_vm(const struct xva_ovaxml *ova,
 	return NULL;
 }
 
-static unsigned long userdevice_of(const struct xva_ova_vbd *vbd)
+/* The Linux name Xen gives disk number N: xvda .. xvdz, then xvdaa ..
+ * xvdzz, xvdaaa .. (the letters count in bijective base 26), as XAPI's
+ * device-number rules and the guest's blkfront driver do. */
+static void xen_device_name(unsigned long n, char *buf, size_t len)
 {
-	return vbd->userdevice ? strtoul(vbd->userdevice, NULL, 10) : 0;
+	char letters[16];
+	size_t i = sizeof(letters);
+
+	letters[--i] = '\0';
+	for (unsigned long v = n + 1; v > 0 && i > 0; v = (v - 1) / 26)
+		letters[--i] = (char)('a' + (v - 1) % 26);
+	snprintf(buf, len, "xvd%s", &letters[i]);
 }
 
-/* xvda .. xvdz, xvdaa .. as Linux names them. */
-static void device_name(size_t index, char *buf, size_t len)
+/* The guest device of VBD: its own device field when set (what the guest
+ * saw when it last ran), else the name Xen gives its userdevice number,
+ * whatever other slots are free or taken (a CD drive at 3 does not move
+ * the disk at 4 to xvdd). NULL when neither says anything. */
+static char *device_for(const struct xva_ova_vbd *vbd)
 {
-	if (index < 26)
-		snprintf(buf, len, "xvd%c", (char)('a' + index));
-	else
-		snprintf(buf, len, "xvd%c%c", (char)('a' + index / 26 - 1),
-			 (char)('a' + index % 26));
-}
+	unsigned long number;
+	char buf[32], *end;
 
-/* The guest device of VBD: its own device field when all disks of its VM
- * have one, else its rank by userdevice among the VM's disks. */
-static char *device_for(const struct xva_ovaxml *ova,
-			const struct xva_ova_vbd *vbd)
-{
-	bool all_named = vbd->device && vbd->device[0];
-	size_t rank = 0;
-	char buf[16];
-
-	for (size_t i = 0; i < ova->n_vbds; i++) {
-		const struct xva_ova_vbd *other = &ova->vbds[i];
-
-		if (!is_disk_vbd(other) || !other->vm || !vbd->vm ||
-		    strcmp(other->vm, vbd->vm) != 0)
-			continue;
-		if (!other->device || !other->device[0])
-			all_named = false;
-		if (userdevice_of(other) < userdevice_of(vbd) ||
-		    (userdevice_of(other) == userdevice_of(vbd) && other < vbd))
-			rank++;
-	}
-	if (all_named)
+	if (vbd->device && vbd->device[0])
 		return xva_safe_name(vbd->device);
-	device_name(rank, buf, sizeof(buf));
+	if (!vbd->userdevice || vbd->userdevice[0] < '0' ||
+	    vbd->userdevice[0] > '9')
+		return NULL;
+	errno = 0;
+	number = strtoul(vbd->userdevice, &end, 10);
+	/* Xen's extended disk numbers stop below 2^20. */
+	if (errno || *end || number >= (1ul << 20))
+		return NULL;
+	xen_device_name(number, buf, sizeof(buf));
 	return strdup(buf);
 }
 
@@ -126,7 +122,7 @@ static char *unique(char *base, const struct xva_disk_names *names, size_t n,
 	}
 }
 
-enum xva_names_status xva_names_build(const struct xva_ovaxml *ova,
+enum xva_status xva_names_build(const struct xva_ovaxml *ova,
 				      const struct xva_diskmap *map,
 				      struct xva_disk_names **out,
 				      struct xva_err *err)
@@ -157,10 +153,15 @@ enum xva_names_status xva_names_build(const struct xva_ovaxml *ova,
 			}
 		}
 		if (nm->vbd && !(nm->vm && nm->vm->is_a_snapshot)) {
-			nm->device = unique(device_for(ova, nm->vbd), names, d,
-					    offsetof(struct xva_disk_names, device));
-			if (!nm->device)
-				goto nomem;
+			char *device = device_for(nm->vbd);
+
+			if (device) {
+				nm->device = unique(device, names, d,
+						    offsetof(struct xva_disk_names,
+							     device));
+				if (!nm->device)
+					goto nomem;
+			}
 		}
 		if (nm->vdi && nm->vdi->name_label && nm->vdi->name_label[0]) {
 			nm->label = unique(xva_safe_name(nm->vdi->name_label),
@@ -171,11 +172,10 @@ enum xva_names_status xva_names_build(const struct xva_ovaxml *ova,
 		}
 	}
 	*out = names;
-	return XVA_NAMES_OK;
+	return XVA_OK;
 nomem:
 	xva_names_free(names, map->n_disks);
-	xva_err_set(err, "out of memory");
-	return XVA_NAMES_ENOMEM;
+	return xva_nomem(err);
 }
 
 void xva_names_free(struct xva_disk_names *names, size_t n)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -16,6 +17,10 @@
 #define MAP_VERSION 1u
 #define MAP_HEADER 4096u
 #define PREFIX_MAX 256
+#define LOCK_NAME "lock"
+/* Writers of blocks B and B + STRIPES share a lock; a write spanning
+ * STRIPES blocks or more takes them all. */
+#define STRIPES 64
 
 /* The map file's first block. */
 struct map_header {
@@ -30,37 +35,48 @@ struct map_header {
 
 struct ovl_disk {
 	const struct xva_disk *disk;
-	int data_fd, map_fd;
+	int data_fd, map_fd;      /* -1 when reading a disk never written */
 	uint32_t block;
 	uint64_t n_blocks;
 	unsigned char *bitmap;    /* bit B: the overlay holds block B */
+	uint64_t held;            /* blocks held (atomic) */
+	pthread_mutex_t map_lock; /* the dirty range */
 	size_t dirty_lo, dirty_hi; /* bitmap bytes not yet on disk: [lo, hi) */
-	uint64_t held;            /* blocks held */
-	pthread_mutex_t lock;     /* writes and syncs */
+	pthread_mutex_t sync_lock; /* one sync at a time */
+	pthread_mutex_t stripes[STRIPES];
 };
 
 struct xva_overlay {
 	const struct xva *xva;
+	enum xva_overlay_mode mode;
+	int lock_fd;
 	struct ovl_disk *disks;
 	size_t n_disks;
 };
 
-static bool held(const struct ovl_disk *d, uint64_t b)
+bool xva_overlay_block_valid(uint32_t block)
 {
-	return __atomic_load_n(&d->bitmap[b >> 3], __ATOMIC_ACQUIRE) &
-	       (1u << (b & 7));
+	return block == 0 || (block >= XVA_OVL_BLOCK_MIN &&
+			      block <= XVA_OVL_BLOCK_MAX &&
+			      (block & (block - 1)) == 0);
 }
 
-/* Marks block B held; called with the lock, after its data is written. */
+static bool held(const struct ovl_disk *d, uint64_t b)
+{
+	return d->bitmap && (__atomic_load_n(&d->bitmap[b >> 3],
+					     __ATOMIC_ACQUIRE) & (1u << (b & 7)));
+}
+
+/* Marks block B held, after its data is written. */
 static void hold(struct ovl_disk *d, uint64_t b)
 {
 	size_t byte = (size_t)(b >> 3);
+	unsigned char bit = (unsigned char)(1u << (b & 7));
 
-	if (held(d, b))
+	if (__atomic_fetch_or(&d->bitmap[byte], bit, __ATOMIC_RELEASE) & bit)
 		return;
-	__atomic_fetch_or(&d->bitmap[byte], (unsigned char)(1u << (b & 7)),
-			  __ATOMIC_RELEASE);
-	d->held++;
+	__atomic_fetch_add(&d->held, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&d->map_lock);
 	if (d->dirty_lo >= d->dirty_hi) {
 		d->dirty_lo = byte;
 		d->dirty_hi = byte + 1;
@@ -68,18 +84,19 @@ static void hold(struct ovl_disk *d, uint64_t b)
 		d->dirty_lo = byte < d->dirty_lo ? byte : d->dirty_lo;
 		d->dirty_hi = byte + 1 > d->dirty_hi ? byte + 1 : d->dirty_hi;
 	}
+	pthread_mutex_unlock(&d->map_lock);
 }
 
-static enum xva_ovl_status io_error(struct xva_err *err, const char *what,
-				    const struct ovl_disk *d)
+static enum xva_status io_error(struct xva_err *err, const char *what,
+				const struct ovl_disk *d)
 {
 	int e = errno;
 
 	/* errno 0: a read found the file ending early (writes that stop
 	 * short say ENOSPC themselves). */
-	xva_err_set(err, "overlay of disk %s: %s: %s", d->disk->prefix, what,
-		    e ? strerror(e) : "the file is shorter than the disk");
-	return e == ENOSPC || e == EDQUOT ? XVA_OVL_ENOSPC : XVA_OVL_EIO;
+	return xva_fail(err, e == ENOSPC || e == EDQUOT ? XVA_ENOSPC : XVA_EIO,
+			"overlay of disk %s: %s: %s", d->disk->prefix, what,
+			e ? strerror(e) : "the file is shorter than the disk");
 }
 
 static uint64_t ova_hash(const struct xva *xva)
@@ -115,193 +132,330 @@ static char *file_path(const char *dir, const char *prefix, const char *ext)
 	return r < 0 ? NULL : path;
 }
 
-static enum xva_ovl_status open_disk(const struct xva *xva, const char *dir,
-				     struct ovl_disk *d, uint32_t block,
-				     uint64_t hash, struct xva_err *err)
+/* --- the lock --- */
+
+static void write_holder(int fd, const char *holder)
 {
-	struct map_header want, have;
+	char line[600];
+	int n = snprintf(line, sizeof(line), "pid %ld, %s\n", (long)getpid(),
+			 holder ? holder : "xvafs");
+
+	if (ftruncate(fd, 0) == 0 && n > 0)
+		(void)!pwrite(fd, line, (size_t)n < sizeof(line) ? (size_t)n
+							 : sizeof(line) - 1, 0);
+}
+
+void xva_overlay_set_holder(struct xva_overlay *ovl, const char *holder)
+{
+	if (ovl->mode == XVA_OVL_WRITE && ovl->lock_fd >= 0)
+		write_holder(ovl->lock_fd, holder);
+}
+
+/* One writer, or any number of readers: flock on DIR/lock, which the
+ * kernel drops when the last descriptor of its open file description
+ * goes (the process dies, daemonized or not). The writer writes who it is
+ * into the file for the next one to be told. */
+static enum xva_status take_lock(struct xva_overlay *ovl, const char *dir,
+				 const char *holder, struct xva_err *err)
+{
+	bool writing = ovl->mode == XVA_OVL_WRITE;
+	char *path, line[600] = "";
+	ssize_t n;
+	int fd;
+
+	if (asprintf(&path, "%s/%s", dir, LOCK_NAME) < 0)
+		return xva_nomem(err);
+	fd = open(path, (writing ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC |
+		  O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		enum xva_status st = XVA_OK;
+
+		/* Reading an overlay no writer ever locked: nothing to share. */
+		if (writing || errno != ENOENT)
+			st = xva_fail(err, XVA_EOPEN, "cannot open %s: %s", path,
+				      strerror(errno));
+		free(path);
+		return st;
+	}
+	if (flock(fd, (writing ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) {
+		if (writing)
+			write_holder(fd, holder);
+		ovl->lock_fd = fd;
+		free(path);
+		return XVA_OK;
+	}
+	if (errno != EWOULDBLOCK) {
+		enum xva_status st = xva_fail(err, XVA_EIO, "cannot lock %s: %s",
+					      path, strerror(errno));
+		close(fd);
+		free(path);
+		return st;
+	}
+	/* A writer holds it when not even a shared lock can be had. */
+	if (writing && flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		free(path);
+		return xva_fail(err, XVA_EBUSY, "the overlay %s is being read by "
+				"another process (xvafs --export-disk?); a writer "
+				"must have it alone: try again when it is done",
+				dir);
+	}
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	line[n > 0 ? n : 0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	close(fd);
+	free(path);
+	return xva_fail(err, XVA_EBUSY, "the overlay %s is in use by another "
+			"xvafs (%s); one process at a time may use an overlay "
+			"it writes to: unmount that one first", dir,
+			line[0] ? line : "its pid is unknown");
+}
+
+/* --- opening --- */
+
+static void make_header(const struct xva *xva, const struct ovl_disk *d,
+			uint32_t block, uint64_t hash, struct map_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, MAP_MAGIC, 8);
+	h->version = MAP_VERSION;
+	h->block = block;
+	h->disk_size = d->disk->size;
+	h->export_size = xva->src->size;
+	h->ova_hash = hash;
+	snprintf(h->prefix, sizeof(h->prefix), "%s", d->disk->prefix);
+}
+
+static enum xva_status check_header(const struct map_header *want,
+				    struct map_header *have,
+				    const char *map_path, struct xva_err *err)
+{
+	if (memcmp(have->magic, MAP_MAGIC, 8) != 0 ||
+	    have->version != MAP_VERSION || have->block == 0 ||
+	    !xva_overlay_block_valid(have->block))
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERLAY,
+				    "%s is not an xvafs overlay map", map_path);
+	have->prefix[PREFIX_MAX - 1] = '\0';
+	if (strcmp(have->prefix, want->prefix) != 0 ||
+	    have->disk_size != want->disk_size ||
+	    have->export_size != want->export_size ||
+	    have->ova_hash != want->ova_hash)
+		return xva_fail(err, XVA_EMISMATCH, "the overlay %s was made for "
+				"another export or disk (disk %s of %llu bytes in "
+				"a %llu-byte export), not disk %s of %llu bytes in "
+				"this %llu-byte export; refusing it", map_path,
+				have->prefix, (unsigned long long)have->disk_size,
+				(unsigned long long)have->export_size,
+				want->prefix, (unsigned long long)want->disk_size,
+				(unsigned long long)want->export_size);
+	return XVA_OK;
+}
+
+static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
+				 struct ovl_disk *d, uint32_t block,
+				 uint64_t hash, struct xva_err *err)
+{
+	bool writing = ovl->mode == XVA_OVL_WRITE;
+	int flags = (writing ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC |
+		    O_NOFOLLOW;
 	char *data_path = file_path(dir, d->disk->prefix, "data");
 	char *map_path = file_path(dir, d->disk->prefix, "map");
-	enum xva_ovl_status status = XVA_OVL_EOPEN;
+	struct map_header want, have;
+	enum xva_status st = XVA_EOPEN;
 	size_t bitmap_len;
-	struct stat st;
+	struct stat sb;
 
 	if (!data_path || !map_path) {
-		status = XVA_OVL_ENOMEM;
+		st = xva_nomem(err);
 		goto out;
 	}
-	memset(&want, 0, sizeof(want));
-	memcpy(want.magic, MAP_MAGIC, 8);
-	want.version = MAP_VERSION;
-	want.block = block;
-	want.disk_size = d->disk->size;
-	want.export_size = (uint64_t)xva->st.st_size;
-	want.ova_hash = hash;
-	snprintf(want.prefix, sizeof(want.prefix), "%s", d->disk->prefix);
-
-	d->map_fd = open(map_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			 0600);
-	if (d->map_fd < 0 || fstat(d->map_fd, &st) < 0) {
-		xva_err_set(err, "cannot open %s: %s", map_path, strerror(errno));
+	make_header(ovl->xva, d, block, hash, &want);
+	d->map_fd = open(map_path, flags, 0600);
+	if (d->map_fd < 0 && !writing && errno == ENOENT) {
+		st = XVA_OK; /* never written: nothing held */
 		goto out;
 	}
-	if (st.st_size == 0) {
+	if (d->map_fd < 0 || fstat(d->map_fd, &sb) < 0) {
+		xva_fail(err, XVA_EOPEN, "cannot open %s: %s", map_path,
+			 strerror(errno));
+		goto out;
+	}
+	if (sb.st_size == 0 && writing) {
 		char header[MAP_HEADER] = { 0 };
 
 		memcpy(header, &want, sizeof(want));
 		if (xva_pwrite_full(d->map_fd, header, sizeof(header), 0) < 0 ||
 		    fsync(d->map_fd) < 0) {
-			status = io_error(err, "cannot write its map", d);
+			st = io_error(err, "cannot write its map", d);
 			goto out;
 		}
 		have = want;
-	} else if (pread(d->map_fd, &have, sizeof(have), 0) != sizeof(have) ||
-		   memcmp(have.magic, MAP_MAGIC, 8) != 0 ||
-		   have.version != MAP_VERSION || have.block < XVA_OVL_BLOCK_MIN ||
-		   have.block > XVA_OVL_BLOCK_MAX ||
-		   (have.block & (have.block - 1)) != 0) {
-		xva_err_set(err, "%s is not an xvafs overlay map", map_path);
-		status = XVA_OVL_EDAMAGED;
+	} else if (xva_pread_full(d->map_fd, &have, sizeof(have), 0) < 0) {
+		st = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERLAY,
+				  "%s is not an xvafs overlay map", map_path);
 		goto out;
 	}
-	have.prefix[PREFIX_MAX - 1] = '\0';
-	if (strcmp(have.prefix, want.prefix) != 0 ||
-	    have.disk_size != want.disk_size ||
-	    have.export_size != want.export_size ||
-	    have.ova_hash != want.ova_hash) {
-		xva_err_set(err, "the overlay %s was made for another export or "
-			    "disk (disk %s of %llu bytes in a %llu-byte export), "
-			    "not disk %s of %llu bytes in this %llu-byte export; "
-			    "refusing it", map_path, have.prefix,
-			    (unsigned long long)have.disk_size,
-			    (unsigned long long)have.export_size, want.prefix,
-			    (unsigned long long)want.disk_size,
-			    (unsigned long long)want.export_size);
-		status = XVA_OVL_EMISMATCH;
+	st = check_header(&want, &have, map_path, err);
+	if (st != XVA_OK)
 		goto out;
-	}
 	d->block = have.block;
 	d->n_blocks = (d->disk->size + d->block - 1) / d->block;
 	bitmap_len = (size_t)((d->n_blocks + 7) / 8);
 	d->bitmap = calloc(bitmap_len ? bitmap_len : 1, 1);
 	if (!d->bitmap) {
-		status = XVA_OVL_ENOMEM;
+		st = xva_nomem(err);
 		goto out;
 	}
 	/* The map's space is taken now (a new map grows to its full size,
 	 * zeros), so that a full file system can fail data writes but never
 	 * the map's. */
-	errno = posix_fallocate(d->map_fd, 0, (off_t)(MAP_HEADER + bitmap_len));
-	if (errno != 0) {
-		status = io_error(err, "cannot reserve space for its map", d);
-		goto out;
+	if (writing) {
+		errno = posix_fallocate(d->map_fd, 0,
+					(off_t)(MAP_HEADER + bitmap_len));
+		if (errno != 0) {
+			st = io_error(err, "cannot reserve space for its map", d);
+			goto out;
+		}
 	}
 	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
-		status = io_error(err, "cannot read its map", d);
+		st = io_error(err, "cannot read its map", d);
 		goto out;
 	}
 	for (uint64_t b = 0; b < d->n_blocks; b++)
 		d->held += held(d, b) ? 1 : 0;
-	d->data_fd = open(data_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			  0600);
-	if (d->data_fd < 0 || fstat(d->data_fd, &st) < 0) {
-		xva_err_set(err, "cannot open %s: %s", data_path, strerror(errno));
+	d->data_fd = open(data_path, flags, 0600);
+	if (d->data_fd < 0 || fstat(d->data_fd, &sb) < 0) {
+		st = xva_fail(err, XVA_EOPEN, "cannot open %s: %s", data_path,
+			      strerror(errno));
 		goto out;
 	}
-	if ((uint64_t)st.st_size < d->disk->size &&
+	if (writing && (uint64_t)sb.st_size < d->disk->size &&
 	    ftruncate(d->data_fd, (off_t)d->disk->size) < 0) {
-		status = io_error(err, "cannot size its data file", d);
+		st = io_error(err, "cannot size its data file", d);
 		goto out;
 	}
-	status = XVA_OVL_OK;
+	st = XVA_OK;
 out:
-	if (status == XVA_OVL_ENOMEM)
-		xva_err_set(err, "out of memory");
 	free(data_path);
 	free(map_path);
-	return status;
+	return st;
 }
 
-enum xva_ovl_status xva_overlay_open(const struct xva *xva, const char *dir,
-				     uint32_t block, struct xva_overlay **out,
-				     struct xva_err *err)
+static void init_disk(struct ovl_disk *d, const struct xva_disk *disk)
+{
+	d->disk = disk;
+	d->data_fd = d->map_fd = -1;
+	pthread_mutex_init(&d->map_lock, NULL);
+	pthread_mutex_init(&d->sync_lock, NULL);
+	for (size_t s = 0; s < STRIPES; s++)
+		pthread_mutex_init(&d->stripes[s], NULL);
+}
+
+enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
+				 enum xva_overlay_mode mode, uint32_t block,
+				 const char *holder, struct xva_overlay **out,
+				 struct xva_err *err)
 {
 	struct xva_overlay *ovl;
-	enum xva_ovl_status st = XVA_OVL_OK;
-	uint64_t hash = ova_hash(xva);
+	enum xva_status st = XVA_OK;
+	uint64_t hash;
 
 	*out = NULL;
+	if (!xva_overlay_block_valid(block))
+		return xva_fail(err, XVA_EINVAL, "overlay_block=%u: the block "
+				"size must be a power of two from %u to %u", block,
+				XVA_OVL_BLOCK_MIN, XVA_OVL_BLOCK_MAX);
 	if (!block)
 		block = XVA_OVL_BLOCK_DEFAULT;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		xva_err_set(err, "cannot create the overlay folder %s: %s", dir,
-			    strerror(errno));
-		return XVA_OVL_EOPEN;
-	}
+	if (mode == XVA_OVL_WRITE && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return xva_fail(err, XVA_EOPEN, "cannot create the overlay folder "
+				"%s: %s", dir, strerror(errno));
 	ovl = calloc(1, sizeof(*ovl));
 	if (!ovl || !(ovl->disks = calloc(xva->map.n_disks + 1,
 					  sizeof(*ovl->disks)))) {
 		free(ovl);
-		xva_err_set(err, "out of memory");
-		return XVA_OVL_ENOMEM;
+		return xva_nomem(err);
 	}
 	ovl->xva = xva;
-	for (size_t i = 0; i < xva->map.n_disks && st == XVA_OVL_OK; i++) {
-		struct ovl_disk *d = &ovl->disks[i];
-
-		d->disk = &xva->map.disks[i];
-		d->data_fd = d->map_fd = -1;
-		pthread_mutex_init(&d->lock, NULL);
+	ovl->mode = mode;
+	ovl->lock_fd = -1;
+	st = take_lock(ovl, dir, holder, err);
+	hash = st == XVA_OK ? ova_hash(xva) : 0;
+	for (size_t i = 0; i < xva->map.n_disks && st == XVA_OK; i++) {
+		init_disk(&ovl->disks[i], &xva->map.disks[i]);
 		ovl->n_disks++;
-		st = open_disk(xva, dir, d, block, hash, err);
+		st = open_disk(ovl, dir, &ovl->disks[i], block, hash, err);
 	}
-	if (st != XVA_OVL_OK) {
-		struct xva_err ignored;
-
-		xva_overlay_close(ovl, &ignored);
+	if (st != XVA_OK) {
+		xva_overlay_close(ovl, NULL);
 		return st;
 	}
 	*out = ovl;
-	return XVA_OVL_OK;
+	return XVA_OK;
 }
 
-enum xva_ovl_status xva_overlay_sync(struct xva_overlay *ovl, size_t disk,
-				     struct xva_err *err)
+enum xva_status xva_overlay_sync(struct xva_overlay *ovl, size_t disk,
+				 struct xva_err *err)
 {
 	struct ovl_disk *d = &ovl->disks[disk];
-	enum xva_ovl_status st = XVA_OVL_OK;
+	enum xva_status st = XVA_OK;
+	unsigned char *snapshot = NULL;
+	size_t lo, hi;
 
-	pthread_mutex_lock(&d->lock);
-	/* The data first: a bit may reach the disk only after its block. */
-	if (fdatasync(d->data_fd) < 0) {
-		st = io_error(err, "cannot sync its data", d);
-	} else if (d->dirty_lo < d->dirty_hi) {
-		if (xva_pwrite_full(d->map_fd, d->bitmap + d->dirty_lo,
-				 d->dirty_hi - d->dirty_lo,
-				 MAP_HEADER + d->dirty_lo) < 0 ||
-		    fdatasync(d->map_fd) < 0)
-			st = io_error(err, "cannot write its map", d);
-		else
-			d->dirty_lo = d->dirty_hi = 0;
+	if (ovl->mode != XVA_OVL_WRITE || d->data_fd < 0)
+		return XVA_OK;
+	pthread_mutex_lock(&d->sync_lock);
+	/* The bits set so far: each was set after its data was written, so
+	 * the fdatasync below makes all their data durable first. */
+	pthread_mutex_lock(&d->map_lock);
+	lo = d->dirty_lo;
+	hi = d->dirty_hi;
+	if (lo < hi && (snapshot = malloc(hi - lo))) {
+		for (size_t i = lo; i < hi; i++)
+			snapshot[i - lo] = __atomic_load_n(&d->bitmap[i],
+							   __ATOMIC_ACQUIRE);
+		d->dirty_lo = d->dirty_hi = 0;
 	}
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->map_lock);
+	if (lo < hi && !snapshot) {
+		st = xva_nomem(err);
+	} else if (fdatasync(d->data_fd) < 0) {
+		st = io_error(err, "cannot sync its data", d);
+	} else if (snapshot &&
+		   (xva_pwrite_full(d->map_fd, snapshot, hi - lo, MAP_HEADER + lo) < 0 ||
+		    fdatasync(d->map_fd) < 0)) {
+		st = io_error(err, "cannot write its map", d);
+	}
+	if (st != XVA_OK && snapshot) {
+		/* Those bits are still to be written. */
+		pthread_mutex_lock(&d->map_lock);
+		if (d->dirty_lo >= d->dirty_hi) {
+			d->dirty_lo = lo;
+			d->dirty_hi = hi;
+		} else {
+			d->dirty_lo = lo < d->dirty_lo ? lo : d->dirty_lo;
+			d->dirty_hi = hi > d->dirty_hi ? hi : d->dirty_hi;
+		}
+		pthread_mutex_unlock(&d->map_lock);
+	}
+	free(snapshot);
+	pthread_mutex_unlock(&d->sync_lock);
 	return st;
 }
 
-enum xva_ovl_status xva_overlay_close(struct xva_overlay *ovl,
-				      struct xva_err *err)
+enum xva_status xva_overlay_close(struct xva_overlay *ovl, struct xva_err *err)
 {
-	enum xva_ovl_status status = XVA_OVL_OK;
+	enum xva_status status = XVA_OK;
 
 	if (!ovl)
-		return XVA_OVL_OK;
+		return XVA_OK;
 	for (size_t i = 0; i < ovl->n_disks; i++) {
 		struct ovl_disk *d = &ovl->disks[i];
 
 		if (d->data_fd >= 0 && d->map_fd >= 0 && d->bitmap) {
-			enum xva_ovl_status st = xva_overlay_sync(ovl, i, err);
+			enum xva_status st = xva_overlay_sync(ovl, i, err);
 
-			if (status == XVA_OVL_OK)
+			if (status == XVA_OK)
 				status = st;
 		}
 		if (d->data_fd >= 0)
@@ -309,114 +463,178 @@ enum xva_ovl_status xva_overlay_close(struct xva_overlay *ovl,
 		if (d->map_fd >= 0)
 			close(d->map_fd);
 		free(d->bitmap);
-		pthread_mutex_destroy(&d->lock);
+		pthread_mutex_destroy(&d->map_lock);
+		pthread_mutex_destroy(&d->sync_lock);
+		for (size_t s = 0; s < STRIPES; s++)
+			pthread_mutex_destroy(&d->stripes[s]);
 	}
+	/* Last: the lock goes only once the maps are durable. */
+	if (ovl->lock_fd >= 0)
+		close(ovl->lock_fd);
 	free(ovl->disks);
 	free(ovl);
 	return status;
 }
 
-static enum xva_ovl_status lower_error(enum xva_status st)
-{
-	return st == XVA_ENOMEM ? XVA_OVL_ENOMEM : XVA_OVL_ELOWER;
-}
+/* --- reading --- */
 
-enum xva_ovl_status xva_overlay_read(struct xva_overlay *ovl, size_t disk,
-				     void *buf, size_t len, uint64_t off,
-				     size_t *done, struct xva_err *err)
+enum xva_status xva_overlay_read_segments(struct xva_overlay *ovl,
+					  size_t disk, size_t len,
+					  uint64_t off, xva_segment_fn fn,
+					  void *ctx, size_t *done,
+					  struct xva_err *err)
 {
 	struct ovl_disk *d = &ovl->disks[disk];
-	char *out = buf;
+	enum xva_status st;
 	uint64_t pos, end;
 
 	*done = 0;
+	if (__atomic_load_n(&d->held, __ATOMIC_RELAXED) == 0)
+		return xva_read_segments(ovl->xva, d->disk, len, off, fn, ctx,
+					 done, err);
 	if (off >= d->disk->size)
-		return XVA_OVL_OK;
+		return XVA_OK;
 	if (len > d->disk->size - off)
 		len = (size_t)(d->disk->size - off);
 	end = off + len;
-	/* Runs of blocks from the same layer, in one read each. */
+	/* Runs of blocks from the same layer. */
 	for (pos = off; pos < end; ) {
 		uint64_t b = pos / d->block, stop = (b + 1) * d->block;
 		bool from_overlay = held(d, b);
-		size_t n;
 
 		while (stop < end && held(d, stop / d->block) == from_overlay)
 			stop += d->block;
 		if (stop > end)
 			stop = end;
 		if (from_overlay) {
-			if (xva_pread_full(d->data_fd, out, (size_t)(stop - pos), pos) < 0)
-				return io_error(err, "cannot read its data", d);
+			struct xva_segment seg = { pos, stop - pos, 0, d->data_fd,
+						   false };
+
+			st = fn(ctx, &seg, err);
 		} else {
-			enum xva_status st = xva_read(ovl->xva, d->disk, out,
-						      (size_t)(stop - pos), pos,
-						      &n, err);
-			if (st != XVA_OK)
-				return lower_error(st);
+			size_t n;
+
+			st = xva_read_segments(ovl->xva, d->disk,
+					       (size_t)(stop - pos), pos, fn, ctx,
+					       &n, err);
 		}
-		out += stop - pos;
+		if (st != XVA_OK)
+			return st;
 		pos = stop;
 	}
 	*done = len;
-	return XVA_OVL_OK;
+	return XVA_OK;
+}
+
+enum xva_status xva_overlay_read(struct xva_overlay *ovl, size_t disk,
+				 void *buf, size_t len, uint64_t off,
+				 size_t *done, struct xva_err *err)
+{
+	struct xva_copy c = { ovl->xva, ovl->disks[disk].disk, buf, false };
+
+	xva_err_clear(err);
+	return xva_overlay_read_segments(ovl, disk, len, off, xva_copy_segment,
+					 &c, done, err);
+}
+
+/* --- writing --- */
+
+/* Locks (or unlocks) the stripes of blocks FIRST to LAST, in stripe
+ * order, so that two writers never wait on each other in a circle. */
+static void lock_stripes(struct ovl_disk *d, uint64_t first, uint64_t last,
+			 bool lock)
+{
+	bool all = last - first + 1 >= STRIPES;
+
+	for (uint64_t s = 0; s < STRIPES; s++) {
+		uint64_t lo = first % STRIPES, hi = last % STRIPES;
+		bool in = all || (lo <= hi ? s >= lo && s <= hi
+					   : s >= lo || s <= hi);
+
+		if (!in)
+			continue;
+		if (lock)
+			pthread_mutex_lock(&d->stripes[s]);
+		else
+			pthread_mutex_unlock(&d->stripes[s]);
+	}
 }
 
 /* Writes BUF (LEN bytes at OFF, inside block B) into a block the overlay
  * does not hold yet: the rest of the block comes from the export. With
- * BUF NULL, writes zeros. Called with the lock. */
-static enum xva_ovl_status copy_up(struct xva_overlay *ovl, struct ovl_disk *d,
-				   uint64_t b, const void *buf, size_t len,
-				   uint64_t off, struct xva_err *err)
+ * BUF NULL, writes zeros. Called with the block's stripe locked. */
+static enum xva_status copy_up(struct xva_overlay *ovl, struct ovl_disk *d,
+			       uint64_t b, const void *buf, size_t len,
+			       uint64_t off, struct xva_err *err)
 {
 	uint64_t start = b * d->block;
 	size_t block_len = (size_t)(d->disk->size - start < d->block
 					    ? d->disk->size - start : d->block);
-	enum xva_ovl_status st = XVA_OVL_OK;
+	enum xva_status st = XVA_OK;
 	char *scratch = malloc(block_len);
 	size_t n;
 
-	if (!scratch) {
-		xva_err_set(err, "out of memory");
-		return XVA_OVL_ENOMEM;
+	if (!scratch)
+		return xva_nomem(err);
+	if (len < block_len)
+		st = xva_read(ovl->xva, d->disk, scratch, block_len, start, &n,
+			      err);
+	if (st == XVA_OK) {
+		if (buf)
+			memcpy(scratch + (off - start), buf, len);
+		else
+			memset(scratch + (off - start), 0, len);
+		if (xva_pwrite_full(d->data_fd, scratch, block_len, start) < 0)
+			st = io_error(err, "cannot write its data", d);
+		else
+			hold(d, b);
 	}
-	if (len < block_len) {
-		enum xva_status lst = xva_read(ovl->xva, d->disk, scratch,
-					       block_len, start, &n, err);
-		if (lst != XVA_OK) {
-			free(scratch);
-			return lower_error(lst);
-		}
-	}
-	if (buf)
-		memcpy(scratch + (off - start), buf, len);
-	else
-		memset(scratch + (off - start), 0, len);
-	if (xva_pwrite_full(d->data_fd, scratch, block_len, start) < 0)
-		st = io_error(err, "cannot write its data", d);
-	else
-		hold(d, b);
 	free(scratch);
 	return st;
 }
 
+static enum xva_status write_zeros(struct ovl_disk *d, uint64_t pos,
+				   uint64_t stop, struct xva_err *err)
+{
+	static const char zeros[65536];
+
+	if (fallocate(d->data_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)pos, (off_t)(stop - pos)) == 0)
+		return XVA_OK;
+	/* No punch-hole there: write the zeros. */
+	for (uint64_t p = pos; p < stop; ) {
+		size_t n = stop - p < sizeof(zeros) ? (size_t)(stop - p)
+						    : sizeof(zeros);
+
+		if (xva_pwrite_full(d->data_fd, zeros, n, p) < 0)
+			return io_error(err, "cannot write its data", d);
+		p += n;
+	}
+	return XVA_OK;
+}
+
 /* The write (BUF) or zeroing (BUF NULL) of LEN bytes at OFF. */
-static enum xva_ovl_status change(struct xva_overlay *ovl, size_t disk,
-				  const void *buf, uint64_t len, uint64_t off,
-				  struct xva_err *err)
+static enum xva_status change(struct xva_overlay *ovl, size_t disk,
+			      const void *buf, uint64_t len, uint64_t off,
+			      struct xva_err *err)
 {
 	struct ovl_disk *d = &ovl->disks[disk];
-	enum xva_ovl_status st = XVA_OVL_OK;
+	enum xva_status st = XVA_OK;
 	const char *in = buf;
 	uint64_t pos, end;
 
+	if (ovl->mode != XVA_OVL_WRITE)
+		return xva_fail(err, XVA_EACCESS, "overlay of disk %s: opened "
+				"for reading", d->disk->prefix);
 	if (off >= d->disk->size || len > d->disk->size - off) {
 		errno = ENOSPC;
 		return io_error(err, "a write past the end of the disk", d);
 	}
+	if (len == 0)
+		return XVA_OK;
 	end = off + len;
-	pthread_mutex_lock(&d->lock);
-	for (pos = off; pos < end && st == XVA_OVL_OK; ) {
+	lock_stripes(d, off / d->block, (end - 1) / d->block, true);
+	for (pos = off; pos < end && st == XVA_OK; ) {
 		uint64_t b = pos / d->block, start = b * d->block;
 		uint64_t stop = start + d->block < end ? start + d->block : end;
 		uint64_t block_end = start + d->block < d->disk->size
@@ -445,48 +663,37 @@ static enum xva_ovl_status change(struct xva_overlay *ovl, size_t disk,
 			if (xva_pwrite_full(d->data_fd, in + (pos - off),
 					 (size_t)(stop - pos), pos) < 0)
 				st = io_error(err, "cannot write its data", d);
-		} else if (fallocate(d->data_fd, FALLOC_FL_PUNCH_HOLE |
-				     FALLOC_FL_KEEP_SIZE, (off_t)pos,
-				     (off_t)(stop - pos)) < 0) {
-			/* No punch-hole there: write the zeros. */
-			static const char zeros[65536];
-
-			for (uint64_t p = pos; p < stop && st == XVA_OVL_OK; ) {
-				size_t n = stop - p < sizeof(zeros)
-						   ? (size_t)(stop - p) : sizeof(zeros);
-
-				if (xva_pwrite_full(d->data_fd, zeros, n, p) < 0)
-					st = io_error(err, "cannot write its data", d);
-				p += n;
-			}
+		} else {
+			st = write_zeros(d, pos, stop, err);
 		}
 		/* A failed write marks nothing: those blocks still read from
 		 * wherever they did before. */
-		for (uint64_t hb = b; st == XVA_OVL_OK && hb * d->block < stop; hb++)
+		for (uint64_t hb = b; st == XVA_OK && hb * d->block < stop; hb++)
 			hold(d, hb);
 		pos = stop;
 	}
-	pthread_mutex_unlock(&d->lock);
+	lock_stripes(d, off / d->block, (end - 1) / d->block, false);
 	return st;
 }
 
-enum xva_ovl_status xva_overlay_write(struct xva_overlay *ovl, size_t disk,
-				      const void *buf, size_t len,
-				      uint64_t off, struct xva_err *err)
+enum xva_status xva_overlay_write(struct xva_overlay *ovl, size_t disk,
+				  const void *buf, size_t len, uint64_t off,
+				  struct xva_err *err)
 {
 	return change(ovl, disk, buf, len, off, err);
 }
 
-enum xva_ovl_status xva_overlay_zero(struct xva_overlay *ovl, size_t disk,
-				     uint64_t len, uint64_t off,
-				     struct xva_err *err)
+enum xva_status xva_overlay_zero(struct xva_overlay *ovl, size_t disk,
+				 uint64_t len, uint64_t off,
+				 struct xva_err *err)
 {
 	return change(ovl, disk, NULL, len, off, err);
 }
 
 uint64_t xva_overlay_bytes(const struct xva_overlay *ovl, size_t disk)
 {
-	return ovl->disks[disk].held * ovl->disks[disk].block;
+	return __atomic_load_n(&ovl->disks[disk].held, __ATOMIC_RELAXED) *
+	       ovl->disks[disk].block;
 }
 
 int xva_overlay_seek(struct xva_overlay *ovl, size_t disk, uint64_t off,
@@ -498,7 +705,7 @@ int xva_overlay_seek(struct xva_overlay *ovl, size_t disk, uint64_t off,
 
 	if (off >= lower->size)
 		return -1;
-	if (d->held == 0)
+	if (__atomic_load_n(&d->held, __ATOMIC_RELAXED) == 0)
 		return xva_disk_seek(lower, off, want_data, out);
 	if (want_data) {
 		uint64_t best = UINT64_MAX;

@@ -1,36 +1,88 @@
-/* The command-line tools that use the core without FUSE. */
+/* The command line's parts: the tools that use the core without FUSE,
+ * and what they share (exit statuses, units, progress lines). */
 #ifndef XVAFS_TOOLS_H
 #define XVAFS_TOOLS_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
-#include "xvafs/archive.h"
 #include "xvafs/overlay.h"
+#include "xvafs/xva.h"
 
-/* Exit statuses of every xvafs command. */
+/* Exit statuses of every xvafs command (the man page's EXIT STATUS). */
 enum xvafs_exit {
 	XVAFS_EXIT_OK = 0,
-	XVAFS_EXIT_USAGE = 1,     /* bad command line or mount options */
-	XVAFS_EXIT_BAD_INPUT = 2, /* the .xva cannot be read or is malformed */
-	XVAFS_EXIT_MOUNT = 3,     /* FUSE could not mount or serve */
-	XVAFS_EXIT_DAMAGED = 4,   /* --verify: damaged or unverifiable chunks */
+	XVAFS_EXIT_USAGE = 1,        /* bad command line or option value */
+	XVAFS_EXIT_BAD_INPUT = 2,    /* the export cannot be read, is
+					malformed, or its overlay is busy or
+					another export's */
+	XVAFS_EXIT_MOUNT = 3,        /* FUSE could not mount or serve */
+	XVAFS_EXIT_DAMAGED = 4,      /* --verify: damaged chunks or a cut
+					export; --export-disk: the disk could
+					not all be read */
+	XVAFS_EXIT_UNVERIFIABLE = 5, /* --verify: nothing damaged, but some
+					chunks have no checksum */
+	XVAFS_EXIT_OUTPUT = 6,       /* --export-disk: the output could not
+					be written */
+	/* Interrupted by signal N: 128 + N, as shells report it. */
 };
 
-/* --list: the VM(s), then one line per disk (or JSON). */
-int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json);
+/* The exit status for an export that xva_open() refused. */
+int xvafs_exit_for_open(enum xva_status st);
 
-/* --verify: every chunk against its checksum, reading the .xva once in
+/* Set by SIGINT, SIGTERM or SIGHUP while a command or an index pass
+ * runs (the signal's number). */
+extern volatile sig_atomic_t xvafs_interrupted;
+/* Catches those signals into xvafs_interrupted (ON), or restores them. */
+void xvafs_catch_interrupts(bool on);
+
+/* BYTES in binary units ("1.4 GiB"), or exactly with EXACT. */
+void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len);
+
+/* A progress line on stderr when it is a terminal: WHAT, bytes done of
+ * total, %, rate, ETA; redrawn at most four times a second. */
+struct xvafs_progress {
+	bool shown;
+	const char *what;
+	uint64_t total, done;
+	double start, last;
+};
+void xvafs_progress_start(struct xvafs_progress *p, const char *what,
+			  uint64_t total);
+void xvafs_progress_update(struct xvafs_progress *p, uint64_t done);
+void xvafs_progress_end(struct xvafs_progress *p);
+/* An xva_progress_fn for index passes (CTX: a struct xvafs_progress). */
+void xvafs_progress_fn(void *ctx, uint64_t done, uint64_t total);
+
+/* --list: the VM(s), then one line per disk (or JSON); EXACT prints
+ * sizes in bytes. */
+int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json,
+	       bool exact);
+/* --list --json for an export that could not be opened: an error object
+ * on OUT, so scripts always get JSON. */
+void xvafs_list_json_error(FILE *out, const char *path,
+			   const struct xva_err *err);
+
+/* --verify: every chunk against its checksum, reading the export once in
  * order; progress on stderr when it is a terminal. */
 int xvafs_verify(FILE *out, const char *path, const struct xva *xva);
 
-/* --export-disk: disk PREFIX, with the overlay in OVERLAY_DIR (or none),
- * as a sparse raw file OUT. */
-int xvafs_export_disk(const char *path, struct xva *xva, const char *prefix,
-		      const char *out, const char *overlay_dir);
+struct xvafs_export_options {
+	const char *disk;        /* prefix, guest device or label */
+	const char *out;         /* a path, a block device, or "-" */
+	const char *overlay_dir; /* with that overlay's changes, or NULL */
+	bool force;              /* replace an existing output */
+};
+/* --export-disk: one disk as a sparse raw file (or to a block device or
+ * standard output). */
+int xvafs_export_disk(const char *path, struct xva *xva,
+		      const struct xvafs_export_options *o);
 
 /* Warnings printed before mounting and by --list: a truncated export and
- * how much of each disk is intact, chunks without checksums. */
+ * how much of each disk is intact, chunks without checksums, checksums
+ * that verify nothing, a damaged compressed stream. */
 void xvafs_warn(FILE *out, const char *path, const struct xva *xva);
 
 #endif

@@ -1,168 +1,204 @@
-/* xvafs --verify: every chunk of every disk against its checksum member,
- * reading the .xva once, in file order. */
-#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "tools.h"
+#include "xvafs/verify.h"
 
-#define READ_SIZE (1u << 20)
+enum chunk_state { CHUNK_UNKNOWN = 0, CHUNK_GOOD, CHUNK_BAD };
 
-struct tally {
-	uint64_t good, mismatch, no_checksum, unreadable, bytes;
-};
-
-struct progress {
-	bool shown;        /* stderr is a terminal */
-	uint64_t total, done;
-	double start, last;
-};
-
-static double now(void)
+static void member_range(const struct xva_disk *disk,
+			 const struct xva_extent *e, char *buf, size_t len)
 {
-	struct timespec ts;
+	char name[300];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	xva_disk_member_name(disk, e->number, name, sizeof(name));
+	snprintf(buf, len, "disk %s, member %s (disk bytes %llu-%llu)",
+		 disk->prefix, name, (unsigned long long)e->disk_off,
+		 (unsigned long long)(e->disk_off + e->len - 1));
 }
 
-static void human(uint64_t bytes, char *buf, size_t len)
+/* Checksum text from the file, made printable for messages. */
+static void printable(const char *text, size_t len, char *out, size_t outlen)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes;
-	size_t u = 0;
+	size_t i;
 
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+	for (i = 0; i < len && i + 1 < outlen; i++)
+		out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+	out[i] = '\0';
 }
 
-static void show_progress(struct progress *p, bool final)
+/* Compares the text at CSUM_OFF with the one computed. */
+static enum xva_status compare_text(const struct xva *xva,
+				    enum xva_checksum_kind kind,
+				    uint64_t csum_off, const char *computed,
+				    const char *what, struct xva_err *err)
 {
-	double t = now(), rate;
-	char done[32], total[32];
+	size_t len = xva_checksum_text_len(kind);
+	char stored[XVA_CHECKSUM_TEXT_MAX], shown[XVA_CHECKSUM_TEXT_MAX];
+	struct xva_err why;
+	enum xva_status st;
 
-	if (!p->shown || (!final && t - p->last < 0.25))
-		return;
-	p->last = t;
-	if (final) {
-		fputs("\r\033[K", stderr);
-		return;
+	st = xva_source_read_full(xva->src, stored, len, csum_off,
+				  "its checksum", &why);
+	if (st != XVA_OK)
+		return xva_fail(err, st, "%s: cannot read its checksum at byte "
+				"%llu: %.300s", what, (unsigned long long)csum_off,
+				why.msg);
+	/* XAPI compares the texts as exact strings; so does xvafs. */
+	if (memcmp(stored, computed, len) != 0) {
+		printable(stored, len, shown, sizeof(shown));
+		return xva_fail(err, XVA_ECORRUPT, "%s: checksum mismatch: the "
+				"data hashes to %s, its .%s member says %s", what,
+				computed, xva_checksum_name(kind), shown);
 	}
-	rate = t > p->start ? (double)p->done / (t - p->start) : 0;
-	human(p->done, done, sizeof(done));
-	human(p->total, total, sizeof(total));
-	fprintf(stderr, "\r\033[Kverifying: %s of %s (%.0f%%), %.0f MB/s",
-		done, total, p->total ? 100.0 * (double)p->done / (double)p->total
-				      : 100.0, rate / 1e6);
-	if (rate > 0) {
-		unsigned eta = (unsigned)((double)(p->total - p->done) / rate);
-
-		fprintf(stderr, ", ETA %u:%02u", eta / 60, eta % 60);
-	}
-	fflush(stderr);
+	return XVA_OK;
 }
 
-static void count(struct tally *t, enum xva_verdict v, FILE *out,
-		  const char *path, const struct xva_err *err)
+static enum xva_status no_checksum(const struct xva_disk *disk,
+				   uint64_t number, const char *what,
+				   struct xva_err *err)
 {
-	switch (v) {
-	case XVA_VERDICT_GOOD:
-		t->good++;
-		return;
-	case XVA_VERDICT_MISMATCH:
-		t->mismatch++;
-		break;
-	case XVA_VERDICT_NO_CHECKSUM:
-		t->no_checksum++;
-		break;
-	case XVA_VERDICT_UNREADABLE:
-		t->unreadable++;
-		break;
-	}
-	fprintf(out, "xvafs: %s: %s\n", path, err->msg);
+	const struct xva_bad_checksum *bad = xva_disk_bad_checksum(disk, number);
+
+	if (bad)
+		return xva_fail(err, XVA_EUNVERIFIABLE, "%s: its .%s member "
+				"holds %llu bytes, not the %zu of a checksum text",
+				what, xva_checksum_name(disk->checksum_kind),
+				(unsigned long long)bad->len,
+				xva_checksum_text_len(disk->checksum_kind));
+	return xva_fail(err, XVA_EUNVERIFIABLE, "%s: no checksum member "
+			"follows it", what);
 }
 
-/* The disk's chunks and keep-alives, merged in number order, which is the
- * order they lie in the file. */
-static void verify_disk(FILE *out, const char *path, const struct xva *xva,
-			const struct xva_disk *d, void *buf, struct tally *t,
-			struct progress *p)
+enum xva_status xva_verify_extent(const struct xva *xva,
+				  const struct xva_disk *disk, size_t idx,
+				  void *buf, size_t buflen, struct xva_err *err)
 {
-	size_t e = 0, k = 0;
-	enum xva_verdict verdict;
-	struct xva_err err;
+	const struct xva_extent *e = &disk->extents[idx];
+	char what[400], computed[XVA_CHECKSUM_TEXT_MAX];
+	struct xva_hasher hasher = { XVA_CHECKSUM_NONE, NULL };
+	enum xva_status st;
 
-	if (d->checksum_kind == XVA_CHECKSUM_NONE) {
-		if (d->members > 0) {
-			fprintf(out, "xvafs: %s: disk %s has no checksum members; "
-				"its %llu chunks cannot be verified\n", path,
-				d->prefix, (unsigned long long)d->members);
-			t->no_checksum += d->members;
+	member_range(disk, e, what, sizeof(what));
+	if (e->disk_off + e->len > disk->intact_end)
+		return xva_fail(err, XVA_ECUT, "%s: the export is cut short "
+				"inside it", what);
+	if (disk->checksum_kind == XVA_CHECKSUM_NONE || e->csum_delta == 0 ||
+	    xva_disk_bad_checksum(disk, e->number))
+		return no_checksum(disk, e->number, what, err);
+	st = xva_hasher_init(&hasher, disk->checksum_kind);
+	for (uint64_t done = 0; st == XVA_OK && done < e->len; ) {
+		size_t n = e->len - done < buflen ? (size_t)(e->len - done) : buflen;
+
+		struct xva_err why;
+
+		st = xva_source_read_full(xva->src, buf, n, e->file_off + done,
+					  "the chunk", &why);
+		if (st != XVA_OK) {
+			xva_fail(err, st, "%s: %.300s", what, why.msg);
+			goto out;
 		}
-		p->done += d->bytes_present;
-		return;
+		st = xva_hasher_update(&hasher, buf, n);
+		done += n;
 	}
-	while (e < d->n_extents || k < d->keepalives) {
-		if (k < d->keepalives &&
-		    (e == d->n_extents ||
-		     d->keepalive_list[k].number < d->extents[e].number)) {
-			count(t, xva_verify_keepalive(xva, d, k, &err), out, path,
-			      &err);
-			k++;
-			continue;
-		}
-		verdict = xva_verify_extent(xva, d, e, buf, READ_SIZE, &err);
-		count(t, verdict, out, path, &err);
-		if (verdict == XVA_VERDICT_GOOD)
-			t->bytes += d->extents[e].len;
-		p->done += d->extents[e].len;
-		show_progress(p, false);
-		e++;
+	if (st == XVA_OK)
+		st = xva_hasher_final(&hasher, computed);
+	if (st != XVA_OK) {
+		xva_fail(err, st, "%s: hashing failed", what);
+		goto out;
 	}
+	st = compare_text(xva, disk->checksum_kind,
+			  e->file_off + e->csum_delta, computed, what, err);
+out:
+	xva_hasher_free(&hasher);
+	return st;
 }
 
-int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
+enum xva_status xva_verify_keepalive(const struct xva *xva,
+				     const struct xva_disk *disk, size_t idx,
+				     struct xva_err *err)
 {
-	struct progress p = { isatty(STDERR_FILENO) != 0, 0, 0, now(), 0 };
-	struct tally t = { 0 };
-	uint64_t problems;
-	char bytes[32];
+	const struct xva_keepalive *ka = &disk->keepalive_list[idx];
+	char what[400], name[300], computed[XVA_CHECKSUM_TEXT_MAX];
+	struct xva_hasher hasher = { XVA_CHECKSUM_NONE, NULL };
+	enum xva_status st;
+
+	xva_disk_member_name(disk, ka->number, name, sizeof(name));
+	snprintf(what, sizeof(what), "disk %s, keep-alive member %s (at disk "
+		 "byte %llu)", disk->prefix, name,
+		 (unsigned long long)ka->disk_off);
+	if (disk->checksum_kind == XVA_CHECKSUM_NONE || ka->csum_off == 0)
+		return xva_fail(err, XVA_EUNVERIFIABLE, "%s: no checksum member "
+				"follows it", what);
+	if (ka->csum_len != xva_checksum_text_len(disk->checksum_kind))
+		return xva_fail(err, XVA_EUNVERIFIABLE, "%s: its .%s member "
+				"holds %llu bytes, not the %zu of a checksum text",
+				what, xva_checksum_name(disk->checksum_kind),
+				(unsigned long long)ka->csum_len,
+				xva_checksum_text_len(disk->checksum_kind));
+	st = xva_hasher_init(&hasher, disk->checksum_kind);
+	if (st == XVA_OK)
+		st = xva_hasher_final(&hasher, computed);
+	xva_hasher_free(&hasher);
+	if (st != XVA_OK)
+		return xva_fail(err, st, "%s: hashing failed", what);
+	return compare_text(xva, disk->checksum_kind, ka->csum_off, computed,
+			    what, err);
+}
+
+enum xva_status xva_enable_verify(struct xva *xva, struct xva_err *err)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < xva->map.n_disks; i++)
+		any = any || xva->map.disks[i].checksum_kind != XVA_CHECKSUM_NONE;
+	if (!any)
+		return xva_fail(err, XVA_EUNVERIFIABLE, "the export has no "
+				"checksum members to verify chunks against");
+	xva->chunk_state = calloc(xva->map.n_disks, sizeof(*xva->chunk_state));
+	if (!xva->chunk_state)
+		return xva_nomem(err);
+	for (size_t i = 0; i < xva->map.n_disks; i++) {
+		xva->chunk_state[i] = calloc(xva->map.disks[i].n_extents + 1, 1);
+		if (!xva->chunk_state[i])
+			return xva_nomem(err);
+	}
+	return XVA_OK;
+}
+
+enum xva_status xva_check_chunk(const struct xva *xva,
+				const struct xva_disk *disk, size_t idx,
+				struct xva_err *err)
+{
+	unsigned char *state =
+		&xva->chunk_state[xva_disk_index(xva, disk)][idx];
+	unsigned char expected = CHUNK_UNKNOWN;
+	size_t buflen = disk->extents[idx].len < (1u << 20)
+				? disk->extents[idx].len : (1u << 20);
+	enum xva_status st;
 	void *buf;
 
-	buf = malloc(READ_SIZE);
-	if (!buf) {
-		fprintf(stderr, "xvafs: out of memory\n");
-		return XVAFS_EXIT_DAMAGED;
+	switch (__atomic_load_n(state, __ATOMIC_ACQUIRE)) {
+	case CHUNK_GOOD:
+		return XVA_OK;
+	case CHUNK_BAD:
+		/* Reported when it was found. */
+		err->msg[0] = '\0';
+		return XVA_ECORRUPT;
 	}
-	/* One pass in file order: tell the kernel to read ahead hard. */
-	posix_fadvise(xva->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (size_t i = 0; i < xva->map.n_disks; i++)
-		p.total += xva->map.disks[i].bytes_present;
-	for (size_t i = 0; i < xva->map.n_disks; i++)
-		verify_disk(out, path, xva, &xva->map.disks[i], buf, &t, &p);
-	show_progress(&p, true);
+	buf = malloc(buflen);
+	if (!buf)
+		return xva_nomem(err);
+	st = xva_verify_extent(xva, disk, idx, buf, buflen, err);
 	free(buf);
-
-	xvafs_warn(out, path, xva);
-	problems = t.mismatch + t.no_checksum + t.unreadable;
-	human(t.bytes, bytes, sizeof(bytes));
-	fprintf(out, "xvafs: %s: %llu chunk%s verified good (%s of data) in %zu "
-		"disk%s", path, (unsigned long long)t.good,
-		t.good == 1 ? "" : "s", bytes, xva->map.n_disks,
-		xva->map.n_disks == 1 ? "" : "s");
-	if (problems || xva->idx.truncated)
-		fprintf(out, "; %llu bad, %llu without a usable checksum, %llu "
-			"unreadable%s: the export is damaged\n",
-			(unsigned long long)t.mismatch,
-			(unsigned long long)t.no_checksum,
-			(unsigned long long)t.unreadable,
-			xva->idx.truncated ? ", and it is cut short" : "");
-	else
-		fprintf(out, ": the export is intact\n");
-	return problems || xva->idx.truncated ? XVAFS_EXIT_DAMAGED : XVAFS_EXIT_OK;
+	if (st == XVA_OK) {
+		__atomic_store_n(state, CHUNK_GOOD, __ATOMIC_RELEASE);
+		return XVA_OK;
+	}
+	if (st != XVA_ECORRUPT && st != XVA_EUNVERIFIABLE)
+		return st; /* unreadable now: maybe not next time */
+	if (!__atomic_compare_exchange_n(state, &expected, CHUNK_BAD, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		err->msg[0] = '\0';
+	return st;
 }

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "xvafs/error.h"
+
 enum xva_checksum_kind {
 	XVA_CHECKSUM_NONE = 0,
 	XVA_CHECKSUM_XXHASH, /* .xxhash */
@@ -17,24 +19,18 @@ enum xva_checksum_kind {
 /* Longest checksum text, plus its terminating NUL. */
 #define XVA_CHECKSUM_TEXT_MAX 41
 
-enum xva_sum_status {
-	XVA_SUM_OK = 0,
-	XVA_SUM_ENOMEM,
-	XVA_SUM_ECRYPTO, /* the hash library failed */
-};
-
 /* Streaming hash of one chunk. */
 struct xva_hasher {
 	enum xva_checksum_kind kind;
 	void *state; /* XXH64_state_t or EVP_MD_CTX */
 };
 
-enum xva_sum_status xva_hasher_init(struct xva_hasher *h,
+enum xva_status xva_hasher_init(struct xva_hasher *h,
 				    enum xva_checksum_kind kind);
-enum xva_sum_status xva_hasher_update(struct xva_hasher *h, const void *data,
+enum xva_status xva_hasher_update(struct xva_hasher *h, const void *data,
 				      size_t len);
 /* Writes the checksum text as XAPI would, NUL-terminated. */
-enum xva_sum_status xva_hasher_final(struct xva_hasher *h,
+enum xva_status xva_hasher_final(struct xva_hasher *h,
 				     char text[XVA_CHECKSUM_TEXT_MAX]);
 void xva_hasher_free(struct xva_hasher *h);
 

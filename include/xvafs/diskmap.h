@@ -16,17 +16,8 @@
 #include "xvafs/checksum.h"
 #include "xvafs/error.h"
 
-enum xva_map_status {
-	XVA_MAP_OK = 0,
-	XVA_MAP_ENOMEM,
-	XVA_MAP_EORDER,       /* numbers do not strictly increase */
-	XVA_MAP_EINTERLEAVED, /* a disk's members are split by another's */
-	XVA_MAP_ECHUNKLEN,    /* a chunk is neither the block size nor last */
-	XVA_MAP_EGAP,         /* a gap before the block size is known */
-	XVA_MAP_EOVERFLOW,    /* positions past 2^63 */
-	XVA_MAP_ECHECKSUM,    /* a checksum member not right after its data */
-	XVA_MAP_ESIZE,        /* data disagrees with the VDI's virtual_size */
-};
+/* Failures are XVA_EFORMAT with the rule broken as the reason (see
+ * error.h), or XVA_ENOMEM. */
 
 struct xva_extent {
 	uint64_t disk_off;   /* first disk byte the chunk holds */
@@ -71,6 +62,8 @@ struct xva_disk {
 	struct xva_keepalive *keepalive_list;
 	struct xva_bad_checksum *bad_checksums;
 	size_t n_bad_checksums;
+	uint64_t stray_checksums; /* checksum members that verify nothing */
+	uint64_t first_stray_off; /* the first one's data in the .xva */
 	bool last_has_checksum; /* the previous data member got its checksum */
 };
 
@@ -85,23 +78,26 @@ void xva_map_free(struct xva_diskmap *map);
 
 /* Adds data member PREFIX/NUMBER (printed with WIDTH digits) whose LEN bytes
  * start at FILE_OFF in the .xva. */
-enum xva_map_status xva_map_add_chunk(struct xva_diskmap *map,
+enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
 				      const char *prefix, uint64_t number,
 				      int width, uint64_t file_off,
 				      uint64_t len, struct xva_err *err);
 
-/* Adds checksum member PREFIX/NUMBER.KIND (NUMBER printed with WIDTH
- * digits) whose LEN bytes of text start at FILE_OFF; it must follow its
- * data member directly, and a disk's checksums must all be of one kind. */
-enum xva_map_status xva_map_add_checksum(struct xva_diskmap *map,
-					 const char *prefix, uint64_t number,
-					 int width, enum xva_checksum_kind kind,
-					 uint64_t file_off, uint64_t len,
-					 struct xva_err *err);
+/* Adds checksum member PREFIX/NUMBER.KIND whose LEN bytes of text start
+ * at FILE_OFF. It belongs to the data member right before it, when that
+ * has NUMBER and the disk's other checksums are of the same KIND; any
+ * other checksum member (KIND XVA_CHECKSUM_NONE for a misnamed one) is a
+ * stray: counted in the disk's stray_checksums, and its chunk stays
+ * without a checksum. */
+enum xva_status xva_map_add_checksum(struct xva_diskmap *map,
+				     const char *prefix, uint64_t number,
+				     enum xva_checksum_kind kind,
+				     uint64_t file_off, uint64_t len,
+				     struct xva_err *err);
 
 /* Adds a disk that has no members, sized SIZE, none of it intact: a disk
  * the export was cut short before. */
-enum xva_map_status xva_map_add_unreached(struct xva_diskmap *map,
+enum xva_status xva_map_add_unreached(struct xva_diskmap *map,
 					  const char *prefix, uint64_t size,
 					  struct xva_err *err);
 
@@ -110,7 +106,7 @@ enum xva_map_status xva_map_add_unreached(struct xva_diskmap *map,
  * export was cut short in (TRUNCATED) may end short of its virtual_size;
  * it is intact up to its data's end, or less when CUT_AT (a position on
  * the disk) is lower. */
-enum xva_map_status xva_disk_set_size(struct xva_disk *disk,
+enum xva_status xva_disk_set_size(struct xva_disk *disk,
 				      bool have_virtual_size,
 				      uint64_t virtual_size, bool truncated,
 				      uint64_t cut_at, struct xva_err *err);
@@ -136,7 +132,5 @@ int xva_disk_seek(const struct xva_disk *disk, uint64_t off, bool want_data,
 /* "PREFIX/NUMBER" as the member was named, for messages. */
 void xva_disk_member_name(const struct xva_disk *disk, uint64_t number,
 			  char *buf, size_t len);
-
-const char *xva_map_strerror(enum xva_map_status status);
 
 #endif

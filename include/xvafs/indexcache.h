@@ -2,20 +2,21 @@
  * file so that mounting a large export on a slow disk a second time does
  * not walk its headers again.
  *
- * A cache file is used only when its key (device, inode, size and mtime of
- * the .xva) matches, its XXH64 checksum is right, every extent in it is
+ * A cache file is used only when its key (the source's identity: for a
+ * file its device, inode, size and mtime; for a remote object its URL,
+ * size and ETag) matches, its XXH64 checksum is right, every extent in it is
  * consistent with the map's rules and the file's size, and the tar headers
- * in front of a sample of its chunks, re-read from the .xva, agree with it.
+ * in front of a sample of its chunks, re-read from the export, agree with it.
  * Anything else is a miss, and the caller rebuilds. */
 #ifndef XVAFS_INDEXCACHE_H
 #define XVAFS_INDEXCACHE_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/stat.h>
 
 #include "xvafs/diskmap.h"
 #include "xvafs/error.h"
+#include "xvafs/source.h"
 
 /* Facts of the index pass besides the disk map. */
 struct xva_index_facts {
@@ -29,34 +30,26 @@ struct xva_index_facts {
 	char truncation[XVA_ERR_MAX]; /* where, when truncated */
 };
 
-enum xva_cache_status {
-	XVA_CACHE_HIT = 0,
-	XVA_CACHE_MISS,    /* no cache file for this .xva as it is now */
-	XVA_CACHE_INVALID, /* a cache file that failed validation */
-	XVA_CACHE_EIO,     /* cannot read or write the cache */
-};
-
-/* Exports with fewer members index faster than a cache file is checked. */
+/* Exports with fewer members index faster than a cache file is checked;
+ * compressed ones are always cached (their pass reads everything). */
 #define XVA_CACHE_MIN_MEMBERS 1024
 
-/* Loads the index of the .xva open on FD (as ST describes it) from DIR
- * into MAP (initialised, empty) and FACTS. On anything but a hit, MAP is
- * left empty and ERR says why (for XVA_CACHE_INVALID and XVA_CACHE_EIO). */
-enum xva_cache_status xva_index_cache_load(const char *dir, int fd,
-					   const struct stat *st,
-					   struct xva_diskmap *map,
-					   struct xva_index_facts *facts,
-					   struct xva_err *err);
+/* Loads the index of the export SRC holds (its size known: a compressed
+ * source's own index is loaded first) from DIR into MAP (initialised,
+ * empty) and FACTS. XVA_OK is a hit; XVA_EOPEN means there is no cache
+ * file for the export as it is now; anything else (a damaged, stale or
+ * forged file: XVA_EFORMAT) is a miss whose reason ERR gives. MAP is left
+ * empty on a miss. */
+enum xva_status xva_index_cache_load(const char *dir, struct xva_source *src,
+				     struct xva_diskmap *map,
+				     struct xva_index_facts *facts,
+				     struct xva_err *err);
 
 /* Writes the index to DIR (created 0700 if missing), atomically, 0600. */
-enum xva_cache_status xva_index_cache_save(const char *dir,
-					   const struct stat *st,
-					   const struct xva_diskmap *map,
-					   const struct xva_index_facts *facts,
-					   struct xva_err *err);
-
-/* The default cache folder: $XDG_CACHE_HOME/xvafs, else $HOME/.cache/xvafs;
- * NULL when neither is set. Returns a malloc'ed string. */
-char *xva_index_cache_dir(void);
+enum xva_status xva_index_cache_save(const char *dir,
+				     const struct xva_source *src,
+				     const struct xva_diskmap *map,
+				     const struct xva_index_facts *facts,
+				     struct xva_err *err);
 
 #endif

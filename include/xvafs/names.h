@@ -11,11 +11,6 @@
 #include "xvafs/error.h"
 #include "xvafs/ovaxml.h"
 
-enum xva_names_status {
-	XVA_NAMES_OK = 0,
-	XVA_NAMES_ENOMEM,
-};
-
 struct xva_disk_names {
 	const struct xva_ova_vdi *vdi; /* NULL when ova.xml has no record */
 	const struct xva_ova_vbd *vbd; /* the Disk VBD attaching it, or NULL */
@@ -24,11 +19,12 @@ struct xva_disk_names {
 	char *label;  /* unique file name from name_label, or NULL */
 };
 
-/* One entry per disk of MAP, in the same order. Device names come from the
- * VBD's device field when every disk of the VM has one, else from the
- * order of userdevice (xvda for the lowest). Only disks of VMs that are not
- * snapshots get devices. Duplicates get a suffix "~2", "~3", ... */
-enum xva_names_status xva_names_build(const struct xva_ovaxml *ova,
+/* One entry per disk of MAP, in the same order. A device name comes from
+ * the VBD's device field when set, else from its userdevice number as Xen
+ * names it (0 xvda, 1 xvdb, 3 xvdd, 4 xvde, 26 xvdaa). Only disks of VMs
+ * that are not snapshots get devices. Duplicates get a suffix "~2", "~3",
+ * ... */
+enum xva_status xva_names_build(const struct xva_ovaxml *ova,
 				      const struct xva_diskmap *map,
 				      struct xva_disk_names **out,
 				      struct xva_err *err);

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 out=$("$XVAFS" --help) || fail "--help exited non-zero"
-grep -q "^usage: xvafs \[options\] FILE.xva MOUNTPOINT" <<<"$out" || fail "--help lacks the usage line"
+grep -q "^usage: xvafs \[options\] EXPORT MOUNTPOINT" <<<"$out" || fail "--help lacks the usage line"
 for opt in -f -d -s allow_other fsname= subtype= "exit status"; do
 	grep -q -- "$opt" <<<"$out" || fail "--help does not mention $opt"
 done

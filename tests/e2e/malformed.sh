@@ -84,6 +84,9 @@ make_sum_first() { spec "$1" "Ref:1/00000000.xxhash 16" "Ref:1/00000000 512"; }
 make_sum_wrong_number() { spec "$1" "Ref:1/00000000 512" "Ref:1/00000007.xxhash 16"; }
 make_sum_twice() { spec "$1" "Ref:1/00000000 512" "Ref:1/00000000.xxhash 16" "Ref:1/00000000.xxhash 16"; }
 make_mixed_sums() { spec "$1" "Ref:1/00000000 512" "Ref:1/00000000.xxhash 16" "Ref:1/00000001 512" "Ref:1/00000001.checksum 40"; }
+make_all_zero() { head -c 20480 /dev/zero >"$1"; }
+make_empty_tar() { tar -cf "$1" -T /dev/null; }
+make_ovf() { spec "$1" "web01.ovf 512" "web01-disk1.vmdk 4096"; }
 make_missing_sum() { "$MKXVA" --drop-checksum 1 "$1" "$WORK/disk.img=Ref:1"; }
 make_sum_length() { spec "$1" "Ref:1/00000000 512" "Ref:1/00000000.xxhash 17"; }
 make_not_xml() { ova "$1" "this is not xml"; }
@@ -104,8 +107,6 @@ make_object_no_class() { ova "$1" '<value><struct><member><name>objects</name><v
 table='
 random                list   2 not a tar archive
 empty                 list   2 the file is empty
-gzip                  list   2 gzip-compressed.*decompress it first
-zstd                  list   2 zstd-compressed.*decompress it first
 xz                    list   2 xz-compressed
 bzip2                 list   2 bzip2-compressed
 bad_first_checksum    list   2 not a tar archive
@@ -133,18 +134,22 @@ gap_overflow          list   2 puts the disk past 2\^63 bytes
 reserved_prefix       list   2 a disk prefix the mount reserves
 no_prefix             list   2 is not part of an export
 two_ova               list   2 second ova.xml member
-md5                   list   2 is not part of an export
+md5                   list   0 1 checksum member is out of place, misnamed or of the other kind
 decreasing            list   2 member numbers must increase
 repeated              list   2 member numbers must increase
 short_middle          list   2 is 100 bytes, neither the block size 4096 nor 0
 long_chunk            list   2 longer than the block size 4096
 interleaved           list   2 members of disk Ref:1 resume after members of disk Ref:2
-sum_first             list   2 checksum member Ref:1/00000000.xxhash at byte [0-9]+ does not follow
-sum_wrong_number      list   2 checksum member Ref:1/00000007.xxhash .*does not follow
-sum_twice             list   2 does not follow its data member
-mixed_sums            list   2 mixes .xxhash and .checksum members
-missing_sum           verify 4 Ref:1/00000001 .*no checksum member follows it
-sum_length            verify 4 holds 17 bytes, not the 16 of a checksum text
+sum_first             list   2 checksum member 0 of disk Ref:1 at byte [0-9]+ comes before any data member
+sum_wrong_number      list   0 disk Ref:1: 1 checksum member is out of place
+sum_twice             list   0 disk Ref:1: 1 checksum member is out of place
+mixed_sums            list   0 disk Ref:1: 1 checksum member is out of place, misnamed or of the other kind
+mixed_sums            verify 4 Ref:1/00000001 .*no checksum member follows it
+all_zero              list   2 not an export: the tar holds neither ova.xml nor any disk data \(it is empty or all zeros\)
+empty_tar             list   2 not an export: the tar holds neither ova.xml nor any disk data
+ovf                   list   2 this is an OVF package \(member web01.ovf\)
+missing_sum           verify 5 Ref:1/00000001 .*no checksum member follows it
+sum_length            verify 5 holds 17 bytes, not the 16 of a checksum text
 not_xml               list   2 ova.xml line 1: not well-formed XML
 deep                  list   2 ova.xml line 1: not well-formed XML
 laughs                list   2 ova.xml .*(DTD|entity)

@@ -20,10 +20,10 @@ note "--list, as a user who is not root"
 chmod 755 "$WORK"
 chmod 644 "$WORK/vm.xva"
 if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	runuser -u nobody -- "$XVAFS" --list "$WORK/vm.xva" >"$WORK/list.txt" 2>"$WORK/list.err" ||
+	runuser -u nobody -- "$XVAFS" --list --bytes "$WORK/vm.xva" >"$WORK/list.txt" 2>"$WORK/list.err" ||
 		fail "--list as nobody: exit status $?"
 else
-	"$XVAFS" --list "$WORK/vm.xva" >"$WORK/list.txt" 2>"$WORK/list.err"
+	"$XVAFS" --list --bytes "$WORK/vm.xva" >"$WORK/list.txt" 2>"$WORK/list.err"
 fi
 cat "$WORK/list.txt"
 [ -s "$WORK/list.err" ] && { cat "$WORK/list.err"; fail "--list printed warnings"; }
@@ -54,7 +54,7 @@ assert doc["truncated"] is False
 d = disks["Ref:2"]
 assert d["device"] == "xvdc" and d["label"] == "data_ünï" and d["name_label"] == "data/ünï", d
 assert d["virtual_size"] == 2 * 1048576 + 77 and d["checksum"] == "xxhash", d
-assert d["bytes_present"] == d["virtual_size"] and d["chunks_present"] == 3, d
+assert d["bytes_present"] == d["virtual_size"] and d["chunks"] == 3, d
 assert disks["Ref:9"]["device"] is None and disks["Ref:9"]["type"] == "suspend"
 assert disks["Ref:10"]["bootable"] is True and disks["Ref:11"]["bootable"] is False
 PY

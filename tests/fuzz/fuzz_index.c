@@ -8,7 +8,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "xvafs/archive.h"
+#include "xvafs/read.h"
+#include "xvafs/verify.h"
+#include "xvafs/xva.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

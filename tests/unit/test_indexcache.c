@@ -10,7 +10,8 @@
 
 #include "check.h"
 #include "tartools.h"
-#include "xvafs/archive.h"
+#include "xvafs/read.h"
+#include "xvafs/xva.h"
 
 #define N_CHUNKS 1100
 
@@ -35,7 +36,7 @@ static bool same_map(const struct xva_diskmap *a, const struct xva_diskmap *b)
 
 int main(void)
 {
-	struct xva_open_options opts = { cache_dir };
+	struct xva_open_options opts = { .cache_dir = cache_dir };
 	struct test_member *m = calloc(N_CHUNKS, sizeof(*m));
 	struct xva *fresh = NULL, *cached = NULL, *again = NULL;
 	struct xva_err err;
@@ -72,8 +73,8 @@ int main(void)
 
 		for (size_t i = 0; i < d->n_extents; i++)
 			d->extents[i].file_off += 512;
-		CHECK(xva_index_cache_save(cache_dir, &cached->st, &cached->map,
-					   &cached->idx, &err) == XVA_CACHE_HIT);
+		CHECK(xva_index_cache_save(cache_dir, cached->src, &cached->map,
+					   &cached->idx, &err) == XVA_OK);
 	}
 	CHECK(xva_open(tar_path, &opts, &again, &err) == XVA_OK);
 	CHECK(again && !again->index_from_cache &&
@@ -81,6 +82,26 @@ int main(void)
 	CHECK(again && fresh && same_map(&fresh->map, &again->map));
 	xva_close(again);
 	again = NULL;
+
+	/* Forge offsets whose checks would wrap around 2^64, and a last
+	 * extent past the end of the file: refused as inconsistent before
+	 * anything is read there. */
+	for (int forgery = 0; cached && forgery < 2; forgery++) {
+		struct xva_disk *d = &cached->map.disks[0];
+		struct xva_extent *e = &d->extents[forgery ? d->n_extents - 1 : 7];
+
+		e->file_off = forgery ? (uint64_t)cached->src->size + 4096
+				      : UINT64_MAX - 511;
+		CHECK(xva_index_cache_save(cache_dir, cached->src, &cached->map,
+					   &cached->idx, &err) == XVA_OK);
+		CHECK(xva_open(tar_path, &opts, &again, &err) == XVA_OK);
+		CHECK_MSG(again && !again->index_from_cache &&
+			  strstr(again->cache_note, "consistently"), "forgery %d: %s",
+			  forgery, again ? again->cache_note : err.msg);
+		CHECK(again && fresh && same_map(&fresh->map, &again->map));
+		xva_close(again);
+		again = NULL;
+	}
 
 	/* A stale cache (the export changed) is a plain miss. */
 	CHECK(stat(tar_path, &st) == 0);

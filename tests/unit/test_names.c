@@ -43,7 +43,8 @@ static void test_devices_and_labels(void)
 		{ (char *)"Ref:vm", (char *)"web", false },
 		{ (char *)"Ref:snap", (char *)"web snapshot", true },
 	};
-	/* userdevice 4 and 0, no device field: xvda for 0, xvdb for 4. */
+	/* userdevice 4 and 0, no device field: Xen names them by number,
+	 * xvda for 0 and xvde for 4 (the CD at 3 takes no name). */
 	struct xva_ova_vbd vbds[] = {
 		{ (char *)"Ref:b1", (char *)"Ref:vm", (char *)"Ref:20", (char *)"4",
 		  (char *)"", (char *)"Disk", (char *)"RW", false, false },
@@ -65,11 +66,11 @@ static void test_devices_and_labels(void)
 	struct xva_disk_names *names = NULL;
 	struct xva_err err;
 
-	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_NAMES_OK);
+	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_OK);
 	if (!names)
 		return;
 	CHECK(names[0].device && strcmp(names[0].device, "xvda") == 0);
-	CHECK(names[1].device && strcmp(names[1].device, "xvdb") == 0);
+	CHECK(names[1].device && strcmp(names[1].device, "xvde") == 0);
 	CHECK(names[2].device == NULL); /* a snapshot's disk */
 	CHECK(names[0].label && strcmp(names[0].label, "disk") == 0);
 	CHECK(names[1].label && strcmp(names[1].label, "disk~2") == 0);
@@ -77,16 +78,20 @@ static void test_devices_and_labels(void)
 	CHECK(names[0].vbd == &vbds[1] && names[0].vm == &vms[0]);
 	xva_names_free(names, 3);
 
-	/* With every device field set, those are used. */
+	/* A device field, where set, is what the guest saw: it is used. */
 	vbds[0].device = (char *)"xvdq";
+	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_OK);
+	CHECK(names && strcmp(names[0].device, "xvda") == 0 &&
+	      strcmp(names[1].device, "xvdq") == 0);
+	xva_names_free(names, 3);
 	vbds[1].device = (char *)"xvdp";
-	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_NAMES_OK);
+	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_OK);
 	CHECK(names && strcmp(names[0].device, "xvdp") == 0 &&
 	      strcmp(names[1].device, "xvdq") == 0);
 	xva_names_free(names, 3);
 
 	/* Without ova.xml, nothing has a name. */
-	CHECK(xva_names_build(NULL, &map, &names, &err) == XVA_NAMES_OK);
+	CHECK(xva_names_build(NULL, &map, &names, &err) == XVA_OK);
 	CHECK(names && !names[0].device && !names[0].label);
 	xva_names_free(names, 3);
 }
@@ -103,10 +108,47 @@ static void test_vbd_without_vm(void)
 	struct xva_disk_names *names = NULL;
 	struct xva_err err;
 
-	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_NAMES_OK);
-	CHECK(names && names[0].device && strcmp(names[0].device, "xvda") == 0);
+	/* Neither a device nor a userdevice: no guest name to give. */
+	CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_OK);
+	CHECK(names && names[0].device == NULL);
 	xva_names_free(names, 1);
 	CHECK(xva_safe_name(NULL) == NULL);
+}
+
+/* Xen's names for userdevice numbers past z count on in letters, as
+ * Linux's blkfront and XAPI's device-number rules do; what is not a
+ * number gives no name. */
+static void test_userdevice_numbers(void)
+{
+	static const struct { const char *userdevice, *device; } cases[] = {
+		{ "0", "xvda" }, { "1", "xvdb" }, { "3", "xvdd" },
+		{ "25", "xvdz" }, { "26", "xvdaa" }, { "27", "xvdab" },
+		{ "51", "xvdaz" }, { "52", "xvdba" }, { "701", "xvdzz" },
+		{ "702", "xvdaaa" }, { "autodetect", NULL }, { "-1", NULL },
+		{ "4x", NULL }, { "99999999999999999999", NULL },
+	};
+	struct xva_disk disks[] = { disk("Ref:10") };
+	struct xva_diskmap map = { disks, 1, 1, NULL };
+	struct xva_ova_vm vm = { (char *)"Ref:vm", (char *)"web", false };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xva_ova_vbd vbd = { (char *)"Ref:b", (char *)"Ref:vm",
+					   (char *)"Ref:10",
+					   (char *)cases[i].userdevice, NULL,
+					   (char *)"Disk", NULL, false, false };
+		struct xva_ovaxml ova = { { 0 }, &vm, &vbd, NULL, NULL, 1, 1, 0, 0 };
+		struct xva_disk_names *names = NULL;
+		struct xva_err err;
+
+		CHECK(xva_names_build(&ova, &map, &names, &err) == XVA_OK);
+		CHECK_MSG(names && (cases[i].device
+				    ? names[0].device &&
+				      strcmp(names[0].device, cases[i].device) == 0
+				    : names[0].device == NULL),
+			  "userdevice %s: %s", cases[i].userdevice,
+			  names && names[0].device ? names[0].device : "none");
+		xva_names_free(names, 1);
+	}
 }
 
 int main(void)
@@ -114,5 +156,6 @@ int main(void)
 	test_vbd_without_vm();
 	test_safe_name();
 	test_devices_and_labels();
+	test_userdevice_numbers();
 	return CHECK_DONE();
 }

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "tartools.h"
 #include "xvafs/overlay.h"
+#include "xvafs/xva.h"
 
 int main(void)
 {
@@ -30,27 +31,69 @@ int main(void)
 	CHECK(xva_open(path, NULL, &xva, &err) == XVA_OK);
 	if (!xva)
 		return CHECK_DONE();
-	CHECK(xva_overlay_open(xva, dir, 0, &ovl, &err) == XVA_OVL_OK);
+	CHECK(xva_overlay_open(xva, dir, XVA_OVL_WRITE, 0, "test", &ovl, &err) ==
+	      XVA_OK);
 	/* Across a block boundary, into a gap and a present chunk. */
 	memset(buf, 0x5A, sizeof(buf));
 	CHECK(xva_overlay_write(ovl, 0, buf, 6000, 8192 * 3 - 3000, &err) ==
-	      XVA_OVL_OK);
-	CHECK(xva_overlay_write(ovl, 0, buf, 1, 8192 * 4, &err) == XVA_OVL_ENOSPC);
-	CHECK(xva_overlay_close(ovl, &err) == XVA_OVL_OK);
-	CHECK(xva_overlay_open(xva, dir, 0, &ovl, &err) == XVA_OVL_OK);
+	      XVA_OK);
+	CHECK(xva_overlay_write(ovl, 0, buf, 1, 8192 * 4, &err) == XVA_ENOSPC);
+	CHECK(xva_overlay_close(ovl, &err) == XVA_OK);
+	CHECK(xva_overlay_open(xva, dir, XVA_OVL_WRITE, 0, "test", &ovl, &err) ==
+	      XVA_OK);
 	CHECK(xva_overlay_read(ovl, 0, data, sizeof(data), 8192 * 3 - 3300, &done,
-			       &err) == XVA_OVL_OK && done == sizeof(data));
+			       &err) == XVA_OK && done == sizeof(data));
 	CHECK(data[0] == 0 && data[299] == 0 && data[300] == 0x5A &&
 	      data[599] == 0x5A);
 	CHECK(xva_overlay_read(ovl, 0, data, 100, 8192 * 3 + 3000, &done, &err) ==
-	      XVA_OVL_OK && (unsigned char)data[0] == test_pattern(2, 3000));
+	      XVA_OK && (unsigned char)data[0] == test_pattern(2, 3000));
 	/* A data file cut short under the overlay: an I/O error, not ENOSPC
 	 * and not zeros. */
 	snprintf(cmd, sizeof(cmd), "%s/Ref:1.data", dir);
 	CHECK(truncate(cmd, 100) == 0);
 	CHECK(xva_overlay_read(ovl, 0, data, 100, 8192 * 3, &done, &err) ==
-	      XVA_OVL_EIO);
+	      XVA_EIO);
 	xva_overlay_close(ovl, &err);
+
+	/* One writer at a time; readers share; the holder is named. */
+	{
+		struct xva_overlay *w = NULL, *w2 = NULL, *r = NULL, *r2 = NULL;
+		char fresh[600];
+
+		CHECK(xva_overlay_open(xva, dir, XVA_OVL_WRITE, 0, "mounted at /a",
+				       &w, &err) == XVA_OK);
+		CHECK(xva_overlay_open(xva, dir, XVA_OVL_WRITE, 0, "mounted at /b",
+				       &w2, &err) == XVA_EBUSY && !w2);
+		CHECK_MSG(strstr(err.msg, "mounted at /a") &&
+			  strstr(err.msg, "pid "), "%s", err.msg);
+		CHECK(xva_overlay_open(xva, dir, XVA_OVL_READ, 0, NULL, &r, &err) ==
+		      XVA_EBUSY && !r);
+		CHECK(xva_overlay_close(w, &err) == XVA_OK);
+		CHECK(xva_overlay_open(xva, dir, XVA_OVL_READ, 0, NULL, &r, &err) ==
+		      XVA_OK);
+		CHECK(xva_overlay_open(xva, dir, XVA_OVL_READ, 0, NULL, &r2, &err) ==
+		      XVA_OK);
+		CHECK(xva_overlay_open(xva, dir, XVA_OVL_WRITE, 0, "x", &w, &err) ==
+		      XVA_EBUSY && strstr(err.msg, "being read"));
+		CHECK(r && xva_overlay_write(r, 0, buf, 1, 0, &err) != XVA_OK);
+		xva_overlay_close(r, &err);
+		xva_overlay_close(r2, &err);
+		/* A block size the map cannot hold is refused before anything
+		 * is made. */
+		snprintf(fresh, sizeof(fresh), "%s/new", dir);
+		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_WRITE, 3000, "x", &w,
+				       &err) == XVA_EINVAL);
+		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_WRITE, 131072, "x", &w,
+				       &err) == XVA_EINVAL);
+		CHECK(access(fresh, F_OK) != 0);
+		/* Reading an overlay never written creates nothing either. */
+		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_READ, 0, NULL, &r, &err) ==
+		      XVA_OK);
+		CHECK(r && xva_overlay_read(r, 0, data, 100, 0, &done, &err) ==
+		      XVA_OK && (unsigned char)data[5] == test_pattern(1, 5));
+		xva_overlay_close(r, &err);
+		CHECK(access(fresh, F_OK) != 0);
+	}
 	xva_close(xva);
 	unlink(path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

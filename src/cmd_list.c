@@ -4,9 +4,18 @@
 #include <string.h>
 
 #include "tools.h"
+#include "xvafs/verify.h"
 
 void xvafs_warn(FILE *out, const char *path, const struct xva *xva)
 {
+	if (xva->src->warning[0])
+		fprintf(out, "xvafs: %s: %s\n", path, xva->src->warning);
+	if (xva->src->stream_damaged)
+		fprintf(out, "xvafs: %s: %s\n", path, xva->chunk_state
+			? "every chunk is checked against its own checksum "
+			  "before it is served, as with -o verify"
+			: "no chunk has a checksum to check it against: some "
+			  "bytes served may be wrong");
 	if (xva->idx.truncated) {
 		fprintf(out, "xvafs: %s: %s\n", path, xva->idx.truncation);
 		for (size_t i = 0; i < xva->map.n_disks; i++) {
@@ -22,7 +31,7 @@ void xvafs_warn(FILE *out, const char *path, const struct xva *xva)
 	}
 	if (xva->map.n_disks == 0)
 		fprintf(out, "xvafs: %s: the export holds no disk data "
-			"(metadata only); the mount will be empty\n", path);
+			"(metadata only): the mount holds ova.xml alone\n", path);
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		const struct xva_disk *d = &xva->map.disks[i];
 		uint64_t missing = d->members - d->n_checksums;
@@ -35,6 +44,14 @@ void xvafs_warn(FILE *out, const char *path, const struct xva *xva)
 				"have no checksum member\n", path, d->prefix,
 				(unsigned long long)missing,
 				(unsigned long long)d->members);
+		if (d->stray_checksums)
+			fprintf(out, "xvafs: %s: disk %s: %llu checksum member%s "
+				"out of place, misnamed or of the other kind (the "
+				"first at byte %llu); the chunks they were meant "
+				"for cannot be verified\n", path, d->prefix,
+				(unsigned long long)d->stray_checksums,
+				d->stray_checksums == 1 ? " is" : "s are",
+				(unsigned long long)d->first_stray_off);
 	}
 }
 
@@ -43,14 +60,42 @@ static const char *or_dash(const char *s)
 	return s && s[0] ? s : "-";
 }
 
-static void print_text(FILE *out, const char *path, const struct xva *xva)
+static const char *checksum_name(enum xva_checksum_kind kind)
+{
+	return kind == XVA_CHECKSUM_XXHASH ? "xxhash"
+	       : kind == XVA_CHECKSUM_SHA1 ? "sha1" : "none";
+}
+
+static void print_source(FILE *out, const struct xva *xva, bool exact)
+{
+	struct xva_source_info info;
+	char stored[32], tar[32], cache[32];
+
+	xva_source_info(xva->src, &info);
+	xvafs_human(info.stored_size, exact, stored, sizeof(stored));
+	xvafs_human(xva->src->size, exact, tar, sizeof(tar));
+	if (!info.over) {
+		fprintf(out, "%s, %llu members)\n", stored,
+			(unsigned long long)xva->idx.members);
+		return;
+	}
+	fprintf(out, "%s %s over %s, %s uncompressed, %llu members)\n", stored,
+		info.kind, info.over, tar, (unsigned long long)xva->idx.members);
+	if (info.cache_path[0]) {
+		xvafs_human(info.cache_bytes, exact, cache, sizeof(cache));
+		fprintf(out, "cache:  %s (%s%s)\n", info.cache_path, cache,
+			info.index_loaded ? "" : ", made now");
+	}
+}
+
+static void print_text(FILE *out, const char *path, const struct xva *xva,
+		       bool exact)
 {
 	const struct xva_ovaxml *ova = xva->ova;
 	int w_prefix = 6, w_dev = 6;
 
-	fprintf(out, "export: %s (%llu bytes, %llu members)\n", path,
-		(unsigned long long)xva->st.st_size,
-		(unsigned long long)xva->idx.members);
+	fprintf(out, "export: %s (", path);
+	print_source(out, xva, exact);
 	if (ova) {
 		fprintf(out, "from:   %s, %s %s, %s\n",
 			or_dash(ova->version.hostname),
@@ -71,22 +116,27 @@ static void print_text(FILE *out, const char *path, const struct xva *xva)
 		w_dev = n > w_dev ? n : w_dev;
 	}
 	fprintf(out, "%-*s  %-*s  %14s  %14s  %8s  %-8s  %s%s\n", w_prefix,
-		"PREFIX", w_dev, "DEVICE", "VIRTUAL_SIZE", "PRESENT", "CHUNKS",
-		"CHECKSUM", xva->idx.truncated ? "INTACT_TO  " : "", "LABEL");
+		"PREFIX", w_dev, "DEVICE", "SIZE", "PRESENT", "CHUNKS",
+		"CHECKSUM", xva->idx.truncated ? "INTACT_TO       " : "",
+		"LABEL");
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		const struct xva_disk *d = &xva->map.disks[i];
-		char intact[32] = "";
+		char intact[32] = "", size[32], present[32];
 
-		if (xva->idx.truncated)
-			snprintf(intact, sizeof(intact), "%-11llu  ",
-				 (unsigned long long)d->intact_end);
-		fprintf(out, "%-*s  %-*s  %14llu  %14llu  %8zu  %-8s  %s%s\n",
+		xvafs_human(d->size, exact, size, sizeof(size));
+		xvafs_human(d->bytes_present, exact, present, sizeof(present));
+		if (xva->idx.truncated) {
+			xvafs_human(d->intact_end, exact, intact, sizeof(intact));
+			snprintf(intact + strlen(intact),
+				 sizeof(intact) - strlen(intact), "%*s",
+				 16 - (int)strlen(intact) > 0
+					 ? 16 - (int)strlen(intact) : 1, "");
+		}
+		fprintf(out, "%-*s  %-*s  %14s  %14s  %8zu  %-8s  %s%s\n",
 			w_prefix, d->prefix, w_dev, or_dash(xva->names[i].device),
-			(unsigned long long)d->size,
-			(unsigned long long)d->bytes_present, d->n_extents,
-			d->checksum_kind == XVA_CHECKSUM_XXHASH ? "xxhash"
-			: d->checksum_kind == XVA_CHECKSUM_SHA1 ? "sha1" : "none",
-			intact, or_dash(xva->names[i].label));
+			size, present, d->n_extents,
+			checksum_name(d->checksum_kind), intact,
+			or_dash(xva->names[i].label));
 	}
 }
 
@@ -125,13 +175,11 @@ static json_object *disk_json(const struct xva *xva, size_t i)
 				       nm->vdi && nm->vdi->read_only));
 	add_u64(o, "virtual_size", d->size);
 	add_u64(o, "bytes_present", d->bytes_present);
-	add_u64(o, "chunks_present", d->n_extents);
-	add_u64(o, "members", d->members);
+	add_u64(o, "chunks", d->n_extents);
 	add_u64(o, "keepalives", d->keepalives);
 	add_u64(o, "block_size", d->block);
-	add_string(o, "checksum",
-		   d->checksum_kind == XVA_CHECKSUM_XXHASH ? "xxhash"
-		   : d->checksum_kind == XVA_CHECKSUM_SHA1 ? "sha1" : "none");
+	add_string(o, "checksum", checksum_name(d->checksum_kind));
+	add_u64(o, "stray_checksums", d->stray_checksums);
 	add_u64(o, "intact_end", d->intact_end);
 	return o;
 }
@@ -142,9 +190,19 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 	json_object *root = json_object_new_object();
 	json_object *vms = json_object_new_array();
 	json_object *disks = json_object_new_array();
+	struct xva_source_info info;
 
+	xva_source_info(xva->src, &info);
 	add_string(root, "file", path);
-	add_u64(root, "file_size", (uint64_t)xva->st.st_size);
+	add_u64(root, "file_size", info.stored_size);
+	add_string(root, "compression", info.over ? info.kind : NULL);
+	add_string(root, "transport", info.over ? info.over : info.kind);
+	add_u64(root, "tar_size", xva->src->size);
+	add_string(root, "cache_file", info.cache_path[0] ? info.cache_path
+							  : NULL);
+	add_u64(root, "cache_bytes", info.cache_bytes);
+	add_string(root, "stream_warning", xva->src->warning[0]
+						   ? xva->src->warning : NULL);
 	add_u64(root, "members", xva->idx.members);
 	json_object_object_add(root, "truncated",
 			       json_object_new_boolean(xva->idx.truncated));
@@ -183,10 +241,25 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 	return XVAFS_EXIT_OK;
 }
 
-int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json)
+int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json,
+	       bool exact)
 {
 	if (json)
 		return print_json(out, path, xva);
-	print_text(out, path, xva);
+	print_text(out, path, xva, exact);
 	return XVAFS_EXIT_OK;
+}
+
+void xvafs_list_json_error(FILE *out, const char *path,
+			   const struct xva_err *err)
+{
+	json_object *root = json_object_new_object();
+
+	add_string(root, "file", path);
+	add_string(root, "error", err->msg);
+	add_string(root, "status", xva_strerror(err->status));
+	fprintf(out, "%s\n", json_object_to_json_string_ext(
+				     root, JSON_C_TO_STRING_PRETTY |
+						   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
 }

@@ -10,7 +10,8 @@
 
 #include "check.h"
 #include "tartools.h"
-#include "xvafs/archive.h"
+#include "xvafs/read.h"
+#include "xvafs/xva.h"
 
 #define BLK 4096u
 
@@ -109,7 +110,7 @@ out:
 }
 
 static void expect_refused(const char *name, enum xva_status want,
-			   const char *says)
+			   enum xva_reason reason, const char *says)
 {
 	const struct test_member m[] = {
 		{ "Ref:1/00000000", 512, NULL, 1 },
@@ -119,9 +120,60 @@ static void expect_refused(const char *name, enum xva_status want,
 	struct xva_err err;
 	enum xva_status st = open_members(m, 2, &xva, &err);
 
-	CHECK_MSG(st == want, "%s: status %d", name, st);
+	CHECK_MSG(st == want && (st == XVA_OK || err.reason == reason),
+		  "%s: status %d, reason %d", name, st, err.reason);
 	CHECK_MSG(st == XVA_OK || strstr(err.msg, says), "%s: %s", name, err.msg);
 	xva_close(xva);
+}
+
+/* A checksum member named or placed so that it verifies nothing is no
+ * reason to refuse the export: its chunk is unverifiable, and counted. */
+static void test_stray_checksums(void)
+{
+	const struct test_member m[] = {
+		{ "Ref:1/00000000", 512, NULL, 1 },
+		{ "Ref:1/00000000.md5", 32, NULL, 2 },
+		{ "Ref:1/00000001", 512, NULL, 3 },
+		{ "Ref:1/00000001.xxhash", 16, NULL, 4 },
+		{ "Ref:1/00000002", 512, NULL, 5 },
+		{ "Ref:1/00000002.checksum", 40, NULL, 6 },
+		{ "Ref:1/00000003", 512, NULL, 7 },
+		{ "Ref:1/00000002.xxhash", 16, NULL, 8 },
+	};
+	struct xva *xva = NULL;
+	struct xva_err err;
+
+	CHECK_MSG(open_members(m, 8, &xva, &err) == XVA_OK, "%s", err.msg);
+	if (!xva)
+		return;
+	CHECK(xva->map.disks[0].stray_checksums == 3);
+	CHECK(xva->map.disks[0].n_checksums == 1);
+	xva_close(xva);
+}
+
+/* What is not an export is refused, and named. */
+static void test_not_exports(void)
+{
+	const struct test_member ovf[] = {
+		{ "web01.ovf", 512, NULL, 1 },
+		{ "web01-disk1.vmdk", 4096, NULL, 2 },
+	};
+	struct xva *xva = NULL;
+	struct xva_err err;
+	char zeros[10240] = { 0 };
+	FILE *f;
+
+	CHECK(open_members(ovf, 2, &xva, &err) == XVA_EUNSUPPORTED &&
+	      strstr(err.msg, "OVF"));
+	CHECK(open_members(ovf, 0, &xva, &err) == XVA_EFORMAT &&
+	      err.reason == XVA_R_NO_EXPORT);
+	f = fopen(path, "wb");
+	CHECK(f && fwrite(zeros, 1, sizeof(zeros), f) == sizeof(zeros));
+	if (f)
+		fclose(f);
+	CHECK(xva_open(path, NULL, &xva, &err) == XVA_EFORMAT &&
+	      err.reason == XVA_R_NO_EXPORT && strstr(err.msg, "all zeros"));
+	CHECK(!xva);
 }
 
 int main(void)
@@ -130,17 +182,25 @@ int main(void)
 
 	close(fd);
 	test_reads();
-	expect_refused("Ref:1/../00000001", XVA_EMEMBER, "'..'");
-	expect_refused("../Ref:1/00000001", XVA_EMEMBER, "'..'");
-	expect_refused("Ref:1/00000001\n", XVA_EMEMBER, "control character");
-	expect_refused("a/b/00000001", XVA_EMEMBER, "not part of an export");
-	expect_refused("README", XVA_EMEMBER, "not part of an export");
-	expect_refused("Ref:1/0000000x", XVA_EMEMBER, "not part of an export");
-	expect_refused("Ref:1/00000001.md5", XVA_EMEMBER, "not part of an export");
-	expect_refused("Ref:1/100000000000000000000", XVA_EMEMBER,
+	expect_refused("Ref:1/../00000001", XVA_EFORMAT, XVA_R_MEMBER_NAME, "'..'");
+	expect_refused("../Ref:1/00000001", XVA_EFORMAT, XVA_R_MEMBER_NAME, "'..'");
+	expect_refused("Ref:1/00000001\n", XVA_EFORMAT, XVA_R_MEMBER_NAME,
+		       "control character");
+	expect_refused("a/b/00000001", XVA_EFORMAT, XVA_R_MEMBER_NAME,
 		       "not part of an export");
-	expect_refused("./Ref:1/00000001", XVA_OK, "");
-	expect_refused("Ref:1/00000000", XVA_EMAP, "must increase");
+	expect_refused("README", XVA_EFORMAT, XVA_R_MEMBER_NAME,
+		       "not part of an export");
+	expect_refused("Ref:1/0000000x", XVA_EFORMAT, XVA_R_MEMBER_NAME,
+		       "not part of an export");
+	expect_refused("Ref:1/100000000000000000000", XVA_EFORMAT,
+		       XVA_R_MEMBER_NAME, "not part of an export");
+	expect_refused("vm/00000001", XVA_EFORMAT, XVA_R_MEMBER_NAME,
+		       "reserves");
+	expect_refused("./Ref:1/00000001", XVA_OK, XVA_R_NONE, "");
+	expect_refused("Ref:1/00000000", XVA_EFORMAT, XVA_R_ORDER,
+		       "must increase");
+	test_stray_checksums();
+	test_not_exports();
 	unlink(path);
 	return CHECK_DONE();
 }

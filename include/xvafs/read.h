@@ -1,0 +1,96 @@
+/* The read path every front end shares: the bytes of a disk at an offset.
+ *
+ * Present chunks come from the export through its source, gaps are
+ * zeros. Bytes the export no longer holds are an error, bytes past the
+ * intact part of an export cut short XVA_ECUT; never zeros. With
+ * verification on, a chunk is checked the first time it is read. */
+#ifndef XVAFS_READ_H
+#define XVAFS_READ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xvafs/xva.h"
+
+/* Reads LEN bytes of DISK at OFF into BUF, clipped to the disk's size;
+ * *DONE is the byte count. */
+enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
+			 void *buf, size_t len, uint64_t off, size_t *done,
+			 struct xva_err *err);
+
+/* xva_read through the export's O_DIRECT descriptor (BUF aligned to
+ * 4096), for readers that bypass the page cache; a segment the device's
+ * alignment rules refuse is read through the page cache, with the same
+ * bytes. Without an O_DIRECT descriptor, the same as xva_read. */
+enum xva_status xva_read_direct(const struct xva *xva,
+				const struct xva_disk *disk, void *buf,
+				size_t len, uint64_t off, size_t *done,
+				struct xva_err *err);
+
+/* Where the bytes of a read come from: LEN bytes at FILE_OFF of the
+ * export's tar (FD -1) or of the file FD (an overlay's data), or LEN zeros
+ * when ZERO. */
+struct xva_segment {
+	uint64_t file_off;
+	uint64_t len;
+	uint64_t number; /* the chunk member's, for messages */
+	int fd;
+	bool zero;
+};
+
+typedef enum xva_status (*xva_segment_fn)(void *ctx,
+					  const struct xva_segment *seg,
+					  struct xva_err *err);
+
+/* Splits a read of LEN bytes of DISK at OFF (clipped to the disk's size,
+ * the clipped length in *DONE) into segments, in order, with the same
+ * checks as xva_read (intact part, verification) made before the first
+ * segment is passed on. Consecutive zero segments are merged. A status
+ * other than XVA_OK from FN stops the split and is returned. */
+enum xva_status xva_read_segments(const struct xva *xva,
+				  const struct xva_disk *disk, size_t len,
+				  uint64_t off, xva_segment_fn fn, void *ctx,
+				  size_t *done, struct xva_err *err);
+
+/* A segment function that copies each segment to OUT, advancing it (for
+ * xva_read and the overlay's reads). */
+struct xva_copy {
+	const struct xva *xva;
+	const struct xva_disk *disk;
+	char *out;
+	bool direct; /* read the export through its O_DIRECT descriptor */
+};
+enum xva_status xva_copy_segment(void *ctx, const struct xva_segment *seg,
+				 struct xva_err *err);
+
+/* Reads ova.xml's text like a file. */
+enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
+			     uint64_t off, size_t *done, struct xva_err *err);
+
+/* Read-ahead for one reader of one disk (an open file, an NBD
+ * connection): a reader whose reads follow each other (allowing for the
+ * kernel sending them out of order from several threads) gets the next
+ * DEPTH bytes of the disk announced to the source ahead of it, only the
+ * chunks present (never the holes), so the device holding the export
+ * stays busy; a random reader gets nothing extra. */
+struct xva_stream {
+	pthread_mutex_t lock;
+	uint64_t depth;       /* bytes kept announced ahead; 0: off */
+	uint64_t end;         /* the furthest byte read so far */
+	uint64_t run;         /* bytes read in sequence up to END */
+	uint64_t announced;   /* disk bytes announced up to here */
+};
+
+void xva_stream_init(struct xva_stream *s, uint64_t depth);
+void xva_stream_destroy(struct xva_stream *s);
+/* Called before a read of LEN bytes at OFF of DISK is served. */
+void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
+			  const struct xva_disk *disk, uint64_t off,
+			  size_t len);
+
+/* Default read-ahead depth. */
+#define XVA_READAHEAD_DEFAULT (32u << 20)
+
+#endif

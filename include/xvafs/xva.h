@@ -1,0 +1,65 @@
+/* An opened export: its source, the tar index pass, the disk map, ova.xml
+ * and the disks' names together. Every front end (the FUSE mount, the
+ * nbdkit plugin, the command-line tools) opens one with xva_open() and
+ * reads it through read.h and verify.h.
+ *
+ * Everything that can be wrong with the export is found by xva_open(),
+ * before anything is served. An export cut short is not refused: the
+ * intact part is served and reads past it fail. The export is opened
+ * read-only and never written. */
+#ifndef XVAFS_XVA_H
+#define XVAFS_XVA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xvafs/diskmap.h"
+#include "xvafs/error.h"
+#include "xvafs/indexcache.h"
+#include "xvafs/members.h"
+#include "xvafs/names.h"
+#include "xvafs/ovaxml.h"
+#include "xvafs/source.h"
+
+/* ova.xml is small (kilobytes); anything past this is not an export's. */
+#define XVA_OVA_XML_MAX (64u << 20)
+
+struct xva_open_options {
+	/* The index cache's folder, also where compressed sources keep their
+	 * indexes and chunk caches; NULL: no cache. */
+	const char *cache_dir;
+	/* For the source (its cache_dir is taken from above). */
+	struct xva_source_options source;
+};
+
+struct xva {
+	struct xva_source *src;     /* owns every descriptor on the export */
+	struct xva_diskmap map;     /* one disk per member prefix */
+	struct xva_index_facts idx; /* the rest of what the index pass found */
+	struct xva_disk_names *names; /* parallel to map.disks */
+	struct xva_ovaxml *ova;     /* NULL without ova.xml (single-VDI export) */
+	bool index_from_cache;      /* the index came from the cache */
+	char cache_note[XVA_ERR_MAX]; /* why the cache was ignored or not
+					 written; empty when all went well */
+	/* Chunks are verified on first read (-o verify, or because the
+	 * compressed stream failed its own checksum): per disk, per extent,
+	 * a verify.c chunk state (atomic). NULL when off. */
+	unsigned char **chunk_state;
+};
+
+/* Opens and indexes the export at LOCATION (a path or URL; OPTIONS may be
+ * NULL). */
+enum xva_status xva_open(const char *location,
+			 const struct xva_open_options *options,
+			 struct xva **out, struct xva_err *err);
+void xva_close(struct xva *xva);
+
+/* The disk named NAME as the mount names it: its prefix, its by-device
+ * name or its by-label name (in that order of precedence); NULL if none. */
+const struct xva_disk *xva_find_disk(const struct xva *xva, const char *name);
+
+/* Index of DISK in the map (and in names). */
+size_t xva_disk_index(const struct xva *xva, const struct xva_disk *disk);
+
+#endif
