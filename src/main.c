@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -238,6 +239,9 @@ static int cli_proc(void *data, const char *arg, int key,
 	struct cli *cli = data;
 
 	(void)outargs;
+	/* "-" is an operand (standard output for --export-disk). */
+	if (key == FUSE_OPT_KEY_OPT && strcmp(arg, "-") == 0)
+		key = FUSE_OPT_KEY_NONOPT;
 	switch (key) {
 	case KEY_HELP:
 		cli->help = 1;
@@ -544,6 +548,17 @@ static int check_mountpoint(const char *mnt)
 	}
 	if (realpath(mnt, resolved) &&
 	    mounted_at(resolved, what, sizeof(what), dev, sizeof(dev))) {
+		struct statfs sf;
+
+		/* A dead daemon's mount answers from the kernel's caches, but
+		 * statfs always asks the daemon. */
+		if (statfs(mnt, &sf) < 0 && errno == ENOTCONN) {
+			fprintf(stderr, "xvafs: %s: %s: an xvafs (or another FUSE "
+				"daemon) that served it has died; run "
+				"fusermount3 -u %s first\n", mnt, strerror(errno),
+				mnt);
+			return XVAFS_EXIT_MOUNT;
+		}
 		fprintf(stderr, "xvafs: %s is already a mount point (%s); "
 			"unmount it first (fusermount3 -u %s or umount %s), or "
 			"mount somewhere else\n", mnt, what, mnt, mnt);

@@ -22,6 +22,16 @@ mkdir -p "$WORK/mnt"
 rc=0; "$XVAFS" -o no_such_option "$WORK/ok.xva" "$WORK/mnt" 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "no_such_option" "$WORK/err" || { cat "$WORK/err"; fail "unknown -o option: rc $rc"; }
 ! is_mounted "$WORK/mnt" || fail "mounted despite a bad option"
+
+# Scripts get JSON even when the export cannot be read.
+rc=0; "$XVAFS" --list --json "$WORK/no-such.xva" >"$WORK/json" 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] || fail "--list --json of a missing file: exit status $rc"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert "No such file" in d["error"], d' "$WORK/json" ||
+	{ cat "$WORK/json"; fail "--list --json of a missing file: no JSON error object"; }
+grep -q "^xvafs: $WORK/no-such.xva: cannot open: No such file" "$WORK/err" || fail "--list --json: no error line"
+# Sizes in binary units by default, bytes on request.
+"$XVAFS" --list "$WORK/ok.xva" | grep -q "1.0 MiB" || fail "--list without units"
+"$XVAFS" --list --bytes "$WORK/ok.xva" | grep -q " 1048576 " || fail "--list --bytes"
 echo "PASS: command line"
 
 # The man page documents every option --help lists.

@@ -146,3 +146,16 @@ check_disk() {
 	blocks=$(stat -c %b "$file")
 	[ "$blocks" = $(((present + 511) / 512)) ] || fail "$file: st_blocks $blocks, expected $(((present + 511) / 512)) for $present bytes present"
 }
+
+# member_data XVA NAME: the offset of member NAME's data (its name is in
+# the first header block, which the data follows).
+member_data() {
+	echo $(($(grep -boa "$2" "$1" | head -1 | cut -d: -f1) + 512))
+}
+
+# flip FILE OFFSET: flips one bit of the byte at OFFSET.
+flip() {
+	local b
+	b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

@@ -83,6 +83,20 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 		COMP_WORDS=(xvafs --ver); COMP_CWORD=1; COMP_LINE='xvafs --ver'; COMP_POINT=\${#COMP_LINE}
 		_xvafs; printf '%s\n' \"\${COMPREPLY[@]}\"")
 	grep -qx -- --verify <<<"$out" && grep -qx -- --version <<<"$out" || fail "completion of --ver: '$out'"
+	# complete WORD...: what bash completion offers for the last word.
+	complete_words() {
+		local line="$*"
+		PATH=$(dirname "$XVAFS"):$PATH bash -c ". /usr/share/bash-completion/bash_completion; . '$top/contrib/bash-completion/xvafs'
+			COMP_WORDS=($(printf '%q ' "$@")); COMP_CWORD=$(($# - 1)); COMP_LINE='$line'; COMP_POINT=\${#COMP_LINE}
+			_xvafs; printf '%s\n' \"\${COMPREPLY[@]}\""
+	}
+	out=$(complete_words xvafs -o uid=)
+	[ -z "$out" ] || fail "completion of -o uid= offers '$out'"
+	mkdir -p "$WORK/ovl-target"
+	out=$(complete_words xvafs -o "ro,overlay=$WORK/ovl-t")
+	grep -qx "ro,overlay=$WORK/ovl-target" <<<"$out" || fail "completion of overlay=: '$out'"
+	out=$(complete_words xvafs --export-disk "$WORK/vm.xva" "")
+	grep -qx Ref:1 <<<"$out" && grep -qx xvda <<<"$out" || fail "completion of a disk: '$out'"
 else
 	fail "bash-completion is missing (Debian package bash-completion)"
 fi

@@ -16,17 +16,6 @@ verify_says() {
 	grep -Eq "$3" "$WORK/verify.out" || { cat "$WORK/verify.out"; fail "--verify $1 does not say /$3/"; }
 }
 
-# member_data XVA NAME: the byte offset of member NAME's data.
-member_data() {
-	echo $(($(grep -boa "$2" "$1" | head -1 | cut -d: -f1) + 512))
-}
-
-flip() { # flip FILE OFFSET
-	local b
-	b=$(dd if="$1" bs=1 skip="$2" count=1 status=none | od -An -tu1 | tr -d ' ')
-	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 note "clean exports"
 for sum in xxhash sha1; do
 	"$MKXVA" --checksum $sum --keepalive 1 "$WORK/$sum.xva" "$WORK/disk.img=Ref:1"
