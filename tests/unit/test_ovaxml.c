@@ -7,9 +7,18 @@
 
 static struct xva_err err;
 
-static enum xva_ova_status parse(const char *xml, struct xva_ovaxml **ova)
+static enum xva_status parse(const char *xml, struct xva_ovaxml **ova)
 {
 	return xva_ovaxml_parse(xml, strlen(xml), ova, &err);
+}
+
+/* The reason a malformed ova.xml is refused, XVA_R_NONE if it is not. */
+static enum xva_reason refused(const char *xml, struct xva_ovaxml **ova)
+{
+	xva_err_clear(&err);
+	if (parse(xml, ova) != XVA_EFORMAT)
+		return XVA_R_NONE;
+	return err.reason;
 }
 
 #define M(name, value) "<member><name>" name "</name><value>" value "</value></member>"
@@ -39,7 +48,7 @@ static void test_xapi(void)
 	struct xva_ovaxml *ova = NULL;
 	const struct xva_ova_vdi *vdi;
 
-	CHECK_MSG(parse(xml, &ova) == XVA_OVA_OK, "%s", err.msg);
+	CHECK_MSG(parse(xml, &ova) == XVA_OK, "%s", err.msg);
 	if (!ova)
 		return;
 	CHECK(ova->n_vms == 1 && ova->n_vbds == 1 && ova->n_vdis == 1 &&
@@ -74,7 +83,7 @@ static void test_xo_typed_and_reordered(void)
 	struct xva_ovaxml *ova = NULL;
 	const struct xva_ova_vdi *vdi;
 
-	CHECK_MSG(parse(xml, &ova) == XVA_OVA_OK, "%s", err.msg);
+	CHECK_MSG(parse(xml, &ova) == XVA_OK, "%s", err.msg);
 	vdi = xva_ovaxml_find_vdi(ova, "Ref:000");
 	CHECK(vdi && vdi->virtual_size == 2097152 &&
 	      strcmp(vdi->name_label, "data disk") == 0);
@@ -86,45 +95,45 @@ static void test_refused(void)
 	static const char *const bad_size[] = { "abc", "-5", "",
 		"99999999999999999999", "12 34", "0x10" };
 	struct xva_ovaxml *ova = NULL;
-	enum xva_ova_status st;
+	enum xva_reason st;
 	char xml[2048];
 	char *deep;
 
-	CHECK(parse("<value><struct>", &ova) == XVA_OVA_ESYNTAX && !ova);
-	CHECK(parse("not xml at all", &ova) == XVA_OVA_ESYNTAX);
-	CHECK(parse("<value>&undefined;</value>", &ova) == XVA_OVA_ESYNTAX);
+	CHECK(refused("<value><struct>", &ova) == XVA_R_OVA_SYNTAX && !ova);
+	CHECK(refused("not xml at all", &ova) == XVA_R_OVA_SYNTAX);
+	CHECK(refused("<value>&undefined;</value>", &ova) == XVA_R_OVA_SYNTAX);
 	/* Refused either by libxml2's own loop check or by the DTD rule;
 	 * never expanded. */
-	st = parse("<!DOCTYPE v [<!ENTITY a \"aaaaaaaaaa\">"
+	st = refused("<!DOCTYPE v [<!ENTITY a \"aaaaaaaaaa\">"
 		   "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
 		   "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
 		   "<value>&c;</value>", &ova);
-	CHECK((st == XVA_OVA_EDTD || st == XVA_OVA_ESYNTAX) && !ova);
-	CHECK(parse("<!DOCTYPE v [<!ENTITY a \"aaaa\">]><value>&a;</value>",
-		    &ova) == XVA_OVA_EDTD);
-	CHECK(parse("<!DOCTYPE v [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
-		    "<value>&x;</value>", &ova) == XVA_OVA_EDTD);
-	CHECK(parse("<struct/>", &ova) == XVA_OVA_ESTRUCTURE);
-	CHECK(parse("<appliance version=\"0.1\"/>", &ova) == XVA_OVA_ESTRUCTURE);
+	CHECK((st == XVA_R_OVA_DTD || st == XVA_R_OVA_SYNTAX) && !ova);
+	CHECK(refused("<!DOCTYPE v [<!ENTITY a \"aaaa\">]><value>&a;</value>",
+		      &ova) == XVA_R_OVA_DTD);
+	CHECK(refused("<!DOCTYPE v [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		      "<value>&x;</value>", &ova) == XVA_R_OVA_DTD);
+	CHECK(refused("<struct/>", &ova) == XVA_R_OVA_STRUCTURE);
+	CHECK(refused("<appliance version=\"0.1\"/>", &ova) == XVA_R_OVA_STRUCTURE);
 	CHECK(strstr(err.msg, "legacy") != NULL);
-	CHECK(parse("<value><struct></struct></value>", &ova) ==
-	      XVA_OVA_ESTRUCTURE);
-	CHECK(parse(EXPORT("<value><struct>" M("class", "VDI") "</struct></value>"),
-		    &ova) == XVA_OVA_ESTRUCTURE);
+	CHECK(refused("<value><struct></struct></value>", &ova) ==
+	      XVA_R_OVA_STRUCTURE);
+	CHECK(refused(EXPORT("<value><struct>" M("class", "VDI") "</struct></value>"),
+		    &ova) == XVA_R_OVA_STRUCTURE);
 	for (size_t i = 0; i < sizeof(bad_size) / sizeof(bad_size[0]); i++) {
 		snprintf(xml, sizeof(xml), EXPORT(OBJ("VDI", "Ref:1",
 			 M("virtual_size", "%s"))), bad_size[i]);
-		CHECK_MSG(parse(xml, &ova) == XVA_OVA_EVALUE, "%s", bad_size[i]);
+		CHECK_MSG(refused(xml, &ova) == XVA_R_OVA_VALUE, "%s", bad_size[i]);
 	}
-	CHECK(parse(EXPORT(OBJ("VDI", "Ref:1", M("virtual_size",
-		    "<struct></struct>"))), &ova) == XVA_OVA_EVALUE);
+	CHECK(refused(EXPORT(OBJ("VDI", "Ref:1", M("virtual_size",
+		    "<struct></struct>"))), &ova) == XVA_R_OVA_VALUE);
 
 	/* Nesting far past libxml2's limit is refused, not recursed into. */
 	deep = malloc(200000 * 7 + 1);
 	deep[0] = '\0';
 	for (int i = 0; i < 100000; i++)
 		strcat(deep + i * 7, "<value>");
-	CHECK(parse(deep, &ova) == XVA_OVA_ESYNTAX);
+	CHECK(refused(deep, &ova) == XVA_R_OVA_SYNTAX);
 	free(deep);
 }
 
