@@ -1,0 +1,33 @@
+/* --vm-config and the VM facts of --list --json: front-end glue over the
+ * core's vm module. */
+#ifndef XVAFS_CMD_VMCONFIG_H
+#define XVAFS_CMD_VMCONFIG_H
+
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "xvafs/ovaxml.h"
+#include "xvafs/vm.h"
+
+enum xvafs_vm_config_exit {
+	XVAFS_VM_CONFIG_OK = 0,
+	XVAFS_VM_CONFIG_USAGE = 1, /* an unknown format or a bad mount point */
+	XVAFS_VM_CONFIG_NO_VM = 2, /* no VM record, or one that cannot be
+				      right */
+};
+
+/* Prints to OUT the configuration of OVA's VM in FORMAT_NAME (xl, libvirt,
+ * qemu), its disks (DISKS, N of them, as the mount names them) under
+ * MOUNTPOINT/by-device/. On failure prints one line to stderr naming
+ * EXPORT_PATH and what is wrong, and returns the exit status above. OVA
+ * NULL (an export without ova.xml) has no VM. */
+int xvafs_vm_config(FILE *out, const char *format_name,
+		    const struct xva_ovaxml *ova,
+		    const struct xva_vm_disk_ref *disks, size_t n,
+		    const char *mountpoint, const char *export_path);
+
+/* The VM as a JSON object for --list --json (a new reference), NULL when
+ * out of memory. */
+json_object *xvafs_vm_json(const struct xva_vm *vm);
+
+#endif
