@@ -601,8 +601,12 @@ static enum xva_status read_vbds(struct xva_vm *vm, const struct xva_ovaxml *ova
 		if (status != XVA_OK)
 			return status;
 	}
-	qsort(vm->disks, vm->n_disks, sizeof(*vm->disks), by_disk_userdevice);
-	qsort(vm->cdroms, vm->n_cdroms, sizeof(*vm->cdroms), by_cdrom_userdevice);
+	if (vm->n_disks)
+		qsort(vm->disks, vm->n_disks, sizeof(*vm->disks),
+		      by_disk_userdevice);
+	if (vm->n_cdroms)
+		qsort(vm->cdroms, vm->n_cdroms, sizeof(*vm->cdroms),
+		      by_cdrom_userdevice);
 	/* Two drives in one slot: no hypervisor takes that, and which of the
 	 * two the VM had cannot be told. */
 	for (size_t i = 0; i < vm->n_disks + vm->n_cdroms; i++) {
@@ -693,7 +697,8 @@ static enum xva_status read_vifs(struct xva_vm *vm, const struct xva_ovaxml *ova
 			return status;
 		}
 	}
-	qsort(vm->vifs, vm->n_vifs, sizeof(*vm->vifs), by_vif_device);
+	if (vm->n_vifs)
+		qsort(vm->vifs, vm->n_vifs, sizeof(*vm->vifs), by_vif_device);
 	for (size_t i = 1; i < vm->n_vifs; i++)
 		if (vm->vifs[i - 1].device == vm->vifs[i].device)
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
@@ -1642,9 +1647,10 @@ static void write_qemu(struct writer *w)
 		comment(w, "", "The UEFI variables live in a copy of OVMF's "
 			"template, made on first start (XVAFS_OVMF_VARS chooses "
 			"where; a path without commas).");
-		fputs("vars=${XVAFS_OVMF_VARS-}\n[ -n \"$vars\" ] || vars=", w->f);
-		sh_word(w->f, vm->uuid ? vm->uuid : "vm");
-		fprintf(w->f, ".OVMF_VARS.fd\n[ -e \"$vars\" ] || cp %s \"$vars\"\n",
+		/* The UUID is checked: a plain word. */
+		fprintf(w->f, "vars=${XVAFS_OVMF_VARS-}\n[ -n \"$vars\" ] || "
+			"vars=./%s.OVMF_VARS.fd\n[ -e \"$vars\" ] || cp %s "
+			"\"$vars\"\n", vm->uuid ? vm->uuid : "vm",
 			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
 	}
 	fputs("exec qemu-system-x86_64" NEXT, w->f);
