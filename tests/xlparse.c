@@ -4,7 +4,8 @@
  *
  *   name=web01
  *   memory=2048
- *   disk0.vdev=xvda disk0.target=/mnt/xva/by-device/xvda ...
+ *   disk0.vdev=xvda
+ *   disk0.target=/mnt/xva/by-device/xvda
  *   vif0=mac=..., bridge=xenbr0
  *
  * so a test compares fields instead of text. Disk specs go through
@@ -84,11 +85,11 @@ static int disks(XLU_Config *cfg)
 			libxl_device_disk_dispose(&disk);
 			return 1;
 		}
-		printf("disk%d.vdev=%s disk%d.target=", i, disk.vdev ? disk.vdev
-								    : "", i);
+		printf("disk%d.vdev=%s\ndisk%d.target=", i,
+		       disk.vdev ? disk.vdev : "", i);
 		put_escaped(disk.pdev_path ? disk.pdev_path : "");
-		printf(" disk%d.format=%s disk%d.access=%s disk%d.cdrom=%d\n", i,
-		       libxl_disk_format_to_string(disk.format), i,
+		printf("\ndisk%d.format=%s\ndisk%d.access=%s\ndisk%d.cdrom=%d\n",
+		       i, libxl_disk_format_to_string(disk.format), i,
 		       disk.readwrite ? "rw" : "ro", i, disk.is_cdrom);
 		libxl_device_disk_dispose(&disk);
 	}

@@ -90,6 +90,69 @@ static void test_xo_typed_and_reordered(void)
 	xva_ovaxml_free(ova);
 }
 
+/* The VM record's maps and reference lists, VIFs and networks. */
+static void test_vm_record(void)
+{
+	static const char xml[] = EXPORT(
+		OBJ("VM", "Ref:0", M("name_label", "web01")
+			M("uuid", "2f1c8a3e-5b7d-4e21-9c0a-6d3e8f1b2a47")
+			M("memory_static_max", "4294967296")
+			M("VCPUs_max", "4") M("VCPUs_at_startup", "2")
+			M("domain_type", "hvm") M("HVM_boot_policy", "BIOS order")
+			M("is_a_template", "<boolean>0</boolean>")
+			M("HVM_boot_params", "<struct>" M("order", "cdn")
+			  M("firmware", "uefi") "</struct>")
+			M("platform", "<struct>" M("viridian", "true")
+			  M("acpi", "<string>1</string>") M("empty", "")
+			  M("viridian", "false") "</struct>")
+			M("NVRAM", "<struct/>")
+			M("VIFs", "<array><data><value>Ref:30</value>"
+			  "<value><string>Ref:31</string></value></data></array>")
+			M("VGPUs", "<array><data/></array>")
+			M("PV_args", ""))
+		OBJ("VIF", "Ref:30", M("VM", "Ref:0") M("device", "0")
+			M("MAC", "b6:4e:9c:21:7d:01") M("network", "Ref:40")
+			M("MTU", "1500"))
+		OBJ("network", "Ref:40", M("name_label", "Pool-wide network")
+			M("bridge", "xenbr0") M("MTU", "9000")));
+	struct xva_ovaxml *ova = NULL;
+	const struct xva_ova_vm *vm;
+	const struct xva_ova_network *net;
+
+	CHECK_MSG(parse(xml, &ova) == XVA_OK, "%s", err.msg);
+	if (!ova)
+		return;
+	vm = &ova->vms[0];
+	CHECK(strcmp(vm->uuid, "2f1c8a3e-5b7d-4e21-9c0a-6d3e8f1b2a47") == 0);
+	CHECK(strcmp(vm->memory_static_max, "4294967296") == 0 &&
+	      strcmp(vm->vcpus_max, "4") == 0 &&
+	      strcmp(vm->vcpus_at_startup, "2") == 0);
+	CHECK(strcmp(vm->domain_type, "hvm") == 0 && !vm->is_a_template);
+	CHECK(strcmp(vm->pv_args, "") == 0 && vm->pv_kernel == NULL);
+	CHECK(vm->hvm_boot_params.n == 2);
+	CHECK(strcmp(xva_ovaxml_map_get(&vm->hvm_boot_params, "firmware"),
+		     "uefi") == 0);
+	/* Typed and empty values; a repeated key: the last one. */
+	CHECK(vm->platform.n == 4);
+	CHECK(strcmp(xva_ovaxml_map_get(&vm->platform, "acpi"), "1") == 0);
+	CHECK(strcmp(xva_ovaxml_map_get(&vm->platform, "empty"), "") == 0);
+	CHECK(strcmp(xva_ovaxml_map_get(&vm->platform, "viridian"), "false") == 0);
+	CHECK(xva_ovaxml_map_get(&vm->platform, "nx") == NULL);
+	CHECK(vm->nvram.n == 0 && vm->other_config.n == 0);
+	CHECK(vm->vifs.n == 2 && strcmp(vm->vifs.ids[1], "Ref:31") == 0);
+	CHECK(vm->vgpus.n == 0 && vm->vbds.n == 0);
+	CHECK(ova->n_vifs == 1 && strcmp(ova->vifs[0].mac, "b6:4e:9c:21:7d:01") == 0);
+	CHECK(strcmp(ova->vifs[0].device, "0") == 0 &&
+	      strcmp(ova->vifs[0].mtu, "1500") == 0);
+	net = xva_ovaxml_find_network(ova, ova->vifs[0].network);
+	CHECK(net && strcmp(net->bridge, "xenbr0") == 0 &&
+	      strcmp(net->name_label, "Pool-wide network") == 0 &&
+	      strcmp(net->mtu, "9000") == 0);
+	CHECK(xva_ovaxml_find_network(ova, "Ref:41") == NULL);
+	CHECK(xva_ovaxml_find_sr(ova, "Ref:1") == NULL);
+	xva_ovaxml_free(ova);
+}
+
 static void test_refused(void)
 {
 	static const char *const bad_size[] = { "abc", "-5", "",
@@ -127,6 +190,20 @@ static void test_refused(void)
 	}
 	CHECK(refused(EXPORT(OBJ("VDI", "Ref:1", M("virtual_size",
 		    "<struct></struct>"))), &ova) == XVA_R_OVA_VALUE);
+	/* Maps of strings, lists of references: nothing else. */
+	CHECK(refused(EXPORT(OBJ("VM", "Ref:1", M("platform", "acpi"))), &ova) ==
+	      XVA_R_OVA_STRUCTURE && !ova);
+	CHECK(refused(EXPORT(OBJ("VM", "Ref:1", M("platform", "<struct>"
+		      M("acpi", "<struct/>") "</struct>"))), &ova) ==
+	      XVA_R_OVA_VALUE && !ova);
+	CHECK(refused(EXPORT(OBJ("VM", "Ref:1", M("VBDs", "Ref:2"))), &ova) ==
+	      XVA_R_OVA_VALUE && !ova);
+	CHECK(refused(EXPORT(OBJ("VM", "Ref:1", M("VBDs", "<array><data>"
+		      "<string>Ref:2</string></data></array>"))), &ova) ==
+	      XVA_R_OVA_VALUE && !ova);
+	CHECK(refused(EXPORT(OBJ("VM", "Ref:1", M("VIFs", "<array><data><value>"
+		      "<array><data/></array></value></data></array>"))), &ova) ==
+	      XVA_R_OVA_VALUE && !ova);
 
 	/* Nesting far past libxml2's limit is refused, not recursed into. */
 	deep = malloc(200000 * 7 + 1);
@@ -141,6 +218,7 @@ int main(void)
 {
 	test_xapi();
 	test_xo_typed_and_reordered();
+	test_vm_record();
 	test_refused();
 	return CHECK_DONE();
 }
