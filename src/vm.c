@@ -1189,6 +1189,11 @@ static void write_xl(struct writer *w)
 	if (vm->uuid)
 		xl_key_string(w, "uuid", vm->uuid);
 	xl_key_string(w, "type", types[vm->kind]);
+	if (hvm && vm->memory_target < vm->memory_max)
+		comment(w, "", "memory below maxmem starts an HVM guest in "
+			"populate-on-demand mode, as XenServer's dynamic memory "
+			"did: the guest needs its balloon driver, else set "
+			"memory = maxmem.");
 	fprintf(w->f, "memory = %llu\nmaxmem = %llu\n", mib_up(vm->memory_target),
 		mib_up(vm->memory_max));
 	fprintf(w->f, "vcpus = %u\nmaxvcpus = %u\n", vm->vcpus_at_startup,

@@ -4,7 +4,8 @@
  *   vmconfig FORMAT OVA.XML MOUNTPOINT [VDI_ID=DEVICE]...
  *   vmconfig --json OVA.XML [VDI_ID=DEVICE]...
  *
- * Exit statuses are xvafs_vm_config's. */
+ * VMCONFIG_EXPORT, if set, is the export's path for the header (else
+ * OVA.XML's). Exit statuses are xvafs_vm_config's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,8 +96,10 @@ int main(int argc, char **argv)
 		}
 		xva_vm_free(vm);
 	} else {
+		const char *export_path = getenv("VMCONFIG_EXPORT");
+
 		rc = xvafs_vm_config(stdout, argv[1], ova, disks, n, argv[3],
-				     argv[2]);
+				     export_path ? export_path : argv[2]);
 	}
 	free(disks);
 	xva_ovaxml_free(ova);

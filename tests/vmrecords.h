@@ -89,7 +89,7 @@ struct vmrec_network {
 
 static const struct vmrec_network vmrec_networks[] = {
 	{ "Pool-wide network associated with eth0", "xenbr0", 1500 },
-	{ "Storage VLAN 20 <jumbo> & \"iSCSI\"", "xapi1", 9000 },
+	{ "Storage VLAN 20 (jumbo frames)", "xapi1", 9000 },
 	{ "Pool-wide network associated with eth1", "xenbr1", 1500 },
 };
 #define VMREC_N_NETWORKS 3
