@@ -15,6 +15,7 @@
 #define VM_MEMORY_MIN (UINT64_C(1) << 20)   /* 1 MiB */
 #define VM_VCPUS_MAX 4096
 #define VM_USERDEVICE_MAX 65535
+#define VM_DEVICES_MAX 1024       /* VBDs, VIFs: XAPI allows far fewer */
 #define VM_STEM_MAX 200
 
 static bool is_empty(const char *s)
@@ -532,6 +533,11 @@ static enum xva_status read_vbd(struct xva_vm *vm, const struct xva_ovaxml *ova,
 	if (null_vdi)
 		return add_note(vm, err, "disk VBD %s at userdevice %u has no "
 				"VDI: left out", b->id, (unsigned)userdevice);
+	for (size_t i = 0; i < vm->n_disks; i++)
+		if (strcmp(vm->disks[i].vdi_id, b->vdi) == 0)
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+					    "ova.xml: VDI %s is attached to the VM "
+					    "twice (VBD %s)", b->vdi, b->id);
 	for (size_t i = 0; i < n_refs; i++) {
 		struct xva_vm_disk *d, *bigger;
 
@@ -585,13 +591,27 @@ static enum xva_status read_vbds(struct xva_vm *vm, const struct xva_ovaxml *ova
 				 size_t n_refs, struct xva_err *err)
 {
 	enum xva_status status;
+	size_t n_vbds = 0;
 
-	for (size_t i = 0; i < n_refs; i++)
+	for (size_t i = 0; i < n_refs; i++) {
 		if (!refs[i].vdi_id || !is_device_name(refs[i].device))
 			return xva_fail(err, XVA_EINVAL, "served disk %s has the "
 					"device name \"%.40s\", not one like xvda",
 					refs[i].vdi_id ? refs[i].vdi_id : "(none)",
 					refs[i].device ? refs[i].device : "");
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(refs[k].device, refs[i].device) == 0)
+				return xva_fail(err, XVA_EINVAL, "two served "
+						"disks have the device name %s",
+						refs[i].device);
+	}
+	for (size_t i = 0; i < ova->n_vbds; i++)
+		if (ova->vbds[i].vm && strcmp(ova->vbds[i].vm, v->id) == 0)
+			n_vbds++;
+	if (n_vbds > VM_DEVICES_MAX)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml: VM %s has %zu VBDs, more than any "
+				    "VM can have", v->id, n_vbds);
 	for (size_t i = 0; i < ova->n_vbds; i++) {
 		const struct xva_ova_vbd *b = &ova->vbds[i];
 
@@ -622,11 +642,6 @@ static enum xva_status read_vbds(struct xva_vm *vm, const struct xva_ovaxml *ova
 						    XVA_R_OVA_VALUE, "ova.xml: VM "
 						    "%s has two drives at "
 						    "userdevice %u", v->id, a);
-			if (k < vm->n_disks &&
-			    strcmp(vm->disks[i].device, vm->disks[k].device) == 0)
-				return xva_fail(err, XVA_EINVAL, "two served "
-						"disks have the device name %s",
-						vm->disks[k].device);
 		}
 	}
 	for (size_t i = 0; i < n_refs; i++) {
@@ -650,7 +665,15 @@ static enum xva_status read_vifs(struct xva_vm *vm, const struct xva_ovaxml *ova
 				 struct xva_err *err)
 {
 	enum xva_status status;
+	size_t n_vifs = 0;
 
+	for (size_t i = 0; i < ova->n_vifs; i++)
+		if (ova->vifs[i].vm && strcmp(ova->vifs[i].vm, v->id) == 0)
+			n_vifs++;
+	if (n_vifs > VM_DEVICES_MAX)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml: VM %s has %zu VIFs, more than any "
+				    "VM can have", v->id, n_vifs);
 	for (size_t i = 0; i < ova->n_vifs; i++) {
 		const struct xva_ova_vif *f = &ova->vifs[i];
 		const struct xva_ova_network *net;

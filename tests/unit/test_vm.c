@@ -414,6 +414,8 @@ static void test_refused(void)
 		       OBJ("VIF", "Ref:5", M("VM", "Ref:1") M("device", "0"))),
 		EXPORT(OBJ("VM", "Ref:1", VM_BASICS)
 		       OBJ("VIF", "Ref:4", M("VM", "Ref:1") M("device", "eth0"))),
+		EXPORT(OBJ("VM", "Ref:1", VM_BASICS) DISK_VBD("Ref:2", "0")
+		       DISK_VBD("Ref:3", "1")),
 	};
 	struct xva_vm *vm;
 
@@ -424,6 +426,31 @@ static void test_refused(void)
 			  i, (int)st, err.msg);
 		xva_vm_free(vm);
 	}
+}
+
+/* A hostile ova.xml cannot make the description's checks quadratic in
+ * its size: a VM has at most 1024 VBDs and VIFs. */
+static void test_bounds(void)
+{
+	static const char head[] = "<value><struct><member><name>objects</name>"
+		"<value><array><data>" OBJ("VM", "Ref:1", VM_BASICS);
+	static const char vif[] = OBJ("VIF", "Ref:v", M("VM", "Ref:1")
+				      M("device", "0"));
+	static const char tail[] = "</data></array></value></member></struct>"
+				   "</value>";
+	size_t n = 1025, len = sizeof(head) + n * (sizeof(vif) - 1) + sizeof(tail);
+	char *xml = malloc(len), *p;
+	struct xva_vm *vm;
+
+	if (!xml)
+		return;
+	p = stpcpy(xml, head);
+	for (size_t i = 0; i < n; i++)
+		p = stpcpy(p, vif);
+	strcpy(p, tail);
+	CHECK(build(xml, &vm) == XVA_EFORMAT && strstr(err.msg, "1025 VIFs"));
+	xva_vm_free(vm);
+	free(xml);
 }
 
 static void test_caller_errors(void)
@@ -642,6 +669,7 @@ int main(void)
 	test_which_vm();
 	test_kinds();
 	test_refused();
+	test_bounds();
 	test_caller_errors();
 	test_notes();
 	test_hostile_names();
