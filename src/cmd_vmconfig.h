@@ -9,11 +9,16 @@
 #include "xvafs/ovaxml.h"
 #include "xvafs/vm.h"
 
+/* The same numbers as the command line's XVAFS_EXIT_USAGE and
+ * XVAFS_EXIT_BAD_INPUT. */
 enum xvafs_vm_config_exit {
 	XVAFS_VM_CONFIG_OK = 0,
-	XVAFS_VM_CONFIG_USAGE = 1, /* an unknown format or a bad mount point */
-	XVAFS_VM_CONFIG_NO_VM = 2, /* no VM record, or one that cannot be
-				      right */
+	XVAFS_VM_CONFIG_USAGE = 1, /* an unknown format, a mount point that is
+				      not absolute, disk names that are not
+				      device names, output that cannot be
+				      written */
+	XVAFS_VM_CONFIG_NO_VM = 2, /* no VM record, one that cannot be right,
+				      or out of memory */
 };
 
 /* Prints to OUT the configuration of OVA's VM in FORMAT_NAME (xl, libvirt,
