@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_vmconfig.h"
 #include "tools.h"
 #include "xvafs/verify.h"
 
@@ -231,6 +232,14 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 		json_object_object_add(root, "version", NULL);
 	}
 	json_object_object_add(root, "vms", vms);
+	{
+		struct xva_err err;
+		struct xva_vm *vm = xvafs_vm_of(xva, &err);
+
+		json_object_object_add(root, "vm", vm ? xvafs_vm_json(vm) : NULL);
+		add_string(root, "vm_error", vm ? NULL : err.msg);
+		xva_vm_free(vm);
+	}
 	for (size_t i = 0; i < xva->map.n_disks; i++)
 		json_object_array_add(disks, disk_json(xva, i));
 	json_object_object_add(root, "disks", disks);

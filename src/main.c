@@ -28,6 +28,7 @@
 
 #include <archive.h>
 
+#include "cmd_vmconfig.h"
 #include "fs.h"
 #include "tools.h"
 #include "xvafs/cachefile.h"
@@ -38,6 +39,7 @@ static const char usage_text[] =
 "       xvafs --list [--json] [--bytes] [-o OPT] EXPORT\n"
 "       xvafs --verify [-o OPT] EXPORT\n"
 "       xvafs --export-disk [--overlay DIR] [--force] EXPORT DISK OUT\n"
+"       xvafs --vm-config xl|libvirt|qemu EXPORT MOUNTPOINT\n"
 "\n"
 "Mounts a XenServer / XCP-ng VM export read-only. Each disk appears as a\n"
 "raw file named by its member prefix (e.g. Ref:12), read in place, with\n"
@@ -56,6 +58,10 @@ static const char usage_text[] =
 "                           (with --force), or to standard output (-)\n"
 "    --overlay DIR          with --export-disk: with that overlay's changes\n"
 "    --force                with --export-disk: replace an existing OUT\n"
+"    --vm-config FORMAT     print the export's VM as an xl config, libvirt\n"
+"                           domain XML or qemu command line, its disks in\n"
+"                           the mount at MOUNTPOINT (mounted also as\n"
+"                           MOUNTPOINT/vm/NAME.cfg, .xml and .qemu.sh)\n"
 "    --no-index-cache       neither use nor write the index cache\n"
 "\n"
 "options:\n"
@@ -127,6 +133,7 @@ struct cli {
 	const char *out;        /* --export-disk's OUT */
 	int help, version;
 	int list, json, bytes, verify, export_disk, force;
+	char *vm_config;        /* --vm-config FORMAT */
 	int verify_reads;       /* -o verify */
 	int nosplice, noindexcache, rw, ro, s3_path_style;
 	char *overlay, *overlay_block, *readahead_kb, *prefetch;
@@ -167,6 +174,8 @@ static const struct fuse_opt cli_spec[] = {
 	FLAG("--verify", verify),
 	FLAG("--export-disk", export_disk),
 	FLAG("--force", force),
+	{ "--vm-config=%s", offsetof(struct cli, vm_config), 0 },
+	{ "--vm-config %s", offsetof(struct cli, vm_config), 0 },
 	FLAG("verify", verify_reads),
 	FLAG("nosplice", nosplice),
 	FLAG("noindexcache", noindexcache),
@@ -214,7 +223,7 @@ static const char *const own_options[] = {
 	"s3_endpoint=", "s3_region=", "s3_path_style", "aws_profile=",
 	"timeout=", "retries=", "uid=", "gid=", "umask=", "ro", "rw",
 	"overlay=", "overlay_block=", "--list", "--json", "--bytes",
-	"--verify", "--export-disk", "--overlay", "--force",
+	"--verify", "--export-disk", "--overlay", "--force", "--vm-config",
 	"--no-index-cache", "--help", "--version", NULL,
 };
 
@@ -810,6 +819,50 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 	       st == XVA_ENOMEM ? XVAFS_EXIT_MOUNT : XVAFS_EXIT_BAD_INPUT;
 }
 
+/* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
+ * qemu, its disks in this mount. An export whose VM record is missing or
+ * cannot be right mounts without them (the disks are what matter);
+ * --vm-config and --list --json say why. */
+static int add_vm_files(struct xvafs_fs *fs, const char *image,
+			const char *mountpoint)
+{
+	static const enum xva_vm_format formats[] = {
+		XVA_VM_XL, XVA_VM_LIBVIRT, XVA_VM_QEMU,
+	};
+	const char *base = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
+	struct xva_vm *vm;
+	struct xva_err err;
+	int ret = 0;
+
+	if (!fs->xva->ova || fs->xva->ova->n_vms == 0)
+		return 0;
+	vm = xvafs_vm_of(fs->xva, &err);
+	if (!vm)
+		return err.status == XVA_ENOMEM ? -1 : 0;
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]) && !ret; i++) {
+		char *text = NULL, *name = NULL;
+		size_t len;
+
+		if (xva_vm_write(vm, formats[i], mountpoint, base, &text, &len,
+				 &err) != XVA_OK) {
+			fprintf(stderr, "xvafs: %s: no vm/ files: %s\n", image,
+				err.msg);
+			break;
+		}
+		if (asprintf(&name, "%s%s", vm->file_stem,
+			     xva_vm_format_suffix(formats[i])) < 0) {
+			free(text);
+			ret = -1;
+			break;
+		}
+		ret = xvafs_fs_add_text(fs, XVA_NAME_VM, name, text, len,
+					formats[i] == XVA_VM_QEMU);
+		free(name);
+	}
+	xva_vm_free(vm);
+	return ret;
+}
+
 /* Mounts XVA at the mount point and serves it until unmounted. */
 static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 			   const struct settings *s,
@@ -839,6 +892,7 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	}
 	status = XVAFS_EXIT_MOUNT;
 	if (xvafs_fs_init(&fs, xva) != 0 ||
+	    add_vm_files(&fs, cli->image, opts->mountpoint) != 0 ||
 	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
 		fprintf(stderr, "xvafs: out of memory\n");
 		goto out;
@@ -880,6 +934,20 @@ out:
 	return status;
 }
 
+/* PATH as an absolute path, resolved when it exists (malloc'ed). */
+static char *absolute_path(const char *path)
+{
+	char resolved[PATH_MAX], cwd[PATH_MAX], *out = NULL;
+
+	if (realpath(path, resolved))
+		return strdup(resolved);
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) && asprintf(&out, "%s/%s", cwd, path) >= 0)
+		return out;
+	return NULL;
+}
+
 /* --- main --- */
 
 /* A program started with standard input, output or error closed would
@@ -906,9 +974,9 @@ static int check_command_line(const struct cli *cli)
 					   (int)strcspn(near, "="), near);
 		return usage_error("unknown option '%s'", cli->unknown);
 	}
-	if (cli->list + cli->verify + cli->export_disk > 1)
-		return usage_error("--list, --verify and --export-disk do not go "
-				   "together");
+	if (cli->list + cli->verify + cli->export_disk + !!cli->vm_config > 1)
+		return usage_error("--list, --verify, --export-disk and --vm-config "
+				   "do not go together");
 	if ((cli->json || cli->bytes) && !cli->list)
 		return usage_error("--json and --bytes go with --list");
 	if (cli->force && !cli->export_disk)
@@ -923,6 +991,13 @@ static int check_command_line(const struct cli *cli)
 	if (cli->list || cli->verify) {
 		if (cli->mountpoint)
 			return usage_error("--list and --verify take only EXPORT");
+		return XVAFS_EXIT_OK;
+	}
+	if (cli->vm_config) {
+		if (!cli->mountpoint || cli->extra_operands)
+			return usage_error("--vm-config takes FORMAT EXPORT "
+					   "MOUNTPOINT (where the export is, or "
+					   "will be, mounted)");
 		return XVAFS_EXIT_OK;
 	}
 	if (!cli->mountpoint)
@@ -947,6 +1022,7 @@ static void free_cli(struct cli *cli)
 		&cli->cache_dir, &cli->cache_max, &cli->memory, &cli->log,
 		&cli->ca_file, &cli->s3_endpoint, &cli->s3_region,
 		&cli->aws_profile, &cli->timeout, &cli->retries, &cli->unknown,
+		&cli->vm_config,
 	};
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
@@ -988,7 +1064,8 @@ int main(int argc, char *argv[])
 		status = check_values(&cli, &s);
 	if (status != XVAFS_EXIT_OK)
 		goto out;
-	mounting = !cli.list && !cli.verify && !cli.export_disk;
+	mounting = !cli.list && !cli.verify && !cli.export_disk &&
+		   !cli.vm_config;
 	if (mounting) {
 		status = check_mountpoint(cli.mountpoint);
 		if (status != XVAFS_EXIT_OK)
@@ -1054,6 +1131,15 @@ int main(int argc, char *argv[])
 						   cli.overlay, cli.force != 0 };
 
 		status = xvafs_export_disk(cli.image, xva, &eo);
+		goto out;
+	}
+	if (cli.vm_config) {
+		char *mnt = absolute_path(cli.mountpoint);
+
+		status = mnt ? xvafs_vm_config_of(stdout, cli.vm_config, xva, mnt,
+						  cli.image)
+			     : XVAFS_EXIT_USAGE;
+		free(mnt);
 		goto out;
 	}
 	xvafs_catch_interrupts(false);

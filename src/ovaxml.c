@@ -7,7 +7,13 @@
 
 #include "xvafs/ovaxml.h"
 
-enum field_kind { FIELD_TEXT, FIELD_BOOL, FIELD_SIZE };
+enum field_kind {
+	FIELD_TEXT,
+	FIELD_BOOL,
+	FIELD_SIZE, /* a byte count, checked here: disks are sized by it */
+	FIELD_MAP,  /* a struct of strings, into a struct xva_ova_map */
+	FIELD_REFS, /* an array of references, into a struct xva_ova_refs */
+};
 
 /* One snapshot field xvafs keeps: where it goes in the object's struct. */
 struct field {
@@ -21,10 +27,60 @@ struct field {
 	{ xmlname, FIELD_TEXT, offsetof(type, member), 0 }
 #define BOOL(type, member, xmlname) \
 	{ xmlname, FIELD_BOOL, offsetof(type, member), 0 }
+#define MAP(type, member, xmlname) \
+	{ xmlname, FIELD_MAP, offsetof(type, member), 0 }
+#define REFS(type, member, xmlname) \
+	{ xmlname, FIELD_REFS, offsetof(type, member), 0 }
 
+#define VM_TEXT(member, xmlname) TEXT(struct xva_ova_vm, member, xmlname)
 static const struct field vm_fields[] = {
-	TEXT(struct xva_ova_vm, name_label, "name_label"),
+	VM_TEXT(name_label, "name_label"),
 	BOOL(struct xva_ova_vm, is_a_snapshot, "is_a_snapshot"),
+	VM_TEXT(uuid, "uuid"),
+	VM_TEXT(name_description, "name_description"),
+	VM_TEXT(domain_type, "domain_type"),
+	VM_TEXT(hvm_boot_policy, "HVM_boot_policy"),
+	VM_TEXT(pv_bootloader, "PV_bootloader"),
+	VM_TEXT(pv_bootloader_args, "PV_bootloader_args"),
+	VM_TEXT(pv_kernel, "PV_kernel"),
+	VM_TEXT(pv_ramdisk, "PV_ramdisk"),
+	VM_TEXT(pv_args, "PV_args"),
+	VM_TEXT(pv_legacy_args, "PV_legacy_args"),
+	VM_TEXT(snapshot_of, "snapshot_of"),
+	VM_TEXT(memory_static_max, "memory_static_max"),
+	VM_TEXT(memory_dynamic_max, "memory_dynamic_max"),
+	VM_TEXT(memory_dynamic_min, "memory_dynamic_min"),
+	VM_TEXT(memory_static_min, "memory_static_min"),
+	VM_TEXT(vcpus_max, "VCPUs_max"),
+	VM_TEXT(vcpus_at_startup, "VCPUs_at_startup"),
+	BOOL(struct xva_ova_vm, is_a_template, "is_a_template"),
+	BOOL(struct xva_ova_vm, is_control_domain, "is_control_domain"),
+	MAP(struct xva_ova_vm, hvm_boot_params, "HVM_boot_params"),
+	MAP(struct xva_ova_vm, platform, "platform"),
+	MAP(struct xva_ova_vm, nvram, "NVRAM"),
+	MAP(struct xva_ova_vm, other_config, "other_config"),
+	REFS(struct xva_ova_vm, vbds, "VBDs"),
+	REFS(struct xva_ova_vm, vifs, "VIFs"),
+	REFS(struct xva_ova_vm, vgpus, "VGPUs"),
+	REFS(struct xva_ova_vm, attached_pcis, "attached_PCIs"),
+	REFS(struct xva_ova_vm, vtpms, "VTPMs"),
+	REFS(struct xva_ova_vm, vusbs, "VUSBs"),
+	{ NULL, 0, 0, 0 },
+};
+#undef VM_TEXT
+static const struct field vif_fields[] = {
+	TEXT(struct xva_ova_vif, vm, "VM"),
+	TEXT(struct xva_ova_vif, device, "device"),
+	TEXT(struct xva_ova_vif, mac, "MAC"),
+	TEXT(struct xva_ova_vif, network, "network"),
+	TEXT(struct xva_ova_vif, mtu, "MTU"),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field network_fields[] = {
+	TEXT(struct xva_ova_network, name_label, "name_label"),
+	TEXT(struct xva_ova_network, name_description, "name_description"),
+	TEXT(struct xva_ova_network, bridge, "bridge"),
+	TEXT(struct xva_ova_network, mtu, "MTU"),
 	{ NULL, 0, 0, 0 },
 };
 static const struct field vbd_fields[] = {
@@ -180,6 +236,138 @@ bad:
 		    line, field, text);
 }
 
+/* Appends a zeroed element to an array and returns it. The capacity is
+ * the next power of two, so it is implicit in *N and a document with many
+ * objects costs no quadratic copying. */
+static void *grow(void **array, size_t *n, size_t elem_size)
+{
+	char *slot;
+
+	if ((*n & (*n - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
+		size_t cap = *n ? *n * 2 : 1;
+		void *bigger;
+
+		if (cap > SIZE_MAX / elem_size)
+			return NULL;
+		bigger = realloc(*array, cap * elem_size);
+		if (!bigger)
+			return NULL;
+		*array = bigger;
+	}
+	slot = (char *)*array + *n * elem_size;
+	memset(slot, 0, elem_size);
+	(*n)++;
+	return slot;
+}
+
+static void free_map(struct xva_ova_map *map)
+{
+	for (size_t i = 0; i < map->n; i++) {
+		free(map->pairs[i].key);
+		free(map->pairs[i].value);
+	}
+	free(map->pairs);
+	map->pairs = NULL;
+	map->n = 0;
+}
+
+static void free_refs(struct xva_ova_refs *refs)
+{
+	for (size_t i = 0; i < refs->n; i++)
+		free(refs->ids[i]);
+	free(refs->ids);
+	refs->ids = NULL;
+	refs->n = 0;
+}
+
+/* The scalar text of VALUE into *OUT, malloc'ed. WHAT and NAME say whose
+ * it is in the message. */
+static enum xva_status scalar_text(xmlNode *value, const char *what,
+				       const char *name, char **out,
+				       struct xva_err *err)
+{
+	xmlNode *scalar = scalar_node(value);
+	xmlChar *text;
+
+	*out = NULL;
+	if (!scalar) {
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml line %ld: %s %s is not a scalar",
+				    (long)xmlGetLineNo(value), what, name);
+	}
+	text = xmlNodeGetContent(scalar);
+	*out = text ? strdup((const char *)text) : NULL;
+	xmlFree(text);
+	return *out ? XVA_OK : xva_nomem(err);
+}
+
+struct map_ctx {
+	struct xva_ova_map *map;
+	const char *what;
+};
+
+static enum xva_status map_member(void *vctx, const char *name,
+				      xmlNode *value, struct xva_err *err)
+{
+	struct map_ctx *ctx = vctx;
+	struct xva_ova_pair *pair;
+	enum xva_status status;
+	char *key = NULL, *text = NULL;
+
+	status = scalar_text(value, ctx->what, name, &text, err);
+	if (status != XVA_OK)
+		goto fail;
+	key = strdup(name);
+	pair = key ? grow((void **)&ctx->map->pairs, &ctx->map->n,
+			  sizeof(*pair)) : NULL;
+	if (!pair) {
+		status = xva_nomem(err);
+		goto fail;
+	}
+	pair->key = key;
+	pair->value = text;
+	return XVA_OK;
+fail:
+	free(key);
+	free(text);
+	return status;
+}
+
+static enum xva_status parse_refs(xmlNode *value, const char *what,
+				      const char *name, struct xva_ova_refs *refs,
+				      struct xva_err *err)
+{
+	xmlNode *data = child_elem(child_elem(value, "array"), "data");
+
+	if (!data) {
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml line %ld: %s field %s is not an array",
+				    (long)xmlGetLineNo(value), what, name);
+	}
+	for (xmlNode *v = first_elem(data); v; v = next_elem(v)) {
+		enum xva_status status;
+		char **slot;
+		char *id;
+
+		if (!is_elem(v, "value")) {
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+					    "ova.xml line %ld: <%s> in %s field %s",
+					    (long)xmlGetLineNo(v),
+					    (const char *)v->name, what, name);
+		}
+		status = scalar_text(v, what, name, &id, err);
+		if (status != XVA_OK)
+			return status;
+		slot = grow((void **)&refs->ids, &refs->n, sizeof(*slot));
+		if (!slot) {
+			free(id);
+			return xva_nomem(err);
+		}
+		*slot = id;
+	}
+	return XVA_OK;
+}
+
 struct fill_ctx {
 	const struct field *fields;
 	void *obj;
@@ -201,6 +389,19 @@ static enum xva_status fill_field(void *vctx, const char *name,
 			break;
 	if (!f->name)
 		return XVA_OK; /* a field xvafs does not use */
+	dst = (char *)ctx->obj + f->off;
+	if (f->kind == FIELD_MAP) {
+		struct map_ctx mctx = { (struct xva_ova_map *)dst, name };
+
+		/* A repeated member replaces the first, as for scalars. */
+		free_map(mctx.map);
+		return each_member(value, name, map_member, &mctx, err);
+	}
+	if (f->kind == FIELD_REFS) {
+		free_refs((struct xva_ova_refs *)dst);
+		return parse_refs(value, ctx->what, name,
+				  (struct xva_ova_refs *)dst, err);
+	}
 	scalar = scalar_node(value);
 	if (!scalar) {
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
@@ -211,7 +412,6 @@ static enum xva_status fill_field(void *vctx, const char *name,
 	if (!text) {
 		return xva_nomem(err);
 	}
-	dst = (char *)ctx->obj + f->off;
 	switch (f->kind) {
 	case FIELD_TEXT: {
 		char **slot = (char **)dst;
@@ -234,6 +434,9 @@ static enum xva_status fill_field(void *vctx, const char *name,
 		if (status == XVA_OK)
 			*(bool *)((char *)ctx->obj + f->has_off) = true;
 		break;
+	case FIELD_MAP:
+	case FIELD_REFS:
+		break; /* handled above */
 	}
 	xmlFree(text);
 	return status;
@@ -277,20 +480,6 @@ static enum xva_status object_member(void *vctx, const char *name,
 	return XVA_OK;
 }
 
-/* Appends a zeroed element to an array of objects and returns it. */
-static void *grow(void **array, size_t *n, size_t elem_size)
-{
-	void *bigger = realloc(*array, (*n + 1) * elem_size);
-	char *slot;
-
-	if (!bigger)
-		return NULL;
-	*array = bigger;
-	slot = (char *)bigger + *n * elem_size;
-	memset(slot, 0, elem_size);
-	(*n)++;
-	return slot;
-}
 
 static enum xva_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
 					struct xva_err *err)
@@ -326,8 +515,12 @@ static enum xva_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
 		ADD(vdis, n_vdis, vdi_fields);
 	else if (strcmp((const char *)octx.cls, "SR") == 0)
 		ADD(srs, n_srs, sr_fields);
+	else if (strcmp((const char *)octx.cls, "VIF") == 0)
+		ADD(vifs, n_vifs, vif_fields);
+	else if (strcmp((const char *)octx.cls, "network") == 0)
+		ADD(networks, n_networks, network_fields);
 	else
-		goto out; /* VIFs, networks, ...: not needed */
+		goto out; /* hosts, guest metrics, VGPUs, ...: not needed */
 #undef ADD
 	if (!fctx.obj || !(*id_slot = strdup((const char *)octx.id))) {
 		status = xva_nomem(err);
@@ -472,6 +665,59 @@ const struct xva_ova_vdi *xva_ovaxml_find_vdi(const struct xva_ovaxml *ova,
 	return NULL;
 }
 
+const struct xva_ova_sr *xva_ovaxml_find_sr(const struct xva_ovaxml *ova,
+					    const char *id)
+{
+	for (size_t i = 0; ova && id && i < ova->n_srs; i++)
+		if (strcmp(ova->srs[i].id, id) == 0)
+			return &ova->srs[i];
+	return NULL;
+}
+
+const struct xva_ova_network *
+xva_ovaxml_find_network(const struct xva_ovaxml *ova, const char *id)
+{
+	for (size_t i = 0; ova && id && i < ova->n_networks; i++)
+		if (strcmp(ova->networks[i].id, id) == 0)
+			return &ova->networks[i];
+	return NULL;
+}
+
+const char *xva_ovaxml_map_get(const struct xva_ova_map *map, const char *key)
+{
+	/* The last one wins, as when XAPI reads a struct into a map. */
+	for (size_t i = map->n; i-- > 0;)
+		if (strcmp(map->pairs[i].key, key) == 0)
+			return map->pairs[i].value;
+	return NULL;
+}
+
+static void free_vm(struct xva_ova_vm *vm)
+{
+	char **texts[] = {
+		&vm->id, &vm->name_label, &vm->uuid, &vm->name_description,
+		&vm->domain_type, &vm->hvm_boot_policy, &vm->pv_bootloader,
+		&vm->pv_bootloader_args, &vm->pv_kernel, &vm->pv_ramdisk,
+		&vm->pv_args, &vm->pv_legacy_args, &vm->snapshot_of,
+		&vm->memory_static_max, &vm->memory_dynamic_max,
+		&vm->memory_dynamic_min, &vm->memory_static_min,
+		&vm->vcpus_max, &vm->vcpus_at_startup,
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		free(*texts[i]);
+	free_map(&vm->hvm_boot_params);
+	free_map(&vm->platform);
+	free_map(&vm->nvram);
+	free_map(&vm->other_config);
+	free_refs(&vm->vbds);
+	free_refs(&vm->vifs);
+	free_refs(&vm->vgpus);
+	free_refs(&vm->attached_pcis);
+	free_refs(&vm->vtpms);
+	free_refs(&vm->vusbs);
+}
+
 void xva_ovaxml_free(struct xva_ovaxml *ova)
 {
 	if (!ova)
@@ -481,10 +727,8 @@ void xva_ovaxml_free(struct xva_ovaxml *ova)
 	free(ova->version.product_brand);
 	free(ova->version.product_version);
 	free(ova->version.export_vsn);
-	for (size_t i = 0; i < ova->n_vms; i++) {
-		free(ova->vms[i].id);
-		free(ova->vms[i].name_label);
-	}
+	for (size_t i = 0; i < ova->n_vms; i++)
+		free_vm(&ova->vms[i]);
 	for (size_t i = 0; i < ova->n_vbds; i++) {
 		struct xva_ova_vbd *b = &ova->vbds[i];
 
@@ -502,6 +746,20 @@ void xva_ovaxml_free(struct xva_ovaxml *ova)
 		free(ova->srs[i].name_label);
 		free(ova->srs[i].content_type);
 	}
+	for (size_t i = 0; i < ova->n_vifs; i++) {
+		struct xva_ova_vif *v = &ova->vifs[i];
+
+		free(v->id); free(v->vm); free(v->device); free(v->mac);
+		free(v->network); free(v->mtu);
+	}
+	for (size_t i = 0; i < ova->n_networks; i++) {
+		struct xva_ova_network *n = &ova->networks[i];
+
+		free(n->id); free(n->name_label); free(n->name_description);
+		free(n->bridge); free(n->mtu);
+	}
+	free(ova->vifs);
+	free(ova->networks);
 	free(ova->vms);
 	free(ova->vbds);
 	free(ova->vdis);

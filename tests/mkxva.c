@@ -11,7 +11,12 @@
  * Spec mode writes exactly the members listed, one per line, for inputs no
  * real writer produces: "NAME SIZE [BYTE]" (SIZE bytes of BYTE, default a
  * pattern) or "NAME @FILE" (a file's contents). Lines starting with # are
- * comments. */
+ * comments.
+ *
+ * With --vm PROFILE, ova.xml holds a full, realistic VM record instead
+ * (vmrecords.h): VIFs on networks with bridges, a CD drive at userdevice
+ * 3, disks at the userdevices --userdevices lists (in command-line
+ * order), a snapshot with --with-snapshot. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -25,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 #include <xxhash.h>
+
+#include "vmrecords.h"
 
 enum checksum { SUM_XXHASH, SUM_SHA1, SUM_NONE };
 
@@ -47,6 +54,11 @@ struct options {
 	bool empty_drive;    /* add an empty CD drive (no VDI) */
 	long long drop_checksum; /* leave out this member number's checksum */
 	const char *spec;
+	const struct vmrec_profile *vm; /* a realistic VM record */
+	const char *vm_name;
+	const char *userdevices;  /* "0,1,4": the disks' slots, in order */
+	bool with_snapshot;
+	unsigned vifs;
 };
 
 struct disk {
@@ -54,6 +66,7 @@ struct disk {
 	char *own_prefix;     /* the default prefix, when none was given */
 	const char *image, *prefix, *label;
 	uint64_t size, virtual_size;
+	unsigned userdevice;  /* --vm: from --userdevices or the position */
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -238,6 +251,56 @@ vdi:
 	put(&b, "</data></array></value></member></struct></value>");
 	free(s.s);
 	return b.s;
+}
+
+static char *vm_ova_xml(const struct options *o, const struct disk *disks,
+			size_t n)
+{
+	struct vmrec_disk *recs = xmalloc(n * sizeof(*recs));
+	struct vmrec_opts vo = {
+		.profile = o->vm, .name = o->vm_name, .xo = o->xo,
+		.with_snapshot = o->with_snapshot, .cd_iso = o->with_cd,
+		.cd_userdevice = 3, .n_vifs = o->vifs, .disks = recs,
+		.n_disks = n,
+	};
+	char *xml;
+
+	for (size_t i = 0; i < n; i++) {
+		recs[i].vdi_id = disks[i].prefix;
+		recs[i].label = disks[i].label ? disks[i].label : disks[i].prefix;
+		recs[i].virtual_size = (unsigned long long)disks[i].virtual_size;
+		recs[i].userdevice = disks[i].userdevice;
+	}
+	xml = vmrec_ova_xml(&vo);
+	free(recs);
+	return xml;
+}
+
+/* "0,1,4" into the disks' userdevices, in command-line order; the
+ * default is the position (from 1 for XO), skipping the CD's 3. */
+static void set_userdevices(const struct options *o, struct disk *disks,
+			    size_t n)
+{
+	const char *p = o->userdevices;
+	unsigned next = o->xo ? 1 : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p && *p) {
+			char *end;
+			unsigned long v = strtoul(p, &end, 10);
+
+			if (end == p || v == 3 || v > 65535)
+				die("--userdevices: \"%s\" is not a list of "
+				    "slot numbers other than 3 (the CD's)",
+				    o->userdevices);
+			disks[i].userdevice = (unsigned)v;
+			p = *end == ',' ? end + 1 : end;
+		} else {
+			if (next == 3)
+				next++;
+			disks[i].userdevice = next++;
+		}
+	}
 }
 
 static struct archive *open_writer(const struct options *o, const char *out)
@@ -431,7 +494,13 @@ static void usage(void)
 	      "  --virtual-size BYTES       first disk's virtual_size (malformed)\n"
 	      "  --suspend PREFIX           that disk is a suspend image, no VBD\n"
 	      "  --empty-drive              add an empty CD drive\n"
-	      "  --drop-checksum NUMBER     leave out that member's checksum\n",
+	      "  --drop-checksum NUMBER     leave out that member's checksum\n"
+	      "  --vm PROFILE               a full VM record: hvm-bios, hvm-uefi,\n"
+	      "                             pv-pygrub or windows (CD drive at 3)\n"
+	      "  --vm-name NAME             the VM's name_label (any text)\n"
+	      "  --userdevices LIST         the disks' slots in order, e.g. 0,1,4\n"
+	      "  --vifs N                   network interfaces (default 2)\n"
+	      "  --with-snapshot            also a snapshot of the VM\n",
 	      stderr);
 	exit(2);
 }
@@ -456,11 +525,16 @@ int main(int argc, char **argv)
 		{ "suspend", required_argument, NULL, 'S' },
 		{ "empty-drive", no_argument, NULL, 'E' },
 		{ "drop-checksum", required_argument, NULL, 'X' },
+		{ "vm", required_argument, NULL, 'V' },
+		{ "vm-name", required_argument, NULL, 'N' },
+		{ "userdevices", required_argument, NULL, 'U' },
+		{ "vifs", required_argument, NULL, 'I' },
+		{ "with-snapshot", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options o = { .format = "v7", .checksum = SUM_XXHASH,
 			     .mode = 0400, .chunk = 1 << 20, .width = 8,
-			     .vsize = -1, .drop_checksum = -1 };
+			     .vsize = -1, .drop_checksum = -1, .vifs = 2 };
 	bool format_set = false, mode_set = false;
 	struct disk *disks;
 	struct archive *a;
@@ -491,6 +565,15 @@ int main(int argc, char **argv)
 		case 'S': o.suspend = optarg; break;
 		case 'E': o.empty_drive = true; break;
 		case 'X': o.drop_checksum = atoll(optarg); break;
+		case 'V':
+			if (!(o.vm = vmrec_find(optarg)))
+				die("--vm: unknown profile %s (hvm-bios, hvm-uefi, "
+				    "pv-pygrub, windows)", optarg);
+			break;
+		case 'N': o.vm_name = optarg; break;
+		case 'U': o.userdevices = optarg; break;
+		case 'I': o.vifs = (unsigned)atoi(optarg); break;
+		case 'P': o.with_snapshot = true; break;
 		default: usage();
 		}
 	}
@@ -548,9 +631,16 @@ int main(int argc, char **argv)
 	}
 	if (o.no_ova && n != 1)
 		die("a single-VDI export holds exactly one image");
+	if ((o.vm_name || o.userdevices || o.with_snapshot) && !o.vm)
+		die("--vm-name, --userdevices and --with-snapshot need --vm");
+	if (o.vm && (o.no_ova || o.suspend || o.empty_drive))
+		die("--vm writes its own drives: not with --no-ova, --suspend "
+		    "or --empty-drive");
+	if (o.vm)
+		set_userdevices(&o, disks, n);
 	qsort(disks, n, sizeof(*disks), by_prefix);
 	if (!o.no_ova) {
-		char *xml = ova_xml(&o, disks, n);
+		char *xml = o.vm ? vm_ova_xml(&o, disks, n) : ova_xml(&o, disks, n);
 
 		member(a, &o, "ova.xml", xml, strlen(xml));
 		free(xml);

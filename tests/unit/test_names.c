@@ -40,8 +40,9 @@ static struct xva_disk disk(const char *prefix)
 static void test_devices_and_labels(void)
 {
 	struct xva_ova_vm vms[] = {
-		{ (char *)"Ref:vm", (char *)"web", false },
-		{ (char *)"Ref:snap", (char *)"web snapshot", true },
+		{ .id = (char *)"Ref:vm", .name_label = (char *)"web" },
+		{ .id = (char *)"Ref:snap", .name_label = (char *)"web snapshot",
+		  .is_a_snapshot = true },
 	};
 	/* userdevice 4 and 0, no device field: Xen names them by number,
 	 * xvda for 0 and xvde for 4 (the CD at 3 takes no name). */
@@ -60,7 +61,8 @@ static void test_devices_and_labels(void)
 		{ (char *)"Ref:20", NULL, (char *)"disk", NULL, NULL, NULL, 1, true, false },
 		{ (char *)"Ref:30", NULL, (char *)"a/b", NULL, NULL, NULL, 1, true, false },
 	};
-	struct xva_ovaxml ova = { { 0 }, vms, vbds, vdis, NULL, 2, 4, 3, 0 };
+	struct xva_ovaxml ova = { .vms = vms, .vbds = vbds, .vdis = vdis,
+				  .n_vms = 2, .n_vbds = 4, .n_vdis = 3 };
 	struct xva_disk disks[] = { disk("Ref:10"), disk("Ref:20"), disk("Ref:30") };
 	struct xva_diskmap map = { disks, 3, 3, NULL };
 	struct xva_disk_names *names = NULL;
@@ -102,7 +104,7 @@ static void test_vbd_without_vm(void)
 {
 	struct xva_ova_vbd vbd = { (char *)"Ref:b", NULL, (char *)"Ref:10", NULL,
 				   NULL, (char *)"Disk", NULL, false, false };
-	struct xva_ovaxml ova = { { 0 }, NULL, &vbd, NULL, NULL, 0, 1, 0, 0 };
+	struct xva_ovaxml ova = { .vbds = &vbd, .n_vbds = 1 };
 	struct xva_disk disks[] = { disk("Ref:10") };
 	struct xva_diskmap map = { disks, 1, 1, NULL };
 	struct xva_disk_names *names = NULL;
@@ -129,14 +131,15 @@ static void test_userdevice_numbers(void)
 	};
 	struct xva_disk disks[] = { disk("Ref:10") };
 	struct xva_diskmap map = { disks, 1, 1, NULL };
-	struct xva_ova_vm vm = { (char *)"Ref:vm", (char *)"web", false };
+	struct xva_ova_vm vm = { .id = (char *)"Ref:vm", .name_label = (char *)"web" };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct xva_ova_vbd vbd = { (char *)"Ref:b", (char *)"Ref:vm",
 					   (char *)"Ref:10",
 					   (char *)cases[i].userdevice, NULL,
 					   (char *)"Disk", NULL, false, false };
-		struct xva_ovaxml ova = { { 0 }, &vm, &vbd, NULL, NULL, 1, 1, 0, 0 };
+		struct xva_ovaxml ova = { .vms = &vm, .vbds = &vbd, .n_vms = 1,
+					  .n_vbds = 1 };
 		struct xva_disk_names *names = NULL;
 		struct xva_err err;
 

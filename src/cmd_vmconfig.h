@@ -1,0 +1,51 @@
+/* --vm-config and the VM facts of --list --json: front-end glue over the
+ * core's vm module. */
+#ifndef XVAFS_CMD_VMCONFIG_H
+#define XVAFS_CMD_VMCONFIG_H
+
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "xvafs/ovaxml.h"
+#include "xvafs/vm.h"
+#include "xvafs/xva.h"
+
+/* The same numbers as the command line's XVAFS_EXIT_USAGE and
+ * XVAFS_EXIT_BAD_INPUT. */
+enum xvafs_vm_config_exit {
+	XVAFS_VM_CONFIG_OK = 0,
+	XVAFS_VM_CONFIG_USAGE = 1, /* an unknown format, a mount point that is
+				      not absolute, disk names that are not
+				      device names, output that cannot be
+				      written */
+	XVAFS_VM_CONFIG_NO_VM = 2, /* no VM record, one that cannot be right,
+				      or out of memory */
+};
+
+/* Prints to OUT the configuration of OVA's VM in FORMAT_NAME (xl, libvirt,
+ * qemu), its disks (DISKS, N of them, as the mount names them) under
+ * MOUNTPOINT/by-device/. On failure prints one line to stderr naming
+ * EXPORT_PATH and what is wrong, and returns the exit status above. OVA
+ * NULL (an export without ova.xml) has no VM. */
+int xvafs_vm_config(FILE *out, const char *format_name,
+		    const struct xva_ovaxml *ova,
+		    const struct xva_vm_disk_ref *disks, size_t n,
+		    const char *mountpoint, const char *export_path);
+
+/* The served disks that have a guest device, as the VM module takes
+ * them (*N of them; malloc'ed, NULL when out of memory). */
+struct xva_vm_disk_ref *xvafs_vm_disk_refs(const struct xva *xva, size_t *n);
+
+/* xvafs_vm_config() on an opened export. */
+int xvafs_vm_config_of(FILE *out, const char *format_name,
+		       const struct xva *xva, const char *mountpoint,
+		       const char *export_path);
+
+/* The export's VM with its served disks, or NULL with ERR saying why. */
+struct xva_vm *xvafs_vm_of(const struct xva *xva, struct xva_err *err);
+
+/* The VM as a JSON object for --list --json (a new reference), NULL when
+ * out of memory. */
+json_object *xvafs_vm_json(const struct xva_vm *vm);
+
+#endif
