@@ -16,7 +16,7 @@ const char *xva_checksum_name(enum xva_checksum_kind kind)
 }
 
 enum xva_status xva_hasher_init(struct xva_hasher *h,
-				    enum xva_checksum_kind kind)
+				enum xva_checksum_kind kind)
 {
 	h->kind = kind;
 	h->state = NULL;
@@ -37,7 +37,7 @@ enum xva_status xva_hasher_init(struct xva_hasher *h,
 }
 
 enum xva_status xva_hasher_update(struct xva_hasher *h, const void *data,
-				      size_t len)
+				  size_t len)
 {
 	if (h->kind == XVA_CHECKSUM_XXHASH)
 		return XXH64_update(h->state, data, len) == XXH_OK
@@ -49,7 +49,7 @@ enum xva_status xva_hasher_update(struct xva_hasher *h, const void *data,
 }
 
 enum xva_status xva_hasher_final(struct xva_hasher *h,
-				     char text[XVA_CHECKSUM_TEXT_MAX])
+				 char text[XVA_CHECKSUM_TEXT_MAX])
 {
 	text[0] = '\0';
 	if (h->kind == XVA_CHECKSUM_XXHASH) {

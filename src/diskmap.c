@@ -46,8 +46,8 @@ void xva_disk_member_name(const struct xva_disk *disk, uint64_t number,
  * A disk seen before that is not the current one has been split by
  * another disk's members. */
 static enum xva_status disk_for(struct xva_diskmap *map, const char *prefix,
-				    uint64_t number, struct xva_disk **out,
-				    struct xva_err *err)
+				uint64_t number, struct xva_disk **out,
+				struct xva_err *err)
 {
 	struct xva_disk *disk;
 
@@ -56,13 +56,12 @@ static enum xva_status disk_for(struct xva_diskmap *map, const char *prefix,
 		return XVA_OK;
 	}
 	disk = xva_map_find(map, prefix);
-	if (disk) {
+	if (disk)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_INTERLEAVED,
 				    "member %s/%llu: members of disk %s resume after "
-			    "members of disk %s; each disk's members must be "
-			    "contiguous", prefix, (unsigned long long)number,
-			    prefix, map->current->prefix);
-	}
+				    "members of disk %s; each disk's members must be "
+				    "contiguous", prefix, (unsigned long long)number,
+				    prefix, map->current->prefix);
 	if (map->n_disks == map->cap_disks) {
 		size_t cap = map->cap_disks ? 2 * map->cap_disks : 4;
 		struct xva_disk *disks = realloc(map->disks, cap * sizeof(*disks));
@@ -86,16 +85,15 @@ nomem:
 }
 
 static enum xva_status append_extent(struct xva_disk *disk,
-					 const struct xva_extent *ext,
-					 struct xva_err *err)
+				     const struct xva_extent *ext,
+				     struct xva_err *err)
 {
 	if (disk->n_extents == disk->cap_extents) {
 		size_t cap = disk->cap_extents ? 2 * disk->cap_extents : 64;
 		struct xva_extent *e = realloc(disk->extents, cap * sizeof(*e));
 
-		if (!e) {
+		if (!e)
 			return xva_nomem(err);
-		}
 		disk->extents = e;
 		disk->cap_extents = cap;
 	}
@@ -119,9 +117,9 @@ static void *append_rare(void *array, size_t *n, size_t size, const void *elem,
 }
 
 enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
-				      const char *prefix, uint64_t number,
-				      int width, uint64_t file_off,
-				      uint64_t len, struct xva_err *err)
+				  const char *prefix, uint64_t number,
+				  int width, uint64_t file_off,
+				  uint64_t len, struct xva_err *err)
 {
 	struct xva_disk *disk;
 	enum xva_status st;
@@ -143,51 +141,47 @@ enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
 		xva_disk_member_name(disk, disk->last_number, prev, sizeof(prev));
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_ORDER,
 				    "member %s at byte %llu follows %s: member "
-			    "numbers must increase", name,
-			    (unsigned long long)file_off, prev);
+				    "numbers must increase", name,
+				    (unsigned long long)file_off, prev);
 	}
 	gap = disk->members > 0 ? number - disk->last_number - 1 : number;
 	pos = disk->data_end;
 	if (gap > 0) {
-		if (disk->block == 0) {
+		if (disk->block == 0)
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_GAP,
 					    "member %s at byte %llu: %llu missing "
-				    "blocks before any member with data, so their "
-				    "size is unknown", name,
-				    (unsigned long long)file_off,
-				    (unsigned long long)gap);
-		}
-		if (gap > (POS_LIMIT - pos) / disk->block) {
+					    "blocks before any member with data, so their "
+					    "size is unknown", name,
+					    (unsigned long long)file_off,
+					    (unsigned long long)gap);
+		if (gap > (POS_LIMIT - pos) / disk->block)
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
 					    "member %s at byte %llu: the gap of %llu "
-				    "blocks puts the disk past 2^63 bytes", name,
-				    (unsigned long long)file_off,
-				    (unsigned long long)gap);
-		}
+					    "blocks puts the disk past 2^63 bytes", name,
+					    (unsigned long long)file_off,
+					    (unsigned long long)gap);
 		pos += gap * disk->block;
 	}
 	if (len > 0) {
 		struct xva_extent ext;
 
 		if (disk->block == 0) {
-			if (len > UINT32_MAX) {
+			if (len > UINT32_MAX)
 				return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
 						    "member %s at byte %llu is %llu "
-					    "bytes, too large for a chunk", name,
-					    (unsigned long long)file_off,
-					    (unsigned long long)len);
-			}
+						    "bytes, too large for a chunk", name,
+						    (unsigned long long)file_off,
+						    (unsigned long long)len);
 			disk->block = len;
 		}
-		if (len > disk->block) {
+		if (len > disk->block)
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
 					    "member %s at byte %llu is %llu bytes, "
-				    "longer than the block size %llu set by the "
-				    "disk's first chunk", name,
-				    (unsigned long long)file_off,
-				    (unsigned long long)len,
-				    (unsigned long long)disk->block);
-		}
+					    "longer than the block size %llu set by the "
+					    "disk's first chunk", name,
+					    (unsigned long long)file_off,
+					    (unsigned long long)len,
+					    (unsigned long long)disk->block);
 		if (disk->n_extents > 0) {
 			const struct xva_extent *prev =
 				&disk->extents[disk->n_extents - 1];
@@ -199,18 +193,17 @@ enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
 						     sizeof(pname));
 				return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
 						    "member %s is %u bytes, neither "
-					    "the block size %llu nor 0, yet it is "
-					    "not the disk's last chunk (%s follows)",
-					    pname, prev->len,
-					    (unsigned long long)disk->block, name);
+						    "the block size %llu nor 0, yet it is "
+						    "not the disk's last chunk (%s follows)",
+						    pname, prev->len,
+						    (unsigned long long)disk->block, name);
 			}
 		}
-		if (len > POS_LIMIT - pos) {
+		if (len > POS_LIMIT - pos)
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
 					    "member %s at byte %llu puts the disk "
-				    "past 2^63 bytes", name,
-				    (unsigned long long)file_off);
-		}
+					    "past 2^63 bytes", name,
+					    (unsigned long long)file_off);
 		ext.disk_off = pos;
 		ext.file_off = file_off;
 		ext.number = number;
@@ -311,8 +304,8 @@ const struct xva_bad_checksum *xva_disk_bad_checksum(const struct xva_disk *disk
 }
 
 enum xva_status xva_map_add_unreached(struct xva_diskmap *map,
-					  const char *prefix, uint64_t size,
-					  struct xva_err *err)
+				      const char *prefix, uint64_t size,
+				      struct xva_err *err)
 {
 	struct xva_disk *disk;
 	enum xva_status st = disk_for(map, prefix, 0, &disk, err);
@@ -325,19 +318,18 @@ enum xva_status xva_map_add_unreached(struct xva_diskmap *map,
 }
 
 enum xva_status xva_disk_set_size(struct xva_disk *disk,
-				      bool have_virtual_size,
-				      uint64_t virtual_size, bool truncated,
-				      uint64_t cut_at, struct xva_err *err)
+				  bool have_virtual_size,
+				  uint64_t virtual_size, bool truncated,
+				  uint64_t cut_at, struct xva_err *err)
 {
 	disk->size = have_virtual_size ? virtual_size : disk->data_end;
 	disk->intact_end = disk->size;
-	if (disk->data_end > disk->size) {
+	if (disk->data_end > disk->size)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_SIZE,
 				    "disk %s: its data runs to byte %llu, past the "
-			    "VDI's virtual_size of %llu bytes", disk->prefix,
-			    (unsigned long long)disk->data_end,
-			    (unsigned long long)virtual_size);
-	}
+				    "VDI's virtual_size of %llu bytes", disk->prefix,
+				    (unsigned long long)disk->data_end,
+				    (unsigned long long)virtual_size);
 	if (truncated) {
 		uint64_t end = cut_at < disk->data_end ? cut_at : disk->data_end;
 
@@ -345,14 +337,13 @@ enum xva_status xva_disk_set_size(struct xva_disk *disk,
 			disk->intact_end = end;
 		return XVA_OK;
 	}
-	if (disk->data_end < disk->size) {
+	if (disk->data_end < disk->size)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_SIZE,
 				    "disk %s: its data ends at byte %llu, short of "
-			    "the VDI's virtual_size of %llu bytes; the last chunk, "
-			    "which every export writes, is missing", disk->prefix,
-			    (unsigned long long)disk->data_end,
-			    (unsigned long long)virtual_size);
-	}
+				    "the VDI's virtual_size of %llu bytes; the last chunk, "
+				    "which every export writes, is missing", disk->prefix,
+				    (unsigned long long)disk->data_end,
+				    (unsigned long long)virtual_size);
 	return XVA_OK;
 }
 

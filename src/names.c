@@ -123,9 +123,9 @@ static char *unique(char *base, const struct xva_disk_names *names, size_t n,
 }
 
 enum xva_status xva_names_build(const struct xva_ovaxml *ova,
-				      const struct xva_diskmap *map,
-				      struct xva_disk_names **out,
-				      struct xva_err *err)
+				const struct xva_diskmap *map,
+				struct xva_disk_names **out,
+				struct xva_err *err)
 {
 	struct xva_disk_names *names = calloc(map->n_disks ? map->n_disks : 1,
 					      sizeof(*names));

@@ -172,32 +172,29 @@ typedef enum xva_status (*member_fn)(void *ctx, const char *name,
 					 xmlNode *value, struct xva_err *err);
 
 static enum xva_status each_member(xmlNode *value, const char *what,
-				       member_fn fn, void *ctx,
-				       struct xva_err *err)
+				   member_fn fn, void *ctx,
+				   struct xva_err *err)
 {
 	xmlNode *st = child_elem(value, "struct");
 
-	if (!st) {
+	if (!st)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 				    "ova.xml line %ld: %s is not a struct",
-			    value ? (long)xmlGetLineNo(value) : 0L, what);
-	}
+				    value ? (long)xmlGetLineNo(value) : 0L, what);
 	for (xmlNode *m = first_elem(st); m; m = next_elem(m)) {
 		xmlNode *name = child_elem(m, "name");
 		xmlNode *val = child_elem(m, "value");
 		enum xva_status status;
 		xmlChar *text;
 
-		if (!is_elem(m, "member") || !name || !val) {
+		if (!is_elem(m, "member") || !name || !val)
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 					    "ova.xml line %ld: a member of %s lacks "
-				    "<name> or <value>", (long)xmlGetLineNo(m),
-				    what);
-		}
+					    "<name> or <value>", (long)xmlGetLineNo(m),
+					    what);
 		text = xmlNodeGetContent(name);
-		if (!text) {
+		if (!text)
 			return xva_nomem(err);
-		}
 		status = fn(ctx, (const char *)text, val, err);
 		xmlFree(text);
 		if (status != XVA_OK)
@@ -207,8 +204,8 @@ static enum xva_status each_member(xmlNode *value, const char *what,
 }
 
 static enum xva_status parse_size(const char *text, const char *field,
-				      long line, uint64_t *out,
-				      struct xva_err *err)
+				  long line, uint64_t *out,
+				  struct xva_err *err)
 {
 	uint64_t v = 0;
 	const char *p = text;
@@ -233,7 +230,7 @@ static enum xva_status parse_size(const char *text, const char *field,
 bad:
 	return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
 			    "ova.xml line %ld: %s \"%.40s\" is not a byte count",
-		    line, field, text);
+			    line, field, text);
 }
 
 /* Appends a zeroed element to an array and returns it. The capacity is
@@ -283,18 +280,17 @@ static void free_refs(struct xva_ova_refs *refs)
 /* The scalar text of VALUE into *OUT, malloc'ed. WHAT and NAME say whose
  * it is in the message. */
 static enum xva_status scalar_text(xmlNode *value, const char *what,
-				       const char *name, char **out,
-				       struct xva_err *err)
+				   const char *name, char **out,
+				   struct xva_err *err)
 {
 	xmlNode *scalar = scalar_node(value);
 	xmlChar *text;
 
 	*out = NULL;
-	if (!scalar) {
+	if (!scalar)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
 				    "ova.xml line %ld: %s %s is not a scalar",
 				    (long)xmlGetLineNo(value), what, name);
-	}
 	text = xmlNodeGetContent(scalar);
 	*out = text ? strdup((const char *)text) : NULL;
 	xmlFree(text);
@@ -307,7 +303,7 @@ struct map_ctx {
 };
 
 static enum xva_status map_member(void *vctx, const char *name,
-				      xmlNode *value, struct xva_err *err)
+				  xmlNode *value, struct xva_err *err)
 {
 	struct map_ctx *ctx = vctx;
 	struct xva_ova_pair *pair;
@@ -334,27 +330,25 @@ fail:
 }
 
 static enum xva_status parse_refs(xmlNode *value, const char *what,
-				      const char *name, struct xva_ova_refs *refs,
-				      struct xva_err *err)
+				  const char *name, struct xva_ova_refs *refs,
+				  struct xva_err *err)
 {
 	xmlNode *data = child_elem(child_elem(value, "array"), "data");
 
-	if (!data) {
+	if (!data)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
 				    "ova.xml line %ld: %s field %s is not an array",
 				    (long)xmlGetLineNo(value), what, name);
-	}
 	for (xmlNode *v = first_elem(data); v; v = next_elem(v)) {
 		enum xva_status status;
 		char **slot;
 		char *id;
 
-		if (!is_elem(v, "value")) {
+		if (!is_elem(v, "value"))
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
 					    "ova.xml line %ld: <%s> in %s field %s",
 					    (long)xmlGetLineNo(v),
 					    (const char *)v->name, what, name);
-		}
 		status = scalar_text(v, what, name, &id, err);
 		if (status != XVA_OK)
 			return status;
@@ -375,7 +369,7 @@ struct fill_ctx {
 };
 
 static enum xva_status fill_field(void *vctx, const char *name,
-				      xmlNode *value, struct xva_err *err)
+				  xmlNode *value, struct xva_err *err)
 {
 	struct fill_ctx *ctx = vctx;
 	const struct field *f;
@@ -403,24 +397,21 @@ static enum xva_status fill_field(void *vctx, const char *name,
 				  (struct xva_ova_refs *)dst, err);
 	}
 	scalar = scalar_node(value);
-	if (!scalar) {
+	if (!scalar)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
 				    "ova.xml line %ld: %s field %s is not a scalar",
-			    (long)xmlGetLineNo(value), ctx->what, name);
-	}
+				    (long)xmlGetLineNo(value), ctx->what, name);
 	text = xmlNodeGetContent(scalar);
-	if (!text) {
+	if (!text)
 		return xva_nomem(err);
-	}
 	switch (f->kind) {
 	case FIELD_TEXT: {
 		char **slot = (char **)dst;
 
 		free(*slot);
 		*slot = strdup((const char *)text);
-		if (!*slot) {
+		if (!*slot)
 			status = xva_nomem(err);
-		}
 		break;
 	}
 	case FIELD_BOOL:
@@ -450,7 +441,7 @@ struct object_ctx {
 };
 
 static enum xva_status object_member(void *vctx, const char *name,
-					 xmlNode *value, struct xva_err *err)
+				     xmlNode *value, struct xva_err *err)
 {
 	struct object_ctx *ctx = vctx;
 	xmlChar **slot = NULL;
@@ -467,22 +458,20 @@ static enum xva_status object_member(void *vctx, const char *name,
 	else
 		return XVA_OK;
 	scalar = scalar_node(value);
-	if (!scalar) {
+	if (!scalar)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 				    "ova.xml line %ld: object %s is not a scalar",
-			    (long)xmlGetLineNo(value), name);
-	}
+				    (long)xmlGetLineNo(value), name);
 	xmlFree(*slot);
 	*slot = xmlNodeGetContent(scalar);
-	if (!*slot) {
+	if (!*slot)
 		return xva_nomem(err);
-	}
 	return XVA_OK;
 }
 
 
 static enum xva_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
-					struct xva_err *err)
+				    struct xva_err *err)
 {
 	struct object_ctx octx = { ova, NULL, NULL, NULL };
 	struct fill_ctx fctx = { NULL, NULL, NULL };
@@ -494,8 +483,8 @@ static enum xva_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
 		goto out;
 	if (!octx.cls || !octx.id || !octx.snapshot) {
 		status = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
-				    "ova.xml line %ld: an object lacks its class, "
-			    "id or snapshot", (long)xmlGetLineNo(value));
+				      "ova.xml line %ld: an object lacks its class, "
+				      "id or snapshot", (long)xmlGetLineNo(value));
 		goto out;
 	}
 	fctx.what = (const char *)octx.cls;
@@ -539,7 +528,7 @@ struct top_ctx {
 };
 
 static enum xva_status top_member(void *vctx, const char *name,
-				      xmlNode *value, struct xva_err *err)
+				  xmlNode *value, struct xva_err *err)
 {
 	struct top_ctx *ctx = vctx;
 
@@ -557,38 +546,34 @@ static enum xva_status top_member(void *vctx, const char *name,
 }
 
 static enum xva_status parse_root(struct xva_ovaxml *ova, xmlNode *root,
-				      struct xva_err *err)
+				  struct xva_err *err)
 {
 	struct top_ctx tctx = { ova, NULL };
 	enum xva_status status;
 	xmlNode *data;
 
-	if (is_elem(root, "appliance")) {
+	if (is_elem(root, "appliance"))
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 				    "ova.xml is a legacy XenSource 3.x appliance "
-			    "description, not an XVA export");
-	}
-	if (!is_elem(root, "value")) {
+				    "description, not an XVA export");
+	if (!is_elem(root, "value"))
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 				    "ova.xml line %ld: the root element is <%s>, "
-			    "expected an XML-RPC <value>",
-			    (long)xmlGetLineNo(root), (const char *)root->name);
-	}
+				    "expected an XML-RPC <value>",
+				    (long)xmlGetLineNo(root), (const char *)root->name);
 	status = each_member(root, "the export", top_member, &tctx, err);
 	if (status != XVA_OK)
 		return status;
 	data = child_elem(child_elem(tctx.objects, "array"), "data");
-	if (!data) {
+	if (!data)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 				    "ova.xml has no objects array");
-	}
 	for (xmlNode *v = first_elem(data); v; v = next_elem(v)) {
-		if (!is_elem(v, "value")) {
+		if (!is_elem(v, "value"))
 			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_STRUCTURE,
 					    "ova.xml line %ld: <%s> in the objects "
-				    "array", (long)xmlGetLineNo(v),
-				    (const char *)v->name);
-		}
+					    "array", (long)xmlGetLineNo(v),
+					    (const char *)v->name);
 		status = parse_object(ova, v, err);
 		if (status != XVA_OK)
 			return status;
@@ -597,8 +582,8 @@ static enum xva_status parse_root(struct xva_ovaxml *ova, xmlNode *root,
 }
 
 enum xva_status xva_ovaxml_parse(const char *buf, size_t len,
-				     struct xva_ovaxml **out,
-				     struct xva_err *err)
+				 struct xva_ovaxml **out,
+				 struct xva_err *err)
 {
 	enum xva_status status;
 	struct xva_ovaxml *ova = NULL;
@@ -606,14 +591,12 @@ enum xva_status xva_ovaxml_parse(const char *buf, size_t len,
 	xmlDocPtr doc = NULL;
 
 	*out = NULL;
-	if (len > INT32_MAX) {
+	if (len > INT32_MAX)
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
 				    "ova.xml is too large (%zu bytes)", len);
-	}
 	ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
+	if (!ctxt)
 		return xva_nomem(err);
-	}
 	/* No XML_PARSE_NOENT, DTDLOAD or HUGE: entities are never substituted,
 	 * nothing is fetched, and libxml2's depth limits stay on. */
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "ova.xml", NULL,
@@ -627,16 +610,16 @@ enum xva_status xva_ovaxml_parse(const char *buf, size_t len,
 							 : "unreadable");
 		why[strcspn(why, "\n")] = '\0';
 		status = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_SYNTAX,
-				    "ova.xml line %d: not well-formed XML: %s",
-			    e ? e->line : 0, why);
+				      "ova.xml line %d: not well-formed XML: %s",
+				      e ? e->line : 0, why);
 		goto out;
 	}
 	/* An export never has one; refusing any DTD rules out entity
 	 * expansion attacks whatever the parser's settings. */
 	if (doc->intSubset || doc->extSubset) {
 		status = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_DTD,
-				    "ova.xml declares a DTD, which no export "
-			    "writer produces; refusing it (entities)");
+				      "ova.xml declares a DTD, which no export "
+				      "writer produces; refusing it (entities)");
 		goto out;
 	}
 	ova = calloc(1, sizeof(*ova));

@@ -26,12 +26,12 @@ struct xva_hasher {
 };
 
 enum xva_status xva_hasher_init(struct xva_hasher *h,
-				    enum xva_checksum_kind kind);
+				enum xva_checksum_kind kind);
 enum xva_status xva_hasher_update(struct xva_hasher *h, const void *data,
-				      size_t len);
+				  size_t len);
 /* Writes the checksum text as XAPI would, NUL-terminated. */
 enum xva_status xva_hasher_final(struct xva_hasher *h,
-				     char text[XVA_CHECKSUM_TEXT_MAX]);
+				 char text[XVA_CHECKSUM_TEXT_MAX]);
 void xva_hasher_free(struct xva_hasher *h);
 
 /* Length of the checksum text of KIND (16 or 40), 0 for none. */

@@ -79,9 +79,9 @@ void xva_map_free(struct xva_diskmap *map);
 /* Adds data member PREFIX/NUMBER (printed with WIDTH digits) whose LEN bytes
  * start at FILE_OFF in the .xva. */
 enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
-				      const char *prefix, uint64_t number,
-				      int width, uint64_t file_off,
-				      uint64_t len, struct xva_err *err);
+				  const char *prefix, uint64_t number,
+				  int width, uint64_t file_off,
+				  uint64_t len, struct xva_err *err);
 
 /* Adds checksum member PREFIX/NUMBER.KIND whose LEN bytes of text start
  * at FILE_OFF. It belongs to the data member right before it, when that
@@ -98,8 +98,8 @@ enum xva_status xva_map_add_checksum(struct xva_diskmap *map,
 /* Adds a disk that has no members, sized SIZE, none of it intact: a disk
  * the export was cut short before. */
 enum xva_status xva_map_add_unreached(struct xva_diskmap *map,
-					  const char *prefix, uint64_t size,
-					  struct xva_err *err);
+				      const char *prefix, uint64_t size,
+				      struct xva_err *err);
 
 /* Fixes the disk's size: the VDI's virtual_size when known (the data must
  * end exactly there), else the final sequential position. A disk the
@@ -107,9 +107,9 @@ enum xva_status xva_map_add_unreached(struct xva_diskmap *map,
  * it is intact up to its data's end, or less when CUT_AT (a position on
  * the disk) is lower. */
 enum xva_status xva_disk_set_size(struct xva_disk *disk,
-				      bool have_virtual_size,
-				      uint64_t virtual_size, bool truncated,
-				      uint64_t cut_at, struct xva_err *err);
+				  bool have_virtual_size,
+				  uint64_t virtual_size, bool truncated,
+				  uint64_t cut_at, struct xva_err *err);
 
 /* The wrong-length checksum record of NUMBER, or NULL. */
 const struct xva_bad_checksum *xva_disk_bad_checksum(const struct xva_disk *disk,

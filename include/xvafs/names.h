@@ -25,9 +25,9 @@ struct xva_disk_names {
  * that are not snapshots get devices. Duplicates get a suffix "~2", "~3",
  * ... */
 enum xva_status xva_names_build(const struct xva_ovaxml *ova,
-				      const struct xva_diskmap *map,
-				      struct xva_disk_names **out,
-				      struct xva_err *err);
+				const struct xva_diskmap *map,
+				struct xva_disk_names **out,
+				struct xva_err *err);
 void xva_names_free(struct xva_disk_names *names, size_t n);
 
 /* TEXT made safe as one file name: no '/', no control characters, not "."

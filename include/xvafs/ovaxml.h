@@ -90,8 +90,8 @@ struct xva_ovaxml {
 
 /* Parses LEN bytes of ova.xml into *OUT (freed with xva_ovaxml_free). */
 enum xva_status xva_ovaxml_parse(const char *buf, size_t len,
-				     struct xva_ovaxml **out,
-				     struct xva_err *err);
+				 struct xva_ovaxml **out,
+				 struct xva_err *err);
 void xva_ovaxml_free(struct xva_ovaxml *ova);
 
 const struct xva_ova_vdi *xva_ovaxml_find_vdi(const struct xva_ovaxml *ova,
