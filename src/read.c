@@ -209,10 +209,10 @@ enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 
 /* --- read-ahead --- */
 
-/* Reads that start this close to where the stream's reads end count as
- * in sequence: the kernel splits a reader's stream into requests that
- * several threads serve out of order. */
-#define STREAM_SLACK (4u << 20)
+/* Reads that start within this many request lengths of where the
+ * stream's reads end count as in sequence: the kernel splits a reader's
+ * stream into requests that several threads serve out of order. */
+#define STREAM_SLACK_REQUESTS 8
 /* Announcing in steps of a quarter of the depth keeps the calls few. */
 #define ANNOUNCE_STEP_DIVISOR 4
 
@@ -264,12 +264,12 @@ void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
 			  size_t len)
 {
 	uint64_t end = off + len, from = 0, to = 0;
+	uint64_t slack = (uint64_t)STREAM_SLACK_REQUESTS * len;
 
 	if (!s->depth || len == 0)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (off + STREAM_SLACK >= s->end && off <= s->end + STREAM_SLACK &&
-	    s->end) {
+	if (off + slack >= s->end && off <= s->end + slack && s->end) {
 		s->run += len;
 		if (end > s->end)
 			s->end = end;
