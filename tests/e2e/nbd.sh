@@ -105,6 +105,16 @@ uri() { # uri EXPORT: the URI of EXPORT on the last server started
 # logged nothing but what matches the regex.
 stop() {
 	local pid=$1 log=$2 expect=${3:-} rc=0
+	# nbdkit 1.32 stopped while a connection's thread is still ending
+	# (the client has gone) skips that connection's .close and leaks it,
+	# which LeakSanitizer reports: stop it once only its main thread is
+	# left, as after start.
+	for _ in $(seq 1 1200); do
+		[ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -le 1 ] && break
+		sleep 0.05
+	done
+	[ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -le 1 ] ||
+		fail "nbdkit still serves a connection 60 s after its clients ended"
 	kill "$pid"
 	wait "$pid" || rc=$?
 	[ "$rc" = 0 ] || { cat "$log" >&2; fail "nbdkit exited with $rc"; }
@@ -338,7 +348,13 @@ refused nodisk "disk=nosuch: the export has no disk" "$WORK/vm.xva" disk=nosuch
 
 note "socket activation (as the systemd units use it)"
 if command -v systemd-socket-activate >/dev/null; then
-	env "${NBD_ENV[@]}" systemd-socket-activate -l "$WORK/act.sock" \
+	# It passes on only the environment it is told to.
+	act_env=()
+	for e in "${NBD_ENV[@]}" ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} \
+		${UBSAN_OPTIONS:+UBSAN_OPTIONS=$UBSAN_OPTIONS}; do
+		act_env+=(-E "$e")
+	done
+	systemd-socket-activate "${act_env[@]}" -l "$WORK/act.sock" \
 		nbdkit --readonly "$NBD_PLUGIN" "$WORK/vm.xva" noindexcache=true 2>"$WORK/act.log" &
 	act=$!
 	SERVERS+=("$act")
@@ -482,7 +498,13 @@ at=$(grep -boa 'Ref:1/00000000' "$WORK/bad-header.xva" | head -1 | cut -d: -f1)
 printf 'S' | dd of="$WORK/bad-header.xva" bs=1 seek="$at" conv=notrunc status=none
 refused header "error: $WORK/bad-header.xva: damaged tar header at byte $at after member ova.xml" \
 	"$WORK/bad-header.xva"
-refused missing "error: $WORK/missing.xva: cannot open: No such file" "$WORK/missing.xva"
+# Under a preloaded ASan runtime, nbdkit deadlocks in exit() (in
+# libp11-kit's destructor, on glibc's locale lock) once strerror() has
+# been called: its own file plugin does the same (nbdkit file
+# /nonexistent). The plain build checks this message.
+if [ "${XVAFS_SANITIZED:-0}" != 1 ]; then
+	refused missing "error: $WORK/missing.xva: cannot open: No such file" "$WORK/missing.xva"
+fi
 "$MKXVA" --metadata-only "$WORK/meta.xva" "$WORK/odd.img=Ref:1"
 refused meta "metadata only" "$WORK/meta.xva"
 refused nofile "no export given" disk=xvda
