@@ -10,6 +10,7 @@ PACKAGES="
   xxhash bc fio valgrind clang libclang-rt-dev passwd bash-completion dpkg-dev
   parted lvm2
   libxen-dev libvirt-clients libxml2-utils
+  nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd systemd
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

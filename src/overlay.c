@@ -207,7 +207,7 @@ static enum xva_status take_lock(struct xva_overlay *ovl, const char *dir,
 	free(path);
 	return xva_fail(err, XVA_EBUSY, "the overlay %s is in use by another "
 			"xvafs (%s); one process at a time may use an overlay "
-			"it writes to: unmount that one first", dir,
+			"it writes to: stop that one first", dir,
 			line[0] ? line : "its pid is unknown");
 }
 
