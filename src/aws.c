@@ -505,7 +505,7 @@ static enum xva_status find_credentials(struct xva_s3_target *t,
 			    (token && !t->session_token))
 				return xva_nomem(err);
 			snprintf(t->cred_source, sizeof(t->cred_source),
-				 "the environment (AWS_ACCESS_KEY_ID)");
+				 "$AWS_ACCESS_KEY_ID");
 			return XVA_OK;
 		}
 	}

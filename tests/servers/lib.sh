@@ -92,6 +92,9 @@ http {
 		ssl_certificate $CERT_FILE;
 		ssl_certificate_key $KEY_FILE;
 		root $root;
+		# For the tests: a refusal, and a server that ignores ranges.
+		location /forbidden/ { return 403; }
+		location /norange/ { max_ranges 0; }
 	}
 }
 CONF
