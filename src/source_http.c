@@ -542,6 +542,19 @@ static bool check_response(struct request *r)
 			 (unsigned long long)r->cr_total);
 		return false;
 	}
+	/* Servers that ignore If-Match (s3rver, some caches) still label
+	 * what they send. */
+	if ((hs->etag && r->etag[0] && strcmp(r->etag, hs->etag) != 0) ||
+	    (!hs->etag && hs->last_modified && r->last_modified[0] &&
+	     strcmp(r->last_modified, hs->last_modified) != 0)) {
+		r->failed = true;
+		xva_fail(&r->fail, XVA_ECHANGED, "%s: the object changed since "
+			 "it was opened (%s %s then, %s now); remount", asked,
+			 hs->etag ? "ETag" : "Last-Modified",
+			 hs->etag ? hs->etag : hs->last_modified,
+			 hs->etag ? r->etag : r->last_modified);
+		return false;
+	}
 	if (r->cr_start != r->off || r->cr_end != r->off + r->len - 1) {
 		r->failed = true;
 		xva_fail(&r->fail, XVA_EIO, "%s: the server answered with "

@@ -110,13 +110,17 @@ nginx_stop() {
 	wait "$NGINX_PID" 2>/dev/null || true
 }
 
-# s3sig_start ROOT [options]: the SigV4-checking S3 endpoint on S3SIG_PORT;
-# sets S3SIG_PID and S3SIG_URL. Options go to s3sig.py.
+# s3sig_start PORT ROOT [options]: the SigV4-checking S3 endpoint on PORT
+# ("" for a free one); sets S3SIG_PORT, S3SIG_PID and S3SIG_URL. Options go
+# to s3sig.py. It runs on Debian's python3 (S3SIG_PYTHON), which has
+# python3-botocore.
+S3SIG_PYTHON=${S3SIG_PYTHON:-/usr/bin/python3}
+[ -x "$S3SIG_PYTHON" ] || S3SIG_PYTHON=python3
 s3sig_start() {
-	local root=$1
-	shift
-	S3SIG_PORT=${S3SIG_PORT:-$(free_port)}
-	python3 "$SERVERS_DIR/s3sig.py" --port "$S3SIG_PORT" --root "$root" "$@" \
+	local root=$2
+	S3SIG_PORT=${1:-$(free_port)}
+	shift 2
+	"$S3SIG_PYTHON" "$SERVERS_DIR/s3sig.py" --port "$S3SIG_PORT" --root "$root" "$@" \
 		2>>"$SRV_DIR/s3sig.log" &
 	S3SIG_PID=$!
 	SRV_PIDS+=("$S3SIG_PID")
@@ -157,7 +161,7 @@ delayproxy_start() {
 
 # What each kind of server needs; prints what is missing.
 missing_nginx() { command -v nginx >/dev/null || echo "nginx (Debian nginx-light)"; command -v openssl >/dev/null || echo "openssl"; }
-missing_botocore() { python3 -c 'import botocore' 2>/dev/null || echo "botocore (Debian python3-botocore)"; }
+missing_botocore() { "$S3SIG_PYTHON" -c 'import botocore' 2>/dev/null || echo "botocore (Debian python3-botocore)"; }
 missing_s3rver() {
 	command -v node >/dev/null || echo "node (Debian nodejs)"
 	[ -x "$SERVERS_DIR/node_modules/.bin/s3rver" ] || echo "s3rver (npm ci in tests/servers)"
