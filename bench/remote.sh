@@ -1,6 +1,7 @@
 #!/bin/bash
 # Remote source benchmarks, against nginx on loopback behind a proxy that
-# adds DELAY ms each way (round trip 2 x DELAY), all ratios in one run:
+# adds RTT/2 ms each way (so a round trip costs RTT ms more), all ratios in
+# one run:
 #   seq      every byte of a large object through the source (srcread seq,
 #            one reader, 1 MiB reads) vs curl -o /dev/null; goal >= 0.8
 #   latency  random 4 KiB reads, one at a time: median and p99, vs curl
@@ -12,14 +13,14 @@
 # HTTP/1.1 (plain) and HTTP/2 (TLS, ALPN) both.
 #
 # Environment: BUILD (build folder with tests/srcread), BENCH_DIR (data,
-# default /var/tmp/xvafs-bench), BENCH_DELAYS ("0 5 20"), BENCH_SEQ_MIB
+# default /var/tmp/xvafs-bench), BENCH_RTTS ("0 5 20", ms), BENCH_SEQ_MIB
 # (1024), BENCH_MEMBERS ("1000 10000 100000"), BENCH_NAIVE_MAX (members up
-# to which the naive walk is run at a delay > 0; 1000).
+# to which the naive walk is run at an RTT > 0; 1000).
 source "$(dirname "$0")/lib.sh"
 
 srcread=$build/tests/srcread
 [ -x "$srcread" ] || { echo "bench: build srcread first (make srcread in $build)" >&2; exit 1; }
-delays=${BENCH_DELAYS:-0 5 20}
+rtts=${BENCH_RTTS:-0 5 20}
 seq_mib=${BENCH_SEQ_MIB:-1024}
 members_list=${BENCH_MEMBERS:-1000 10000 100000}
 naive_max=${BENCH_NAIVE_MAX:-1000}
@@ -48,13 +49,14 @@ median_p99() {
 	sort -n | awk '{ v[NR] = $1 } END { p = int(NR * 0.99); if (p < 1) p = 1; printf "median %.2f ms, p99 %.2f ms", v[int((NR + 1) / 2)] * 1000, v[p] * 1000 }'
 }
 
-for delay in $delays; do
+for rtt in $rtts; do
+	delay=$(echo "$rtt / 2" | bc -l)
 	srv_port_tls=$NGINX_TLS_PORT srv_port=$NGINX_PORT
 	delayproxy_start "$srv_port" "$delay" || exit 1
 	p_http=$PROXY_PORT pid_http=$PROXY_PID
 	delayproxy_start "$srv_port_tls" "$delay" || exit 1
 	p_https=$PROXY_PORT pid_https=$PROXY_PID
-	echo "== round trip $((2 * delay)) ms (proxy adds $delay ms each way)"
+	echo "== round trip +$rtt ms (the proxy adds $(printf %.1f "$delay") ms each way)"
 	for proto in http https; do
 		if [ $proto = http ]; then
 			base=http://127.0.0.1:$p_http tls=() ca=()
@@ -67,7 +69,7 @@ for delay in $delays; do
 		# seq
 		c=$(curl -s "${tls[@]}" -o /dev/null -w '%{time_total}' "$base/big.bin")
 		s=$("$srcread" "${ca[@]}" --noverify "$base/big.bin" "$data/big.bin" seq | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
-		row "${delay}ms" "$label" "seq ${seq_mib} MiB: source $(mbs $((seq_mib * MIB)) "$s") MB/s, curl $(mbs $((seq_mib * MIB)) "$c") MB/s" "ratio $(ratio "$c" "$s")"
+		row "${rtt}ms" "$label" "seq ${seq_mib} MiB: source $(mbs $((seq_mib * MIB)) "$s") MB/s, curl $(mbs $((seq_mib * MIB)) "$c") MB/s" "ratio $(ratio "$c" "$s")"
 
 		# latency
 		lat=$("$srcread" "${ca[@]}" --reads 200 --seed 7 "$base/big.bin" "$data/big.bin" latency | sed 's/^latency: //')
@@ -78,22 +80,22 @@ for delay in $delays; do
 			args+=(-s "${tls[@]}" -o /dev/null -w '%{time_total}\n' -r "$off-$((off + 4095))" "$base/big.bin")
 		done
 		cl=$(curl "${args[@]}" | tail -n +2 | median_p99)
-		row "${delay}ms" "$label" "random 4 KiB: source $lat" "curl (reused connection): $cl"
+		row "${rtt}ms" "$label" "random 4 KiB: source $lat" "curl (reused connection): $cl"
 
 		# walk
 		for m in $members_list; do
 			f=$data/walk-$m.xva
 			for ahead in 128 256; do
 				t=$("$srcread" "${ca[@]}" --ahead $ahead "$base/walk-$m.xva" "$f" walk | sed -n 's/.*: \([0-9.]*\) s$/\1/p')
-				row "${delay}ms" "$label" "walk $m members, predicted $ahead ahead" "$t s"
+				row "${rtt}ms" "$label" "walk $m members, predicted $ahead ahead" "$t s"
 			done
-			if [ "$delay" = 0 ] || [ "$m" -le "$naive_max" ]; then
+			if [ "$m" -le "$naive_max" ] || [ "$rtt" = 0 -a "$m" -le 10000 ]; then
 				t=$("$srcread" "${ca[@]}" --ahead 0 "$base/walk-$m.xva" "$f" walk | sed -n 's/.*: \([0-9.]*\) s$/\1/p')
-				row "${delay}ms" "$label" "walk $m members, naive serial" "$t s"
+				row "${rtt}ms" "$label" "walk $m members, naive serial" "$t s"
 			fi
-			if [ "$m" -le 1000 ] || [ "$delay" = 0 -a "$m" -le 10000 ]; then
+			if [ "$m" -le 1000 ] || [ "$rtt" = 0 -a "$m" -le 10000 ]; then
 				t=$(curl -s "${tls[@]}" -o /dev/null -w '%{time_total}' "$base/walk-$m.xva")
-				row "${delay}ms" "$label" "walk $m members, curl full download ($(($(stat -c %s "$f") / 1000000)) MB)" "$t s"
+				row "${rtt}ms" "$label" "walk $m members, curl full download ($(($(stat -c %s "$f") / 1000000)) MB)" "$t s"
 			fi
 		done
 	done

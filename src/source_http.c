@@ -44,12 +44,16 @@
  * 4 KiB: the header of the next member when it sits just behind (an XVA
  * checksum member is 1 KiB long) then comes with the same request. */
 #define SMALL_SLACK 4096u
-/* Sequential readers: after this many bytes read in order, keep
+/* Sequential readers: after SEQ_TRIGGER bytes read in order, keep
  * READAHEAD bytes requested ahead, in requests of RA_REQUEST bytes (AWS
  * advises 8-16 MB ranges; several smaller ones in parallel also fill a
- * fast link better than one). */
+ * fast link better than one). A reader that still waits for read-ahead a
+ * whole window after it started has a link whose bandwidth-delay product
+ * is larger (16 MiB in flight cap 20 ms of round trip at ~500 MB/s): its
+ * window doubles, up to READAHEAD_MAX and a quarter of the cache. */
 #define SEQ_TRIGGER (2ull << 20)
 #define READAHEAD (16ull << 20)
+#define READAHEAD_MAX (64ull << 20)
 #define RA_REQUEST (4ull << 20)
 #define STREAMS 8
 #define DEFAULT_MEMORY (128ull << 20)
@@ -120,6 +124,8 @@ struct stream {
 	uint64_t next;          /* where the next in-order read starts */
 	uint64_t run;           /* bytes read in order so far */
 	uint64_t ra_end;        /* read-ahead requested up to here */
+	uint64_t window;        /* bytes kept requested ahead */
+	uint64_t grown_at;      /* RUN when WINDOW last changed */
 	uint64_t stamp;
 };
 
@@ -1018,10 +1024,12 @@ static void *io_main(void *arg)
 		uint64_t now = now_ns(), wait_ns;
 		int running, left, timeout_ms;
 		struct CURLMsg *m;
+		bool finished;
 
 		wait_ns = start_due(hs, now);
 		pthread_mutex_unlock(&hs->lock);
 		curl_multi_perform(hs->multi, &running);
+		finished = false;
 		while ((m = curl_multi_info_read(hs->multi, &left))) {
 			struct request *r;
 
@@ -1033,6 +1041,13 @@ static void *io_main(void *arg)
 			pthread_mutex_lock(&hs->lock);
 			finish(hs, r, m->data.result, now_ns());
 			pthread_mutex_unlock(&hs->lock);
+			finished = true;
+		}
+		/* A finished request frees a place for a queued one: start it
+		 * now, not when some socket next stirs. */
+		if (finished) {
+			pthread_mutex_lock(&hs->lock);
+			continue;
 		}
 		timeout_ms = 1000;
 		if (wait_ns && wait_ns / 1000000u + 1 < (uint64_t)timeout_ms)
@@ -1052,8 +1067,9 @@ static void wake_io(struct http_source *hs)
 }
 
 /* Under the lock: follows in-order readers and keeps read-ahead going
- * for them. */
-static void follow_streams(struct http_source *hs, uint64_t off, size_t len)
+ * for them. Returns the reader's stream. */
+static struct stream *follow_streams(struct http_source *hs, uint64_t off,
+				     size_t len)
 {
 	struct stream *s = NULL, *oldest = &hs->streams[0];
 	uint64_t end = off + len, target;
@@ -1072,40 +1088,62 @@ static void follow_streams(struct http_source *hs, uint64_t off, size_t len)
 	if (!s) {
 		s = oldest;
 		memset(s, 0, sizeof(*s));
+		s->window = READAHEAD;
 	}
 	s->stamp = ++hs->clock;
 	s->run += len;
 	if (end > s->next)
 		s->next = end;
 	if (s->run < SEQ_TRIGGER || end >= hs->base.size)
-		return;
+		return s;
+	if (!s->grown_at)
+		s->grown_at = s->run;
 	if (s->ra_end < end)
 		s->ra_end = end & ~(uint64_t)(BLOCK_SIZE - 1);
-	target = end + READAHEAD;
+	target = end + s->window;
 	if (target > hs->base.size)
 		target = hs->base.size;
 	/* Topped up a request at a time, so requests stay RA_REQUEST long. */
 	if (target < s->ra_end + RA_REQUEST && target < hs->base.size)
-		return;
+		return s;
 	if (target <= s->ra_end)
-		return;
+		return s;
 	if (request_blocks(hs, s->ra_end >> BLOCK_SHIFT,
 			   (target - 1) >> BLOCK_SHIFT,
 			   RA_REQUEST >> BLOCK_SHIFT, true) == XVA_OK)
 		s->ra_end = ((target - 1) | (BLOCK_SIZE - 1)) + 1;
+	return s;
 }
 
-/* Waits for X (held) and copies its part of [OFF, OFF+LEN) to BUF. */
+/* Under the lock: the reader of S waited for bytes. */
+static void stream_waited(struct http_source *hs, struct stream *s,
+			  uint64_t end)
+{
+	uint64_t max = hs->memory_max / 4;
+
+	if (max > READAHEAD_MAX)
+		max = READAHEAD_MAX;
+	/* Not at the start of a run: read-ahead has had a window's time. */
+	if (s->next != end || !s->grown_at ||
+	    s->run - s->grown_at < s->window || s->window * 2 > max)
+		return;
+	s->window *= 2;
+	s->grown_at = s->run;
+}
+
+/* Waits for X (held) and copies its part of [OFF, OFF+LEN) to BUF;
+ * *WAITED is set when it had to wait. */
 static enum xva_status take(struct http_source *hs, struct extent *x,
 			    char *buf, uint64_t off, size_t len,
-			    struct xva_err *err)
+			    bool *waited, struct xva_err *err)
 {
 	uint64_t from = x->off > off ? x->off : off;
 	uint64_t to = x->off + x->len < off + len ? x->off + x->len : off + len;
-
 	enum ext_state state;
 
 	pthread_mutex_lock(&hs->lock);
+	if (x->state == EXT_FETCHING)
+		*waited = true;
 	while (x->state == EXT_FETCHING)
 		pthread_cond_wait(&hs->cond, &hs->lock);
 	state = x->state;
@@ -1125,6 +1163,8 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 {
 	struct http_source *hs = (struct http_source *)src;
 	struct extent *small, *held_stack[8], **held = held_stack;
+	struct stream *stream;
+	bool waited = false;
 	uint64_t first, last, n;
 	enum xva_status st = XVA_OK;
 	size_t i;
@@ -1149,7 +1189,7 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 		small->used = true;
 		lru_touch(hs, small);
 		pthread_mutex_unlock(&hs->lock);
-		st = take(hs, small, buf, off, len, err);
+		st = take(hs, small, buf, off, len, &waited, err);
 		pthread_mutex_lock(&hs->lock);
 		extent_unref(hs, small);
 		pthread_mutex_unlock(&hs->lock);
@@ -1177,12 +1217,14 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 		held[i]->used = true;
 		lru_touch(hs, held[i]);
 	}
-	follow_streams(hs, off, len);
+	stream = follow_streams(hs, off, len);
 	pthread_mutex_unlock(&hs->lock);
 	wake_io(hs);
 	for (i = 0; i < n && st == XVA_OK; i++)
-		st = take(hs, held[i], buf, off, len, err);
+		st = take(hs, held[i], buf, off, len, &waited, err);
 	pthread_mutex_lock(&hs->lock);
+	if (waited)
+		stream_waited(hs, stream, off + len);
 	for (i = 0; i < n; i++)
 		extent_unref(hs, held[i]);
 	pthread_mutex_unlock(&hs->lock);
