@@ -37,6 +37,22 @@ stats=$(control stats)
 grep -q '"signed_headers": "[^"]*x-amz-content-sha256;x-amz-date' <<<"$stats" || fail "signed headers: $stats"
 note "signed: $stats"
 
+note "how many GETs: read-ahead in large ranges, one per header pair for the walk"
+control reset >/dev/null
+AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=$secret "$SRCREAD" "${E[@]}" "$loc" "$local_copy" seq >/dev/null ||
+	fail "seq"
+gets=$(control stats | sed 's/.*"get": \([0-9]*\).*/\1/')
+blocks=$(((size + 1048575) / 1048576))
+note "every byte in order: $gets GETs for $blocks blocks"
+[ "$gets" -le $((blocks / 2 + 2)) ] || fail "$gets GETs to read $blocks blocks in order"
+control reset >/dev/null
+out=$(AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=$secret "$SRCREAD" "${E[@]}" --ahead 256 "$loc" "$local_copy" walk) ||
+	fail "walk: $out"
+headers=$(sed -n 's/^walk: \([0-9]*\) headers.*/\1/p' <<<"$out")
+gets=$(control stats | sed 's/.*"get": \([0-9]*\).*/\1/')
+note "the walk's pattern with prefetch: $gets GETs for $headers headers"
+[ "$gets" -le $((headers / 2 + 3)) ] || fail "$gets GETs for a walk over $headers headers"
+
 note "a profile in the shared credentials file (AWS_PROFILE)"
 printf '[default]\naws_access_key_id = AKIDNOPE\naws_secret_access_key = x\n\n[work]\naws_access_key_id = AKIDTEST\naws_secret_access_key = %s\n' \
 	"$secret" >"$AWS_SHARED_CREDENTIALS_FILE"
