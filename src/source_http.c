@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -651,19 +652,44 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* S3's <Code> and <Message> from an error body, when there are. */
-static void s3_error(const char *body, char *code, size_t code_size,
-		     char *msg, size_t msg_size)
+/* The text of <TAG> in an S3 error body, or "". */
+static void s3_field(const char *body, const char *tag, char *out,
+		     size_t size)
 {
+	char open[32], close[32];
 	const char *a, *b;
 
-	code[0] = msg[0] = '\0';
+	out[0] = '\0';
 	if (!body)
 		return;
-	if ((a = strstr(body, "<Code>")) && (b = strstr(a, "</Code>")))
-		copy_value(code, code_size, a + 6, (size_t)(b - a - 6));
-	if ((a = strstr(body, "<Message>")) && (b = strstr(a, "</Message>")))
-		copy_value(msg, msg_size, a + 9, (size_t)(b - a - 9));
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if ((a = strstr(body, open)) && (b = strstr(a, close)))
+		copy_value(out, size, a + strlen(open),
+			   (size_t)(b - a - (ptrdiff_t)strlen(open)));
+}
+
+/* What an S3 error code says about the credentials, or NULL when it is
+ * not about them. Some come with 400 (ExpiredToken), not 403. */
+static const char *auth_problem(const char *code)
+{
+	static const struct {
+		const char *code, *why;
+	} known[] = {
+		{ "SignatureDoesNotMatch", "the secret key is wrong" },
+		{ "InvalidAccessKeyId", "the access key id is unknown" },
+		{ "ExpiredToken", "the session token has expired" },
+		{ "TokenRefreshRequired", "the session token has expired" },
+		{ "InvalidToken", "the session token is not valid" },
+		{ "RequestTimeTooSkewed", "this machine's clock is off" },
+		{ "AccessDenied", "the credentials are not allowed to read it" },
+		{ "AllAccessDisabled", "all access to the object is disabled" },
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(code, known[i].code))
+			return known[i].why;
+	return NULL;
 }
 
 static CURL *easy_get(struct http_source *hs)
@@ -841,7 +867,7 @@ static enum verdict judge(struct request *r, CURLcode rc)
 {
 	struct http_source *hs = r->hs;
 	struct xva_err *e = &r->result;
-	char asked[64], code[128], msg[256];
+	char asked[64], code[128], msg[256], region[64];
 	const char *why;
 
 	range_text(r, asked, sizeof(asked));
@@ -879,7 +905,9 @@ static enum verdict judge(struct request *r, CURLcode rc)
 			 (unsigned long long)r->len);
 		return DONE_RETRY;
 	}
-	s3_error(r->body, code, sizeof(code), msg, sizeof(msg));
+	s3_field(r->body, "Code", code, sizeof(code));
+	s3_field(r->body, "Message", msg, sizeof(msg));
+	s3_field(r->body, "Region", region, sizeof(region));
 	if (r->probe && r->code == 416 && r->cr_unsatisfied &&
 	    r->cr_total == 0) {
 		r->len = 0;
@@ -900,7 +928,19 @@ static enum verdict judge(struct request *r, CURLcode rc)
 				 code[0] ? " " : "", code);
 		return DONE_FAIL;
 	}
-	if (r->code == 401 || r->code == 403) {
+	/* A request signed for the wrong region: S3 names the right one in
+	 * a header (301, 400) or in the error body. */
+	if (hs->s3 && !region[0])
+		snprintf(region, sizeof(region), "%s", r->bucket_region);
+	if (hs->s3 && region[0] && strcmp(region, hs->s3t.region) != 0) {
+		xva_fail(e, XVA_EINVAL, "the bucket is in region %s, not %s "
+			 "(HTTP %ld%s%s): set the region (AWS_REGION=%s)",
+			 region, hs->s3t.region, r->code, code[0] ? " " : "",
+			 code, region);
+		return DONE_FAIL;
+	}
+	why = auth_problem(code);
+	if (r->code == 401 || r->code == 403 || why) {
 		if (hs->s3 && !hs->s3t.access_key) {
 			xva_fail(e, XVA_EACCESS, "refused (HTTP %ld%s%s) and no "
 				 "AWS credentials were found (looked in %s)%s%s",
@@ -909,30 +949,15 @@ static enum verdict judge(struct request *r, CURLcode rc)
 				 hs->s3t.cred_unsupported[0] ? "; " : "",
 				 hs->s3t.cred_unsupported);
 		} else if (hs->s3) {
-			why = !strcmp(code, "SignatureDoesNotMatch") ?
-			      "the secret key is wrong" :
-			      !strcmp(code, "InvalidAccessKeyId") ?
-			      "the access key id is unknown" :
-			      !strcmp(code, "ExpiredToken") ||
-			      !strcmp(code, "InvalidToken") ?
-			      "the session token is not valid" :
-			      "the credentials are not allowed to read it";
 			xva_fail(e, XVA_EACCESS, "refused (HTTP %ld%s%s): %s; "
 				 "check the credentials (from %s)", r->code,
-				 code[0] ? " " : "", code, why,
-				 hs->s3t.cred_source);
+				 code[0] ? " " : "", code,
+				 why ? why : "the credentials are not allowed "
+				 "to read it", hs->s3t.cred_source);
 		} else {
 			xva_fail(e, XVA_EACCESS, "refused (HTTP %ld%s%s)",
 				 r->code, code[0] ? " " : "", code);
 		}
-		return DONE_FAIL;
-	}
-	if (hs->s3 && r->bucket_region[0] &&
-	    strcmp(r->bucket_region, hs->s3t.region) != 0) {
-		xva_fail(e, XVA_EINVAL, "the bucket is in region %s, not %s "
-			 "(HTTP %ld%s%s): set the region (AWS_REGION=%s)",
-			 r->bucket_region, hs->s3t.region, r->code,
-			 code[0] ? " " : "", code, r->bucket_region);
 		return DONE_FAIL;
 	}
 	if (r->code == 429 || r->code >= 500) {

@@ -13,14 +13,16 @@ control() {
 }
 
 key='exports/web 01+v=2 ü~(x).xva'
-mkdir -p "$WORK/s3/bkt/exports"
+mkdir -p "$WORK/s3/bkt/exports" "$WORK/s3/eubkt"
 make_export "$WORK/s3/bkt/$key"
 local_copy=$WORK/local.xva
 cp "$WORK/s3/bkt/$key" "$local_copy"
+cp "$local_copy" "$WORK/s3/eubkt/export.xva"
 size=$(stat -c %s "$local_copy")
 secret='wJalr/XUtnFEMI+K7MDENG=bPxRfiCY'
 token='FwoGZXIvYXdzE/token+with=chars'
-s3sig_start "" "$WORK/s3" --key "AKIDTEST:$secret" --key "AKIDSESS:sess/secret:$token" ||
+s3sig_start "" "$WORK/s3" --key "AKIDTEST:$secret" --key "AKIDSESS:sess/secret:$token" \
+	--bucket-region eubkt=eu-west-3 ||
 	fail "s3sig did not start"
 loc="s3://bkt/$key"
 E=(--endpoint "$S3SIG_URL")
@@ -67,6 +69,7 @@ note "keys in the config file; its endpoint_url and region"
 printf '[profile cfg]\nregion = eu-west-3\naws_access_key_id = AKIDTEST\naws_secret_access_key = %s\ns3 =\n  endpoint_url = %s\n' \
 	"$secret" "$S3SIG_URL" >"$AWS_CONFIG_FILE"
 out=$(AWS_PROFILE=cfg "$SRCREAD" "$loc" "$local_copy" seq) || fail "config file: $out"
+out=$(AWS_PROFILE=cfg "$SRCREAD" s3://eubkt/export.xva "$local_copy" seq) || fail "config file's region: $out"
 grep -q '"signed_headers"' <<<"$(control stats)" || fail "stats"
 : >"$AWS_CONFIG_FILE"
 
@@ -91,6 +94,9 @@ AWS_ACCESS_KEY_ID=AKIDTEST expect_open EACCESS "AWS_SECRET_ACCESS_KEY is not" "$
 AWS_PROFILE=ghost expect_open EACCESS "profile ghost is in neither" "${E[@]}" "$loc" "$local_copy"
 export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=$secret
 expect_open EOPEN "no such bucket \(HTTP 404 NoSuchBucket\)" "${E[@]}" "s3://nobucket/$key" "$local_copy"
+expect_open EINVAL "the bucket is in region eu-west-3, not us-east-1 \(HTTP 400 AuthorizationHeaderMalformed\): set the region" \
+	"${E[@]}" s3://eubkt/export.xva "$local_copy"
+out=$(AWS_REGION=eu-west-3 "$SRCREAD" "${E[@]}" s3://eubkt/export.xva "$local_copy" seq) || fail "AWS_REGION: $out"
 expect_open EOPEN "no such object \(HTTP 404 NoSuchKey\)" "${E[@]}" "s3://bkt/exports/none.xva" "$local_copy"
 
 note "faults after open: each read fails alone, the next one works"

@@ -40,10 +40,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
-def xml_error(code, message, resource=""):
+def xml_error(code, message, resource="", region=""):
+    extra = f"<Region>{region}</Region>" if region else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message>{extra}"
         f"<Resource>{resource}</Resource><RequestId>0</RequestId></Error>"
     ).encode()
 
@@ -59,6 +60,7 @@ class State:
             self.keys[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else None)
         self.anonymous = args.anonymous
         self.region = args.region
+        self.bucket_regions = dict(b.split("=", 1) for b in args.bucket_region)
         self.lock = threading.Lock()
         self.fault = "none"
         self.fault_left = -1
@@ -96,13 +98,15 @@ class Handler(BaseHTTPRequestHandler):
         if body and not head:
             self.wfile.write(body)
 
-    def error(self, code, s3code, message, head=False):
+    def error(self, code, s3code, message, head=False, region=""):
         with self.server.state.lock:
             self.server.state.stats["refused"] += 1
-        self.reply(code, xml_error(s3code, message, self.path), head=head)
+        headers = {"x-amz-bucket-region": region} if region else {}
+        self.reply(code, xml_error(s3code, message, self.path, region),
+                   headers, head=head)
 
     # ---- signature ----
-    def check_signature(self, raw_path):
+    def check_signature(self, raw_path, bucket):
         st = self.server.state
         auth = self.headers.get("Authorization")
         if not auth:
@@ -128,9 +132,11 @@ class Handler(BaseHTTPRequestHandler):
         if service != "s3" or term != "aws4_request":
             return (400, "AuthorizationHeaderMalformed",
                     f"bad credential scope service {service}")
-        if st.region and region != st.region:
+        expected = st.bucket_regions.get(bucket, st.region)
+        if expected and region != expected:
             return (400, "AuthorizationHeaderMalformed",
-                    f"the region '{region}' is wrong; expecting '{st.region}'")
+                    f"the region '{region}' is wrong; expecting "
+                    f"'{expected}'", False, expected)
         if self.headers.get("x-amz-content-sha256") is None:
             return (400, "InvalidRequest", "Missing required header for this "
                     "request: x-amz-content-sha256")
@@ -205,12 +211,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(raw_path[len("/__control/"):], query)
         with st.lock:
             st.stats["head" if head else "get"] += 1
-        refused = self.check_signature(self.path)
-        if refused:
-            return self.error(*refused, head=head)
         parts = urllib.parse.unquote(raw_path).lstrip("/").split("/", 1)
         bucket = parts[0]
         key = parts[1] if len(parts) > 1 else ""
+        refused = self.check_signature(self.path, bucket)
+        if refused:
+            code, s3code, message = refused[:3]
+            region = refused[4] if len(refused) > 4 else ""
+            return self.error(code, s3code, message, head, region)
         bdir = os.path.join(st.root, bucket)
         if not bucket or "/" in bucket or bucket in (".", "..") or not os.path.isdir(bdir):
             return self.error(404, "NoSuchBucket", "The specified bucket does "
@@ -315,6 +323,8 @@ def main():
                    help="ID:SECRET[:SESSION_TOKEN] (repeatable)")
     p.add_argument("--region", default="",
                    help="refuse signatures scoped to another region")
+    p.add_argument("--bucket-region", action="append", default=[],
+                   help="BUCKET=REGION: that bucket's region (repeatable)")
     p.add_argument("--anonymous", action="store_true",
                    help="serve unsigned requests (a public bucket)")
     p.add_argument("--verbose", action="store_true")
