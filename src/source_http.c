@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,10 @@ struct extent {
 	bool used;              /* read at least once */
 	enum ext_state state;
 	unsigned refs;          /* readers and the request filling it */
+	/* Bytes from the start that have arrived: a reader whose bytes are
+	 * among them need not wait for the rest, and a retry asks for the
+	 * rest only, so they are never written twice. */
+	size_t filled;
 	char *data;
 	enum xva_status fail_status;
 	char *fail_msg;
@@ -150,7 +155,11 @@ struct http_source {
 	pthread_t io;
 	bool io_started;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;    /* an extent or the probe finished */
+	pthread_cond_t cond;    /* an extent filled further, or the probe
+				   finished */
+	/* Readers waiting for bytes: the I/O thread reports progress inside
+	 * an extent only when there are. */
+	atomic_uint waiting;
 	bool stopping;
 	/* Everything below is under LOCK. */
 	struct request *demand_head, *demand_tail;
@@ -573,22 +582,35 @@ static bool check_response(struct request *r)
 	return true;
 }
 
-static void mark_ready_upto(struct http_source *hs, struct request *r,
-			    uint64_t pos)
+/* Under the lock: R's bytes have arrived up to POS (an object offset). */
+static bool fill_upto(struct request *r, uint64_t pos)
 {
 	bool any = false;
 
-	pthread_mutex_lock(&hs->lock);
 	while (r->first < r->n_ext) {
 		struct extent *x = r->ext[r->first];
 
-		if (x->off + x->len > pos)
+		if (pos <= x->off)
 			break;
+		if (x->off + x->len > pos) {
+			if (pos - x->off > x->filled) {
+				x->filled = (size_t)(pos - x->off);
+				any = true;
+			}
+			break;
+		}
+		x->filled = x->len;
 		x->state = EXT_READY;
 		r->first++;
 		any = true;
 	}
-	if (any)
+	return any;
+}
+
+static void progress(struct http_source *hs, struct request *r, uint64_t pos)
+{
+	pthread_mutex_lock(&hs->lock);
+	if (fill_upto(r, pos))
 		pthread_cond_broadcast(&hs->cond);
 	pthread_mutex_unlock(&hs->lock);
 }
@@ -647,8 +669,9 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	}
 	r->got += n;
 	if (r->first < r->n_ext &&
-	    r->ext[r->first]->off + r->ext[r->first]->len <= end)
-		mark_ready_upto(r->hs, r, end);
+	    (r->ext[r->first]->off + r->ext[r->first]->len <= end ||
+	     atomic_load_explicit(&r->hs->waiting, memory_order_relaxed)))
+		progress(r->hs, r, end);
 	return n;
 }
 
@@ -986,6 +1009,13 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 	}
 	easy_put(hs, r->easy);
 	r->easy = NULL;
+	/* What did arrive (Content-Range checked) is kept, and a retry asks
+	 * for the rest. */
+	if (!r->probe && r->code == 206 && r->got && !r->failed) {
+		fill_upto(r, r->off + r->got);
+		if (r->first == r->n_ext)
+			v = DONE_OK; /* all there; the failure came after */
+	}
 	if (v == DONE_RETRY && r->tries + 1 < hs->tries) {
 		uint64_t ms = (uint64_t)BACKOFF_FIRST_MS << r->tries;
 
@@ -1002,7 +1032,8 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 		r->body = NULL;
 		r->body_len = 0;
 		if (!r->probe) {
-			r->off = r->ext[r->first]->off;
+			r->off = r->ext[r->first]->off +
+				 r->ext[r->first]->filled;
 			r->len = r->ext[r->n_ext - 1]->off +
 				 r->ext[r->n_ext - 1]->len - r->off;
 		}
@@ -1032,6 +1063,7 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 			x->fail_msg = strdup(r->result.msg);
 			cache_remove(hs, x);
 		} else {
+			x->filled = x->len;
 			x->state = EXT_READY;
 		}
 		extent_unref(hs, x);
@@ -1156,27 +1188,32 @@ static void stream_waited(struct http_source *hs, struct stream *s,
 	s->grown_at = s->run;
 }
 
-/* Waits for X (held) and copies its part of [OFF, OFF+LEN) to BUF;
- * *WAITED is set when it had to wait. */
+/* Waits until X (held) has its part of [OFF, OFF+LEN) and copies it to
+ * BUF; *WAITED is set when it had to wait. */
 static enum xva_status take(struct http_source *hs, struct extent *x,
 			    char *buf, uint64_t off, size_t len,
 			    bool *waited, struct xva_err *err)
 {
 	uint64_t from = x->off > off ? x->off : off;
 	uint64_t to = x->off + x->len < off + len ? x->off + x->len : off + len;
+	size_t need = (size_t)(to - x->off), filled;
 	enum ext_state state;
 
 	pthread_mutex_lock(&hs->lock);
-	if (x->state == EXT_FETCHING)
+	if (x->state == EXT_FETCHING && x->filled < need) {
 		*waited = true;
-	while (x->state == EXT_FETCHING)
-		pthread_cond_wait(&hs->cond, &hs->lock);
+		atomic_fetch_add(&hs->waiting, 1);
+		while (x->state == EXT_FETCHING && x->filled < need)
+			pthread_cond_wait(&hs->cond, &hs->lock);
+		atomic_fetch_sub(&hs->waiting, 1);
+	}
 	state = x->state;
+	filled = x->filled;
 	pthread_mutex_unlock(&hs->lock);
-	if (state == EXT_FAILED)
+	if (state == EXT_FAILED && filled < need)
 		return xva_fail(err, x->fail_status, "%s",
 				x->fail_msg ? x->fail_msg : "out of memory");
-	/* READY extents do not change until freed, and X is held. */
+	/* Bytes below FILLED are never written again, and X is held. */
 	memcpy(buf + (from - off), x->data + (from - x->off),
 	       (size_t)(to - from));
 	return XVA_OK;
@@ -1501,6 +1538,7 @@ static enum xva_status probe(struct http_source *hs, struct xva_err *err)
 		x = extent_new(hs, 0, (size_t)r->len, false);
 		if (x) {
 			memcpy(x->data, r->data, (size_t)r->len);
+			x->filled = x->len;
 			x->state = EXT_READY;
 		}
 		pthread_mutex_unlock(&hs->lock);
