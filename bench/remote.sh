@@ -15,7 +15,8 @@
 # Environment: BUILD (build folder with tests/srcread), BENCH_DIR (data,
 # default /var/tmp/xvafs-bench), BENCH_RTTS ("0 5 20", ms), BENCH_SEQ_MIB
 # (1024), BENCH_MEMBERS ("1000 10000 100000"), BENCH_NAIVE_MAX (members up
-# to which the naive walk is run at an RTT > 0; 1000).
+# to which the naive walk is run at an RTT > 0; 1000), BENCH_PARTS ("seq
+# latency walk").
 source "$(dirname "$0")/lib.sh"
 
 srcread=$build/tests/srcread
@@ -24,6 +25,7 @@ rtts=${BENCH_RTTS:-0 5 20}
 seq_mib=${BENCH_SEQ_MIB:-1024}
 members_list=${BENCH_MEMBERS:-1000 10000 100000}
 naive_max=${BENCH_NAIVE_MAX:-1000}
+parts=" ${BENCH_PARTS:-seq latency walk} "
 
 SRV_DIR=$(mktemp -d "${TMPDIR:-/tmp}/xvafs-bench-remote.XXXXXX")
 source "$top/tests/servers/lib.sh"
@@ -67,11 +69,14 @@ for rtt in $rtts; do
 		fi
 
 		# seq
+		[[ $parts == *" seq "* ]] && {
 		c=$(curl -s "${tls[@]}" -o /dev/null -w '%{time_total}' "$base/big.bin")
 		s=$("$srcread" "${ca[@]}" --noverify "$base/big.bin" "$data/big.bin" seq | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
 		row "${rtt}ms" "$label" "seq ${seq_mib} MiB: source $(mbs $((seq_mib * MIB)) "$s") MB/s, curl $(mbs $((seq_mib * MIB)) "$c") MB/s" "ratio $(ratio "$c" "$s")"
+		}
 
 		# latency
+		[[ $parts == *" latency "* ]] && {
 		lat=$("$srcread" "${ca[@]}" --reads 200 --seed 7 "$base/big.bin" "$data/big.bin" latency | sed 's/^latency: //')
 		args=()
 		for i in $(seq 1 100); do
@@ -81,8 +86,10 @@ for rtt in $rtts; do
 		done
 		cl=$(curl "${args[@]}" | tail -n +2 | median_p99)
 		row "${rtt}ms" "$label" "random 4 KiB: source $lat" "curl (reused connection): $cl"
+		}
 
 		# walk
+		[[ $parts == *" walk "* ]] || continue
 		for m in $members_list; do
 			f=$data/walk-$m.xva
 			for ahead in 128 256; do

@@ -149,7 +149,6 @@ struct http_source {
 	char *last_modified;
 	struct curl_slist *probe_headers;
 	struct curl_slist *read_headers;
-	char userpwd_user[256];
 
 	CURLM *multi;
 	pthread_t io;
