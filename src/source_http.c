@@ -19,7 +19,15 @@
  * Transient failures (5xx, 429, dropped connections, stalls) are retried
  * with exponential backoff; what still fails is an error for the reads
  * waiting on it and nothing else: failed extents leave the cache, so the
- * next read asks again. */
+ * next read asks again.
+ *
+ * HTTP/2 only where TLS negotiates it (ALPN): curl 7.88 breaks h2c on
+ * reused connections. A certificate that does not verify is XVA_ENET (the
+ * server cannot be reached safely), with curl's reason and the CA option;
+ * verification cannot be turned off. S3 requests are signed by curl
+ * (CURLOPT_AWS_SIGV4); 7.88 does not add x-amz-content-sha256 itself but
+ * signs it, and every other header set here (If-Match, the session
+ * token), when given. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
