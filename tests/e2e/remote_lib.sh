@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the remote-source tests (sourced, bash): a private
 # folder, the loopback test servers, and checks of srcread's answers.
 set -euo pipefail
@@ -76,6 +77,7 @@ expect_open() {
 	grep -Eq "$pattern" <<<"$out" || fail "srcread $*: expected /$pattern/ in: $out"
 	[ "$(grep -c . <<<"$out")" = 1 ] || fail "srcread $*: more than one line: $out"
 	note "$status: ${out#open: error $status: }"
+	# shellcheck disable=SC2034 # for the caller
 	LAST_OUT=$out
 }
 

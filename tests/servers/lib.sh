@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are for the sourcing script
 # Test servers for the remote source, on loopback only (sourced, bash).
 #
 # Every server runs as a child of the test, on a free port, with its
