@@ -11,9 +11,21 @@ PACKAGES="
   parted lvm2
   libxen-dev libvirt-clients libxml2-utils
   nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd systemd
+  libcurl4-openssl-dev curl ca-certificates openssl
+  nginx-light python3-botocore awscli nodejs
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 echo "install-deps: installed:" $PACKAGES
+
+# The remote source's test servers: s3rver, pinned by
+# tests/servers/package-lock.json. npm comes with nodejs from some sources
+# and as its own package from Debian's.
+if ! command -v npm >/dev/null; then
+	apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+servers=$(cd "$(dirname "$0")/../tests/servers" && pwd)
+(cd "$servers" && npm ci --no-audit --no-fund --loglevel=error)
+echo "install-deps: installed s3rver in $servers/node_modules"

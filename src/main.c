@@ -872,6 +872,7 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	struct fuse_session *se = NULL;
 	char holder[PATH_MAX + 32];
 	struct xva_err err;
+	bool daemonized;
 	int status;
 
 	if (xva->src->fd >= 0 && xva->src->direct_fd < 0)
@@ -906,7 +907,11 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		fprintf(stderr, "xvafs: %s: cannot set readahead_kb=%u: %s "
 			"(serving with the kernel's default)\n", opts->mountpoint,
 			s->readahead_kb, strerror(errno));
-	if (fuse_daemonize(opts->foreground) != 0)
+	/* A remote source's I/O thread would not live on in the daemon. */
+	xva_source_before_fork(xva->src);
+	daemonized = fuse_daemonize(opts->foreground) == 0;
+	xva_source_after_fork(xva->src);
+	if (!daemonized)
 		goto out_unmount;
 	if (log_file) {
 		fuse_set_log_func(log_to_file);

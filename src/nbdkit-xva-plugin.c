@@ -54,13 +54,18 @@ struct xva_plugin {
 	bool noindexcache;
 	uint64_t prefetch;       /* read-ahead per connection; 0: off */
 	uint32_t overlay_block;  /* for a new overlay; 0: the default */
+	/* For remote and compressed exports, as the mount's -o options. */
+	struct xva_source_options source;
 
 	struct xva *xva;
 	struct xva_overlay *ovl; /* NULL: read-only */
 	size_t default_disk;
 };
 
-static struct xva_plugin px = { .prefetch = XVA_READAHEAD_DEFAULT };
+static struct xva_plugin px = {
+	.prefetch = XVA_READAHEAD_DEFAULT,
+	.source = { .s3_path_style = -1 },
+};
 
 /* One connection. */
 struct handle {
@@ -96,6 +101,66 @@ static int set_bool(const char *key, const char *value, bool *out)
 	}
 	*out = r != 0;
 	return 0;
+}
+
+/* The parameters that reach the source: the same names as the mount's
+ * -o options. nbdkit keeps VALUE for the server's lifetime. */
+static int config_source(const char *key, const char *value)
+{
+	struct xva_source_options *o = &px.source;
+	int64_t size;
+	uint32_t n;
+
+	if (strcmp(key, "ca_file") == 0) {
+		o->ca_file = nbdkit_absolute_path(value);
+		return o->ca_file ? 0 : -1;
+	}
+	if (strcmp(key, "s3_endpoint") == 0) {
+		o->s3_endpoint = value;
+		return 0;
+	}
+	if (strcmp(key, "s3_region") == 0) {
+		o->s3_region = value;
+		return 0;
+	}
+	if (strcmp(key, "aws_profile") == 0) {
+		o->aws_profile = value;
+		return 0;
+	}
+	if (strcmp(key, "s3_path_style") == 0) {
+		bool on;
+
+		if (set_bool(key, value, &on) < 0)
+			return -1;
+		o->s3_path_style = on ? 1 : 0;
+		return 0;
+	}
+	if (strcmp(key, "timeout") == 0 || strcmp(key, "retries") == 0) {
+		bool timeout = key[0] == 't';
+
+		if (nbdkit_parse_uint32_t(key, value, &n) < 0)
+			return -1;
+		if (n == 0 || n > (timeout ? 3600u : 100u)) {
+			nbdkit_error("%s=%s: expected %s", key, value, timeout
+				     ? "seconds from 1 to 3600"
+				     : "a number of tries from 1 to 100");
+			return -1;
+		}
+		*(timeout ? &o->timeout_s : &o->retries) = n;
+		return 0;
+	}
+	if (strcmp(key, "cache_max") == 0 || strcmp(key, "memory") == 0) {
+		size = nbdkit_parse_size(value);
+		if (size < 0 || (key[0] == 'm' && size < (4 << 20))) {
+			nbdkit_error("%s=%s: expected a size%s", key, value,
+				     key[0] == 'm' ? " of at least 4M" : "");
+			return -1;
+		}
+		*(key[0] == 'm' ? &o->memory_max : &o->cache_max) = (uint64_t)size;
+		return 0;
+	}
+	nbdkit_error("unknown parameter '%s' (see nbdkit xva --help)", key);
+	return -1;
 }
 
 static int xva_config(const char *key, const char *value)
@@ -149,8 +214,7 @@ static int xva_config(const char *key, const char *value)
 		px.overlay_block = v;
 		return 0;
 	}
-	nbdkit_error("unknown parameter '%s' (see nbdkit xva --help)", key);
-	return -1;
+	return config_source(key, value);
 }
 
 static int xva_config_complete(void)
@@ -183,7 +247,16 @@ static int xva_config_complete(void)
 	"overlay_block=N     block size of a new overlay (4096 to 65536)\n" \
 	"cache_dir=DIR       where the index cache lives\n" \
 	"noindexcache=true   neither use nor write the index cache\n" \
-	"prefetch=SIZE       read-ahead for sequential readers (default 32M)"
+	"prefetch=SIZE       read-ahead for sequential readers (default 32M)\n" \
+	"cache_max=SIZE      most space a zstd chunk cache may take\n" \
+	"memory=SIZE         memory for decompressed or fetched data\n" \
+	"ca_file=FILE        also trust these CA certificates (https, s3)\n" \
+	"s3_endpoint=URL     an S3-compatible store instead of AWS\n" \
+	"s3_region=REGION    the bucket's region\n" \
+	"s3_path_style=true  address buckets as ENDPOINT/BUCKET/KEY\n" \
+	"aws_profile=NAME    the credentials profile\n" \
+	"timeout=SECONDS     per HTTP request (default 30)\n" \
+	"retries=N           tries per HTTP request (default 5)"
 
 static void xva_dump_plugin(void)
 {
@@ -257,7 +330,7 @@ static int xva_get_ready(void)
 	if (!px.noindexcache)
 		o.cache_dir = px.cache_dir ? px.cache_dir
 					   : (default_cache = xva_cache_default_dir());
-	o.source.s3_path_style = -1;
+	o.source = px.source;
 	if (xva_open(px.location, &o, &px.xva, &err) != XVA_OK) {
 		nbdkit_error("%s: %s", px.file, err.msg);
 		goto out;
@@ -287,6 +360,9 @@ static int xva_get_ready(void)
 	warn_about_export(px.xva);
 	if (px.overlay_dir && open_overlay() != 0)
 		goto out;
+	/* nbdkit forks next (into the background, or not): a remote
+	 * source's I/O thread is stopped until .after_fork. */
+	xva_source_before_fork(px.xva->src);
 	ret = 0;
 out:
 	free(default_cache);
@@ -299,6 +375,7 @@ static int xva_after_fork(void)
 {
 	char holder[600];
 
+	xva_source_after_fork(px.xva->src);
 	if (px.ovl) {
 		snprintf(holder, sizeof(holder), "nbdkit serving %.500s", px.file);
 		xva_overlay_set_holder(px.ovl, holder);
@@ -319,6 +396,7 @@ static void xva_cleanup(void)
 	free(px.location);
 	free(px.overlay_dir);
 	free(px.cache_dir);
+	free((char *)px.source.ca_file);
 	px.location = px.overlay_dir = px.cache_dir = NULL;
 }
 

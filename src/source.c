@@ -94,6 +94,18 @@ void xva_source_info(const struct xva_source *src,
 	src->ops->info(src, info);
 }
 
+void xva_source_before_fork(struct xva_source *src)
+{
+	if (src->ops->before_fork)
+		src->ops->before_fork(src);
+}
+
+void xva_source_after_fork(struct xva_source *src)
+{
+	if (src->ops->after_fork)
+		src->ops->after_fork(src);
+}
+
 /* Whole-stream compression is told by its first bytes. */
 static enum xva_status open_decoder(struct xva_source *raw,
 				    const struct xva_source_options *o,

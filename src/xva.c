@@ -22,6 +22,9 @@ static enum xva_status on_member(void *vctx, const struct xva_tar_member *m,
 	enum xva_status st;
 
 	idx->members++;
+	if (ctx->xva->stop && *ctx->xva->stop)
+		return xva_fail(err, XVA_EINTR, "interrupted while indexing, at "
+				"member %llu", (unsigned long long)idx->members);
 	st = xva_member_classify(m->name, m->is_dir, m->header_off, &mn, err);
 	if (st != XVA_OK)
 		return st;
@@ -195,11 +198,10 @@ static enum xva_status walk(struct xva *xva, struct xva_err *err)
 static enum xva_status index_export(struct xva *xva, const char *cache_dir,
 				    struct xva_err *err)
 {
-	bool was_in_pass = xva->src->in_pass;
 	struct xva_err note;
 	enum xva_status st;
 
-	if (cache_dir && !was_in_pass) {
+	if (cache_dir && !xva->src->in_pass) {
 		st = xva_index_cache_load(cache_dir, xva->src, &xva->map,
 					  &xva->idx, &note);
 		if (st == XVA_OK) {
@@ -212,8 +214,11 @@ static enum xva_status index_export(struct xva *xva, const char *cache_dir,
 		memset(&xva->idx, 0, sizeof(xva->idx));
 	}
 	st = walk(xva, err);
+	/* A small local export indexes faster than its cache is checked;
+	 * anything else (compressed: a whole pass; remote: round trips) is
+	 * always worth caching. */
 	if (st != XVA_OK || !cache_dir ||
-	    (xva->idx.members < XVA_CACHE_MIN_MEMBERS && !was_in_pass))
+	    (xva->idx.members < XVA_CACHE_MIN_MEMBERS && xva->src->fd >= 0))
 		return st;
 	if (xva_index_cache_save(cache_dir, xva->src, &xva->map, &xva->idx,
 				 &note) != XVA_OK)
@@ -270,6 +275,7 @@ enum xva_status xva_open(const char *location,
 	if (!xva)
 		return xva_nomem(err);
 	xva_map_init(&xva->map);
+	xva->stop = so.stop;
 	st = xva_source_open(location, &so, &xva->src, err);
 	if (st != XVA_OK)
 		goto fail;

@@ -30,8 +30,8 @@ struct xva_index_facts {
 	char truncation[XVA_ERR_MAX]; /* where, when truncated */
 };
 
-/* Exports with fewer members index faster than a cache file is checked;
- * compressed ones are always cached (their pass reads everything). */
+/* Plain local exports with fewer members index faster than a cache file
+ * is checked; compressed and remote ones are always cached. */
 #define XVA_CACHE_MIN_MEMBERS 1024
 
 /* Loads the index of the export SRC holds (its size known: a compressed

@@ -87,6 +87,12 @@ struct xva_source_ops {
 				       struct xva_err *err);
 	void (*info)(const struct xva_source *src,
 		     struct xva_source_info *info);
+	/* Optional: a source with threads of its own (the remote one's I/O
+	 * thread) stops them before the process forks (daemonizing), since
+	 * only the forking thread lives on in the child, and starts them
+	 * again after, in the process that goes on. */
+	void (*before_fork)(struct xva_source *src);
+	void (*after_fork)(struct xva_source *src);
 	void (*close)(struct xva_source *src);
 };
 
@@ -137,6 +143,10 @@ enum xva_status xva_source_finish_pass(struct xva_source *src,
 				       struct xva_err *err);
 void xva_source_info(const struct xva_source *src,
 		     struct xva_source_info *info);
+/* Around a fork() of a process holding SRC (see before_fork above): no
+ * read may be made between the two calls. */
+void xva_source_before_fork(struct xva_source *src);
+void xva_source_after_fork(struct xva_source *src);
 
 /* Whether LOCATION names a remote object rather than a path. */
 bool xva_location_is_url(const char *location);

@@ -46,6 +46,8 @@ struct xva {
 	 * compressed stream failed its own checksum): per disk, per extent,
 	 * a verify.c chunk state (atomic). NULL when off. */
 	unsigned char **chunk_state;
+	/* The caller's stop flag (from the options), checked by the walk. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* Opens and indexes the export at LOCATION (a path or URL; OPTIONS may be

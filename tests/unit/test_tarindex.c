@@ -282,7 +282,7 @@ static void test_prediction(void)
 	CHECK_MSG(src->n_read > CHUNKS / 2 && surprises <= 12,
 		  "%zu reads, %zu unannounced", src->n_read, surprises);
 	/* Each break costs at most one window of guesses. */
-	CHECK_MSG(unused <= 3 * 128, "%zu announced reads never came", unused);
+	CHECK_MSG(unused <= 3 * 256, "%zu announced reads never came", unused);
 	xva_source_fini(&src->base);
 	free(src);
 	free(data);

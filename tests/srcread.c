@@ -1,0 +1,532 @@
+/* srcread: opens a location with xva_source_open() and checks what it
+ * reads against a local copy of the (uncompressed) tar, byte for byte.
+ *
+ *   srcread [options] LOCATION LOCAL [MODE...]
+ *
+ * Modes run in order (default: seq random):
+ *   seq           every byte, in order, CHUNK bytes a read (prints MB/s)
+ *   random        --reads random reads of odd offsets and lengths that
+ *                 cross block boundaries, from --threads threads at once
+ *   latency       --reads single 4 KiB reads at random 4 KiB-aligned
+ *                 offsets, one at a time: prints median and p99 in ms
+ *   walk          the tar walk's access pattern: reads 10240 bytes at each
+ *                 header position of LOCAL, prefetching the position
+ *                 --ahead headers further on (0: none), prints seconds
+ *   commands      reads lines "read OFF LEN" / "prefetch OFF LEN" / "info"
+ *                 from stdin and answers each with one line: "ok", or
+ *                 "error NAME: message" (for tests that change the server
+ *                 between reads)
+ * A failure to open prints "open: error NAME: message" and exits 3; a
+ * mismatch or failed read exits 1. For a source that starts in a pass
+ * (compressed), seq runs first and ends the pass.
+ *
+ * Options: --ca FILE --endpoint URL --region R --profile P --path-style N
+ * --timeout S --retries N --memory BYTES --chunk BYTES --reads N
+ * --threads N --ahead N --seed N --info, and --noverify for benchmarks
+ * (read, compare nothing). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xvafs/source.h"
+
+struct ctx {
+	struct xva_source *src;
+	const char *local;
+	int fd;
+	uint64_t size;
+	size_t chunk;
+	unsigned reads, threads, ahead, seed;
+	bool noverify;          /* benchmarks: read only, compare nothing */
+	int failures;
+	pthread_mutex_t lock;
+};
+
+static const char *status_name(enum xva_status st)
+{
+	static const char *const names[] = {
+		[XVA_OK] = "OK", [XVA_ENOMEM] = "ENOMEM", [XVA_EIO] = "EIO",
+		[XVA_EOPEN] = "EOPEN", [XVA_EFORMAT] = "EFORMAT",
+		[XVA_EUNSUPPORTED] = "EUNSUPPORTED",
+		[XVA_ETRUNCATED] = "ETRUNCATED", [XVA_ECUT] = "ECUT",
+		[XVA_ECORRUPT] = "ECORRUPT",
+		[XVA_EUNVERIFIABLE] = "EUNVERIFIABLE", [XVA_ENOSPC] = "ENOSPC",
+		[XVA_EBUSY] = "EBUSY", [XVA_EMISMATCH] = "EMISMATCH",
+		[XVA_ECHANGED] = "ECHANGED", [XVA_EACCESS] = "EACCESS",
+		[XVA_ENET] = "ENET", [XVA_EINTR] = "EINTR",
+		[XVA_EINVAL] = "EINVAL",
+	};
+
+	if ((size_t)st < sizeof(names) / sizeof(names[0]) && names[st])
+		return names[st];
+	return "UNKNOWN";
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rnd(uint64_t *state)
+{
+	/* xorshift64*: reproducible from --seed, one state per thread. */
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545F4914F6CDD1Dull;
+}
+
+static void fail(struct ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&c->lock);
+	va_start(ap, fmt);
+	fputs("srcread: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	c->failures++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
+
+/* Reads [OFF, OFF+LEN) both ways and compares; LEN may run past the end. */
+static bool check_range(struct ctx *c, char *got, char *want, uint64_t off,
+			size_t len)
+{
+	struct xva_err err = { 0 };
+	size_t expect = off >= c->size ? 0 :
+			(c->size - off < len ? (size_t)(c->size - off) : len);
+	size_t n = 0;
+	enum xva_status st;
+
+	st = xva_source_read(c->src, got, len, off, &n, &err);
+	if (st != XVA_OK) {
+		fail(c, "read %zu at %" PRIu64 ": %s: %s", len, off,
+		     status_name(st), err.msg);
+		return false;
+	}
+	if (c->noverify)
+		return true;
+	if (n != expect) {
+		fail(c, "read %zu at %" PRIu64 ": got %zu bytes, expected %zu",
+		     len, off, n, expect);
+		return false;
+	}
+	if (!pread_all(c->fd, want, expect, off)) {
+		fail(c, "%s: cannot read the local copy at %" PRIu64, c->local,
+		     off);
+		return false;
+	}
+	if (memcmp(got, want, expect) != 0) {
+		size_t i = 0;
+
+		while (got[i] == want[i])
+			i++;
+		fail(c, "read %zu at %" PRIu64 ": bytes differ from byte %"
+		     PRIu64, len, off, off + i);
+		return false;
+	}
+	return true;
+}
+
+static int mode_seq(struct ctx *c)
+{
+	char *got = malloc(c->chunk), *want = malloc(c->chunk);
+	double t0 = now_s(), t;
+	uint64_t off;
+
+	if (!got || !want) {
+		fail(c, "out of memory");
+		goto out;
+	}
+	for (off = 0; off < c->size; off += c->chunk)
+		if (!check_range(c, got, want, off, c->chunk))
+			goto out;
+	/* Past the end: no bytes, no error. */
+	check_range(c, got, want, c->size, 16);
+	t = now_s() - t0;
+	printf("seq: %" PRIu64 " bytes in %.3f s: %.1f MB/s\n", c->size, t,
+	       (double)c->size / t / 1e6);
+out:
+	free(got);
+	free(want);
+	return c->failures;
+}
+
+static void *random_thread(void *arg)
+{
+	struct ctx *c = arg;
+	size_t max = 3u << 20;
+	char *got = malloc(max), *want = malloc(max);
+	uint64_t state;
+
+	pthread_mutex_lock(&c->lock);
+	state = ((uint64_t)c->seed << 20) ^ (uint64_t)(uintptr_t)&state ^
+		0x9E3779B97F4A7C15ull;
+	pthread_mutex_unlock(&c->lock);
+	if (!got || !want) {
+		fail(c, "out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < c->reads; i++) {
+		uint64_t r = rnd(&state), off;
+		size_t len;
+
+		switch (r % 4) {
+		case 0: /* across a block boundary */
+			off = ((rnd(&state) % (c->size / 1048576 + 1)) << 20) -
+			      (r >> 8) % 4099;
+			len = 1 + (size_t)((r >> 24) % 9000);
+			break;
+		case 1: /* several blocks */
+			off = rnd(&state) % (c->size + 1);
+			len = 1 + (size_t)((r >> 8) % max);
+			break;
+		case 2: /* odd and tiny */
+			off = (rnd(&state) % (c->size + 1)) | 1;
+			len = 1 + (size_t)((r >> 8) % 7);
+			break;
+		default: /* at or past the end */
+			off = c->size - (r >> 8) % 3000;
+			len = 1 + (size_t)((r >> 24) % 5000);
+			break;
+		}
+		if (off > c->size + 100)
+			off = c->size;
+		if (!check_range(c, got, want, off, len))
+			break;
+	}
+out:
+	free(got);
+	free(want);
+	return NULL;
+}
+
+static int mode_random(struct ctx *c)
+{
+	pthread_t t[64];
+	unsigned n = c->threads > 64 ? 64 : c->threads;
+	double t0 = now_s();
+
+	for (unsigned i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, random_thread, c);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	printf("random: %u threads x %u reads in %.3f s\n", n, c->reads,
+	       now_s() - t0);
+	return c->failures;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int mode_latency(struct ctx *c)
+{
+	double *ms = calloc(c->reads ? c->reads : 1, sizeof(*ms));
+	char got[4096], want[4096];
+	uint64_t state = c->seed * 7919u + 1;
+	uint64_t slots = c->size / 4096;
+
+	if (!ms || !slots) {
+		fail(c, "out of memory or an object under 4 KiB");
+		free(ms);
+		return c->failures;
+	}
+	for (unsigned i = 0; i < c->reads; i++) {
+		uint64_t off = (rnd(&state) % slots) * 4096;
+		double t0 = now_s();
+
+		if (!check_range(c, got, want, off, 4096))
+			break;
+		ms[i] = (now_s() - t0) * 1000;
+	}
+	qsort(ms, c->reads, sizeof(*ms), cmp_double);
+	printf("latency: %u reads of 4 KiB: median %.2f ms, p99 %.2f ms\n",
+	       c->reads, ms[c->reads / 2], ms[(c->reads * 99) / 100]);
+	free(ms);
+	return c->failures;
+}
+
+/* Header positions of the local tar (ustar, GNU or V7; long-name and pax
+ * members are headers too). */
+static uint64_t *tar_headers(struct ctx *c, size_t *count)
+{
+	uint64_t *pos = NULL, off = 0;
+	size_t n = 0, cap = 0;
+	unsigned char h[512];
+
+	while (off + 512 <= c->size && pread_all(c->fd, h, 512, off)) {
+		uint64_t size = 0;
+		bool zero = true;
+
+		for (int i = 0; i < 512 && zero; i++)
+			zero = h[i] == 0;
+		if (zero)
+			break;
+		for (int i = 124; i < 136 && h[i]; i++)
+			if (h[i] >= '0' && h[i] <= '7')
+				size = size * 8 + (uint64_t)(h[i] - '0');
+		if (n == cap) {
+			uint64_t *p;
+
+			cap = cap ? cap * 2 : 1024;
+			p = realloc(pos, cap * sizeof(*pos));
+			if (!p) {
+				free(pos);
+				return NULL;
+			}
+			pos = p;
+		}
+		pos[n++] = off;
+		off += 512 + ((size + 511) & ~511ull);
+	}
+	*count = n;
+	return pos;
+}
+
+static int mode_walk(struct ctx *c)
+{
+	size_t n = 0, i;
+	uint64_t *pos = tar_headers(c, &n);
+	char got[10240], want[10240];
+	double t0;
+
+	if (!pos) {
+		fail(c, "%s: no tar headers", c->local);
+		return c->failures;
+	}
+	t0 = now_s();
+	for (i = 0; i < n && i < c->ahead; i++)
+		xva_source_prefetch(c->src, pos[i], sizeof(got));
+	for (i = 0; i < n; i++) {
+		if (c->ahead && i + c->ahead < n)
+			xva_source_prefetch(c->src, pos[i + c->ahead],
+					    sizeof(got));
+		if (!check_range(c, got, want, pos[i], sizeof(got)))
+			break;
+	}
+	printf("walk: %zu headers, %u ahead: %.3f s\n", n, c->ahead,
+	       now_s() - t0);
+	free(pos);
+	return c->failures;
+}
+
+static int mode_commands(struct ctx *c)
+{
+	char line[256], *got = NULL, *want = NULL;
+	unsigned long long off, len;
+	int bad = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "read %llu %llu", &off, &len) == 2) {
+			struct xva_err err = { 0 };
+			enum xva_status st;
+			size_t n = 0;
+			char *g = realloc(got, len ? len : 1);
+			char *w = realloc(want, len ? len : 1);
+
+			if (!g || !w) {
+				free(g ? g : got);
+				free(w ? w : want);
+				return 1;
+			}
+			got = g;
+			want = w;
+			st = xva_source_read(c->src, got, len, off, &n, &err);
+			if (st != XVA_OK) {
+				printf("error %s: %s\n", status_name(st), err.msg);
+				continue;
+			}
+			if (!pread_all(c->fd, want, n, off) ||
+			    memcmp(got, want, n) != 0) {
+				printf("mismatch\n");
+				bad++;
+				continue;
+			}
+			printf("ok %zu\n", n);
+		} else if (sscanf(line, "prefetch %llu %llu", &off, &len) == 2) {
+			xva_source_prefetch(c->src, off, len);
+			printf("ok\n");
+		} else if (strncmp(line, "info", 4) == 0) {
+			printf("ok size %" PRIu64 " identity %s\n",
+			       c->src->size, c->src->identity);
+		} else {
+			printf("bad command\n");
+		}
+	}
+	free(got);
+	free(want);
+	return bad;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: srcread [options] LOCATION LOCAL "
+		"[seq|random|latency|walk|commands]...\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct xva_source_options o = { .s3_path_style = -1 };
+	struct ctx c = { .chunk = 1u << 20, .reads = 200, .threads = 4,
+			 .seed = 1 };
+	struct xva_err err = { 0 };
+	struct xva_source_info info;
+	bool show_info = false;
+	enum xva_status st;
+	struct stat sb;
+	int i, rc = 0;
+
+	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		const char *opt = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "--info")) {
+			show_info = true;
+			continue;
+		}
+		if (!strcmp(opt, "--noverify")) {
+			c.noverify = true;
+			continue;
+		}
+		if (!v)
+			usage();
+		i++;
+		if (!strcmp(opt, "--ca"))
+			o.ca_file = v;
+		else if (!strcmp(opt, "--endpoint"))
+			o.s3_endpoint = v;
+		else if (!strcmp(opt, "--region"))
+			o.s3_region = v;
+		else if (!strcmp(opt, "--profile"))
+			o.aws_profile = v;
+		else if (!strcmp(opt, "--path-style"))
+			o.s3_path_style = atoi(v);
+		else if (!strcmp(opt, "--timeout"))
+			o.timeout_s = (unsigned)atoi(v);
+		else if (!strcmp(opt, "--retries"))
+			o.retries = (unsigned)atoi(v);
+		else if (!strcmp(opt, "--memory"))
+			o.memory_max = strtoull(v, NULL, 0);
+		else if (!strcmp(opt, "--chunk"))
+			c.chunk = (size_t)strtoull(v, NULL, 0);
+		else if (!strcmp(opt, "--reads"))
+			c.reads = (unsigned)atoi(v);
+		else if (!strcmp(opt, "--threads"))
+			c.threads = (unsigned)atoi(v);
+		else if (!strcmp(opt, "--ahead"))
+			c.ahead = (unsigned)atoi(v);
+		else if (!strcmp(opt, "--seed"))
+			c.seed = (unsigned)atoi(v);
+		else
+			usage();
+	}
+	if (argc - i < 2 || !c.chunk)
+		usage();
+	c.local = argv[i + 1];
+	c.fd = open(c.local, O_RDONLY | O_CLOEXEC);
+	if (c.fd < 0 || fstat(c.fd, &sb) < 0) {
+		fprintf(stderr, "srcread: %s: %s\n", c.local, strerror(errno));
+		return 2;
+	}
+	c.size = (uint64_t)sb.st_size;
+	pthread_mutex_init(&c.lock, NULL);
+
+	st = xva_source_open(argv[i], &o, &c.src, &err);
+	if (st != XVA_OK) {
+		printf("open: error %s: %s\n", status_name(st), err.msg);
+		close(c.fd);
+		return 3;
+	}
+	if (show_info) {
+		xva_source_info(c.src, &info);
+		printf("info: kind %s size %" PRIu64 " stored %" PRIu64
+		       " location %s identity %s\n", info.kind, c.src->size,
+		       info.stored_size, c.src->location, c.src->identity);
+	}
+	if (!c.src->in_pass && c.src->size != c.size) {
+		fprintf(stderr, "srcread: the source has %" PRIu64 " bytes, "
+			"%s has %" PRIu64 "\n", c.src->size, c.local, c.size);
+		rc = 1;
+		goto out;
+	}
+	i += 2;
+	if (i == argc) {
+		rc = mode_seq(&c) || mode_random(&c);
+		goto out;
+	}
+	for (; i < argc && !rc; i++) {
+		if (c.src->in_pass && strcmp(argv[i], "seq") != 0) {
+			fprintf(stderr, "srcread: the source is in its pass: "
+				"run seq first\n");
+			rc = 2;
+			break;
+		}
+		if (!strcmp(argv[i], "seq")) {
+			rc = mode_seq(&c);
+			if (!rc && c.src->in_pass) {
+				st = xva_source_finish_pass(c.src, &err);
+				if (st != XVA_OK) {
+					fprintf(stderr, "srcread: finishing the "
+						"pass: %s: %s\n",
+						status_name(st), err.msg);
+					rc = 1;
+				}
+			}
+		} else if (!strcmp(argv[i], "random")) {
+			rc = mode_random(&c);
+		} else if (!strcmp(argv[i], "latency")) {
+			rc = mode_latency(&c);
+		} else if (!strcmp(argv[i], "walk")) {
+			rc = mode_walk(&c);
+		} else if (!strcmp(argv[i], "commands")) {
+			rc = mode_commands(&c);
+		} else {
+			usage();
+		}
+	}
+out:
+	xva_source_close(c.src);
+	close(c.fd);
+	pthread_mutex_destroy(&c.lock);
+	return rc ? 1 : 0;
+}
