@@ -9,6 +9,7 @@ PACKAGES="
   e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace
   xxhash bc fio valgrind clang libclang-rt-dev passwd bash-completion dpkg-dev
   parted lvm2
+  zlib1g-dev libzstd-dev pigz python3-indexed-gzip
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -1348,10 +1348,12 @@ out:
 
 static void gz_info(const struct xva_source *src, struct xva_source_info *info)
 {
-	const struct gz_source *gz = (const struct gz_source *)src;
+	struct gz_source *gz = (struct gz_source *)src;
 	struct xva_source_info raw;
 
 	xva_source_info(gz->raw, &raw);
+	/* The pass adds points as it goes. */
+	pthread_mutex_lock(&gz->pass_lock);
 	info->kind = "gzip";
 	info->over = raw.kind;
 	info->stored_size = raw.stored_size;
@@ -1364,6 +1366,7 @@ static void gz_info(const struct xva_source *src, struct xva_source_info *info)
 	info->index_memory = gz->cap_points * sizeof(struct gz_point) +
 			     (gz->ws.fd < 0 ? gz->ws.cap : 0);
 	info->access_points = gz->n_points;
+	pthread_mutex_unlock(&gz->pass_lock);
 }
 
 static void gz_close(struct xva_source *src)

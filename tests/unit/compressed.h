@@ -38,7 +38,7 @@ xva_source_http_open(const char *url, const struct xva_source_options *o,
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
-static uint64_t rng(void)
+static inline uint64_t rng(void)
 {
 	uint64_t x = rng_state;
 
@@ -48,13 +48,13 @@ static uint64_t rng(void)
 	return rng_state = x;
 }
 
-static uint64_t rng_below(uint64_t n)
+static inline uint64_t rng_below(uint64_t n)
 {
 	return n ? rng() % n : 0;
 }
 
 /* Exits 77 (SKIP) unless CI asked that everything run. */
-static void skip(const char *why)
+static inline void skip(const char *why)
 {
 	const char *req = getenv("XVAFS_REQUIRE_MOUNT");
 
@@ -67,7 +67,7 @@ static void skip(const char *why)
 	exit(77);
 }
 
-static void need_tool(const char *name)
+static inline void need_tool(const char *name)
 {
 	char cmd[256];
 
@@ -80,8 +80,9 @@ static void need_tool(const char *name)
 	}
 }
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
+static inline int run(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static inline int run(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -98,7 +99,7 @@ static int run(const char *fmt, ...)
 
 /* Something like an export: 512-byte "headers" of text, then member data
  * of random bytes, zero runs and text, in 512-byte multiples mostly. */
-static unsigned char *make_payload(size_t size)
+static inline unsigned char *make_payload(size_t size)
 {
 	static const char words[] = "xvafs export ova.xml Ref:12/00000042 "
 				    "virtual_size name_label <value>1</value> ";
@@ -146,7 +147,7 @@ static unsigned char *make_payload(size_t size)
 	return p;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
+static inline int write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
@@ -159,7 +160,7 @@ static int write_file(const char *path, const void *data, size_t len)
 	return fclose(f);
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
+static inline unsigned char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	unsigned char *data = NULL;
@@ -181,7 +182,7 @@ static unsigned char *read_file(const char *path, size_t *len)
 }
 
 /* Files in DIR whose names start with PREFIX ("" for all). */
-static int count_files(const char *dir, const char *prefix)
+static inline int count_files(const char *dir, const char *prefix)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -196,7 +197,7 @@ static int count_files(const char *dir, const char *prefix)
 	return n;
 }
 
-static void empty_dir(const char *dir)
+static inline void empty_dir(const char *dir)
 {
 	run("rm -rf '%s'/* '%s'/.tmp-* 2>/dev/null; true", dir, dir);
 }
@@ -208,8 +209,8 @@ struct expect {
 
 /* One read at OFF of LEN bytes, checked byte for byte: short only where
  * the expected data ends. */
-static bool check_read(struct xva_source *src, const struct expect *x,
-		       uint64_t off, size_t len, unsigned char *buf)
+static inline bool check_read(struct xva_source *src, const struct expect *x,
+			      uint64_t off, size_t len, unsigned char *buf)
 {
 	struct xva_err err = { 0 };
 	size_t got = 0, want;
@@ -242,7 +243,7 @@ static bool check_read(struct xva_source *src, const struct expect *x,
 
 /* The pass as a tar walk does it, with reads of varied sizes and small
  * steps back inside the backlog; returns the bytes it got in order. */
-static bool pass_reads(struct xva_source *src, const struct expect *x)
+static inline bool pass_reads(struct xva_source *src, const struct expect *x)
 {
 	static const size_t sizes[] = { 1, 511, 512, 10240, MIB + 3, 4096,
 					 65536, 7 };
@@ -291,8 +292,8 @@ static bool pass_reads(struct xva_source *src, const struct expect *x)
 }
 
 /* N random reads: odd offsets and lengths, many across 1 MiB blocks. */
-static bool random_reads(struct xva_source *src, const struct expect *x,
-			 int n, uint64_t seed)
+static inline bool random_reads(struct xva_source *src, const struct expect *x,
+				int n, uint64_t seed)
 {
 	unsigned char *buf = malloc(3 * MIB);
 	uint64_t s = seed | 1;
@@ -334,7 +335,7 @@ struct reader_job {
 	bool ok;
 };
 
-static void *reader_thread(void *arg)
+static inline void *reader_thread(void *arg)
 {
 	struct reader_job *j = arg;
 
@@ -342,8 +343,8 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-static bool concurrent_reads(struct xva_source *src, const struct expect *x,
-			     int threads, int n)
+static inline bool concurrent_reads(struct xva_source *src,
+				    const struct expect *x, int threads, int n)
 {
 	pthread_t t[16];
 	struct reader_job jobs[16];
@@ -362,8 +363,8 @@ static bool concurrent_reads(struct xva_source *src, const struct expect *x,
 }
 
 /* Opens PATH as xvafs does: the magic picks the decoder. */
-static struct xva_source *open_source(const char *path,
-				      const struct xva_source_options *o)
+static inline struct xva_source *open_source(const char *path,
+					     const struct xva_source_options *o)
 {
 	struct xva_source *src = NULL;
 	struct xva_err err = { 0 };
@@ -377,8 +378,8 @@ static struct xva_source *open_source(const char *path,
 
 /* A whole pass then random reads: the common check of a stream that is
  * expected to decode to X, exactly. */
-static bool full_check(struct xva_source *src, const struct expect *x,
-		       int n_random)
+static inline bool full_check(struct xva_source *src, const struct expect *x,
+			      int n_random)
 {
 	struct xva_err err = { 0 };
 	bool ok;
