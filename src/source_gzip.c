@@ -611,8 +611,12 @@ static enum xva_status pass_new(struct gz_source *gz, struct xva_err *err)
 		return xva_nomem(err);
 	p->strm_ready = true;
 	p->strm.next_in = p->in;
-	/* Windows are deflated at level 6 raw: 32 KiB each, the cost is
-	 * small next to the pass's own inflate. */
+	/* Windows are deflated on their own, raw, at level 6. Measured on
+	 * a 2 GiB export: 17.4 KiB a window on average, 0.25 s for its 513
+	 * windows (the pass takes seconds); level 1 saves 0.08 s and makes
+	 * them 2 % bigger. Windows before random data hardly shrink: zeroing
+	 * the bytes nothing refers to (ratarmount's trick) would, but needs
+	 * a deflate parser of our own. */
 	if (deflateInit2(&p->wdef, 6, Z_DEFLATED, -15, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return xva_nomem(err);

@@ -12,9 +12,12 @@
  * not, but zero runs inside them are common) are a mark in the table, not
  * a frame.
  *
- * The pass decodes in the caller's thread and compresses pieces in a
- * second one (decode runs at ~2.4 GB/s, level-1 compression at ~0.87, so
- * the second thread sets the pace on two cores).
+ * The pass decodes in the caller's thread and compresses pieces in as
+ * many others as there are CPUs (at most MAX_WORKERS): decoding runs at
+ * ~2.4 GB/s, level-1 compression at ~0.87 GB/s a core, so compression
+ * sets the pace, and on two cores two compressing threads beat one (the
+ * decoder needs a fifth of a core). Each frame goes wherever the file
+ * ends when it is ready; the table says where.
  *
  * The cache lives in the cache folder (<hash>.zsc) when there is one that
  * can be written, else in an unlinked temporary file in $TMPDIR or
@@ -41,7 +44,8 @@
 #define PASS_INPUT ((size_t)1 << 20)
 #define PASS_STEP ((size_t)1 << 20)
 #define PASS_BUF_MAX (XVA_PASS_BACKLOG + 2 * XVA_BLOCK_SIZE + 4 * PASS_STEP)
-#define QUEUE_LEN 4
+#define QUEUE_LEN 8
+#define MAX_WORKERS 4
 #define CACHE_LEVEL 1
 #define MAX_DCTX 8
 #define DEFAULT_MEMORY ((uint64_t)64 << 20)
@@ -88,19 +92,24 @@ struct zs_pass {
 	uint64_t submitted;     /* pieces handed on cover [0, submitted) */
 	struct timespec last_progress;
 
-	/* The compressing thread and its queue. */
-	pthread_t worker;
-	bool worker_running;
+	/* The compressing threads and their queue. LOCK also guards the
+	 * piece table and the file's end while they run. */
+	struct zs_worker *workers;
+	size_t n_workers;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	struct zs_job queue[QUEUE_LEN];
 	size_t head, count;
-	unsigned char *spare[QUEUE_LEN + 1];
+	unsigned char *spare[QUEUE_LEN + MAX_WORKERS + 1];
 	size_t n_spare;
 	bool closing;
-	struct xva_err werr;    /* the thread's failure, status XVA_OK if none */
-	size_t shown_frames;    /* what the thread stored so far, for info() */
-	size_t shown_cap;
+	struct xva_err werr;    /* a thread's failure, status XVA_OK if none */
+};
+
+struct zs_worker {
+	struct zs_source *zs;
+	pthread_t thread;
+	bool running;
 	ZSTD_CCtx *cctx;
 	unsigned char *frame;
 	size_t frame_cap;
@@ -235,57 +244,48 @@ static bool all_zero(const unsigned char *p, size_t len)
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-/* Compresses and appends one piece (the thread owns the piece table and
- * the file's end while the pass runs). */
-static enum xva_status store_piece(struct zs_source *zs, const struct zs_job *j,
+/* Compresses one piece and writes it where the file ends; its place in
+ * the table was made when it was handed on. Called without the lock. */
+static enum xva_status store_piece(struct zs_worker *w, const struct zs_job *j,
 				   struct xva_err *err)
 {
+	struct zs_source *zs = w->zs;
 	struct zs_pass *p = zs->pass;
-	struct zs_piece *pc;
+	struct zs_piece piece = { .kind = PIECE_ZERO };
+	size_t clen = 0;
 
-	if (zs->n_pieces == zs->cap_pieces) {
-		size_t cap = zs->cap_pieces ? zs->cap_pieces * 2 : 1024;
-		struct zs_piece *grown = realloc(zs->pieces, cap * sizeof(*pc));
-
-		if (!grown)
-			return xva_nomem(err);
-		zs->pieces = grown;
-		zs->cap_pieces = cap;
-	}
-	if (j->index != zs->n_pieces)
-		return xva_fail(err, XVA_EIO, "the zstd pass handed on piece "
-				"%llu out of order", (unsigned long long)j->index);
-	pc = &zs->pieces[zs->n_pieces];
-	memset(pc, 0, sizeof(*pc));
-	if (all_zero(j->data, j->len)) {
-		pc->kind = PIECE_ZERO;
-	} else {
-		size_t clen = ZSTD_compress2(p->cctx, p->frame, p->frame_cap,
-					     j->data, j->len);
-
+	if (!all_zero(j->data, j->len)) {
+		clen = ZSTD_compress2(w->cctx, w->frame, w->frame_cap, j->data,
+				      j->len);
 		if (ZSTD_isError(clen))
 			return xva_fail(err, XVA_EIO, "zstd cannot compress "
 					"piece %llu: %s",
 					(unsigned long long)j->index,
 					ZSTD_getErrorName(clen));
-		if (zs->cache_max && zs->file_end + clen > zs->cache_max)
-			return cap_exceeded(zs, err);
-		if (xva_pwrite_full(zs->fd, p->frame, clen, zs->file_end) < 0)
-			return write_failed(zs, errno, err);
-		pc->kind = PIECE_FRAME;
-		pc->coff = zs->file_end;
-		pc->clen = (uint32_t)clen;
+		piece.kind = PIECE_FRAME;
+		piece.clen = (uint32_t)clen;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (clen && zs->cache_max && zs->file_end + clen > zs->cache_max) {
+		pthread_mutex_unlock(&p->lock);
+		return cap_exceeded(zs, err);
+	}
+	if (clen) {
+		piece.coff = zs->file_end;
 		zs->file_end += clen;
 		zs->n_frames++;
 	}
-	zs->n_pieces++;
+	zs->pieces[j->index] = piece;
+	pthread_mutex_unlock(&p->lock);
+	if (clen && xva_pwrite_full(zs->fd, w->frame, clen, piece.coff) < 0)
+		return write_failed(zs, errno, err);
 	return XVA_OK;
 }
 
 static void *compress_thread(void *arg)
 {
-	struct zs_source *zs = arg;
-	struct zs_pass *p = zs->pass;
+	struct zs_worker *w = arg;
+	struct zs_pass *p = w->zs->pass;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -302,12 +302,10 @@ static void *compress_thread(void *arg)
 		p->count--;
 		if (p->werr.status == XVA_OK) {
 			pthread_mutex_unlock(&p->lock);
-			st = store_piece(zs, &j, &err);
+			st = store_piece(w, &j, &err);
 			pthread_mutex_lock(&p->lock);
-			if (st != XVA_OK)
+			if (st != XVA_OK && p->werr.status == XVA_OK)
 				p->werr = err;
-			p->shown_frames = zs->n_frames;
-			p->shown_cap = zs->cap_pieces;
 		}
 		p->spare[p->n_spare++] = j.data;
 		pthread_cond_broadcast(&p->changed);
@@ -332,6 +330,18 @@ static enum xva_status submit_piece(struct zs_source *zs, size_t len,
 		pthread_mutex_unlock(&p->lock);
 		return err->status;
 	}
+	if (zs->n_pieces == zs->cap_pieces) {
+		size_t cap = zs->cap_pieces ? zs->cap_pieces * 2 : 1024;
+		struct zs_piece *grown = realloc(zs->pieces,
+						 cap * sizeof(*grown));
+
+		if (!grown) {
+			pthread_mutex_unlock(&p->lock);
+			return xva_nomem(err);
+		}
+		zs->pieces = grown;
+		zs->cap_pieces = cap;
+	}
 	buf = p->n_spare ? p->spare[--p->n_spare] : NULL;
 	pthread_mutex_unlock(&p->lock);
 	if (!buf) {
@@ -344,10 +354,22 @@ static enum xva_status submit_piece(struct zs_source *zs, size_t len,
 	p->queue[(p->head + p->count) % QUEUE_LEN] = (struct zs_job){
 		p->submitted >> XVA_BLOCK_SHIFT, len, buf };
 	p->count++;
+	zs->n_pieces++;
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
 	p->submitted += len;
 	return XVA_OK;
+}
+
+static bool worker_failed(struct zs_source *zs)
+{
+	struct zs_pass *p = zs->pass;
+	bool failed;
+
+	pthread_mutex_lock(&p->lock);
+	failed = p->werr.status != XVA_OK;
+	pthread_mutex_unlock(&p->lock);
+	return failed;
 }
 
 /* Waits for the thread to store every piece handed on; its error, if any. */
@@ -355,14 +377,15 @@ static enum xva_status stop_worker(struct zs_source *zs, struct xva_err *err)
 {
 	struct zs_pass *p = zs->pass;
 
-	if (!p->worker_running)
-		return XVA_OK;
 	pthread_mutex_lock(&p->lock);
 	p->closing = true;
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->worker, NULL);
-	p->worker_running = false;
+	for (size_t i = 0; i < p->n_workers; i++) {
+		if (p->workers[i].running)
+			pthread_join(p->workers[i].thread, NULL);
+		p->workers[i].running = false;
+	}
 	if (p->werr.status != XVA_OK) {
 		*err = p->werr;
 		return err->status;
@@ -588,19 +611,47 @@ static void pass_free(struct zs_source *zs)
 		free(p->queue[(p->head + i) % QUEUE_LEN].data);
 	for (size_t i = 0; i < p->n_spare; i++)
 		free(p->spare[i]);
+	for (size_t i = 0; i < p->n_workers; i++) {
+		ZSTD_freeCCtx(p->workers[i].cctx);
+		free(p->workers[i].frame);
+	}
+	free(p->workers);
 	ZSTD_freeDStream(p->ds);
-	ZSTD_freeCCtx(p->cctx);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->changed);
 	free(p->in);
-	free(p->frame);
 	free(p);
 	zs->pass = NULL;
+}
+
+static enum xva_status worker_new(struct zs_worker *w, struct xva_err *err)
+{
+	w->cctx = ZSTD_createCCtx();
+	w->frame_cap = ZSTD_compressBound(XVA_BLOCK_SIZE);
+	w->frame = malloc(w->frame_cap);
+	if (!w->cctx || !w->frame)
+		return xva_nomem(err);
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx,
+						ZSTD_c_compressionLevel,
+						CACHE_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag,
+						1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx,
+						ZSTD_c_contentSizeFlag, 1)))
+		return xva_fail(err, XVA_EIO, "libzstd refuses the cache's "
+				"compression parameters");
+	if (pthread_create(&w->thread, NULL, compress_thread, w) != 0)
+		return xva_fail(err, XVA_ENOMEM, "cannot start a thread that "
+				"writes the zstd chunk cache");
+	w->running = true;
+	return XVA_OK;
 }
 
 static enum xva_status pass_new(struct zs_source *zs, struct xva_err *err)
 {
 	struct zs_pass *p = calloc(1, sizeof(*p));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	enum xva_status st;
 
 	if (!p)
 		return xva_nomem(err);
@@ -609,27 +660,23 @@ static enum xva_status pass_new(struct zs_source *zs, struct xva_err *err)
 	pthread_cond_init(&p->changed, NULL);
 	p->in = malloc(PASS_INPUT);
 	p->ds = ZSTD_createDStream();
-	p->cctx = ZSTD_createCCtx();
-	p->frame_cap = ZSTD_compressBound(XVA_BLOCK_SIZE);
-	p->frame = malloc(p->frame_cap);
-	if (!p->in || !p->ds || !p->cctx || !p->frame)
+#ifdef XVA_ZSTD_WORKERS
+	cpus = XVA_ZSTD_WORKERS;
+#endif
+	p->n_workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS
+						      : (size_t)cpus;
+	p->workers = calloc(p->n_workers, sizeof(*p->workers));
+	if (!p->in || !p->ds || !p->workers)
 		return xva_nomem(err);
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(p->cctx,
-						ZSTD_c_compressionLevel,
-						CACHE_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_checksumFlag,
-						1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(p->cctx,
-						ZSTD_c_contentSizeFlag, 1)))
-		return xva_fail(err, XVA_EIO, "libzstd refuses the cache's "
-				"compression parameters");
 	p->hint = FRAME_PREFIX;
 	p->between_frames = true;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &p->last_progress);
-	if (pthread_create(&p->worker, NULL, compress_thread, zs) != 0)
-		return xva_fail(err, XVA_ENOMEM, "cannot start the thread that "
-				"writes the zstd chunk cache");
-	p->worker_running = true;
+	for (size_t i = 0; i < p->n_workers; i++) {
+		p->workers[i].zs = zs;
+		st = worker_new(&p->workers[i], err);
+		if (st != XVA_OK)
+			return st;
+	}
 	return XVA_OK;
 }
 
@@ -712,28 +759,45 @@ static enum xva_status save_cache(struct zs_source *zs, struct xva_err *err)
 	return XVA_OK;
 }
 
+static int by_coff(const void *a, const void *b)
+{
+	const struct zs_piece *x = *(const struct zs_piece *const *)a;
+	const struct zs_piece *y = *(const struct zs_piece *const *)b;
+
+	return x->coff < y->coff ? -1 : x->coff > y->coff;
+}
+
+/* Zero pieces are marks; frames tile [HEADER_SIZE, FRAMES_END) exactly, in
+ * whatever order the compressing threads finished them. */
 static bool valid_pieces(const struct zs_piece *pcs, size_t n,
 			 uint64_t frames_end)
 {
+	size_t bound = ZSTD_compressBound(XVA_BLOCK_SIZE), n_frames = 0;
+	const struct zs_piece **frames = malloc((n ? n : 1) * sizeof(*frames));
 	uint64_t end = HEADER_SIZE;
-	size_t bound = ZSTD_compressBound(XVA_BLOCK_SIZE);
+	bool ok = frames != NULL;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; ok && i < n; i++) {
 		const struct zs_piece *pc = &pcs[i];
 
-		if (pc->kind == PIECE_ZERO) {
-			if (pc->coff || pc->clen)
-				return false;
-			continue;
-		}
-		/* Frames are written in order, one after the other. */
-		if (pc->kind != PIECE_FRAME || pc->clen == 0 ||
-		    pc->clen > bound || pc->coff != end ||
-		    pc->coff + pc->clen > frames_end)
-			return false;
-		end = pc->coff + pc->clen;
+		if (pc->kind == PIECE_ZERO)
+			ok = pc->coff == 0 && pc->clen == 0;
+		else if (pc->kind != PIECE_FRAME || pc->clen == 0 ||
+			 pc->clen > bound || pc->coff < HEADER_SIZE ||
+			 pc->coff > frames_end ||
+			 pc->clen > frames_end - pc->coff)
+			ok = false;
+		else
+			frames[n_frames++] = pc;
 	}
-	return end == frames_end;
+	if (ok)
+		qsort(frames, n_frames, sizeof(*frames), by_coff);
+	for (size_t i = 0; ok && i < n_frames; i++) {
+		ok = frames[i]->coff == end;
+		end += frames[i]->clen;
+	}
+	free(frames);
+	return ok && end == frames_end;
 }
 
 /* Loads the cache at zs->cache_path if it is valid for this stream; any
@@ -1049,7 +1113,7 @@ static enum xva_status zs_read(struct xva_source *src, void *buf, size_t len,
 		st = xva_pass_read(&zs->pb, pass_more, zs, "the zstd stream",
 				   buf, len, off, got, err);
 		/* The cache misses whatever the thread failed to store. */
-		if (st != XVA_OK && zs->pass->werr.status != XVA_OK)
+		if (st != XVA_OK && worker_failed(zs))
 			pass_broken(zs, err);
 		pthread_mutex_unlock(&zs->pass_lock);
 		return st;
@@ -1078,7 +1142,7 @@ static enum xva_status zs_finish_pass(struct xva_source *src,
 	while (!zs->pb.ended) {
 		st = pass_more(zs, zs->pb.end, err);
 		if (st != XVA_OK) {
-			if (zs->pass->werr.status != XVA_OK)
+			if (worker_failed(zs))
 				pass_broken(zs, err);
 			goto out;
 		}
@@ -1120,8 +1184,8 @@ static void zs_info(const struct xva_source *src, struct xva_source_info *info)
 	pthread_mutex_lock(&zs->pass_lock);
 	if (zs->pass) {
 		pthread_mutex_lock(&zs->pass->lock);
-		frames = zs->pass->shown_frames;
-		cap = zs->pass->shown_cap;
+		frames = zs->n_frames;
+		cap = zs->cap_pieces;
 		pthread_mutex_unlock(&zs->pass->lock);
 	} else {
 		frames = zs->n_frames;

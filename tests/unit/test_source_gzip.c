@@ -705,6 +705,7 @@ int main(void)
 	snprintf(gz_path, sizeof(gz_path), "%s/payload.gz", dir);
 	snprintf(work_path, sizeof(work_path), "%s/work.gz", dir);
 	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", dir);
+	mkdir(cache_dir, 0700);
 	payload = make_payload(PAYLOAD_SIZE);
 	CHECK(write_file(payload_path, payload, PAYLOAD_SIZE) == 0);
 	/* XAPI runs /bin/gzip with no options on a pipe. */

@@ -766,6 +766,7 @@ int main(void)
 	snprintf(zst_path, sizeof(zst_path), "%s/payload.zst", dir);
 	snprintf(work_path, sizeof(work_path), "%s/work.zst", dir);
 	snprintf(cache_dir, sizeof(cache_dir), "%s/cache", dir);
+	mkdir(cache_dir, 0700);
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", dir);
 	mkdir(tmp_dir, 0700);
 	setenv("TMPDIR", tmp_dir, 1);
