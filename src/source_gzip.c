@@ -9,13 +9,15 @@
  * Access points are placed at the first block boundary after every
  * XVA_GZIP_SPACING bytes of output, and at the start of every gzip member
  * (concatenated members each start a fresh deflate stream with no
- * history). 4 MiB was chosen by measurement (bench/README.md, "compressed
- * sources"): on a 2 GiB export a random 4 KiB read costs about (span/2)
- * of inflate, ~3.7 ms at 4 MiB against ~0.9 ms at 1 MiB, but the index
- * takes 4x less room (~3.9 MiB per GiB with each window deflated on its
- * own, against ~15.6), and the LRU of decoded 1 MiB blocks plus the
- * cursors below make the reads a mounted disk sees (runs of neighbouring
- * reads) pay that cost once per run, not once per read.
+ * history). 4 MiB was chosen by measurement on a 2 GiB export
+ * (bench/compressed.sh): a random 4 KiB read costs the inflate of half a
+ * span on average, 3.7 ms median at 4 MiB against 1.1 ms at 1 MiB and
+ * 14.5 ms at 16 MiB, but 1 MiB makes the index 3.9x bigger (15.4 MiB per
+ * GiB against 4.0) and the pass 28 % slower (deflating 4x the windows),
+ * while the LRU of decoded blocks and the cursors below make the reads a
+ * mounted disk sees (runs of neighbouring reads) pay that cost once per
+ * run, not once per read. 2 MiB (1.9 ms, 7.6 MiB per GiB) is the choice
+ * if latency matters more than the cache folder's size.
  *
  * The index is written to the cache folder as it grows (windows first, the
  * point table and a footer at the end; see save_index), so its windows

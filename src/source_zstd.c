@@ -89,6 +89,7 @@ struct zs_pass {
 	bool out_full;          /* the last call may have more to flush */
 	bool between_frames;
 	uint64_t frames;
+	uint64_t frame_start;   /* compressed offset of the current frame */
 	uint64_t submitted;     /* pieces handed on cover [0, submitted) */
 	struct timespec last_progress;
 
@@ -458,8 +459,7 @@ static enum xva_status pass_broken(struct zs_source *zs, struct xva_err *err)
  * calls are fed one stage of input at a time and only once all output is
  * flushed (see pass_more), so a failing call produced none: the output so
  * far is exactly what decoded. */
-static void decode_failed(struct zs_source *zs, size_t ret, size_t fed,
-			  bool at_frame_start)
+static void decode_failed(struct zs_source *zs, size_t ret, size_t fed)
 {
 	struct zs_pass *p = zs->pass;
 	struct xva_pass_buf *pb = &zs->pb;
@@ -483,8 +483,11 @@ static void decode_failed(struct zs_source *zs, size_t ret, size_t fed,
 		p->hint = FRAME_PREFIX;
 		return;
 	}
-	if (at_frame_start && p->frames &&
+	/* Within the 4 bytes of a frame's magic (which libzstd may check
+	 * before it has all of them), after a frame: not zstd at all. */
+	if (p->frames && at < p->frame_start + 4 &&
 	    ZSTD_getErrorCode(ret) == ZSTD_error_prefix_unknown) {
+		at = p->frame_start;
 		if (zs->raw_size != XVA_SIZE_UNKNOWN && zs->raw_size > at)
 			add_warning(&zs->base, "the %llu bytes after the end of "
 				    "the zstd stream at compressed byte %llu are "
@@ -532,7 +535,6 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 	ZSTD_outBuffer out;
 	ZSTD_inBuffer in;
 	size_t room, feed, ret;
-	bool at_frame_start;
 	enum xva_status st;
 
 	/* The piece being filled stays until it is handed on. */
@@ -576,12 +578,13 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		room = PASS_STEP;
 	out = (ZSTD_outBuffer){ pb->data + (pb->end - pb->start), room, 0 };
 	in = (ZSTD_inBuffer){ p->in + p->in_pos, feed, 0 };
-	at_frame_start = p->between_frames;
-	if (feed)
+	if (feed && p->between_frames) {
 		p->between_frames = false;
+		p->frame_start = pass_consumed(p);
+	}
 	ret = ZSTD_decompressStream(p->ds, &out, &in);
 	if (ZSTD_isError(ret)) {
-		decode_failed(zs, ret, feed, at_frame_start);
+		decode_failed(zs, ret, feed);
 		pb->visible = pb->end;
 		return submit_pieces(zs, err);
 	}

@@ -226,6 +226,65 @@ static void test_damaged_index(void)
 	}
 }
 
+/* One flipped bit anywhere in the index, 40 places: refused every time. */
+static void test_flip_anywhere(void)
+{
+	struct xva_source_options o = { .cache_dir = cache_dir,
+					.s3_path_style = -1 };
+	struct xva_source *src;
+	unsigned char *file;
+	size_t len;
+	char *path;
+
+	empty_dir(cache_dir);
+	src = open_source(gz_path, &o);
+	if (!src || !full_check(src, whole(), 10)) {
+		CHECK(!"building the index");
+		xva_source_close(src);
+		return;
+	}
+	path = index_path(src);
+	xva_source_close(src);
+	file = read_file(path, &len);
+	CHECK(file != NULL);
+	for (size_t i = 0; file && i < 40; i++) {
+		size_t at = i == 39 ? len - 1 : len / 39 * i + i * 7 % 13;
+
+		file[at] ^= (unsigned char)(1 << (i % 8));
+		CHECK(write_file(path, file, len) == 0);
+		file[at] ^= (unsigned char)(1 << (i % 8));
+		src = open_source(gz_path, &o);
+		CHECK_MSG(src && src->in_pass, "a flip at byte %zu of %zu was "
+			  "trusted", at, len);
+		xva_source_close(src);
+	}
+	free(file);
+	free(path);
+}
+
+static void test_backlog(void)
+{
+	struct xva_source_options o = { .s3_path_style = -1 };
+	struct xva_source *src = open_source(gz_path, &o);
+	unsigned char *buf = malloc(MIB);
+	struct xva_err err;
+	size_t got;
+
+	CHECK(src != NULL);
+	if (src) {
+		CHECK(xva_source_read(src, buf, MIB, 4 * MIB, &got, &err) ==
+		      XVA_OK && got == MIB);
+		CHECK(check_read(src, whole(), 4 * MIB, 10, buf));
+		CHECK(xva_source_read(src, buf, 10, 4 * MIB - 1, &got, &err) ==
+		      XVA_EINVAL);
+		CHECK_MSG(strstr(err.msg, "the gzip stream is read in one "
+				 "pass: byte 4194303 is more than 1048576 "
+				 "bytes behind byte 5242880"), "%s", err.msg);
+		xva_source_close(src);
+	}
+	free(buf);
+}
+
 static void test_unwritable_cache(void)
 {
 	char bad[300];
@@ -717,6 +776,10 @@ int main(void)
 		test_persistence();
 	if (only("damaged_index"))
 		test_damaged_index();
+	if (only("flip_anywhere"))
+		test_flip_anywhere();
+	if (only("backlog"))
+		test_backlog();
 	if (only("unwritable_cache"))
 		test_unwritable_cache();
 	if (only("cut"))

@@ -305,6 +305,71 @@ static void test_damaged_piece(void)
 	free(buf);
 }
 
+/* One flipped bit anywhere in the table, identity, warning or footer, or
+ * in the header: refused every time. (Frames carry their own checksums:
+ * see test_damaged_piece.) */
+static void test_flip_anywhere(void)
+{
+	struct xva_source_options o = { .cache_dir = cache_dir,
+					.s3_path_style = -1 };
+	struct xva_source *src;
+	unsigned char *file;
+	size_t len, frames_end = 0;
+	char *path;
+
+	empty_dir(cache_dir);
+	src = open_source(zst_path, &o);
+	if (!src || !full_check(src, whole(), 10)) {
+		CHECK(!"building the cache");
+		xva_source_close(src);
+		return;
+	}
+	path = cache_file(src);
+	xva_source_close(src);
+	file = read_file(path, &len);
+	CHECK(file != NULL);
+	for (int i = 7; file && i >= 0; i--)
+		frames_end = frames_end << 8 | file[len - 128 + 40 + i];
+	for (size_t i = 0; file && i < 42; i++) {
+		size_t tail = len - frames_end;
+		size_t at = i < 2 ? i * 9 : i == 41 ? len - 1
+			    : frames_end + tail / 39 * (i - 2) + i % 5;
+
+		file[at] ^= (unsigned char)(1 << (i % 8));
+		CHECK(write_file(path, file, len) == 0);
+		file[at] ^= (unsigned char)(1 << (i % 8));
+		src = open_source(zst_path, &o);
+		CHECK_MSG(src && src->in_pass, "a flip at byte %zu of %zu was "
+			  "trusted", at, len);
+		xva_source_close(src);
+	}
+	free(file);
+	free(path);
+}
+
+static void test_backlog(void)
+{
+	struct xva_source_options o = { .s3_path_style = -1 };
+	struct xva_source *src = open_source(zst_path, &o);
+	unsigned char *buf = malloc(MIB);
+	struct xva_err err;
+	size_t got;
+
+	CHECK(src != NULL);
+	if (src) {
+		CHECK(xva_source_read(src, buf, MIB, 4 * MIB, &got, &err) ==
+		      XVA_OK && got == MIB);
+		CHECK(check_read(src, whole(), 4 * MIB, 10, buf));
+		CHECK(xva_source_read(src, buf, 10, 4 * MIB - 1, &got, &err) ==
+		      XVA_EINVAL);
+		CHECK_MSG(strstr(err.msg, "the zstd stream is read in one "
+				 "pass: byte 4194303 is more than 1048576 "
+				 "bytes behind byte 5242880"), "%s", err.msg);
+		xva_source_close(src);
+	}
+	free(buf);
+}
+
 static void test_unwritable_cache(void)
 {
 	char bad[300];
@@ -784,6 +849,10 @@ int main(void)
 		test_damaged_cache();
 	if (only("damaged_piece"))
 		test_damaged_piece();
+	if (only("flip_anywhere"))
+		test_flip_anywhere();
+	if (only("backlog"))
+		test_backlog();
 	if (only("unwritable_cache"))
 		test_unwritable_cache();
 	if (only("cut"))
