@@ -45,6 +45,10 @@
 #define PASS_STEP ((size_t)1 << 20)
 #define PASS_BUF_MAX (XVA_PASS_BACKLOG + 2 * XVA_BLOCK_SIZE + 4 * PASS_STEP)
 #define QUEUE_LEN 8
+/* A kept cache is made durable at the end (fdatasync); starting the
+ * writeback as the pass goes leaves that little to wait for (it took 0.6 s
+ * of a 2 GiB pass otherwise). */
+#define WRITEBACK_STEP ((uint64_t)64 << 20)
 #define MAX_WORKERS 4
 #define CACHE_LEVEL 1
 #define MAX_DCTX 8
@@ -105,6 +109,8 @@ struct zs_pass {
 	size_t n_spare;
 	bool closing;
 	struct xva_err werr;    /* a thread's failure, status XVA_OK if none */
+	bool durable;           /* the cache is to be kept: write it back */
+	uint64_t written_back;  /* writeback started for [0, written_back) */
 };
 
 struct zs_worker {
@@ -280,6 +286,19 @@ static enum xva_status store_piece(struct zs_worker *w, const struct zs_job *j,
 	pthread_mutex_unlock(&p->lock);
 	if (clen && xva_pwrite_full(zs->fd, w->frame, clen, piece.coff) < 0)
 		return write_failed(zs, errno, err);
+	if (p->durable) {
+		uint64_t from, to;
+
+		pthread_mutex_lock(&p->lock);
+		from = p->written_back;
+		to = zs->file_end;
+		if (to - from >= WRITEBACK_STEP)
+			p->written_back = to;
+		pthread_mutex_unlock(&p->lock);
+		if (to - from >= WRITEBACK_STEP)
+			sync_file_range(zs->fd, (off_t)from, (off_t)(to - from),
+					SYNC_FILE_RANGE_WRITE);
+	}
 	return XVA_OK;
 }
 
@@ -673,6 +692,7 @@ static enum xva_status pass_new(struct zs_source *zs, struct xva_err *err)
 		return xva_nomem(err);
 	p->hint = FRAME_PREFIX;
 	p->between_frames = true;
+	p->durable = zs->tmp_path != NULL;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &p->last_progress);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		p->workers[i].zs = zs;
