@@ -80,8 +80,10 @@ static void print_source(FILE *out, const struct xva *xva, bool exact)
 			(unsigned long long)xva->idx.members);
 		return;
 	}
-	fprintf(out, "%s %s over %s, %s uncompressed, %llu members)\n", stored,
-		info.kind, info.over, tar, (unsigned long long)xva->idx.members);
+	fprintf(out, "%s %s-compressed%s%s, %s uncompressed, %llu members)\n",
+		stored, info.kind, strcmp(info.over, "file") ? " over " : "",
+		strcmp(info.over, "file") ? info.over : "", tar,
+		(unsigned long long)xva->idx.members);
 	if (info.cache_path[0]) {
 		xvafs_human(info.cache_bytes, exact, cache, sizeof(cache));
 		fprintf(out, "cache:  %s (%s%s)\n", info.cache_path, cache,

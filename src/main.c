@@ -1095,6 +1095,8 @@ int main(int argc, char *argv[])
 			cli.cache_dir ? strdup(cli.cache_dir)
 				      : xva_cache_default_dir();
 	open_options.source = (struct xva_source_options){
+		/* --verify checks a compressed stream's own checksum now. */
+		.fresh_pass = cli.verify != 0,
 		.cache_max = s.cache_max,
 		.memory_max = s.memory,
 		.progress = xvafs_progress_fn,

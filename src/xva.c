@@ -258,6 +258,57 @@ static enum xva_status guard_damaged_stream(struct xva *xva,
 	return XVA_OK;
 }
 
+/* The source, the index and ova.xml: everything that reads the export
+ * before it is served. */
+static enum xva_status read_structure(struct xva *xva, const char *location,
+				      const struct xva_source_options *so,
+				      struct xva_err *err)
+{
+	enum xva_status st;
+
+	st = xva_source_open(location, so, &xva->src, err);
+	if (st != XVA_OK)
+		return st;
+	st = index_export(xva, so->cache_dir, err);
+	if (st != XVA_OK)
+		return st;
+	shrink(&xva->map);
+	if (!xva->idx.has_ova && xva->map.n_disks == 0)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_NO_EXPORT,
+				    "not an export: the tar holds neither ova.xml "
+				    "nor any disk data%s", xva->idx.members
+				    ? "" : " (it is empty or all zeros)");
+	if (xva->idx.has_ova)
+		return load_ova(xva, err);
+	return XVA_OK;
+}
+
+/* Undoes read_structure for another try. */
+static void forget_structure(struct xva *xva)
+{
+	xva_ovaxml_free(xva->ova);
+	xva->ova = NULL;
+	xva_map_free(&xva->map);
+	xva_map_init(&xva->map);
+	memset(&xva->idx, 0, sizeof(xva->idx));
+	xva->index_from_cache = false;
+	xva_source_close(xva->src);
+	xva->src = NULL;
+}
+
+/* Whether the source served from an index or chunk cache it saved before
+ * (a compressed stream's): a failure reading through it may be that
+ * file's damage, which a fresh pass over the export itself does not have. */
+static bool used_saved_index(const struct xva *xva)
+{
+	struct xva_source_info info;
+
+	if (!xva->src)
+		return false;
+	xva_source_info(xva->src, &info);
+	return info.index_loaded;
+}
+
 enum xva_status xva_open(const char *location,
 			 const struct xva_open_options *options,
 			 struct xva **out, struct xva_err *err)
@@ -276,25 +327,18 @@ enum xva_status xva_open(const char *location,
 		return xva_nomem(err);
 	xva_map_init(&xva->map);
 	xva->stop = so.stop;
-	st = xva_source_open(location, &so, &xva->src, err);
+	st = read_structure(xva, location, &so, err);
+	if (st != XVA_OK && st != XVA_EINTR && used_saved_index(xva)) {
+		/* Never trusted: rebuilt from the export, once. */
+		snprintf(xva->cache_note, sizeof(xva->cache_note),
+			 "the saved index was unusable and has been rebuilt: "
+			 "%.400s", err->msg);
+		forget_structure(xva);
+		so.fresh_pass = true;
+		st = read_structure(xva, location, &so, err);
+	}
 	if (st != XVA_OK)
 		goto fail;
-	st = index_export(xva, cache_dir, err);
-	if (st != XVA_OK)
-		goto fail;
-	shrink(&xva->map);
-	if (!xva->idx.has_ova && xva->map.n_disks == 0) {
-		st = xva_fail_why(err, XVA_EFORMAT, XVA_R_NO_EXPORT,
-				  "not an export: the tar holds neither ova.xml "
-				  "nor any disk data%s", xva->idx.members
-				  ? "" : " (it is empty or all zeros)");
-		goto fail;
-	}
-	if (xva->idx.has_ova) {
-		st = load_ova(xva, err);
-		if (st != XVA_OK)
-			goto fail;
-	}
 	st = size_disks(xva, err);
 	if (st == XVA_OK && xva->idx.truncated)
 		st = add_unreached(xva, err);

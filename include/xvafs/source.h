@@ -46,6 +46,9 @@ struct xva_source_options {
 	 * temporary file). */
 	const char *cache_dir;
 	uint64_t cache_max;    /* most bytes a chunk cache may take; 0: none */
+	/* Do not load a saved index or chunk cache: make the pass again
+	 * (--verify does, to check the stream's own checksum now). */
+	bool fresh_pass;
 	uint64_t memory_max;   /* in-memory cache of decoded or fetched
 				  bytes; 0: the source's default */
 	xva_progress_fn progress;

@@ -122,7 +122,7 @@ rc=0; timeout 60 dd if="$MNT/Ref:2" bs=$MIB skip=11 count=1 iflag=direct of=/dev
 grep -q "Input/output error" "$WORK/err" || fail "server down: $(cat "$WORK/err")"
 nginx_start "$WEB" || fail "nginx did not start again"
 cmp "$MNT/Ref:2" "$WORK/other.img" || fail "reads did not recover once the server was back"
-unmount_xva "$MNT" ".*"
+unmount_xva "$MNT" "*"
 
 # refused REGEX URL [options]: exit 2, one line naming URL, nothing mounted.
 refused() {

@@ -24,5 +24,11 @@ for opts in "" "--format ustar" "--format gnu" "--format pax" "--checksum sha1" 
 	"$mkxva" --chunk 4096 $opts "$out/index/seed-$i.xva" $imgs
 	tar -xOf "$out/index/seed-$i.xva" ova.xml >"$out/ovaxml/seed-$i.xml" 2>/dev/null || rm -f "$out/ovaxml/seed-$i.xml"
 done
+# Compressed exports as XAPI writes them: the index harness then runs the
+# gzip and zstd decoders' pass and random reads.
+for i in 1 4 7; do
+	gzip -c <"$out/index/seed-$i.xva" >"$out/index/seed-$i.gz.xva"
+	zstd -q -3 -c <"$out/index/seed-$i.xva" >"$out/index/seed-$i.zst.xva"
+done
 # The VM harness reads ova.xml too.
 cp "$out/ovaxml/"*.xml "$out/vm/"
