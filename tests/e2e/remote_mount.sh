@@ -72,6 +72,17 @@ note "HTTP and HTTPS: every byte, the filesystem inside"
 check_export "$HTTP/vm.xva" -o noindexcache
 check_export "$HTTPS/vm.xva" -o ca_file="$CA_FILE"
 
+note "gzip and zstd exports over HTTPS"
+gzip -c <"$WORK/vm.xva" >"$WEB/vm.gz.xva"
+zstd -q -3 -c <"$WORK/vm.xva" >"$WEB/vm.zst.xva"
+for c in gz zst; do
+	mount_xva "$HTTPS/vm.$c.xva" "$MNT" -o ca_file="$CA_FILE"
+	cmp "$MNT/Ref:1" "$WORK/gpt.img" && cmp "$MNT/Ref:2" "$WORK/data.img" ||
+		fail "vm.$c.xva over HTTPS: a disk differs"
+	"$READCHECK" --reads 300 "$MNT/Ref:2" "$WORK/data.img" || fail "vm.$c.xva: odd reads differ"
+	unmount_xva "$MNT"
+done
+
 note "--list, --verify, --export-disk over HTTPS; the index cache"
 "$XVAFS" --list --json -o ca_file="$CA_FILE" "$HTTPS/vm.xva" >"$WORK/list.json" ||
 	fail "--list of a URL: $?"
