@@ -35,12 +35,12 @@ head -c 5000000 /dev/urandom >"$demo/root/home/admin/data.bin"
 truncate -s 64M "$demo/disk.img"
 printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$demo/disk.img"
 mkfs.ext4 -q -F -E offset=1048576 -d "$demo/root" "$demo/disk.img" 64512k
-"$mkxva" --keepalive 4 "$demo/backup.xva" "$demo/disk.img=Ref:12"
+"$mkxva" --keepalive 4 --vm hvm-bios --vm-name demo-vm "$demo/backup.xva" "$demo/disk.img=Ref:12"
 echo "demo: made $demo/backup.xva ($(stat -c %s "$demo/backup.xva") bytes) from a $(stat -c %s "$demo/disk.img")-byte disk"
 
 mountpoint -q "$demo/mnt" && fusermount3 -u "$demo/mnt"
 show "$xvafs" "$demo/backup.xva" "$demo/mnt"
-show ls -l "$demo/mnt"
+show ls -l "$demo/mnt" "$demo/mnt/by-device" "$demo/mnt/vm"
 show sfdisk -l "$demo/mnt/Ref:12"
 show cmp "$demo/mnt/Ref:12" "$demo/disk.img"
 echo "(cmp printed nothing: the served disk is the exported disk, byte for byte)"
@@ -56,6 +56,8 @@ if [ "$(id -u)" = 0 ]; then
 else
 	echo "demo: not root, so the guest filesystem is not mounted through a loop device"
 fi
+show head -n 12 "$demo/mnt/vm/demo-vm.cfg"
+echo "(the VM as a Xen xl configuration; vm/ has it for libvirt and qemu too)"
 if [ -n "${KEEP:-}" ]; then
 	echo
 	echo "demo: left mounted. Unmount with:"

@@ -8,6 +8,8 @@
 #   - --list --json carries the VM's facts;
 #   - an export without a VM record has no vm/ folder, and --vm-config
 #     says why, with exit 2; an unknown format is a usage error.
+#   - contrib/xen/web01.cfg and contrib/qemu/boot-web01.sh are the
+#     writers' output.
 # (tests/e2e/vmconfig-check.sh checks the configurations themselves with
 # libxlutil, virt-xml-validate, virsh and sh.)
 . "$(dirname "$0")/lib.sh"
@@ -62,4 +64,12 @@ rc=0; "$XVAFS" --vm-config xl "$WORK/bare.xva" "$MNT" >/dev/null 2>"$WORK/err" |
 [ "$rc" = 2 ] && grep -q "holds no VM record" "$WORK/err" || { cat "$WORK/err"; fail "--vm-config without a VM: $rc"; }
 rc=0; "$XVAFS" --vm-config vmx "$WORK/vm.xva" "$MNT" >/dev/null 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "valid formats: xl, libvirt, qemu" "$WORK/err" || { cat "$WORK/err"; fail "an unknown format: $rc"; }
+note "the contrib examples are what the writers make"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+truncate -s 8M "$WORK/web01.img"
+"$MKXVA" --vm hvm-bios --vm-name web01 --with-cd "$WORK/web01.xva" "$WORK/web01.img=Ref:1"
+"$XVAFS" --vm-config xl "$WORK/web01.xva" /mnt/xva | diff - "$top/contrib/xen/web01.cfg" ||
+	fail "contrib/xen/web01.cfg is not the xl writer's output (regenerate it)"
+"$XVAFS" --vm-config qemu "$WORK/web01.xva" /mnt/xva | diff - "$top/contrib/qemu/boot-web01.sh" ||
+	fail "contrib/qemu/boot-web01.sh is not the qemu writer's output (regenerate it)"
 echo "PASS: the VM through --vm-config, vm/ and --list --json"
