@@ -1,5 +1,7 @@
 /* The source layer's common calls, and the choice of kind by location and
  * magic bytes. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +32,20 @@ enum xva_status xva_source_init(struct xva_source *src,
 		return xva_nomem(err);
 	}
 	return XVA_OK;
+}
+
+void xva_source_warn(struct xva_source *src, const char *fmt, ...)
+{
+	size_t used = strlen(src->warning);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(src->warning)) {
+		memcpy(src->warning + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(src->warning + used, sizeof(src->warning) - used, fmt, ap);
+	va_end(ap);
 }
 
 void xva_source_fini(struct xva_source *src)

@@ -163,52 +163,6 @@ struct gz_source {
 	uint64_t use_clock;
 };
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void add_warning(struct xva_source *src, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void add_warning(struct xva_source *src, const char *fmt, ...)
-{
-	size_t used = strlen(src->warning);
-	va_list ap;
-
-	if (used && used + 2 < sizeof(src->warning)) {
-		memcpy(src->warning + used, "; ", 3);
-		used += 2;
-	}
-	va_start(ap, fmt);
-	vsnprintf(src->warning + used, sizeof(src->warning) - used, fmt, ap);
-	va_end(ap);
-}
-
 static enum xva_status write_failed(const struct gz_source *gz, int errnum,
 				    struct xva_err *err)
 {
@@ -435,13 +389,13 @@ static enum xva_status next_member(struct gz_source *gz, struct xva_err *err)
 		uint64_t at = pass_consumed(p);
 
 		if (gz->raw_size != XVA_SIZE_UNKNOWN && gz->raw_size > at)
-			add_warning(&gz->base, "the %llu bytes after the end of "
+			xva_source_warn(&gz->base, "the %llu bytes after the end of "
 				    "the gzip stream at compressed byte %llu are "
 				    "not gzip data: ignored",
 				    (unsigned long long)(gz->raw_size - at),
 				    (unsigned long long)at);
 		else
-			add_warning(&gz->base, "the bytes after the end of the "
+			xva_source_warn(&gz->base, "the bytes after the end of the "
 				    "gzip stream at compressed byte %llu are not "
 				    "gzip data: ignored", (unsigned long long)at);
 		pb->ended = true;
@@ -513,7 +467,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		if (ret == Z_DATA_ERROR && checksum_message(p->strm.msg)) {
 			pb->visible = pb->end;
 			gz->base.stream_damaged = true;
-			add_warning(&gz->base, "gzip member %llu, ending at "
+			xva_source_warn(&gz->base, "gzip member %llu, ending at "
 				    "compressed byte %llu (uncompressed byte "
 				    "%llu), fails its %s check: its data may be "
 				    "damaged", (unsigned long long)p->members,
@@ -537,7 +491,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 			pb->end = pb->visible;
 			pb->ended = true;
 			gz->base.stream_damaged = true;
-			add_warning(&gz->base, "the gzip stream is corrupt in the "
+			xva_source_warn(&gz->base, "the gzip stream is corrupt in the "
 				    "deflate block at compressed byte %llu (%s, "
 				    "at byte %llu): it is served up to "
 				    "uncompressed byte %llu",
@@ -571,7 +525,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		if (ret == Z_BUF_ERROR && p->strm.avail_in == 0 && p->raw_eof) {
 			pb->visible = pb->end;
 			pb->ended = true;
-			add_warning(&gz->base, "the gzip stream is cut short at "
+			xva_source_warn(&gz->base, "the gzip stream is cut short at "
 				    "compressed byte %llu (uncompressed byte "
 				    "%llu)", (unsigned long long)at,
 				    (unsigned long long)pb->end);
@@ -636,12 +590,12 @@ static enum xva_status pass_new(struct gz_source *gz, struct xva_err *err)
 static void encode_point(unsigned char *e, const struct gz_point *pt)
 {
 	memset(e, 0, POINT_SIZE);
-	put_le64(e, pt->uoff);
-	put_le64(e + 8, pt->coff);
-	put_le64(e + 16, pt->woff);
-	put_le64(e + 24, pt->wsum);
-	put_le32(e + 32, pt->wclen);
-	put_le32(e + 36, pt->wlen);
+	xva_put_le64(e, pt->uoff);
+	xva_put_le64(e + 8, pt->coff);
+	xva_put_le64(e + 16, pt->woff);
+	xva_put_le64(e + 24, pt->wsum);
+	xva_put_le32(e + 32, pt->wclen);
+	xva_put_le32(e + 36, pt->wlen);
 	e[40] = pt->bits;
 	e[41] = pt->flags;
 }
@@ -671,22 +625,22 @@ static enum xva_status save_index(struct gz_source *gz, struct xva_err *err)
 		encode_point(table + i * POINT_SIZE, &gz->points[i]);
 	memset(footer, 0, sizeof(footer));
 	memcpy(footer, INDEX_MAGIC, 8);
-	put_le32(footer + 8, INDEX_VERSION);
-	put_le32(footer + 12, gz->base.stream_damaged ? FLAG_DAMAGED : 0);
-	put_le64(footer + 16, gz->raw_size);
-	put_le64(footer + 24, gz->base.size);
-	put_le64(footer + 32, XVA_GZIP_SPACING);
-	put_le64(footer + 40, gz->n_points);
-	put_le64(footer + 48, gz->ws.len);
-	put_le64(footer + 56, p->members);
+	xva_put_le32(footer + 8, INDEX_VERSION);
+	xva_put_le32(footer + 12, gz->base.stream_damaged ? FLAG_DAMAGED : 0);
+	xva_put_le64(footer + 16, gz->raw_size);
+	xva_put_le64(footer + 24, gz->base.size);
+	xva_put_le64(footer + 32, XVA_GZIP_SPACING);
+	xva_put_le64(footer + 40, gz->n_points);
+	xva_put_le64(footer + 48, gz->ws.len);
+	xva_put_le64(footer + 56, p->members);
 	memcpy(footer + 64, gz->tail, 8);
-	put_le32(footer + 72, (uint32_t)idlen);
-	put_le32(footer + 76, (uint32_t)warnlen);
+	xva_put_le32(footer + 72, (uint32_t)idlen);
+	xva_put_le32(footer + 76, (uint32_t)warnlen);
 	XXH64_update(p->file_hash, table, table_len);
 	XXH64_update(p->file_hash, gz->base.identity, idlen);
 	XXH64_update(p->file_hash, gz->base.warning, warnlen);
 	XXH64_update(p->file_hash, footer, FOOTER_SIZE - 8);
-	put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(p->file_hash));
+	xva_put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(p->file_hash));
 	if (xva_pwrite_full(gz->ws.fd, table, table_len, off) < 0 ||
 	    xva_pwrite_full(gz->ws.fd, gz->base.identity, idlen,
 			    off + table_len) < 0 ||
@@ -782,15 +736,15 @@ static bool load_index(struct gz_source *gz)
 	fsize = (uint64_t)st.st_size;
 	if (xva_pread_full(fd, footer, FOOTER_SIZE, fsize - FOOTER_SIZE) < 0 ||
 	    memcmp(footer, INDEX_MAGIC, 8) != 0 ||
-	    get_le32(footer + 8) != INDEX_VERSION)
+	    xva_get_le32(footer + 8) != INDEX_VERSION)
 		goto reject;
-	flags = get_le32(footer + 12);
-	csize = get_le64(footer + 16);
-	usize = get_le64(footer + 24);
-	npoints = get_le64(footer + 40);
-	wlen = get_le64(footer + 48);
-	idlen = get_le32(footer + 72);
-	warnlen = get_le32(footer + 76);
+	flags = xva_get_le32(footer + 12);
+	csize = xva_get_le64(footer + 16);
+	usize = xva_get_le64(footer + 24);
+	npoints = xva_get_le64(footer + 40);
+	wlen = xva_get_le64(footer + 48);
+	idlen = xva_get_le32(footer + 72);
+	warnlen = xva_get_le32(footer + 76);
 	if ((flags & ~FLAG_DAMAGED) || csize != gz->raw_size ||
 	    usize > (uint64_t)INT64_MAX || idlen > IDENTITY_MAX ||
 	    warnlen >= XVA_ERR_MAX || npoints > fsize / POINT_SIZE ||
@@ -826,7 +780,7 @@ static bool load_index(struct gz_source *gz)
 			ok = xva_pread_full(fd, file, fsize - wlen, wlen) == 0;
 		if (ok) {
 			XXH64_update(h, file, fsize - wlen - 8);
-			ok = XXH64_digest(h) == get_le64(file + fsize - wlen - 8);
+			ok = XXH64_digest(h) == xva_get_le64(file + fsize - wlen - 8);
 		}
 		XXH64_freeState(h);
 		free(chunk);
@@ -844,12 +798,12 @@ static bool load_index(struct gz_source *gz)
 	for (uint64_t i = 0; i < npoints; i++) {
 		const unsigned char *e = file + i * POINT_SIZE;
 
-		pts[i].uoff = get_le64(e);
-		pts[i].coff = get_le64(e + 8);
-		pts[i].woff = get_le64(e + 16);
-		pts[i].wsum = get_le64(e + 24);
-		pts[i].wclen = get_le32(e + 32);
-		pts[i].wlen = get_le32(e + 36);
+		pts[i].uoff = xva_get_le64(e);
+		pts[i].coff = xva_get_le64(e + 8);
+		pts[i].woff = xva_get_le64(e + 16);
+		pts[i].wsum = xva_get_le64(e + 24);
+		pts[i].wclen = xva_get_le32(e + 32);
+		pts[i].wlen = xva_get_le32(e + 36);
 		pts[i].bits = e[40];
 		pts[i].flags = e[41];
 		for (int k = 42; k < 48; k++)
@@ -1432,7 +1386,7 @@ static void start_index_file(struct gz_source *gz)
 	if (xva_cache_mkdir(gz->cache_dir, &why) != XVA_OK ||
 	    xva_cache_create_tmp(gz->cache_path, &gz->tmp_path, &fd, &why)
 	    != XVA_OK) {
-		add_warning(&gz->base, "the gzip index is not kept: %s", why.msg);
+		xva_source_warn(&gz->base, "the gzip index is not kept: %s", why.msg);
 		return;
 	}
 	gz->ws.fd = fd;

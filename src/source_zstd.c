@@ -163,52 +163,6 @@ struct zs_source {
 	size_t n_idle, n_dctx;
 };
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void add_warning(struct xva_source *src, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void add_warning(struct xva_source *src, const char *fmt, ...)
-{
-	size_t used = strlen(src->warning);
-	va_list ap;
-
-	if (used && used + 2 < sizeof(src->warning)) {
-		memcpy(src->warning + used, "; ", 3);
-		used += 2;
-	}
-	va_start(ap, fmt);
-	vsnprintf(src->warning + used, sizeof(src->warning) - used, fmt, ap);
-	va_end(ap);
-}
-
 /* How messages name the cache file. */
 static void cache_name(const struct zs_source *zs, char *buf, size_t len)
 {
@@ -489,7 +443,7 @@ static void decode_failed(struct zs_source *zs, size_t ret, size_t fed)
 		 * checksum bytes: past them, the next frame, if any, is
 		 * decoded as usual. */
 		zs->base.stream_damaged = true;
-		add_warning(&zs->base, "zstd frame %llu, ending at compressed "
+		xva_source_warn(&zs->base, "zstd frame %llu, ending at compressed "
 			    "byte %llu (uncompressed byte %llu), fails its "
 			    "XXH64 content checksum: its data may be damaged",
 			    (unsigned long long)p->frames + 1,
@@ -508,20 +462,20 @@ static void decode_failed(struct zs_source *zs, size_t ret, size_t fed)
 	    ZSTD_getErrorCode(ret) == ZSTD_error_prefix_unknown) {
 		at = p->frame_start;
 		if (zs->raw_size != XVA_SIZE_UNKNOWN && zs->raw_size > at)
-			add_warning(&zs->base, "the %llu bytes after the end of "
+			xva_source_warn(&zs->base, "the %llu bytes after the end of "
 				    "the zstd stream at compressed byte %llu are "
 				    "not zstd data: ignored",
 				    (unsigned long long)(zs->raw_size - at),
 				    (unsigned long long)at);
 		else
-			add_warning(&zs->base, "the bytes after the end of the "
+			xva_source_warn(&zs->base, "the bytes after the end of the "
 				    "zstd stream at compressed byte %llu are not "
 				    "zstd data: ignored", (unsigned long long)at);
 		pb->ended = true;
 		return;
 	}
 	zs->base.stream_damaged = true;
-	add_warning(&zs->base, "the zstd stream is corrupt at compressed byte "
+	xva_source_warn(&zs->base, "the zstd stream is corrupt at compressed byte "
 		    "%llu (%s): it is served up to uncompressed byte %llu",
 		    (unsigned long long)at, ZSTD_getErrorName(ret),
 		    (unsigned long long)pb->end);
@@ -584,7 +538,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 			pb->visible = pb->end;
 			pb->ended = true;
 			if (!p->between_frames)
-				add_warning(&zs->base, "the zstd stream is cut "
+				xva_source_warn(&zs->base, "the zstd stream is cut "
 					    "short at compressed byte %llu "
 					    "(uncompressed byte %llu)",
 					    (unsigned long long)p->raw_next,
@@ -743,26 +697,26 @@ static enum xva_status save_cache(struct zs_source *zs, struct xva_err *err)
 	for (size_t i = 0; i < zs->n_pieces; i++) {
 		unsigned char *e = buf + i * PIECE_SIZE;
 
-		put_le64(e, zs->pieces[i].coff);
-		put_le32(e + 8, zs->pieces[i].clen);
-		put_le32(e + 12, zs->pieces[i].kind);
+		xva_put_le64(e, zs->pieces[i].coff);
+		xva_put_le32(e + 8, zs->pieces[i].clen);
+		xva_put_le32(e + 12, zs->pieces[i].kind);
 	}
 	memcpy(buf + table_len, zs->base.identity, idlen);
 	memcpy(buf + table_len + idlen, zs->base.warning, warnlen);
 	footer = buf + table_len + idlen + warnlen;
 	memcpy(footer, FOOTER_MAGIC, 8);
-	put_le32(footer + 8, CACHE_VERSION);
-	put_le32(footer + 12, zs->base.stream_damaged ? FLAG_DAMAGED : 0);
-	put_le64(footer + 16, zs->raw_size);
-	put_le64(footer + 24, zs->base.size);
-	put_le64(footer + 32, zs->n_pieces);
-	put_le64(footer + 40, zs->file_end);
+	xva_put_le32(footer + 8, CACHE_VERSION);
+	xva_put_le32(footer + 12, zs->base.stream_damaged ? FLAG_DAMAGED : 0);
+	xva_put_le64(footer + 16, zs->raw_size);
+	xva_put_le64(footer + 24, zs->base.size);
+	xva_put_le64(footer + 32, zs->n_pieces);
+	xva_put_le64(footer + 40, zs->file_end);
 	memcpy(footer + 48, zs->tail, 8);
-	put_le32(footer + 56, (uint32_t)idlen);
-	put_le32(footer + 60, (uint32_t)warnlen);
+	xva_put_le32(footer + 56, (uint32_t)idlen);
+	xva_put_le32(footer + 60, (uint32_t)warnlen);
 	XXH64_reset(h, 0);
 	XXH64_update(h, buf, tail_len - 8);
-	put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(h));
+	xva_put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(h));
 	XXH64_freeState(h);
 	if (xva_pwrite_full(zs->fd, buf, tail_len, zs->file_end) < 0) {
 		st = write_failed(zs, errno, err);
@@ -846,18 +800,18 @@ static bool load_cache(struct zs_source *zs)
 	fsize = (uint64_t)st.st_size;
 	if (xva_pread_full(fd, header, HEADER_SIZE, 0) < 0 ||
 	    memcmp(header, CACHE_MAGIC, 8) != 0 ||
-	    get_le32(header + 8) != CACHE_VERSION ||
+	    xva_get_le32(header + 8) != CACHE_VERSION ||
 	    xva_pread_full(fd, footer, FOOTER_SIZE, fsize - FOOTER_SIZE) < 0 ||
 	    memcmp(footer, FOOTER_MAGIC, 8) != 0 ||
-	    get_le32(footer + 8) != CACHE_VERSION)
+	    xva_get_le32(footer + 8) != CACHE_VERSION)
 		goto reject;
-	flags = get_le32(footer + 12);
-	csize = get_le64(footer + 16);
-	usize = get_le64(footer + 24);
-	npieces = get_le64(footer + 32);
-	frames_end = get_le64(footer + 40);
-	idlen = get_le32(footer + 56);
-	warnlen = get_le32(footer + 60);
+	flags = xva_get_le32(footer + 12);
+	csize = xva_get_le64(footer + 16);
+	usize = xva_get_le64(footer + 24);
+	npieces = xva_get_le64(footer + 32);
+	frames_end = xva_get_le64(footer + 40);
+	idlen = xva_get_le32(footer + 56);
+	warnlen = xva_get_le32(footer + 60);
 	if ((flags & ~FLAG_DAMAGED) || csize != zs->raw_size ||
 	    usize > (uint64_t)INT64_MAX || idlen != strlen(zs->base.identity) ||
 	    warnlen >= XVA_ERR_MAX || npieces > fsize / PIECE_SIZE ||
@@ -869,7 +823,7 @@ static bool load_cache(struct zs_source *zs)
 		goto reject;
 	buf = malloc(tail_len);
 	if (!buf || xva_pread_full(fd, buf, tail_len, frames_end) < 0 ||
-	    XXH64(buf, tail_len - 8, 0) != get_le64(buf + tail_len - 8) ||
+	    XXH64(buf, tail_len - 8, 0) != xva_get_le64(buf + tail_len - 8) ||
 	    memcmp(buf + npieces * PIECE_SIZE, zs->base.identity, idlen) != 0)
 		goto reject;
 	if (read_tail(zs, tail, NULL) != XVA_OK ||
@@ -881,9 +835,9 @@ static bool load_cache(struct zs_source *zs)
 	for (uint64_t i = 0; i < npieces; i++) {
 		const unsigned char *e = buf + i * PIECE_SIZE;
 
-		pcs[i].coff = get_le64(e);
-		pcs[i].clen = get_le32(e + 8);
-		pcs[i].kind = get_le32(e + 12);
+		pcs[i].coff = xva_get_le64(e);
+		pcs[i].clen = xva_get_le32(e + 8);
+		pcs[i].kind = xva_get_le32(e + 12);
 		zs->n_frames += pcs[i].kind == PIECE_FRAME;
 	}
 	if (!valid_pieces(pcs, (size_t)npieces, frames_end))
@@ -964,7 +918,7 @@ static enum xva_status start_cache_file(struct zs_source *zs,
 					 &why) == XVA_OK)
 			zs->fd = fd;
 		else
-			add_warning(&zs->base, "the zstd chunk cache is not kept "
+			xva_source_warn(&zs->base, "the zstd chunk cache is not kept "
 				    "(a temporary one is used): %s", why.msg);
 	}
 	if (zs->fd < 0) {
@@ -973,7 +927,7 @@ static enum xva_status start_cache_file(struct zs_source *zs,
 			return st;
 	}
 	memcpy(header, CACHE_MAGIC, 8);
-	put_le32(header + 8, CACHE_VERSION);
+	xva_put_le32(header + 8, CACHE_VERSION);
 	if (xva_pwrite_full(zs->fd, header, HEADER_SIZE, 0) < 0)
 		return write_failed(zs, errno, err);
 	zs->file_end = HEADER_SIZE;

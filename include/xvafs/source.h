@@ -178,6 +178,9 @@ enum xva_status xva_source_init(struct xva_source *src,
 				const struct xva_source_ops *ops,
 				const char *location, const char *identity,
 				struct xva_err *err);
+/* Adds a line to SRC's warning ("; " between lines). */
+void xva_source_warn(struct xva_source *src, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Frees the common fields (not SRC itself). */
 void xva_source_fini(struct xva_source *src);
 
