@@ -17,6 +17,51 @@
 #define CACHE_SECONDS 86400.0
 #define BLOCK 4096
 
+/* --- open files --- */
+
+enum read_strategy {
+	READ_TEXT,   /* ova.xml or a generated file */
+	READ_SPLICE, /* the reply points at the export's (or the overlay's)
+			pages and the zero buffer: a plain local export */
+	READ_COPY,   /* read into a buffer: compressed or remote exports,
+			-o nosplice */
+	READ_DIRECT, /* an O_DIRECT opener: through the export's O_DIRECT
+			descriptor, no read-ahead */
+};
+
+/* An open file. */
+struct xvafs_handle {
+	enum read_strategy strategy;
+	const struct xvafs_node *node;
+	struct xva_stream stream; /* read-ahead for sequential readers */
+	struct xvafs_handle *prev, *next; /* in fs->handles */
+};
+
+static void handle_link(struct xvafs_fs *fs, struct xvafs_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	h->prev = NULL;
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+static void handle_free(struct xvafs_fs *fs, struct xvafs_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	xva_stream_destroy(&h->stream);
+	free(h);
+}
+
 /* --- the inode table --- */
 
 static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
@@ -81,6 +126,9 @@ int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
 	fs->xva = xva;
 	fs->nodes = NULL;
 	fs->n_nodes = 0;
+	fs->handles = NULL;
+	pthread_mutex_init(&fs->handles_lock, NULL);
+	fs->inited = true;
 	/* Never written, so its pages stay the kernel's shared zero page. */
 	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
 	if (!fs->zeros)
@@ -130,6 +178,12 @@ int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
 
 void xvafs_fs_destroy(struct xvafs_fs *fs)
 {
+	if (!fs->inited)
+		return;
+	fs->inited = false;
+	while (fs->handles)
+		handle_free(fs, fs->handles);
+	pthread_mutex_destroy(&fs->handles_lock);
 	for (size_t i = 0; i < fs->n_nodes; i++) {
 		free(fs->nodes[i].target);
 		free(fs->nodes[i].text);
@@ -313,29 +367,12 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 /* --- reading --- */
 
-enum read_strategy {
-	READ_TEXT,   /* ova.xml or a generated file */
-	READ_SPLICE, /* the reply points at the export's (or the overlay's)
-			pages and the zero buffer: a plain local export */
-	READ_COPY,   /* read into a buffer: compressed or remote exports,
-			-o nosplice */
-	READ_DIRECT, /* an O_DIRECT opener: through the export's O_DIRECT
-			descriptor, no read-ahead */
-};
-
-/* An open file. */
-struct handle {
-	enum read_strategy strategy;
-	const struct xvafs_node *node;
-	struct xva_stream stream; /* read-ahead for sequential readers */
-};
-
 static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
 	const struct xva_source *src = fs->xva->src;
-	struct handle *h;
+	struct xvafs_handle *h;
 
 	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
@@ -364,6 +401,7 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		h->strategy = READ_COPY;
 	xva_stream_init(&h->stream, h->strategy == READ_SPLICE ||
 				    h->strategy == READ_COPY ? fs->prefetch : 0);
+	handle_link((struct xvafs_fs *)fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* The export never changes under the mount; a writable disk changes
 	 * only through this mount, which the kernel's cache follows. */
@@ -374,13 +412,11 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void xvafs_release(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct xvafs_handle *h = (struct xvafs_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (h) {
-		xva_stream_destroy(&h->stream);
-		free(h);
-	}
+	if (h)
+		handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -558,7 +594,7 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	const struct xvafs_fs *fs = fs_of(req);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct xvafs_handle *h = (struct xvafs_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
 	if (h->strategy != READ_TEXT)

@@ -6,11 +6,14 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 
 #include "xvafs/overlay.h"
 #include "xvafs/xva.h"
 
 enum xvafs_node_kind { NODE_DIR, NODE_DISK, NODE_OVA_XML, NODE_LINK, NODE_TEXT };
+
+struct xvafs_handle; /* an open file (fs.c) */
 
 /* One file or folder of the mount; its inode number is its index + 1. */
 struct xvafs_node {
@@ -44,6 +47,11 @@ struct xvafs_fs {
 	uint64_t prefetch;     /* bytes read ahead of sequential readers */
 	const char *zeros;     /* XVAFS_SPLICE_MAX_READ bytes of zeros, for gaps */
 	struct xva_overlay *overlay; /* writable disks; NULL: read-only */
+	/* Open files' handles, so that those still open when the daemon is
+	 * made to stop (a second signal) are freed too. */
+	pthread_mutex_t handles_lock;
+	struct xvafs_handle *handles;
+	bool inited; /* by xvafs_fs_init, until xvafs_fs_destroy */
 };
 
 /* Lays out the mount: the disks and ova.xml at the root, and the links in
