@@ -21,8 +21,12 @@ mnt=$work/mnt
 mkdir -p "$mnt"
 
 # write_rate FILE MODE: "IOPS" for random 4 KiB, "MB/s" for sequential.
+# Every run starts with nothing left to write back from the one before
+# (the plain file's run leaves gigabytes of dirty pages behind).
 write_rate() {
 	local file=$1 mode=$2
+	sync
+	[ "$can_drop" = yes ] && drop_caches
 	if [ "$mode" = random ]; then
 		fio --name=w --filename="${file//:/\\:}" --rw=randwrite --bs=4k \
 			--ioengine=psync --numjobs=4 --fsync=64 --time_based \

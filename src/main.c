@@ -86,7 +86,7 @@ static const char usage_text[] =
 "                               $XDG_CACHE_HOME/xvafs or ~/.cache/xvafs)\n"
 "         cache_max=SIZE        most space a zstd chunk cache may take\n"
 "         memory=SIZE           memory for decompressed or fetched data\n"
-"                               (default 64M)\n"
+"                               (default 64M; 128M for remote exports)\n"
 "         log=FILE              append serving errors to FILE (default:\n"
 "                               stderr in the foreground, else syslog)\n"
 "         ca_file=FILE          also trust the CA certificates in FILE\n"
