@@ -31,6 +31,21 @@ out=$("$SRCREAD" --ca "$CA_FILE" --memory $((8 << 20)) --threads 8 --reads 300 -
 	"$https/test.xva" "$local_copy" random seq walk) || fail "HTTPS reads: $out"
 echo "$out"
 
+note "a reader whose requests arrive out of order (a mount's threads) gets read-ahead"
+# 128 KiB reads in swapped pairs, as several FUSE threads serve a reader's
+# stream. Read-ahead asks for whole RA_REQUEST (4 MiB) ranges; a source that
+# loses such a reader asks only for the 1 MiB blocks it waits for.
+mkdir -p "$WORK/www/logged"
+cp "$local_copy" "$WORK/www/logged/test.xva"
+out=$(awk 'BEGIN { for (i = 0; i < 80; i += 2) {
+		printf "read %d 131072\nread %d 131072\n", (i + 1) * 131072, i * 131072 } }' |
+	"$SRCREAD" "$http/logged/test.xva" "$local_copy" commands) || fail "out-of-order reads: $out"
+[ "$(grep -vc '^ok ' <<<"$out")" = 0 ] || fail "out-of-order reads: $out"
+ranges=$SRV_DIR/nginx/logs/ranges.log
+longest=$(awk -F'[=-]' '/^bytes=/ && $3 - $2 + 1 > m { m = $3 - $2 + 1 } END { print m + 0 }' "$ranges")
+[ "$longest" -ge $((4 << 20)) ] ||
+	fail "no read-ahead for an out-of-order reader: the longest range asked was $longest bytes ($(tr '\n' ' ' <"$ranges"))"
+
 note "credentials in the URL are used but never shown"
 out=$("$SRCREAD" --info "http://someone:hunter2@127.0.0.1:$NGINX_PORT/test.xva?X-Amz-Signature=topsecret&X-Amz-Credential=AKIAXX&v=1" \
 	"$local_copy" seq) || fail "URL with credentials: $out"

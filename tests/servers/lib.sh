@@ -78,6 +78,7 @@ error_log $d/logs/error.log warn;
 events { worker_connections 1024; }
 http {
 	access_log off;
+	log_format ranges '\$http_range';
 	client_body_temp_path $d/tmp/body;
 	proxy_temp_path $d/tmp/proxy;
 	fastcgi_temp_path $d/tmp/fastcgi;
@@ -97,6 +98,8 @@ http {
 		# For the tests: a refusal, and a server that ignores ranges.
 		location /forbidden/ { return 403; }
 		location /norange/ { max_ranges 0; }
+		# The ranges asked of objects here, one line a request.
+		location /logged/ { access_log $d/logs/ranges.log ranges; }
 	}
 }
 CONF
