@@ -1,4 +1,5 @@
 /* xvafs --vm-config FORMAT, and the VM in --list --json. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,9 +52,9 @@ int xvafs_vm_config(FILE *out, const char *format_name,
 		goto out;
 	}
 	if (fwrite(text, 1, len, out) != len || fflush(out) != 0) {
-		fprintf(stderr, "xvafs: %s: cannot write the configuration\n",
-			path);
-		rc = XVAFS_VM_CONFIG_USAGE;
+		fprintf(stderr, "xvafs: %s: cannot write the configuration: "
+			"%s\n", path, strerror(errno));
+		rc = XVAFS_VM_CONFIG_OUTPUT;
 	}
 out:
 	free(text);

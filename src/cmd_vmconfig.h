@@ -10,16 +10,16 @@
 #include "xvafs/vm.h"
 #include "xvafs/xva.h"
 
-/* The same numbers as the command line's XVAFS_EXIT_USAGE and
- * XVAFS_EXIT_BAD_INPUT. */
+/* The same numbers as the command line's XVAFS_EXIT_USAGE,
+ * XVAFS_EXIT_BAD_INPUT and XVAFS_EXIT_OUTPUT. */
 enum xvafs_vm_config_exit {
 	XVAFS_VM_CONFIG_OK = 0,
 	XVAFS_VM_CONFIG_USAGE = 1, /* an unknown format, a mount point that is
 				      not absolute, disk names that are not
-				      device names, output that cannot be
-				      written */
+				      device names */
 	XVAFS_VM_CONFIG_NO_VM = 2, /* no VM record, one that cannot be right,
 				      or out of memory */
+	XVAFS_VM_CONFIG_OUTPUT = 6, /* the output could not be written */
 };
 
 /* Prints to OUT the configuration of OVA's VM in FORMAT_NAME (xl, libvirt,

@@ -97,6 +97,11 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	grep -qx "ro,overlay=$WORK/ovl-target" <<<"$out" || fail "completion of overlay=: '$out'"
 	out=$(complete_words xvafs --export-disk "$WORK/vm.xva" "")
 	grep -qx Ref:1 <<<"$out" && grep -qx xvda <<<"$out" || fail "completion of a disk: '$out'"
+	out=$(complete_words xvafs --vm-config l)
+	grep -qx libvirt <<<"$out" || fail "completion of --vm-config's format: '$out'"
+	mkdir -p "$WORK/vmc-target"
+	out=$(complete_words xvafs --vm-config xl "$WORK/vm.xva" "$WORK/vmc-t")
+	grep -qx "$WORK/vmc-target" <<<"$out" || fail "completion of --vm-config's mount point: '$out'"
 else
 	fail "bash-completion is missing (Debian package bash-completion)"
 fi

@@ -62,6 +62,8 @@ mount_xva "$WORK/bare.xva" "$MNT"
 unmount_xva "$MNT"
 rc=0; "$XVAFS" --vm-config xl "$WORK/bare.xva" "$MNT" >/dev/null 2>"$WORK/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "holds no VM record" "$WORK/err" || { cat "$WORK/err"; fail "--vm-config without a VM: $rc"; }
+rc=0; "$XVAFS" --vm-config xl "$WORK/vm.xva" "$mnt_abs" >/dev/full 2>"$WORK/err" || rc=$?
+[ "$rc" = 6 ] && grep -q "cannot write the configuration" "$WORK/err" || { cat "$WORK/err"; fail "--vm-config to a full device: $rc"; }
 rc=0; "$XVAFS" --vm-config vmx "$WORK/vm.xva" "$MNT" >/dev/null 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "valid formats: xl, libvirt, qemu" "$WORK/err" || { cat "$WORK/err"; fail "an unknown format: $rc"; }
 note "the contrib examples are what the writers make"
