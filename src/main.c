@@ -126,12 +126,14 @@ static const char usage_text[] =
 "         context=, ...) are passed on to the kernel\n"
 "\n"
 "exit status: 0 success; 1 usage error (also a wrong S3 region, -o rw\n"
-"without EXPORT.overlay/, a log= or --overlay that cannot be opened); 2 the\n"
+"without EXPORT.overlay/, a log=, overlay= or --overlay that cannot be\n"
+"opened or made); 2 the\n"
 "export cannot be read or is malformed (or its overlay is in use or\n"
 "another export's); 3 mounting failed; 4 --verify found damaged chunks or\n"
 "--export-disk could not read the disk; 5 --verify found nothing damaged\n"
-"but chunks without checksums; 6 --export-disk or --vm-config could not\n"
-"write its output; 128+N stopped by signal N before finishing.\n"
+"but chunks without checksums; 6 the output (--export-disk's OUT, or\n"
+"standard output) could not be written; 128+N stopped by signal N before\n"
+"finishing.\n"
 "\n"
 "Unmount with: fusermount3 -u MOUNTPOINT (or umount MOUNTPOINT)\n";
 
@@ -823,8 +825,11 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 		free(dir);
 	if (st == XVA_OK)
 		return XVAFS_EXIT_OK;
-	return st == XVA_EOPEN || st == XVA_EIO || st == XVA_ENOSPC ||
-	       st == XVA_ENOMEM ? XVAFS_EXIT_MOUNT : XVAFS_EXIT_BAD_INPUT;
+	/* A folder that cannot be made or opened is the option's fault. */
+	if (st == XVA_EOPEN || st == XVA_EINVAL)
+		return XVAFS_EXIT_USAGE;
+	return st == XVA_EIO || st == XVA_ENOSPC || st == XVA_ENOMEM
+		? XVAFS_EXIT_MOUNT : XVAFS_EXIT_BAD_INPUT;
 }
 
 /* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
@@ -1042,6 +1047,23 @@ static void free_cli(struct cli *cli)
 		free(*strings[i]);
 }
 
+/* What went to standard output (--list, --help, a listing for a script)
+ * must have reached it: a full disk or a closed pipe is exit status 6,
+ * not a success. */
+static int stdout_written(int status)
+{
+	bool failed = fflush(stdout) != 0;
+	int errnum = errno;
+
+	if (!failed && !ferror(stdout))
+		return status;
+	if (status == XVAFS_EXIT_OUTPUT)
+		return status; /* already said */
+	fprintf(stderr, "xvafs: cannot write to standard output: %s\n",
+		failed ? strerror(errnum) : "write error");
+	return status == XVAFS_EXIT_OK ? XVAFS_EXIT_OUTPUT : status;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -1174,5 +1196,5 @@ out:
 	fuse_opt_free_args(&args);
 	if (log_file)
 		fclose(log_file);
-	return status;
+	return stdout_written(status);
 }

@@ -351,6 +351,14 @@ static void init_disk(struct ovl_disk *d, const struct xva_disk *disk)
 		pthread_mutex_init(&d->stripes[s], NULL);
 }
 
+static bool any_map(const struct xva_overlay *ovl)
+{
+	for (size_t i = 0; i < ovl->n_disks; i++)
+		if (ovl->disks[i].map_fd >= 0)
+			return true;
+	return false;
+}
+
 enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 				 enum xva_overlay_mode mode, uint32_t block,
 				 const char *holder, struct xva_overlay **out,
@@ -358,6 +366,7 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 {
 	struct xva_overlay *ovl;
 	enum xva_status st = XVA_OK;
+	struct stat sb;
 	uint64_t hash;
 
 	*out = NULL;
@@ -370,6 +379,14 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 	if (mode == XVA_OVL_WRITE && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return xva_fail(err, XVA_EOPEN, "cannot create the overlay folder "
 				"%s: %s", dir, strerror(errno));
+	/* A mistyped folder read as an overlay would silently give the
+	 * export's bytes without the user's changes. */
+	if (stat(dir, &sb) < 0)
+		return xva_fail(err, XVA_EOPEN, "no overlay folder %s: %s", dir,
+				strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return xva_fail(err, XVA_EOPEN, "%s is not a folder: an overlay "
+				"is a folder", dir);
 	ovl = calloc(1, sizeof(*ovl));
 	if (!ovl || !(ovl->disks = calloc(xva->map.n_disks + 1,
 					  sizeof(*ovl->disks)))) {
@@ -386,6 +403,11 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 		ovl->n_disks++;
 		st = open_disk(ovl, dir, &ovl->disks[i], block, hash, err);
 	}
+	/* Every writer leaves its lock file, and each disk written a map. */
+	if (st == XVA_OK && mode == XVA_OVL_READ && ovl->lock_fd < 0 &&
+	    !any_map(ovl))
+		st = xva_fail(err, XVA_EOPEN, "%s holds no xvafs overlay (no "
+			      "lock file and no disk map in it)", dir);
 	if (st != XVA_OK) {
 		xva_overlay_close(ovl, NULL);
 		return st;

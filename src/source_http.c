@@ -553,7 +553,8 @@ static bool check_response(struct request *r)
 		r->failed = true;
 		xva_fail(&r->fail, XVA_EIO, "the server does not serve byte "
 			 "ranges (it answered a range request with the whole "
-			 "object)");
+			 "object); nginx, Apache and S3 do, python3 -m "
+			 "http.server does not");
 		return false;
 	}
 	if (r->code != 206)

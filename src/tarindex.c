@@ -273,6 +273,11 @@ enum xva_status xva_tar_walk(struct xva_source *src, xva_tar_member_fn fn,
 		if (io.status != XVA_OK) {
 			*err = io.read_err;
 			status = io.status;
+		} else if (io.at_end && io.end == 0 && src->warning[0]) {
+			/* A compressed stream cut before its first byte. */
+			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_EMPTY,
+					      "the export holds no data: %s",
+					      src->warning);
 		} else if (io.at_end && io.end == 0) {
 			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_EMPTY,
 					      "the export is empty");

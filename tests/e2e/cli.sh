@@ -32,6 +32,12 @@ grep -q "^xvafs: $WORK/no-such.xva: cannot open: No such file" "$WORK/err" || fa
 # Sizes in binary units by default, bytes on request.
 "$XVAFS" --list "$WORK/ok.xva" | grep -q "1.0 MiB" || fail "--list without units"
 "$XVAFS" --list --bytes "$WORK/ok.xva" | grep -q " 1048576 " || fail "--list --bytes"
+# Output that cannot be written is a failure, not a success.
+for cmd in "--list $WORK/ok.xva" "--list --json $WORK/ok.xva" "--help" "--version"; do
+	rc=0; "$XVAFS" $cmd >/dev/full 2>"$WORK/err" || rc=$?
+	[ "$rc" = 6 ] && grep -q "cannot write to standard output" "$WORK/err" ||
+		{ cat "$WORK/err"; fail "xvafs $cmd >/dev/full: exit status $rc"; }
+done
 echo "PASS: command line"
 
 # The man page documents every option --help lists.

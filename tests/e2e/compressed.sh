@@ -128,6 +128,14 @@ for kind in gzip zstd; do
 		{ cat "$DAEMON_LOG"; fail "$kind: the cut is not named in both offsets"; }
 done
 
+note "a stream cut before its first tar byte says so, not 'empty'"
+for kind in gzip zstd; do
+	head -c 12 "$WORK/gpt.$kind.xva" >"$WORK/stub.$kind.xva"
+	rc=0; "$XVAFS" --list --no-index-cache "$WORK/stub.$kind.xva" >/dev/null 2>"$WORK/err" || rc=$?
+	[ "$rc" = 2 ] && grep -q "holds no data: .*$kind stream is cut short at compressed byte" "$WORK/err" ||
+		{ cat "$WORK/err"; fail "$kind cut in its header: exit status $rc"; }
+done
+
 note "a corrupted byte: named by both offsets; the spoiled chunks fail, the rest are served"
 for kind in gzip zstd; do
 	x=$WORK/gpt.$kind.xva

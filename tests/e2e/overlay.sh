@@ -103,6 +103,19 @@ cmp "$WORK/plain.img" "$WORK/disk.img" || fail "the exported original differs"
 [ "$(du -k "$WORK/plain.img" | cut -f1)" -lt $((64 * 1024)) ] || fail "--export-disk wrote the holes"
 rc=0; "$XVAFS" --export-disk "$WORK/vm.xva" Ref:5 "$WORK/vm.xva" 2>"$WORK/err" || rc=$?
 [ "$rc" != 0 ] && grep -q "that is the export itself" "$WORK/err" || fail "--export-disk over the export"
+note "a mistyped overlay is refused, never read as 'no changes'"
+for bad in "$OVL-typo" "$WORK/disk.img"; do
+	rc=0; "$XVAFS" --export-disk "$WORK/vm.xva" Ref:5 "$WORK/typo.img" --overlay "$bad" 2>"$WORK/err" || rc=$?
+	[ "$rc" = 1 ] && [ ! -e "$WORK/typo.img" ] && grep -q "$bad" "$WORK/err" ||
+		{ cat "$WORK/err"; fail "--export-disk --overlay $bad: exit status $rc"; }
+done
+mkdir "$WORK/empty-ovl"
+rc=0; "$XVAFS" --export-disk "$WORK/vm.xva" Ref:5 "$WORK/typo.img" --overlay "$WORK/empty-ovl" 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "holds no xvafs overlay" "$WORK/err" ||
+	{ cat "$WORK/err"; fail "--export-disk --overlay of an empty folder: exit status $rc"; }
+rc=0; "$XVAFS" -o overlay="$WORK/disk.img" "$WORK/vm.xva" "$MNT" 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "is not a folder" "$WORK/err" && ! mountpoint -q "$MNT" ||
+	{ cat "$WORK/err"; fail "-o overlay= a file: exit status $rc"; }
 xva_unchanged "after --export-disk"
 
 note "-o rw alone needs FILE.xva.overlay to exist (fstab's defaults mean rw)"

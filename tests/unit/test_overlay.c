@@ -176,13 +176,25 @@ int main(void)
 		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_WRITE, 131072, "x", &w,
 				       &err) == XVA_EINVAL);
 		CHECK(access(fresh, F_OK) != 0);
-		/* Reading an overlay never written creates nothing either. */
+		/* Reading a folder that is missing, not a folder, or holds no
+		 * overlay is refused (a mistyped path would give the export
+		 * without the user's changes), and creates nothing. */
 		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_READ, 0, NULL, &r, &err) ==
-		      XVA_OK);
-		CHECK(r && xva_overlay_read(r, 0, data, 100, 0, &done, &err) ==
-		      XVA_OK && (unsigned char)data[5] == test_pattern(1, 5));
-		xva_overlay_close(r, &err);
+		      XVA_EOPEN && !r);
+		CHECK(strstr(err.msg, "no overlay folder") != NULL);
 		CHECK(access(fresh, F_OK) != 0);
+		CHECK(mkdir(fresh, 0700) == 0);
+		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_READ, 0, NULL, &r, &err) ==
+		      XVA_EOPEN && !r);
+		CHECK(strstr(err.msg, "holds no xvafs overlay") != NULL);
+		CHECK(rmdir(fresh) == 0);
+		CHECK(close(open(fresh, O_CREAT | O_WRONLY, 0600)) == 0);
+		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_READ, 0, NULL, &r, &err) ==
+		      XVA_EOPEN && !r);
+		CHECK(strstr(err.msg, "is not a folder") != NULL);
+		CHECK(xva_overlay_open(xva, fresh, XVA_OVL_WRITE, 0, "x", &w, &err) ==
+		      XVA_EOPEN && !w);
+		CHECK(unlink(fresh) == 0);
 	}
 	/* A fresh overlay over a fresh export of 32 blocks, for the writers. */
 	xva_close(xva);
