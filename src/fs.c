@@ -127,9 +127,6 @@ int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
 	fs->nodes = NULL;
 	fs->n_nodes = 0;
 	fs->handles = NULL;
-	fs->parallel_writes = false;
-	if (pthread_key_create(&fs->reply_patch, NULL) != 0)
-		return -1;
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	fs->inited = true;
 	/* Never written, so its pages stay the kernel's shared zero page. */
@@ -187,7 +184,6 @@ void xvafs_fs_destroy(struct xvafs_fs *fs)
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
-	pthread_key_delete(fs->reply_patch);
 	for (size_t i = 0; i < fs->n_nodes; i++) {
 		free(fs->nodes[i].target);
 		free(fs->nodes[i].text);
@@ -373,17 +369,17 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct xvafs_fs *fs = fs_of(req);
+	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
 	const struct xva_source *src = fs->xva->src;
 	struct xvafs_handle *h;
-	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 
 	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
-	if (writable && (n->kind != NODE_DISK || !fs->overlay)) {
+	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
+	    (n->kind != NODE_DISK || !fs->overlay)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -405,16 +401,11 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		h->strategy = READ_COPY;
 	xva_stream_init(&h->stream, h->strategy == READ_SPLICE ||
 				    h->strategy == READ_COPY ? fs->prefetch : 0);
-	handle_link(fs, h);
+	handle_link((struct xvafs_fs *)fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* The export never changes under the mount; a writable disk changes
-	 * only through this mount, which the kernel's cache follows (its
-	 * direct writes drop the pages they overwrite). */
+	 * only through this mount, which the kernel's cache follows. */
 	fi->keep_cache = 1;
-	if (writable && fs->parallel_writes) {
-		fi->direct_io = 1;
-		xvafs_reply_mark(fs, REPLY_OPEN_PARALLEL_WRITES);
-	}
 	fuse_reply_open(req, fi);
 }
 
@@ -812,10 +803,6 @@ static void xvafs_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	if (fs->readahead_kb)
 		conn->max_readahead = fs->readahead_kb * 1024;
-	/* 7.40 (Linux 6.9): parallel direct writes that stay coherent with
-	 * other openers' page cache and with mmap. */
-	if (fs->overlay && conn->proto_minor >= 40)
-		xvafs_reply_mark(fs, REPLY_INIT);
 }
 
 static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)

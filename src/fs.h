@@ -51,24 +51,8 @@ struct xvafs_fs {
 	 * made to stop (a second signal) are freed too. */
 	pthread_mutex_t handles_lock;
 	struct xvafs_handle *handles;
-	/* Writable opens of a disk are direct I/O, written in parallel
-	 * (fs_replies.c); true once the kernel has accepted the INIT reply
-	 * that asks for it. */
-	bool parallel_writes;
-	pthread_key_t reply_patch; /* enum xvafs_reply_patch, per thread */
 	bool inited; /* by xvafs_fs_init, until xvafs_fs_destroy */
 };
-
-/* What to add to the next reply a thread writes (fs_replies.c). */
-enum xvafs_reply_patch {
-	REPLY_AS_IS,
-	REPLY_INIT,                 /* shared mmap of direct-I/O files */
-	REPLY_OPEN_PARALLEL_WRITES, /* this direct-I/O file's writes */
-};
-void xvafs_reply_mark(struct xvafs_fs *fs, enum xvafs_reply_patch patch);
-/* Makes libfuse write the session's replies through fs_replies.c; call
- * after fuse_session_mount and before the session's loop. */
-int xvafs_fs_attach_session(struct xvafs_fs *fs, struct fuse_session *se);
 
 /* Lays out the mount: the disks and ova.xml at the root, and the links in
  * by-device/ and by-label/. */

@@ -11,16 +11,7 @@
  *       until killed or the disk is done.
  *   rwcheck crash-verify FILE ORIG LOG SEED SLOT
  *       After a crash: every logged slot holds its data; every other slot
- *       but the one that was in flight holds ORIG's bytes.
- *   rwcheck parallel FILE MODEL SEED WRITERS WRITES
- *       WRITERS processes, each with its own descriptor, write at once
- *       (WRITES each, fdatasync every 64) to FILE and MODEL: pieces of
- *       4 KiB slots, writer W taking the slots S with S % WRITERS == W, so
- *       that neighbouring blocks are written by different writers but no
- *       byte by two. Then every byte of FILE is compared with MODEL.
- *   rwcheck coherent FILE
- *       What one descriptor writes, another (opened read-only, its pages
- *       cached) reads at once; the same for a shared writable mmap. */
+ *       but the one that was in flight holds ORIG's bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -28,9 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static uint64_t rng(uint64_t *s)
@@ -239,119 +228,6 @@ static int crash_verify(const char *file, const char *orig, const char *log,
 	return 0;
 }
 
-enum { SLOT = 4096 };
-
-static int parallel_writer(const char *file, const char *model_path,
-			   uint64_t seed, unsigned writer, unsigned writers,
-			   long writes)
-{
-	int fd = open(file, O_RDWR), md = open(model_path, O_RDWR);
-	unsigned char buf[SLOT];
-	uint64_t s = (seed + writer) | 1, slots;
-	struct stat st;
-
-	if (fd < 0 || md < 0 || fstat(md, &st) < 0)
-		return die("cannot open", fd < 0 ? file : model_path);
-	slots = (uint64_t)st.st_size / SLOT / writers;
-	for (long k = 0; k < writes; k++) {
-		uint64_t slot = (rng(&s) % slots) * writers + writer;
-		size_t start = k % 4 ? rng(&s) % SLOT : 0;
-		size_t len = k % 4 ? 1 + rng(&s) % (SLOT - start) : SLOT;
-		off_t off = (off_t)(slot * SLOT + start);
-
-		fill(buf, len, seed ^ ((uint64_t)k << 8) ^ writer);
-		if (pwrite_all(fd, buf, len, off) < 0)
-			return die("write failed", file);
-		if (pwrite_all(md, buf, len, off) < 0)
-			return die("write failed", model_path);
-		if (k % 64 == 63 && fdatasync(fd) < 0)
-			return die("fdatasync failed", file);
-	}
-	return 0;
-}
-
-static int parallel(const char *file, const char *model_path, uint64_t seed,
-		    unsigned writers, long writes)
-{
-	int fd, md, failed = 0, status;
-	struct stat st;
-
-	for (unsigned w = 0; w < writers; w++) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			return die("cannot fork", file);
-		if (pid == 0)
-			_exit(parallel_writer(file, model_path, seed, w, writers,
-					      writes));
-	}
-	while (wait(&status) > 0)
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			failed = 1;
-	if (failed)
-		return 1;
-	fd = open(file, O_RDONLY);
-	md = open(model_path, O_RDONLY);
-	if (fd < 0 || md < 0 || fstat(md, &st) < 0)
-		return die("cannot open", fd < 0 ? file : model_path);
-	return compare(fd, md, st.st_size, file);
-}
-
-static int expect_same(int fd, const void *want, size_t len, off_t off,
-		       const char *file, const char *what)
-{
-	unsigned char got[SLOT];
-
-	if (pread_all(fd, got, len, off) < 0)
-		return die("read failed", file);
-	if (memcmp(got, want, len) != 0) {
-		fprintf(stderr, "rwcheck: %s: %s\n", file, what);
-		return 1;
-	}
-	return 0;
-}
-
-static int coherent(const char *file)
-{
-	int reader = open(file, O_RDONLY), writer = open(file, O_RDWR);
-	unsigned char cached[SLOT], data[SLOT];
-	unsigned char *map;
-
-	if (reader < 0 || writer < 0)
-		return die("cannot open", file);
-	if (pread_all(reader, cached, SLOT, 3 * SLOT) < 0)
-		return die("read failed", file);
-	for (size_t i = 0; i < SLOT; i++)
-		data[i] = (unsigned char)~cached[i];
-	if (pwrite_all(writer, data, SLOT, 3 * SLOT) < 0)
-		return die("write failed", file);
-	if (expect_same(reader, data, SLOT, 3 * SLOT, file,
-			"a reader's cached pages hide another descriptor's write"))
-		return 1;
-	map = mmap(NULL, 2 * SLOT, PROT_READ | PROT_WRITE, MAP_SHARED, writer,
-		   4 * SLOT);
-	if (map == MAP_FAILED)
-		return die("a shared writable mmap failed", file);
-	memcpy(map, "written through mmap", 20);
-	if (msync(map, 2 * SLOT, MS_SYNC) < 0)
-		return die("msync failed", file);
-	if (expect_same(reader, "written through mmap", 20, 4 * SLOT, file,
-			"a reader does not see what mmap wrote"))
-		return 1;
-	if (pwrite_all(writer, "written by pwrite", 17, 5 * SLOT) < 0)
-		return die("write failed", file);
-	if (memcmp(map + SLOT, "written by pwrite", 17) != 0) {
-		fprintf(stderr, "rwcheck: %s: a mapping does not see a write\n", file);
-		return 1;
-	}
-	munmap(map, 2 * SLOT);
-	if (fsync(writer) < 0)
-		return die("fsync failed", file);
-	close(reader);
-	close(writer);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "model") == 0)
@@ -363,15 +239,8 @@ int main(int argc, char **argv)
 	if (argc == 7 && strcmp(argv[1], "crash-verify") == 0)
 		return crash_verify(argv[2], argv[3], argv[4],
 				    strtoull(argv[5], NULL, 0), (size_t)atol(argv[6]));
-	if (argc == 7 && strcmp(argv[1], "parallel") == 0)
-		return parallel(argv[2], argv[3], strtoull(argv[4], NULL, 0),
-				(unsigned)atoi(argv[5]), atol(argv[6]));
-	if (argc == 3 && strcmp(argv[1], "coherent") == 0)
-		return coherent(argv[2]);
 	fputs("usage: rwcheck model FILE MODEL SEED WRITES\n"
 	      "       rwcheck crash FILE LOG SEED SLOT\n"
-	      "       rwcheck crash-verify FILE ORIG LOG SEED SLOT\n"
-	      "       rwcheck parallel FILE MODEL SEED WRITERS WRITES\n"
-	      "       rwcheck coherent FILE\n", stderr);
+	      "       rwcheck crash-verify FILE ORIG LOG SEED SLOT\n", stderr);
 	return 2;
 }

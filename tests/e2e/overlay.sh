@@ -6,8 +6,6 @@
 #   - kill -9 of the daemon mid-writes loses no synced write and leaves no
 #     garbage;
 #   - a full file system under the overlay gives ENOSPC and breaks nothing;
-#   - writers of one disk write at once (the kernel sends their writes
-#     together), every byte lands, and other openers and mappings see them;
 #   - truncate is refused, punch-hole reads zeros, files are 0600;
 #   - an overlay of another export is refused; --export-disk.
 . "$(dirname "$0")/lib.sh"
@@ -136,27 +134,6 @@ note "an overlay of another export is refused"
 rc=0; "$XVAFS" -o overlay="$OVL" "$WORK/other.xva" "$MNT" 2>"$WORK/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "was made for another export or disk" "$WORK/err" ||
 	{ cat "$WORK/err"; fail "a mismatched overlay: exit status $rc"; }
-
-note "writers of one disk write at once, and every byte lands"
-# Most WRITE requests libfuse's debug log shows between their arrival and
-# their reply: the kernel sent them together.
-most_writes_at_once() {
-	awk '/opcode: WRITE/ { u = $2; sub(",", "", u); open[u] = 1; if (++n > most) most = n }
-	     /^ *unique: [0-9]+, (success|error)/ { u = $2; sub(",", "", u); if (u in open) { delete open[u]; n-- } }
-	     END { print most + 0 }' "$1"
-}
-rm -rf "$OVL"
-cp "$WORK/disk.img" "$WORK/model.img"
-mount_xva "$WORK/vm.xva" "$MNT" -o overlay="$OVL" -d
-"$RWCHECK" parallel "$MNT/Ref:5" "$WORK/model.img" 11 4 2000 || fail "parallel writes differ from the model"
-at_once=$(most_writes_at_once "$DAEMON_LOG")
-unmount_xva "$MNT" "*"
-[ "$at_once" -ge 2 ] || fail "4 writers of one disk: at most $at_once write at a time reached the daemon"
-echo "  up to $at_once writes of one disk at once"
-mount_xva "$WORK/vm.xva" "$MNT" -o overlay="$OVL"
-cmp "$MNT/Ref:5" "$WORK/model.img" || fail "after a remount the parallel writes differ from the model"
-"$RWCHECK" coherent "$MNT/Ref:5" || fail "writes are not seen by other openers or mappings"
-unmount_xva "$MNT"
 
 note "kill -9 mid-writes: synced writes kept, no garbage"
 for round in 1 2 3 4; do
