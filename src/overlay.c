@@ -15,7 +15,7 @@
 
 #define MAP_MAGIC "XVAFSOV1"
 #define MAP_VERSION 2u     /* written: little-endian fields */
-#define MAP_VERSION_NATIVE 1u /* read: the writer's byte order (0.1.0) */
+#define MAP_VERSION_NATIVE 1u /* read: the writer's byte order (before 2) */
 #define MAP_HEADER 4096u
 #define PREFIX_MAX 256
 #define LOCK_NAME "lock"
@@ -31,11 +31,12 @@
  *  24  export size        64 bits (the uncompressed tar)
  *  32  ova.xml hash       64 bits (XXH64 of its text; 0 without one)
  *  40  disk prefix        PREFIX_MAX bytes, NUL-terminated
- * Version 2 writes every number little-endian. Version 1 (xvafs 0.1.0)
- * wrote the C struct below as the machine laid it out: the same offsets,
- * numbers in the writer's byte order, which its version field tells (1 or
- * 1 << 24 when read little-endian). The bitmap follows at MAP_HEADER, bit
- * B & 7 of byte B >> 3 for block B, in both. */
+ * Version 2 writes every number little-endian. Version 1 (development
+ * snapshots up to commit 1204875) wrote the C struct below as the machine
+ * laid it out: the same offsets, numbers in the writer's byte order, which
+ * its version field tells (1, or 1 << 24 when read little-endian). The
+ * bitmap follows at MAP_HEADER, bit B & 7 of byte B >> 3 for block B, in
+ * both. */
 #define MAP_FIELDS 296u
 
 struct map_header {

@@ -1,8 +1,8 @@
 /* Seed maps for fuzz_overlaymap, made by the overlay code over the
  * harness's export: every block size, with nothing, some and every block
- * held, and the same maps as 0.1.0 wrote them (version 1, native order: on
- * a little-endian machine version 2's bytes with version 1; and from a
- * big-endian one).
+ * held, and the same maps in version 1, as the development snapshots wrote
+ * them (native byte order: on a little-endian machine version 2's bytes
+ * with version 1; and as a big-endian machine wrote them).
  *   overlaymap_seeds OUTDIR */
 #include <stdio.h>
 #include <stdlib.h>

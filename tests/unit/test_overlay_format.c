@@ -1,4 +1,4 @@
-/* The overlay map's format: a map written by xvafs 0.1.0 (native header,
+/* The overlay map's format: a map written before version 2 (native header,
  * tests/fixtures/overlay-v1) opens and reads the right bytes, and keeps its
  * header when written to; a new map is little-endian version 2 and
  * round-trips; a version 1 map from a big-endian machine opens; other
@@ -116,13 +116,13 @@ int main(int argc, char **argv)
 	CHECK(memcmp(fixmap, "XVAFSOV1\1\0\0\0", 12) == 0);
 	fixture_model(model);
 
-	/* 0.1.0's map reads the right bytes. */
+	/* The version 1 map reads the right bytes. */
 	snprintf(map, sizeof(map), "%s/old/Ref:1.map", dir);
 	snprintf(data, sizeof(data), "%s/old/Ref:1.data", dir);
 	snprintf(path, sizeof(path), "%s/old", dir);
 	CHECK(mkdir(path, 0700) == 0);
 	CHECK(spill(map, fixmap, maplen) == 0 && spill(data, fixdata, datalen) == 0);
-	CHECK_MSG(reads_as(xva, path, model, 8192), "the 0.1.0 map");
+	CHECK_MSG(reads_as(xva, path, model, 8192), "the version 1 map");
 
 	/* Written to, it keeps its header; the new block is held. */
 	CHECK(xva_overlay_open(xva, path, XVA_OVL_WRITE, 0, "test", &ovl, &err) ==
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	CHECK(ovl && xva_overlay_write(ovl, 0, buf, 10, 8192 + 5, &err) == XVA_OK);
 	CHECK(ovl && xva_overlay_close(ovl, &err) == XVA_OK);
 	memset(model + 8192 + 5, 0x77, 10);
-	CHECK_MSG(reads_as(xva, path, model, DISK), "the 0.1.0 map, written");
+	CHECK_MSG(reads_as(xva, path, model, DISK), "the version 1 map, written");
 	CHECK(slurp(map, buf, sizeof(buf)) == 4097 &&
 	      memcmp(buf, fixmap, 4096) == 0 && buf[4096] == 0x07);
 
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	put_be(buf + 32, 0, 8);
 	CHECK(spill(map, buf, maplen) == 0 && spill(data, fixdata, datalen) == 0);
 	fixture_model(model);
-	CHECK_MSG(reads_as(xva, path, model, 8192), "a big-endian 0.1.0 map");
+	CHECK_MSG(reads_as(xva, path, model, 8192), "a big-endian version 1 map");
 
 	/* A version this code does not know is not taken for a map. */
 	buf[8] = 3;
