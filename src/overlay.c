@@ -48,6 +48,8 @@ struct map_header {
 	uint64_t ova_hash; /* XXH64 of ova.xml's text; 0 without one */
 	char prefix[PREFIX_MAX];
 };
+_Static_assert(sizeof(struct map_header) == MAP_FIELDS,
+	       "version 1 maps hold this struct as the machine lays it out");
 
 struct ovl_disk {
 	const struct xva_disk *disk;
