@@ -79,6 +79,7 @@ status_of() { # status_of PID: its exit status, once reaped
 	awk -v p="$1" '$1 == "exited" && $2 == p { print $3 }' "$C/status"
 }
 reaped() { [ -n "$(status_of "$1")" ]; }
+busy_or_exited() { grep -q "is busy" "$C/log" 2>/dev/null || reaped "$DAEMON"; }
 mounted_or_gone() { is_mounted "$MNT" || ! kill -0 "$REAPER" 2>/dev/null; }
 
 # start SOURCE fg|bg: mounts SOURCE in the foreground (-f) or as a
@@ -155,7 +156,8 @@ run_case() {
 		exec 8<"$C/fifo"
 		dd bs=64K count=16 iflag=fullblock status=none <&8 >"$C/got"
 		kill -s "$sig" "$DAEMON"
-		wait_for "the word that the stop waits" grep -q "is busy" "$C/log"
+		wait_for "the word that the stop waits" busy_or_exited
+		! reaped "$DAEMON" || fail "exit status $(status_of "$DAEMON") instead of a deferred stop"
 		is_mounted "$MNT" || fail "the busy mount was taken away"
 		if [ "$sig" = TERM ]; then
 			cat <&8 >>"$C/got"
