@@ -27,13 +27,13 @@ static void on_interrupt(int sig)
 	xvafs_interrupted = sig;
 }
 
-void xvafs_catch_interrupts(bool on)
+void xvafs_catch_interrupts(void)
 {
 	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on ? on_interrupt : SIG_DFL;
+	sa.sa_handler = on_interrupt;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		sigaction(signals[i], &sa, NULL);

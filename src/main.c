@@ -30,6 +30,7 @@
 
 #include "cmd_vmconfig.h"
 #include "fs.h"
+#include "thread.h"
 #include "tools.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/verify.h"
@@ -673,7 +674,36 @@ static int add_default_options(struct fuse_args *args, const char *image,
 /* Stopping like umount: a signal unmounts the file system unless it is
  * busy (a loop device or an open file uses it); then it stays mounted
  * and serving, retrying every second, until it is free or a second
- * signal forces the stop. The signals are taken by this thread alone. */
+ * signal forces the stop. The signals are taken by this thread alone:
+ * from before the mount on, every other thread blocks them, so that one
+ * sent at any moment waits for it instead of killing the process (and
+ * leaving a dead mount) with the default action. */
+
+/* The stop signals: SIGINT, SIGTERM and SIGHUP. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/* A stop signal that came after the export was opened and before the
+ * stopper could take it is remembered in xvafs_interrupted (where the
+ * handler installed for the index pass puts one that came before the
+ * mount). A pending one is moved there too: fork() would drop it, and
+ * the daemon must still stop. */
+static void take_pending_stop(void)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t set;
+	int sig;
+
+	stop_signals(&set);
+	while ((sig = sigtimedwait(&set, NULL, &now)) > 0)
+		xvafs_interrupted = sig;
+}
+
 struct stopper {
 	struct fuse_session *se;
 	const char *mountpoint;
@@ -713,11 +743,16 @@ static void *stop_on_signal(void *arg)
 {
 	struct stopper *s = arg;
 	bool asked = false;
+	/* A stop that came before this thread did is its first signal. */
+	int early = xvafs_interrupted;
 
 	for (;;) {
 		struct timespec second = { 1, 0 };
-		int sig = asked ? sigtimedwait(&s->signals, NULL, &second)
-				: sigwaitinfo(&s->signals, NULL);
+		int sig = early ? early
+			  : asked ? sigtimedwait(&s->signals, NULL, &second)
+				  : sigwaitinfo(&s->signals, NULL);
+
+		early = 0;
 
 		if (sig == SIGUSR2)
 			return NULL; /* the file system has stopped */
@@ -774,19 +809,20 @@ static int serve_until_stopped(struct fuse_session *se,
 	pthread_t thread;
 	int ret;
 
-	sigemptyset(&s.signals);
-	sigaddset(&s.signals, SIGINT);
-	sigaddset(&s.signals, SIGTERM);
-	sigaddset(&s.signals, SIGHUP);
+	stop_signals(&s.signals);
 	sigaddset(&s.signals, SIGUSR2);
-	/* Inherited by every thread libfuse starts. */
+	/* The stop signals are blocked already (mount_and_serve); SIGUSR2
+	 * too now, in the threads libfuse starts, which inherit the mask. */
 	pthread_sigmask(SIG_BLOCK, &s.signals, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = wake_main; /* no SA_RESTART: interrupts the wait */
 	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (pthread_create(&thread, NULL, stop_on_signal, &s) != 0)
+	ret = xva_thread_start(&thread, stop_on_signal, &s);
+	if (ret != 0) {
+		fuse_log(FUSE_LOG_ERR, "xvafs: cannot start the thread that "
+			 "takes the stop signals: %s\n", strerror(ret));
 		return -1;
+	}
 	ret = serve(se, o);
 	pthread_kill(thread, SIGUSR2);
 	pthread_join(thread, NULL);
@@ -886,8 +922,15 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	char holder[PATH_MAX + 32];
 	struct xva_err err;
 	bool daemonized;
+	sigset_t stops;
 	int status;
 
+	/* Blocked in this thread, and in every thread started from here on,
+	 * until the stopper takes them: a stop signal during the mount, the
+	 * fork or the start of serving is not lost, and never kills the
+	 * process with the file system mounted. */
+	stop_signals(&stops);
+	pthread_sigmask(SIG_BLOCK, &stops, NULL);
 	if (xva->src->fd >= 0 && xva->src->direct_fd < 0)
 		fprintf(stderr, "xvafs: %s: cannot open the export with O_DIRECT "
 			"(%s); O_DIRECT readers will be served through the page "
@@ -922,6 +965,7 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 			s->readahead_kb, strerror(errno));
 	/* A remote source's I/O thread would not live on in the daemon. */
 	xva_source_before_fork(xva->src);
+	take_pending_stop();
 	daemonized = fuse_daemonize(opts->foreground) == 0;
 	xva_source_after_fork(xva->src);
 	if (!daemonized)
@@ -1079,6 +1123,10 @@ int main(int argc, char *argv[])
 	int status;
 
 	keep_std_fds_open();
+	/* A closed connection or pipe (libcurl's sockets, a reader of
+	 * standard output) is an error to report, never a reason to die:
+	 * ignored in every thread from the start. */
+	signal(SIGPIPE, SIG_IGN);
 	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0) {
 		status = usage_error("cannot parse the command line");
 		goto out;
@@ -1141,7 +1189,7 @@ int main(int argc, char *argv[])
 		.retries = s.retries,
 	};
 	/* Ctrl-C stops a long index pass cleanly. */
-	xvafs_catch_interrupts(true);
+	xvafs_catch_interrupts();
 	xvafs_progress_start(&progress, "indexing", 0);
 	status = xva_open(cli.image, &open_options, &xva, &err) == XVA_OK
 		 ? XVAFS_EXIT_OK : xvafs_exit_for_open(err.status);
@@ -1179,7 +1227,9 @@ int main(int argc, char *argv[])
 		free(mnt);
 		goto out;
 	}
-	xvafs_catch_interrupts(false);
+	/* The handler stays until mount_and_serve blocks the stop signals:
+	 * one that comes now is kept in xvafs_interrupted, and the stopper
+	 * acts on it once the file system is mounted. */
 	if (cli.verify_reads && !xva->chunk_state &&
 	    xva_enable_verify(xva, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: -o verify: %s\n", cli.image, err.msg);

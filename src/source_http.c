@@ -39,6 +39,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "thread.h"
 #include "xvafs/aws.h"
 #include "xvafs/source.h"
 
@@ -1478,7 +1479,7 @@ static void http_after_fork(struct xva_source *src)
 	hs->stopping = false;
 	/* Without its thread nothing could be read: a failure here is one
 	 * the next read reports (it finds no I/O thread and says so). */
-	hs->io_started = pthread_create(&hs->io, NULL, io_main, hs) == 0;
+	hs->io_started = xva_thread_start(&hs->io, io_main, hs) == 0;
 }
 
 static const struct xva_source_ops http_ops = {
@@ -1629,6 +1630,7 @@ enum xva_status xva_source_http_open(const char *url,
 {
 	struct http_source *hs;
 	enum xva_status st;
+	int rc;
 
 	*out = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -1680,9 +1682,10 @@ enum xva_status xva_source_http_open(const char *url,
 	st = common_headers(hs, &hs->probe_headers, err);
 	if (st != XVA_OK)
 		goto fail;
-	if (pthread_create(&hs->io, NULL, io_main, hs) != 0) {
+	rc = xva_thread_start(&hs->io, io_main, hs);
+	if (rc != 0) {
 		st = xva_fail(err, XVA_ENOMEM, "cannot start the I/O thread: %s",
-			      strerror(errno));
+			      strerror(rc));
 		goto fail;
 	}
 	hs->io_started = true;

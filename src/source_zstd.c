@@ -37,6 +37,7 @@
 #include <zstd_errors.h>
 
 #include "io.h"
+#include "thread.h"
 #include "xvafs/blockcache.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/source.h"
@@ -616,7 +617,7 @@ static enum xva_status worker_new(struct zs_worker *w, struct xva_err *err)
 						ZSTD_c_contentSizeFlag, 1)))
 		return xva_fail(err, XVA_EIO, "libzstd refuses the cache's "
 				"compression parameters");
-	if (pthread_create(&w->thread, NULL, compress_thread, w) != 0)
+	if (xva_thread_start(&w->thread, compress_thread, w) != 0)
 		return xva_fail(err, XVA_ENOMEM, "cannot start a thread that "
 				"writes the zstd chunk cache");
 	w->running = true;

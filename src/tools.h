@@ -35,8 +35,9 @@ int xvafs_exit_for_open(enum xva_status st);
 /* Set by SIGINT, SIGTERM or SIGHUP while a command or an index pass
  * runs (the signal's number). */
 extern volatile sig_atomic_t xvafs_interrupted;
-/* Catches those signals into xvafs_interrupted (ON), or restores them. */
-void xvafs_catch_interrupts(bool on);
+/* Catches those signals into xvafs_interrupted, for good: a mount
+ * blocks them before mounting, and its stopper thread takes them. */
+void xvafs_catch_interrupts(void);
 
 /* BYTES in binary units ("1.4 GiB"), or exactly with EXACT. */
 void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len);
