@@ -823,13 +823,8 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 		fprintf(stderr, "xvafs: %s: %s\n", dir, err.msg);
 	if (dir != cli->overlay)
 		free(dir);
-	if (st == XVA_OK)
-		return XVAFS_EXIT_OK;
-	/* A folder that cannot be made or opened is the option's fault. */
-	if (st == XVA_EOPEN || st == XVA_EINVAL)
-		return XVAFS_EXIT_USAGE;
-	return st == XVA_EIO || st == XVA_ENOSPC || st == XVA_ENOMEM
-		? XVAFS_EXIT_MOUNT : XVAFS_EXIT_BAD_INPUT;
+	return st == XVA_OK ? XVAFS_EXIT_OK
+			    : xvafs_exit_for(st, XVAFS_AT_MOUNT_OVERLAY);
 }
 
 /* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
@@ -1144,7 +1139,7 @@ int main(int argc, char *argv[])
 	xvafs_catch_interrupts(true);
 	xvafs_progress_start(&progress, "indexing", 0);
 	status = xva_open(cli.image, &open_options, &xva, &err) == XVA_OK
-		 ? XVAFS_EXIT_OK : xvafs_exit_for_open(err.status);
+		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
 	xvafs_progress_end(&progress);
 	if (status != XVAFS_EXIT_OK) {
 		if (cli.list && cli.json)
