@@ -24,6 +24,7 @@
 #include "xvafs/read.h"
 #include "xvafs/verify.h"
 #include "xvafs/xva.h"
+#include "warnings.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -281,28 +282,18 @@ static size_t pick_default_disk(const struct xva *xva)
 	return 0;
 }
 
-/* What the mount says before mounting, in the plugin's words. */
+static void warn_message(void *ctx, const char *message)
+{
+	(void)ctx;
+	warn("%s: %s", px.file, message);
+}
+
+/* What the mount says before mounting, from the same producer. */
 static void warn_about_export(const struct xva *xva)
 {
 	if (xva->cache_note[0])
 		warn("%s: %s", px.file, xva->cache_note);
-	if (xva->src->warning[0])
-		warn("%s: %s", px.file, xva->src->warning);
-	if (xva->src->stream_damaged && !xva->chunk_state)
-		warn("%s: no chunk has a checksum to check it against: some "
-		     "bytes served may be wrong", px.file);
-	if (xva->idx.truncated) {
-		warn("%s: %s", px.file, xva->idx.truncation);
-		for (size_t i = 0; i < xva->map.n_disks; i++) {
-			const struct xva_disk *d = &xva->map.disks[i];
-
-			if (d->intact_end < d->size)
-				warn("%s: disk %s is intact up to byte %llu of "
-				     "%llu; reads past it fail", px.file,
-				     d->prefix, (unsigned long long)d->intact_end,
-				     (unsigned long long)d->size);
-		}
-	}
+	xvafs_export_warnings(xva, "verify=true", warn_message, NULL);
 }
 
 static int open_overlay(void)
