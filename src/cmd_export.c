@@ -254,7 +254,7 @@ static int copy_disk(const char *path, struct export *x, struct target *t,
 							  : COPY_SIZE;
 
 			if (xvafs_interrupted)
-				return 128 + xvafs_interrupted;
+				return xvafs_exit_for(XVA_EINTR, XVAFS_AT_EXPORT);
 			if (read_disk(x, x->buf, n, pos, &err) != XVA_OK) {
 				xvafs_progress_end(&p);
 				fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
@@ -302,8 +302,7 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 
 		if (st != XVA_OK) {
 			fprintf(stderr, "xvafs: %s: %s\n", o->overlay_dir, err.msg);
-			return st == XVA_EOPEN ? XVAFS_EXIT_USAGE
-					       : XVAFS_EXIT_BAD_INPUT;
+			return xvafs_exit_for(st, XVAFS_AT_OVERLAY);
 		}
 	}
 	x.buf = malloc(COPY_SIZE);
