@@ -5,7 +5,8 @@
  * with xva_open() as a mount opens it: the cache is loaded (or refused,
  * and the export walked), then every disk is read, sought and verified a
  * little, through the map the cache gave. Nothing may crash, hang, leak
- * or read out of bounds. */
+ * or read out of bounds, and no cache file may make an export that opens
+ * without it fail to open. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				xva_verify_keepalive(xva, d, k, &err);
 		}
 		xva_close(xva);
+	} else {
+		/* A cache file is never trusted: whatever it says, an export
+		 * that opens without it opens with it. */
+		struct xva_err why = err;
+
+		if (getenv("XVAFS_FUZZ_VERBOSE"))
+			fprintf(stderr, "open: %s\n", why.msg);
+		if (xva_open(path, NULL, &xva, &err) == XVA_OK) {
+			fprintf(stderr, "the export opens, but not with this "
+				"index cache: %s\n", why.msg);
+			abort();
+		}
 	}
 	unlink(cache_path);
 	free(cache_path);
