@@ -46,10 +46,12 @@ trap 'rm -rf "$fuzz_dir"' EXIT
 tests/fuzz/seeds.sh build/tests/mkxva "$fuzz_dir/seeds" build/xvafs >/dev/null
 for h in $harnesses; do
 	mkdir -p "$fuzz_dir/corpus-$h" "$fuzz_dir/crash-$h"
-	cp "$fuzz_dir/seeds/$h"/* tests/fuzz/regressions/$h/* "$fuzz_dir/corpus-$h/"
+	cp "$fuzz_dir/seeds/$h"/* "$fuzz_dir/corpus-$h/"
+	# New inputs go to the first folder; the regressions are read only
+	# (their names may be the seeds').
 	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout=10 \
 		-rss_limit_mb=2048 -max_len=200000 -artifact_prefix="$fuzz_dir/crash-$h/" \
-		"$fuzz_dir/corpus-$h" >"$fuzz_dir/$h.log" 2>&1; then
+		"$fuzz_dir/corpus-$h" "tests/fuzz/regressions/$h" >"$fuzz_dir/$h.log" 2>&1; then
 		tail -n 60 "$fuzz_dir/$h.log"
 		echo "fuzz_$h found a crash; the input is in $fuzz_dir/crash-$h" >&2
 		trap - EXIT
