@@ -20,7 +20,7 @@
 
 #include "io.h"
 #include "tools.h"
-#include "xvafs/cachefile.h"
+#include "xvafs/atomicfile.h"
 #include "xvafs/read.h"
 
 #define COPY_SIZE (1u << 20)
@@ -142,7 +142,7 @@ static int open_file(struct target *t, const char *out, uint64_t size)
 	mode_t mask;
 
 	t->kind = TARGET_FILE;
-	if (xva_cache_create_tmp(out, &t->tmp_path, &t->fd, &err) != XVA_OK) {
+	if (xva_atomic_file_create(out, &t->tmp_path, &t->fd, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s\n", err.msg);
 		return XVAFS_EXIT_OUTPUT;
 	}
@@ -210,7 +210,7 @@ static int finish_target(struct target *t, const char *out)
 		}
 		return XVAFS_EXIT_OK;
 	}
-	if (xva_cache_commit(t->fd, t->tmp_path, out, &err) != XVA_OK) {
+	if (xva_atomic_file_commit(t->fd, t->tmp_path, out, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s\n", err.msg);
 		return XVAFS_EXIT_OUTPUT;
 	}
