@@ -351,6 +351,26 @@ static void init_disk(struct ovl_disk *d, const struct xva_disk *disk)
 		pthread_mutex_init(&d->stripes[s], NULL);
 }
 
+/* fsync(2) makes a new file's data durable, not its name in the folder:
+ * without this a power cut can lose a map or data file just made, and
+ * with it every block later synced to it. */
+static enum xva_status sync_folder(const char *dir, struct xva_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		enum xva_status st = xva_fail(err, XVA_EIO, "cannot sync the "
+					      "overlay folder %s: %s", dir,
+					      strerror(errno));
+
+		if (fd >= 0)
+			close(fd);
+		return st;
+	}
+	close(fd);
+	return XVA_OK;
+}
+
 static bool any_map(const struct xva_overlay *ovl)
 {
 	for (size_t i = 0; i < ovl->n_disks; i++)
@@ -403,6 +423,8 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 		ovl->n_disks++;
 		st = open_disk(ovl, dir, &ovl->disks[i], block, hash, err);
 	}
+	if (st == XVA_OK && mode == XVA_OVL_WRITE)
+		st = sync_folder(dir, err);
 	/* Every writer leaves its lock file, and each disk written a map. */
 	if (st == XVA_OK && mode == XVA_OVL_READ && ovl->lock_fd < 0 &&
 	    !any_map(ovl))
