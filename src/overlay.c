@@ -280,6 +280,14 @@ static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
 			 strerror(errno));
 		goto out;
 	}
+	/* A writer cut off before its new map's header was durable: it
+	 * never held a block. */
+	if (sb.st_size == 0 && !writing) {
+		close(d->map_fd);
+		d->map_fd = -1;
+		st = XVA_OK;
+		goto out;
+	}
 	if (sb.st_size == 0 && writing) {
 		char header[MAP_HEADER] = { 0 };
 
@@ -317,13 +325,21 @@ static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
 			goto out;
 		}
 	}
-	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
+	/* A reader may find a map shorter than its disk (a writer cut off
+	 * before the space it reserved was durable): the bits past its end
+	 * were never written, so no block there is held. */
+	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0 &&
+	    (writing || errno != 0)) {
 		st = io_error(err, "cannot read its map", d);
 		goto out;
 	}
 	for (uint64_t b = 0; b < d->n_blocks; b++)
 		d->held += held(d, b) ? 1 : 0;
 	d->data_fd = open(data_path, flags, 0600);
+	if (d->data_fd < 0 && !writing && errno == ENOENT && d->held == 0) {
+		st = XVA_OK; /* cut off before making it: nothing to read */
+		goto out;
+	}
 	if (d->data_fd < 0 || fstat(d->data_fd, &sb) < 0) {
 		st = xva_fail(err, XVA_EOPEN, "cannot open %s: %s", data_path,
 			      strerror(errno));
