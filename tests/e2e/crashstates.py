@@ -438,6 +438,10 @@ def check_workload(name, xva, base, base_dir, ovl, log, events, rng):
             bad = str(e)
         if bad:
             msg = f"CRASH_SEED={SEED}: {describe(name, cut, k, applied, torn, keep, ops)}: {bad}"
+            with open(log) as f:
+                lines = f.readlines()[:cut]
+            msg += "\nthe record up to the cut (line: event):\n" + "".join(
+                f"  {i}: {l}" for i, l in enumerate(lines))[-6000:]
             if not KEEP_GOING:
                 raise Failure(msg)
             print("FAIL: " + msg, file=sys.stderr, flush=True)
