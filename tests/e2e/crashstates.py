@@ -29,10 +29,11 @@ layer makes them, so a sector is always one of those values.
 Environment: XVAFS, MKXVA, CRASHREC (the shim), WORK (a scratch folder),
 XVAFS_SANITIZED, CRASH_SEED (default: random, printed), CRASH_MOUNTS (real
 mounts per workload, default 12), CRASH_KEEP_GOING=1 (try every state, not
-stop at the first failure).
+stop at the first failure), CRASH_JOBS (states checked at once, default 2).
 """
-import hashlib
+import concurrent.futures
 import os
+import queue
 import random
 import shutil
 import subprocess
@@ -49,6 +50,7 @@ SHIM = os.environ["CRASHREC"]
 WORK = os.environ["WORK"]
 SEED = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1 << 32))
 MOUNTS = int(os.environ.get("CRASH_MOUNTS", "12"))
+JOBS = int(os.environ.get("CRASH_JOBS", "2"))  # states checked at once
 KEEP_GOING = os.environ.get("CRASH_KEEP_GOING") == "1"  # every failing state
 FAILED = []
 
@@ -81,10 +83,10 @@ def is_mounted(mnt):
 class Mount:
     """xvafs -f in the background; waits until the kernel shows the mount."""
 
-    def __init__(self, xva, mnt, ovl, env=None):
+    def __init__(self, xva, mnt, ovl, env=None, err=None):
         os.makedirs(mnt, exist_ok=True)
         self.mnt = mnt
-        self.err = open(os.path.join(WORK, "daemon.err"), "w+")
+        self.err = open(err or os.path.join(WORK, "daemon.err"), "w+")
         self.proc = subprocess.Popen([XVAFS, "-f", "-o", "overlay=" + ovl, xva, mnt],
                                      stderr=self.err, env=env)
         deadline = time.monotonic() + HANG
@@ -377,8 +379,8 @@ def describe(name, cut, k, applied, torn, keep, ops):
             f"{'line %d after %d bytes' % torn if torn else 'none'}")
 
 
-def export_disk(xva, ovl):
-    out = os.path.join(WORK, "out.img")
+def export_disk(xva, ovl, slot):
+    out = os.path.join(slot, "out.img")
     if os.path.exists(out):
         os.unlink(out)
     p = subprocess.run([XVAFS, "--export-disk", "--overlay", ovl, xva, "Ref:5", out],
@@ -389,60 +391,84 @@ def export_disk(xva, ovl):
         return f.read(), None
 
 
-def read_mounted(xva, ovl):
-    m = Mount(xva, os.path.join(WORK, "mnt"), ovl)
+def read_mounted(xva, ovl, slot):
+    mnt = os.path.join(slot, "mnt")
+    m = Mount(xva, mnt, ovl, err=os.path.join(slot, "daemon.err"))
     try:
-        with open(os.path.join(WORK, "mnt", "Ref:5"), "rb") as f:
+        with open(os.path.join(mnt, "Ref:5"), "rb") as f:
             return f.read()
     finally:
         m.unmount()
 
 
+def check_state(xva, base_dir, ops, expect, state, must_mount, slot):
+    """None, or what is wrong with one crash state."""
+    cut, k, applied, torn, keep = state
+    state_dir = os.path.join(slot, "state")
+    materialise(base_dir, ops, applied, torn, state_dir)
+    got, err = export_disk(xva, state_dir, slot)
+    if err and k == 0 and "holds no xvafs overlay" in err and \
+            not any(os.path.getsize(os.path.join(state_dir, f))
+                    for f in os.listdir(state_dir)):
+        # Nothing reached the disk before the guest's first fsync: a folder
+        # of nothing but empty files is refused for reading by design (it
+        # looks like a mistyped one); a writable mount must still take it.
+        err, must_mount = None, True
+        got = expect.after(k)[0]
+    bad = err or expect.check(got, k)
+    if not bad and must_mount:
+        # A writable mount changes the folder (it sizes the files): on a
+        # copy, after the read-only look above.
+        shutil.rmtree(state_dir + ".m", ignore_errors=True)
+        shutil.copytree(state_dir, state_dir + ".m")
+        bad = expect.check(read_mounted(xva, state_dir + ".m", slot), k)
+        bad = bad and "mounted: " + bad
+    return bad, must_mount
+
+
 def check_workload(name, xva, base, base_dir, ovl, log, events, rng):
     ops = read_log(log)
     expect = Expect(base, events)
+    for k in range(len(expect.syncs) + 1):
+        expect.after(k)  # filled before the workers share it
     # The folder as the workload left it is the last state: everything.
-    got, err = export_disk(xva, ovl)
+    got, err = export_disk(xva, ovl, WORK)
     if err or got != expect.after(len(expect.syncs))[0]:
         raise Failure(f"workload {name}: the overlay as unmounted is wrong: "
                       f"{err or 'its bytes differ from the model'}")
     todo = list(states(ops, events, rng))
     mount_at = set(rng.sample(range(len(todo)), min(MOUNTS, len(todo))))
     mount_at.add(len(todo) - 1)
-    state_dir = os.path.join(WORK, "state")
-    mounted = 0
-    for n, (cut, k, applied, torn, keep) in enumerate(todo):
-        materialise(base_dir, ops, applied, torn, state_dir)
+    # Each worker has its own folders; a loaded machine gives two processes
+    # more of its time than one.
+    slots = queue.Queue()
+    for j in range(JOBS):
+        os.makedirs(os.path.join(WORK, f"slot{j}"), exist_ok=True)
+        slots.put(os.path.join(WORK, f"slot{j}"))
+
+    def one(n):
+        slot = slots.get()
         try:
-            got, err = export_disk(xva, state_dir)
-            must_mount = n in mount_at
-            if err and k == 0 and "holds no xvafs overlay" in err and \
-                    not any(os.path.getsize(os.path.join(state_dir, f))
-                            for f in os.listdir(state_dir)):
-                # Nothing reached the disk before the guest's first fsync:
-                # a folder of nothing but empty files is refused for reading
-                # by design (it looks like a mistyped one); a writable mount
-                # must still take it.
-                err, must_mount = None, True
-                got = expect.after(k)[0]
-            bad = err or expect.check(got, k)
-            if not bad and must_mount:
-                # A writable mount changes the folder (it sizes the files):
-                # on a copy, after the read-only look above.
-                shutil.rmtree(state_dir + ".m", ignore_errors=True)
-                shutil.copytree(state_dir, state_dir + ".m")
-                bad = expect.check(read_mounted(xva, state_dir + ".m"), k)
-                bad = bad and "mounted: " + bad
-                mounted += 1
+            return check_state(xva, base_dir, ops, expect, todo[n], n in mount_at, slot)
         except Failure as e:
-            bad = str(e)
-        if bad:
+            return str(e), False
+        finally:
+            slots.put(slot)
+
+    mounted = 0
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        for n, (bad, was_mounted) in enumerate(pool.map(one, range(len(todo)))):
+            mounted += was_mounted
+            if not bad:
+                continue
+            cut, k, applied, torn, keep = todo[n]
             msg = f"CRASH_SEED={SEED}: {describe(name, cut, k, applied, torn, keep, ops)}: {bad}"
             with open(log) as f:
                 lines = f.readlines()[:cut]
             msg += "\nthe record up to the cut (line: event):\n" + "".join(
                 f"  {i}: {l}" for i, l in enumerate(lines))[-6000:]
             if not KEEP_GOING:
+                pool.shutdown(cancel_futures=True)
                 raise Failure(msg)
             print("FAIL: " + msg, file=sys.stderr, flush=True)
             FAILED.append(msg)
