@@ -27,8 +27,9 @@ never anything else. Guest writes are whole sectors, as a guest's block
 layer makes them, so a sector is always one of those values.
 
 Environment: XVAFS, MKXVA, CRASHREC (the shim), WORK (a scratch folder),
-XVAFS_SANITIZED, CRASH_SEED (default: random, printed), CRASH_MOUNTS (real
-mounts per workload, default 12), CRASH_KEEP_GOING=1 (try every state, not
+XVAFS_SANITIZED, CRASH_SEED (default: random, printed), CRASH_ROUNDS (fsync'd
+rounds of writes per workload, default 5, 3 under ASan), CRASH_MOUNTS (real
+mounts per workload, default 12, 8 under ASan), CRASH_KEEP_GOING=1 (try every state, not
 stop at the first failure), CRASH_JOBS (states checked at once, default 2).
 """
 import concurrent.futures
@@ -49,7 +50,11 @@ MKXVA = os.environ["MKXVA"]
 SHIM = os.environ["CRASHREC"]
 WORK = os.environ["WORK"]
 SEED = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1 << 32))
-MOUNTS = int(os.environ.get("CRASH_MOUNTS", "12"))
+SANITIZED = os.environ.get("XVAFS_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
+# Under ASan every xvafs run costs several times more: fewer fsync rounds
+# (so fewer states) keep the test to a couple of minutes.
+ROUNDS = int(os.environ.get("CRASH_ROUNDS") or (3 if SANITIZED else 5))
+MOUNTS = int(os.environ.get("CRASH_MOUNTS") or (8 if SANITIZED else 12))
 JOBS = int(os.environ.get("CRASH_JOBS", "2"))  # states checked at once
 KEEP_GOING = os.environ.get("CRASH_KEEP_GOING") == "1"  # every failing state
 FAILED = []
@@ -64,7 +69,7 @@ class Failure(Exception):
 def preload():
     """LD_PRELOAD for the daemon: under ASan, its runtime must come first."""
     libs = [SHIM]
-    if os.environ.get("XVAFS_SANITIZED", "0") in ("1", "ON", "TRUE", "true"):
+    if SANITIZED:
         out = subprocess.run(["ldd", XVAFS], capture_output=True, text=True).stdout
         asan = [l.split("=>")[1].split()[0] for l in out.splitlines()
                 if "libasan" in l and "=>" in l]
@@ -483,12 +488,12 @@ def main():
     xva, base = make_export(rng)
     total = 0
     # From an empty folder: the overlay's files are made during the workload.
-    ovl, log, events = workload(xva, None, rng, "new", 5)
+    ovl, log, events = workload(xva, None, rng, "new", ROUNDS)
     total += check_workload("new", xva, base, None, ovl, log, events, rng)
     # From the folder that one left: the files exist, blocks are held.
     model = Expect(base, events)
     base2 = model.after(len(model.syncs))[0]
-    ovl2, log2, events2 = workload(xva, ovl, rng, "again", 5)
+    ovl2, log2, events2 = workload(xva, ovl, rng, "again", ROUNDS)
     total += check_workload("again", xva, base2, ovl, ovl2, log2, events2, rng)
     print(f"-- {total} crash states tried, CRASH_SEED={SEED}", flush=True)
     if FAILED:
