@@ -100,6 +100,7 @@ class Mount:
                 raise Failure(f"xvafs exited ({self.proc.returncode}) before mounting "
                               f"with overlay {ovl}: {self.stderr()}")
             if time.monotonic() > deadline:
+                self.proc.kill()
                 raise Failure(f"{mnt} not mounted after {HANG} s")
             time.sleep(0.02)
 

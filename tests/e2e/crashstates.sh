@@ -16,4 +16,10 @@ command -v python3 >/dev/null || skip "no python3"
 command -v ldd >/dev/null || skip "no ldd (to find ASan's runtime for LD_PRELOAD)"
 
 export WORK
+# Where crashstates.py mounts, for lib.sh's cleanup should it be stopped
+# with a mount up.
+for j in $(seq 0 $((${CRASH_JOBS:-2} - 1))); do
+	MOUNTS+=("$WORK/slot$j/mnt")
+done
+MOUNTS+=("$WORK/mnt")
 python3 "$(dirname "$0")/crashstates.py"
