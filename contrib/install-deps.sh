@@ -13,7 +13,7 @@ PACKAGES="
   nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd systemd
   libcurl4-openssl-dev curl ca-certificates openssl
   nginx-light python3-botocore awscli nodejs
-  zlib1g-dev libzstd-dev pigz python3-indexed-gzip
+  zlib1g-dev libzstd-dev pigz python3-indexed-gzip python3-jsonschema
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -143,6 +143,11 @@ static void print_text(FILE *out, const char *path, const struct xva *xva,
 	}
 }
 
+/* The version of --list --json's layout (doc/list-json.schema.json, the man
+ * page's JSON OUTPUT). Fields are only added; one is removed only after a
+ * deprecation noted in NEWS, and then this number goes up. */
+#define LIST_JSON_SCHEMA_VERSION 1
+
 /* json-c takes ownership of what is added; NULL strings become null. */
 static void add_string(json_object *obj, const char *key, const char *value)
 {
@@ -179,6 +184,10 @@ static json_object *disk_json(const struct xva *xva, size_t i)
 	add_u64(o, "virtual_size", d->size);
 	add_u64(o, "bytes_present", d->bytes_present);
 	add_u64(o, "chunks", d->n_extents);
+	/* chunks_present and members as the first --list --json had them
+	 * (chunks_present: what "chunks" now also says). */
+	add_u64(o, "chunks_present", d->n_extents);
+	add_u64(o, "members", d->members);
 	add_u64(o, "keepalives", d->keepalives);
 	add_u64(o, "block_size", d->block);
 	add_string(o, "checksum", checksum_name(d->checksum_kind));
@@ -196,6 +205,8 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 	struct xva_source_info info;
 
 	xva_source_info(xva->src, &info);
+	json_object_object_add(root, "schema_version",
+			       json_object_new_int(LIST_JSON_SCHEMA_VERSION));
 	add_string(root, "file", path);
 	add_u64(root, "file_size", info.stored_size);
 	add_string(root, "compression", info.over ? info.kind : NULL);
@@ -266,6 +277,8 @@ void xvafs_list_json_error(FILE *out, const char *path,
 {
 	json_object *root = json_object_new_object();
 
+	json_object_object_add(root, "schema_version",
+			       json_object_new_int(LIST_JSON_SCHEMA_VERSION));
 	add_string(root, "file", path);
 	add_string(root, "error", err->msg);
 	add_string(root, "status", xva_strerror(err->status));

@@ -14,7 +14,8 @@
 #include "io.h"
 
 #define MAP_MAGIC "XVAFSOV1"
-#define MAP_VERSION 1u
+#define MAP_VERSION 2u     /* written: little-endian fields */
+#define MAP_VERSION_NATIVE 1u /* read: the writer's byte order (before 2) */
 #define MAP_HEADER 4096u
 #define PREFIX_MAX 256
 #define LOCK_NAME "lock"
@@ -22,7 +23,22 @@
  * STRIPES blocks or more takes them all. */
 #define STRIPES 64
 
-/* The map file's first block. */
+/* The map file's first MAP_HEADER bytes, zeros past the fields:
+ *   0  magic "XVAFSOV1"   8 bytes
+ *   8  version            32 bits
+ *  12  block size         32 bits
+ *  16  disk size          64 bits
+ *  24  export size        64 bits (the uncompressed tar)
+ *  32  ova.xml hash       64 bits (XXH64 of its text; 0 without one)
+ *  40  disk prefix        PREFIX_MAX bytes, NUL-terminated
+ * Version 2 writes every number little-endian. Version 1 (development
+ * snapshots up to commit 1204875) wrote the C struct below as the machine
+ * laid it out: the same offsets, numbers in the writer's byte order, which
+ * its version field tells (1, or 1 << 24 when read little-endian). The
+ * bitmap follows at MAP_HEADER, bit B & 7 of byte B >> 3 for block B, in
+ * both. */
+#define MAP_FIELDS 296u
+
 struct map_header {
 	char magic[8];
 	uint32_t version;
@@ -32,6 +48,8 @@ struct map_header {
 	uint64_t ova_hash; /* XXH64 of ova.xml's text; 0 without one */
 	char prefix[PREFIX_MAX];
 };
+_Static_assert(sizeof(struct map_header) == MAP_FIELDS,
+	       "version 1 maps hold this struct as the machine lays it out");
 
 struct ovl_disk {
 	const struct xva_disk *disk;
@@ -226,16 +244,63 @@ static void make_header(const struct xva *xva, const struct ovl_disk *d,
 	snprintf(h->prefix, sizeof(h->prefix), "%s", d->disk->prefix);
 }
 
+/* Byte order of a version 1 map: its writer's. */
+static uint64_t get_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void encode_header(const struct map_header *h,
+			  unsigned char out[MAP_HEADER])
+{
+	memset(out, 0, MAP_HEADER);
+	memcpy(out, h->magic, 8);
+	xva_put_le32(out + 8, MAP_VERSION);
+	xva_put_le32(out + 12, h->block);
+	xva_put_le64(out + 16, h->disk_size);
+	xva_put_le64(out + 24, h->export_size);
+	xva_put_le64(out + 32, h->ova_hash);
+	memcpy(out + 40, h->prefix, PREFIX_MAX);
+}
+
+/* Decodes the fields of either version; false when P holds neither (the
+ * magic or the version is not one of them). */
+static bool decode_header(const unsigned char p[MAP_FIELDS],
+			  struct map_header *h)
+{
+	uint32_t version = xva_get_le32(p + 8);
+	bool big = false;
+
+	if (memcmp(p, MAP_MAGIC, 8) != 0)
+		return false;
+	if (version == MAP_VERSION_NATIVE << 24)
+		big = true; /* version 1 from a big-endian machine */
+	else if (version != MAP_VERSION && version != MAP_VERSION_NATIVE)
+		return false;
+	memcpy(h->magic, p, 8);
+	h->version = big ? MAP_VERSION_NATIVE : version;
+	h->block = big ? (uint32_t)get_be(p + 12, 4) : xva_get_le32(p + 12);
+	h->disk_size = big ? get_be(p + 16, 8) : xva_get_le64(p + 16);
+	h->export_size = big ? get_be(p + 24, 8) : xva_get_le64(p + 24);
+	h->ova_hash = big ? get_be(p + 32, 8) : xva_get_le64(p + 32);
+	memcpy(h->prefix, p + 40, PREFIX_MAX);
+	h->prefix[PREFIX_MAX - 1] = '\0';
+	return true;
+}
+
 static enum xva_status check_header(const struct map_header *want,
+				    const unsigned char raw[MAP_FIELDS],
 				    struct map_header *have,
 				    const char *map_path, struct xva_err *err)
 {
-	if (memcmp(have->magic, MAP_MAGIC, 8) != 0 ||
-	    have->version != MAP_VERSION || have->block == 0 ||
+	if (!decode_header(raw, have) || have->block == 0 ||
 	    !xva_overlay_block_valid(have->block))
 		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERLAY,
 				    "%s is not an xvafs overlay map", map_path);
-	have->prefix[PREFIX_MAX - 1] = '\0';
 	if (strcmp(have->prefix, want->prefix) != 0 ||
 	    have->disk_size != want->disk_size ||
 	    have->export_size != want->export_size ||
@@ -261,6 +326,7 @@ static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
 	char *data_path = file_path(dir, d->disk->prefix, "data");
 	char *map_path = file_path(dir, d->disk->prefix, "map");
 	struct map_header want, have;
+	unsigned char raw[MAP_HEADER];
 	enum xva_status st = XVA_EOPEN;
 	size_t bitmap_len;
 	struct stat sb;
@@ -288,22 +354,21 @@ static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
 		st = XVA_OK;
 		goto out;
 	}
+	/* A new map is written in the current version; an existing one keeps
+	 * its header as it is (only its bitmap is ever written). */
 	if (sb.st_size == 0 && writing) {
-		char header[MAP_HEADER] = { 0 };
-
-		memcpy(header, &want, sizeof(want));
-		if (xva_pwrite_full(d->map_fd, header, sizeof(header), 0) < 0 ||
+		encode_header(&want, raw);
+		if (xva_pwrite_full(d->map_fd, raw, MAP_HEADER, 0) < 0 ||
 		    fsync(d->map_fd) < 0) {
 			st = io_error(err, "cannot write its map", d);
 			goto out;
 		}
-		have = want;
-	} else if (xva_pread_full(d->map_fd, &have, sizeof(have), 0) < 0) {
+	} else if (xva_pread_full(d->map_fd, raw, MAP_FIELDS, 0) < 0) {
 		st = xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERLAY,
 				  "%s is not an xvafs overlay map", map_path);
 		goto out;
 	}
-	st = check_header(&want, &have, map_path, err);
+	st = check_header(&want, raw, &have, map_path, err);
 	if (st != XVA_OK)
 		goto out;
 	d->block = have.block;

@@ -36,11 +36,13 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 fuzz_seconds=${FUZZ_SECONDS:-30}
 echo "== build-fuzz: libFuzzer harnesses, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build-fuzz -DXVAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_index fuzz_ovaxml fuzz_vm >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_index fuzz_ovaxml fuzz_vm fuzz_overlaymap >/dev/null
 fuzz_dir=$(mktemp -d)
 trap 'rm -rf "$fuzz_dir"' EXIT
 tests/fuzz/seeds.sh build/tests/mkxva "$fuzz_dir/seeds" >/dev/null
-for h in index ovaxml vm; do
+# Overlay maps as the overlay code makes them, for the map loader's harness.
+build/tests/fuzz/overlaymap_seeds "$fuzz_dir/seeds/overlaymap"
+for h in index ovaxml vm overlaymap; do
 	mkdir -p "$fuzz_dir/corpus-$h" "$fuzz_dir/crash-$h"
 	cp "$fuzz_dir/seeds/$h"/* tests/fuzz/regressions/$h/* "$fuzz_dir/corpus-$h/"
 	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout=10 \
