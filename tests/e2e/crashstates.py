@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 
 SECTOR = 512
 DISK = 2 * 1024 * 1024
@@ -109,7 +110,9 @@ class Mount:
         return self.err.read()
 
     def unmount(self):
-        subprocess.run(["fusermount3", "-u", self.mnt], check=True)
+        p = subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Failure(f"fusermount3 -u {self.mnt} failed: {p.stderr.strip()}")
         rc = self.proc.wait(timeout=HANG)
         said = self.stderr()
         self.err.close()
@@ -508,4 +511,9 @@ if __name__ == "__main__":
         main()
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+    except Exception:
+        # Not a finding of the test: still worth the seed to replay it.
+        traceback.print_exc()
+        print(f"FAIL: the test broke, CRASH_SEED={SEED}", file=sys.stderr)
         sys.exit(1)
