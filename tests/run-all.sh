@@ -45,7 +45,7 @@ tests/fuzz/seeds.sh build/tests/mkxva "$fuzz_dir/seeds" >/dev/null
 for h in index ovaxml vm; do
 	mkdir -p "$fuzz_dir/corpus-$h" "$fuzz_dir/crash-$h"
 	cp "$fuzz_dir/seeds/$h"/* tests/fuzz/regressions/$h/* "$fuzz_dir/corpus-$h/"
-	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout="${XVAFS_TEST_HANG_GUARD:-300}" \
+	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout="${XVAFS_TEST_HANG_GUARD:-600}" \
 		-rss_limit_mb=2048 -max_len=200000 -artifact_prefix="$fuzz_dir/crash-$h/" \
 		"$fuzz_dir/corpus-$h" >"$fuzz_dir/$h.log" 2>&1; then
 		tail -n 60 "$fuzz_dir/$h.log"

@@ -2,10 +2,10 @@
 # Waiting for events (sourced, bash): the end-to-end tests, the test
 # servers and the benchmarks wait for what they wait for (a mount, a line
 # in a log, a socket, a listening port, a process's exit), never for a
-# fixed time. XVAFS_TEST_HANG_GUARD (seconds, default 300) only bounds a
+# fixed time. XVAFS_TEST_HANG_GUARD (seconds, default 600) only bounds a
 # wait that would otherwise hang forever: nothing here assumes how fast
 # this machine is.
-: "${XVAFS_TEST_HANG_GUARD:=300}"
+: "${XVAFS_TEST_HANG_GUARD:=600}"
 
 # wait_until [--pid PID] DESCRIPTION CMD [ARGS...]: runs CMD until it
 # succeeds (returns 0). With --pid, returns 1 once process PID has exited
