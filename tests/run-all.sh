@@ -9,6 +9,10 @@
 #
 # Under CI (CI=true) an end-to-end test that cannot mount fails instead of
 # being skipped, so a run never passes without mounting.
+#
+# Tests wait for events (a mount, a line, a socket, a port, an exit), never
+# for a fixed time; XVAFS_TEST_HANG_GUARD (seconds, default 600, see
+# tests/wait.sh) only bounds a wait that would hang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${CI:-}" = true ]; then
