@@ -45,6 +45,18 @@ for sig in TERM INT HUP; do
 	[ ! -s "$DAEMON_LOG" ] || { cat "$DAEMON_LOG"; fail "SIG$sig: the daemon printed"; }
 done
 
+# SIGUSR2 is how the daemon's main thread tells the thread that takes the
+# stop signals that serving has ended: one from outside must not end that
+# thread, or SIGTERM would then stay pending with nobody to take it.
+note "a SIGUSR2 from outside, then SIGTERM: unmounted, exit 0"
+mount_xva "$WORK/vm.xva" "$MNT"
+kill -USR2 "$DAEMON_PID"
+kill -TERM "$DAEMON_PID"
+wait_until "the daemon to stop after SIGUSR2 and SIGTERM" exited "$DAEMON_PID"
+rc=0; wait "$DAEMON_PID" || rc=$?
+[ "$rc" = 0 ] || { cat "$DAEMON_LOG"; fail "SIGUSR2, SIGTERM: exit status $rc"; }
+! is_mounted "$MNT" || fail "SIGUSR2, SIGTERM left the mount"
+
 note "SIGTERM while a loop device uses a disk: the stop waits, serving"
 mount_xva "$WORK/vm.xva" "$MNT"
 loop=$(losetup -r -f --show "$MNT/Ref:1")
