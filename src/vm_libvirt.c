@@ -44,22 +44,7 @@ static void libvirt_format_notes(struct writer *w, const char *name)
 	if (strcmp(name, vm->name) != 0)
 		vmw_note(w, "the domain name is \"%s\": libvirt takes no "
 			 "'/' or line break in a name", name);
-	if (vm->platform.device_id)
-		vmw_note(w, "platform device_id=%s: the Xen platform "
-			 "device and XenServer's Windows PV drivers mean "
-			 "nothing on KVM; install the virtio-win drivers",
-			 vm->platform.device_id);
-	if (vm->platform.videoram)
-		vmw_note(w, "videoram=%u MiB: left to libvirt's default",
-			 vm->platform.videoram);
-	if (vm->platform.apic == XVA_VM_OFF)
-		vmw_note(w, "apic=false: KVM guests always have an APIC");
-	if (vm->platform.viridian_extra & XVA_VM_VIRIDIAN_APIC_ASSIST)
-		vmw_note(w, "viridian_apic_assist: no libvirt equivalent");
-	if (vm->pv_args)
-		vmw_note(w, "PV kernel arguments \"%s\": add them to the "
-			 "guest's own boot loader configuration",
-			 vm->pv_args);
+	vmw_kvm_notes(w);
 }
 
 static void libvirt_disk(struct writer *w, const struct xva_vm_disk *d,
@@ -84,13 +69,158 @@ static void libvirt_disk(struct writer *w, const struct xva_vm_disk *d,
 	free(target);
 }
 
+/* <os>: the machine, the firmware and the boot order. */
+static void libvirt_os(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	fputs("  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n", w->f);
+	if (vm->firmware == XVA_VM_UEFI) {
+		fprintf(w->f, "    <loader readonly='yes'%s type='pflash'>%s"
+			"</loader>\n    <nvram template='%s'/>\n",
+			vm->secure_boot ? " secure='yes'" : "",
+			vm->secure_boot ? OVMF_CODE_SECURE : OVMF_CODE,
+			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
+	}
+	for (const char *b = vm->boot_order; b && *b; b++)
+		fprintf(w->f, "    <boot dev='%s'/>\n", *b == 'c' ? "hd"
+			: *b == 'd' ? "cdrom" : "network");
+	if (!vm->boot_order)
+		fputs("    <boot dev='hd'/>\n", w->f);
+	fputs("  </os>\n", w->f);
+}
+
+static void libvirt_features(struct writer *w)
+{
+	const struct xva_vm_platform *p = &w->vm->platform;
+
+	fputs("  <features>\n", w->f);
+	if (p->acpi != XVA_VM_OFF)
+		fputs("    <acpi/>\n", w->f);
+	fputs("    <apic/>\n", w->f);
+	if (p->viridian == XVA_VM_ON) {
+		fputs("    <hyperv mode='custom'>\n"
+		      "      <relaxed state='on'/>\n"
+		      "      <vapic state='on'/>\n"
+		      "      <spinlocks state='on' retries='8191'/>\n", w->f);
+		if (p->viridian_extra & XVA_VM_VIRIDIAN_STIMER)
+			fputs("      <vpindex state='on'/>\n"
+			      "      <synic state='on'/>\n"
+			      "      <stimer state='on'/>\n", w->f);
+		fputs("    </hyperv>\n", w->f);
+	}
+	if (w->vm->secure_boot)
+		fputs("    <smm state='on'/>\n", w->f);
+	fputs("  </features>\n", w->f);
+}
+
+/* <cpu> and <clock>. */
+static void libvirt_cpu_clock(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	const struct xva_vm_platform *p = &vm->platform;
+
+	/* Xen hands HVM guests the host's CPU; so does host-passthrough. */
+	fputs("  <cpu mode='host-passthrough' check='none'>\n", w->f);
+	if (p->cores_per_socket)
+		fprintf(w->f, "    <topology sockets='%u' dies='1' cores='%u' "
+			"threads='1'/>\n", vm->vcpus_max / p->cores_per_socket,
+			p->cores_per_socket);
+	if (p->nx == XVA_VM_OFF)
+		fputs("    <feature policy='disable' name='nx'/>\n", w->f);
+	if (p->pae == XVA_VM_OFF)
+		fputs("    <feature policy='disable' name='pae'/>\n", w->f);
+	fputs("  </cpu>\n", w->f);
+	if (p->has_timeoffset && p->timeoffset)
+		fprintf(w->f, "  <clock offset='variable' adjustment='%ld' "
+			"basis='utc'>\n", p->timeoffset);
+	else
+		fputs("  <clock offset='utc'>\n", w->f);
+	if (p->hpet != XVA_VM_UNSET)
+		fprintf(w->f, "    <timer name='hpet' present='%s'/>\n",
+			p->hpet == XVA_VM_ON ? "yes" : "no");
+	/* viridian=true is xl's "defaults", time_ref_count among them. */
+	if (p->viridian == XVA_VM_ON)
+		fputs("    <timer name='hypervclock' present='yes'/>\n", w->f);
+	fputs("  </clock>\n", w->f);
+}
+
+/* The disks, on virtio (SATA for Windows), then the CD drives on SATA. */
+static void libvirt_drives(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	bool sata_disks = vm->windows;
+	unsigned sata = 0;
+
+	if (sata_disks)
+		vmw_comment(w, "    ", "A Windows guest (viridian or a Xen platform "
+			"device id): it ran on Xen's emulated IDE and the Xen PV "
+			"drivers, and has no virtio driver yet. Its disks are on "
+			"SATA (AHCI), which Windows boots from once its storahci "
+			"driver starts at boot; if it stops with "
+			"INACCESSIBLE_BOOT_DEVICE, use bus='ide' and machine "
+			"'pc' (at most 4 IDE drives). Install the virtio-win "
+			"drivers, then move the disks to bus='virtio' and the "
+			"NICs to model 'virtio'.");
+	for (size_t i = 0; i < vm->n_disks; i++) {
+		if (sata_disks)
+			libvirt_disk(w, &vm->disks[i], "sata", "sd", sata++);
+		else
+			libvirt_disk(w, &vm->disks[i], "virtio", "vd",
+				     (unsigned)i);
+	}
+	for (size_t i = 0; i < vm->n_cdroms; i++) {
+		char *target = xva_vm_device_name("sd", sata++);
+
+		if (!target) {
+			w->nomem = true;
+			break;
+		}
+		if (vm->cdroms[i].iso)
+			vmw_comment(w, "    ", "The drive held the ISO \"%s\" (not in "
+				"the export): add <source file='PATH'/> to "
+				"insert it.", vm->cdroms[i].iso);
+		fprintf(w->f, "    <disk type='file' device='cdrom'>\n"
+			"      <driver name='qemu' type='raw'/>\n"
+			"      <target dev='%s' bus='sata'/>\n"
+			"      <readonly/>\n    </disk>\n", target);
+		free(target);
+	}
+}
+
+static void libvirt_vifs(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	for (size_t i = 0; i < vm->n_vifs; i++) {
+		const struct xva_vm_vif *v = &vm->vifs[i];
+
+		if (v->network)
+			vmw_comment(w, "    ", "VIF %u on XenServer network \"%s\"%s",
+				v->device, v->network, v->bridge
+				? ": the bridge name is the XenServer host's, "
+				  "change it to this host's" : "");
+		if (v->bridge)
+			fprintf(w->f, "    <interface type='bridge'>\n"
+				"      <source bridge='%s'/>\n", v->bridge);
+		else
+			fputs("    <interface type='network'>\n"
+			      "      <source network='default'/>\n", w->f);
+		if (v->mac)
+			fprintf(w->f, "      <mac address='%s'/>\n", v->mac);
+		fprintf(w->f, "      <model type='%s'/>\n",
+			vm->windows ? "e1000e" : "virtio");
+		if (v->mtu && v->mtu != 1500)
+			fprintf(w->f, "      <mtu size='%u'/>\n", v->mtu);
+		fputs("    </interface>\n", w->f);
+	}
+}
+
 void xva_vm_write_libvirt(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
 	const struct xva_vm_platform *p = &vm->platform;
 	bool pv = vm->kind != XVA_VM_HVM;
-	bool sata_disks = vm->windows;
-	unsigned sata = 0;
 	char *name = libvirt_name(vm->name);
 
 	if (!name) {
@@ -127,116 +257,12 @@ void xva_vm_write_libvirt(struct writer *w)
 	else
 		fprintf(w->f, "  <vcpu placement='static'>%u</vcpu>\n",
 			vm->vcpus_max);
-	fputs("  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n", w->f);
-	if (vm->firmware == XVA_VM_UEFI) {
-		fprintf(w->f, "    <loader readonly='yes'%s type='pflash'>%s"
-			"</loader>\n    <nvram template='%s'/>\n",
-			vm->secure_boot ? " secure='yes'" : "",
-			vm->secure_boot ? OVMF_CODE_SECURE : OVMF_CODE,
-			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
-	}
-	for (const char *b = vm->boot_order; b && *b; b++)
-		fprintf(w->f, "    <boot dev='%s'/>\n", *b == 'c' ? "hd"
-			: *b == 'd' ? "cdrom" : "network");
-	if (!vm->boot_order)
-		fputs("    <boot dev='hd'/>\n", w->f);
-	fputs("  </os>\n  <features>\n", w->f);
-	if (p->acpi != XVA_VM_OFF)
-		fputs("    <acpi/>\n", w->f);
-	fputs("    <apic/>\n", w->f);
-	if (p->viridian == XVA_VM_ON) {
-		fputs("    <hyperv mode='custom'>\n"
-		      "      <relaxed state='on'/>\n"
-		      "      <vapic state='on'/>\n"
-		      "      <spinlocks state='on' retries='8191'/>\n", w->f);
-		if (p->viridian_extra & XVA_VM_VIRIDIAN_STIMER)
-			fputs("      <vpindex state='on'/>\n"
-			      "      <synic state='on'/>\n"
-			      "      <stimer state='on'/>\n", w->f);
-		fputs("    </hyperv>\n", w->f);
-	}
-	if (vm->secure_boot)
-		fputs("    <smm state='on'/>\n", w->f);
-	fputs("  </features>\n", w->f);
-	/* Xen hands HVM guests the host's CPU; so does host-passthrough. */
-	fputs("  <cpu mode='host-passthrough' check='none'>\n", w->f);
-	if (p->cores_per_socket)
-		fprintf(w->f, "    <topology sockets='%u' dies='1' cores='%u' "
-			"threads='1'/>\n", vm->vcpus_max / p->cores_per_socket,
-			p->cores_per_socket);
-	if (p->nx == XVA_VM_OFF)
-		fputs("    <feature policy='disable' name='nx'/>\n", w->f);
-	if (p->pae == XVA_VM_OFF)
-		fputs("    <feature policy='disable' name='pae'/>\n", w->f);
-	fputs("  </cpu>\n", w->f);
-	if (p->has_timeoffset && p->timeoffset)
-		fprintf(w->f, "  <clock offset='variable' adjustment='%ld' "
-			"basis='utc'>\n", p->timeoffset);
-	else
-		fputs("  <clock offset='utc'>\n", w->f);
-	if (p->hpet != XVA_VM_UNSET)
-		fprintf(w->f, "    <timer name='hpet' present='%s'/>\n",
-			p->hpet == XVA_VM_ON ? "yes" : "no");
-	/* viridian=true is xl's "defaults", time_ref_count among them. */
-	if (p->viridian == XVA_VM_ON)
-		fputs("    <timer name='hypervclock' present='yes'/>\n", w->f);
-	fputs("  </clock>\n  <devices>\n", w->f);
-	if (sata_disks)
-		vmw_comment(w, "    ", "A Windows guest (viridian or a Xen platform "
-			"device id): it ran on Xen's emulated IDE and the Xen PV "
-			"drivers, and has no virtio driver yet. Its disks are on "
-			"SATA (AHCI), which Windows boots from once its storahci "
-			"driver starts at boot; if it stops with "
-			"INACCESSIBLE_BOOT_DEVICE, use bus='ide' and machine "
-			"'pc' (at most 4 IDE drives). Install the virtio-win "
-			"drivers, then move the disks to bus='virtio' and the "
-			"NICs to model 'virtio'.");
-	for (size_t i = 0; i < vm->n_disks; i++) {
-		if (sata_disks)
-			libvirt_disk(w, &vm->disks[i], "sata", "sd", sata++);
-		else
-			libvirt_disk(w, &vm->disks[i], "virtio", "vd",
-				     (unsigned)i);
-	}
-	for (size_t i = 0; i < vm->n_cdroms; i++) {
-		char *target = xva_vm_device_name("sd", sata++);
-
-		if (!target) {
-			w->nomem = true;
-			break;
-		}
-		if (vm->cdroms[i].iso)
-			vmw_comment(w, "    ", "The drive held the ISO \"%s\" (not in "
-				"the export): add <source file='PATH'/> to "
-				"insert it.", vm->cdroms[i].iso);
-		fprintf(w->f, "    <disk type='file' device='cdrom'>\n"
-			"      <driver name='qemu' type='raw'/>\n"
-			"      <target dev='%s' bus='sata'/>\n"
-			"      <readonly/>\n    </disk>\n", target);
-		free(target);
-	}
-	for (size_t i = 0; i < vm->n_vifs; i++) {
-		const struct xva_vm_vif *v = &vm->vifs[i];
-
-		if (v->network)
-			vmw_comment(w, "    ", "VIF %u on XenServer network \"%s\"%s",
-				v->device, v->network, v->bridge
-				? ": the bridge name is the XenServer host's, "
-				  "change it to this host's" : "");
-		if (v->bridge)
-			fprintf(w->f, "    <interface type='bridge'>\n"
-				"      <source bridge='%s'/>\n", v->bridge);
-		else
-			fputs("    <interface type='network'>\n"
-			      "      <source network='default'/>\n", w->f);
-		if (v->mac)
-			fprintf(w->f, "      <mac address='%s'/>\n", v->mac);
-		fprintf(w->f, "      <model type='%s'/>\n",
-			vm->windows ? "e1000e" : "virtio");
-		if (v->mtu && v->mtu != 1500)
-			fprintf(w->f, "      <mtu size='%u'/>\n", v->mtu);
-		fputs("    </interface>\n", w->f);
-	}
+	libvirt_os(w);
+	libvirt_features(w);
+	libvirt_cpu_clock(w);
+	fputs("  <devices>\n", w->f);
+	libvirt_drives(w);
+	libvirt_vifs(w);
 	if (p->usb_tablet == XVA_VM_ON)
 		fputs("    <input type='tablet' bus='usb'/>\n", w->f);
 	fputs("    <graphics type='vnc' port='-1' autoport='yes' "

@@ -43,38 +43,15 @@ static void qemu_opt_word(struct writer *w, const char *before,
 	free(buf);
 }
 
-static void qemu_format_notes(struct writer *w)
-{
-	const struct xva_vm *vm = w->vm;
-
-	if (vm->platform.device_id)
-		vmw_note(w, "platform device_id=%s: the Xen platform "
-			 "device and XenServer's Windows PV drivers mean "
-			 "nothing on KVM; install the virtio-win drivers",
-			 vm->platform.device_id);
-	if (vm->platform.videoram)
-		vmw_note(w, "videoram=%u MiB: left to qemu's default",
-			 vm->platform.videoram);
-	if (vm->platform.apic == XVA_VM_OFF)
-		vmw_note(w, "apic=false: KVM guests always have an APIC");
-	if (vm->platform.viridian_extra & XVA_VM_VIRIDIAN_APIC_ASSIST)
-		vmw_note(w, "viridian_apic_assist: no qemu equivalent");
-	if (vm->pv_args)
-		vmw_note(w, "PV kernel arguments \"%s\": add them to the "
-			 "guest's own boot loader configuration",
-			 vm->pv_args);
-}
-
 #define NEXT " \\\n\t"
 
-void xva_vm_write_qemu(struct writer *w)
+/* The shell script's start: the header, what the script needs, and the
+ * UEFI variables' copy. */
+static void qemu_preamble(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
-	const struct xva_vm_platform *p = &vm->platform;
 	bool pv = vm->kind != XVA_VM_HVM;
-	unsigned sata = 0;
 
-	qemu_format_notes(w);
 	fputs("#!/bin/sh\n", w->f);
 	vmw_header(w);
 	if (pv)
@@ -105,6 +82,14 @@ void xva_vm_write_qemu(struct writer *w)
 			"\"$vars\"\n", vm->uuid ? vm->uuid : "vm",
 			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
 	}
+}
+
+/* The machine: name, type, CPU, memory, vCPUs, firmware, boot, clock. */
+static void qemu_machine(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	const struct xva_vm_platform *p = &vm->platform;
+
 	fputs("exec qemu-system-x86_64" NEXT, w->f);
 	fputs("-name ", w->f);
 	qemu_opt_word(w, "guest=", vm->name[0] ? vm->name : "vm", "");
@@ -145,6 +130,26 @@ void xva_vm_write_qemu(struct writer *w)
 	if (p->has_timeoffset && p->timeoffset)
 		fprintf(w->f, "-rtc \"base=$(date -u -d @$(($(date +%%s) + %ld))"
 			" +%%Y-%%m-%%dT%%H:%%M:%%S)\"" NEXT, p->timeoffset);
+}
+
+/* The next SATA port (*SATA): q35's own controller first, then the
+ * extra ones qemu_drives() adds. */
+static void sata_bus(struct writer *w, unsigned *sata)
+{
+	if (*sata < AHCI_PORTS)
+		fprintf(w->f, "ide.%u", *sata);
+	else
+		fprintf(w->f, "ahci%u.%u", *sata / AHCI_PORTS,
+			*sata % AHCI_PORTS);
+	(*sata)++;
+}
+
+/* The disks, on virtio (SATA for Windows), then the CD drives on SATA. */
+static void qemu_drives(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	unsigned sata = 0;
+
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		const struct xva_vm_disk *d = &vm->disks[i];
 		char *path;
@@ -162,12 +167,7 @@ void xva_vm_write_qemu(struct writer *w)
 				 d->read_only ? ",readonly=on" : "");
 			qemu_opt_word(w, "file=", path, tail);
 			fprintf(w->f, NEXT "-device ide-hd,drive=disk%zu,bus=", i);
-			if (sata < AHCI_PORTS)
-				fprintf(w->f, "ide.%u", sata);
-			else
-				fprintf(w->f, "ahci%u.%u", sata / AHCI_PORTS,
-					sata % AHCI_PORTS);
-			sata++;
+			sata_bus(w, &sata);
 		} else {
 			qemu_opt_word(w, "file=", path, d->read_only
 				      ? ",format=raw,if=virtio,cache=none,"
@@ -181,17 +181,18 @@ void xva_vm_write_qemu(struct writer *w)
 	for (size_t i = 0; i < vm->n_cdroms; i++) {
 		fprintf(w->f, "-drive if=none,id=cd%zu,media=cdrom,readonly=on"
 			NEXT "-device ide-cd,drive=cd%zu,bus=", i, i);
-		if (sata < AHCI_PORTS)
-			fprintf(w->f, "ide.%u", sata);
-		else
-			fprintf(w->f, "ahci%u.%u", sata / AHCI_PORTS,
-				sata % AHCI_PORTS);
-		sata++;
+		sata_bus(w, &sata);
 		fputs(NEXT, w->f);
 	}
 	/* More drives than q35's own six SATA ports: more controllers. */
 	for (unsigned c = 1; c * AHCI_PORTS < sata; c++)
 		fprintf(w->f, "-device ahci,id=ahci%u" NEXT, c);
+}
+
+static void qemu_vifs(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
 	for (size_t i = 0; i < vm->n_vifs; i++) {
 		const struct xva_vm_vif *v = &vm->vifs[i];
 
@@ -208,6 +209,17 @@ void xva_vm_write_qemu(struct writer *w)
 			fprintf(w->f, ",host_mtu=%u", v->mtu);
 		fputs(NEXT, w->f);
 	}
+}
+
+void xva_vm_write_qemu(struct writer *w)
+{
+	const struct xva_vm_platform *p = &w->vm->platform;
+
+	vmw_kvm_notes(w);
+	qemu_preamble(w);
+	qemu_machine(w);
+	qemu_drives(w);
+	qemu_vifs(w);
 	if (p->usb_tablet == XVA_VM_ON)
 		fputs("-device qemu-xhci,id=xhci -device usb-tablet,bus=xhci.0"
 		      NEXT, w->f);

@@ -85,6 +85,30 @@ void vmw_note(struct writer *w, const char *fmt, ...)
 	w->notes[w->n_notes++] = note;
 }
 
+/* What Xen has and KVM does not, for a KVM target (libvirt, qemu). */
+void vmw_kvm_notes(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	if (vm->platform.device_id)
+		vmw_note(w, "platform device_id=%s: the Xen platform "
+			 "device and XenServer's Windows PV drivers mean "
+			 "nothing on KVM; install the virtio-win drivers",
+			 vm->platform.device_id);
+	if (vm->platform.videoram)
+		vmw_note(w, "videoram=%u MiB: left to %s's default",
+			 vm->platform.videoram, w->format->name);
+	if (vm->platform.apic == XVA_VM_OFF)
+		vmw_note(w, "apic=false: KVM guests always have an APIC");
+	if (vm->platform.viridian_extra & XVA_VM_VIRIDIAN_APIC_ASSIST)
+		vmw_note(w, "viridian_apic_assist: no %s equivalent",
+			 w->format->name);
+	if (vm->pv_args)
+		vmw_note(w, "PV kernel arguments \"%s\": add them to the "
+			 "guest's own boot loader configuration",
+			 vm->pv_args);
+}
+
 /* One comment of TEXT, whatever it holds: control characters become
  * blanks (a newline would end the comment and let the rest run as
  * configuration or shell), and in XML no "--" appears. Long comments are

@@ -61,6 +61,10 @@ struct writer {
 void vmw_note(struct writer *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The notes of a KVM target (libvirt, qemu) for what Xen has and KVM
+ * does not: the Xen platform device, videoram, apic=false, ... */
+void vmw_kvm_notes(struct writer *w);
+
 /* A comment in the format's own syntax, every line starting with INDENT;
  * long text is wrapped at blanks, control characters become blanks. */
 void vmw_comment(struct writer *w, const char *indent, const char *fmt,

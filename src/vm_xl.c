@@ -89,9 +89,10 @@ static void xl_format_notes(struct writer *w)
 		vmw_note(w, "USB tablet: PV guests have no emulated USB");
 }
 
-void xva_vm_write_xl(struct writer *w)
+/* The settings of an HVM guest: firmware, boot order, platform flags,
+ * clock, video, USB. */
+static void xl_hvm(struct writer *w)
 {
-	static const char *const types[] = { "hvm", "pv", "pvh" };
 	static const struct {
 		unsigned bit;
 		const char *group;
@@ -104,61 +105,44 @@ void xva_vm_write_xl(struct writer *w)
 	};
 	const struct xva_vm *vm = w->vm;
 	const struct xva_vm_platform *p = &vm->platform;
-	bool hvm = vm->kind == XVA_VM_HVM;
-	const struct xva_vm_disk *boot_first = NULL;
 
-	xl_format_notes(w);
-	vmw_header(w);
-	vmw_comment(w, "", "Disks in Xen 4.17 xl syntax. xend/xm (Xen 4.1 and "
-		"older) need the positional form 'tap:aio:PATH,xvda,w' instead; "
-		"later xl strips and ignores a tap:aio: prefix.");
-	/* xl takes no domain without a name. */
-	xl_key_string(w, "name", vm->name[0] ? vm->name
-					     : vm->uuid ? vm->uuid : "vm");
-	if (vm->uuid)
-		xl_key_string(w, "uuid", vm->uuid);
-	xl_key_string(w, "type", types[vm->kind]);
-	if (hvm && vm->memory_target < vm->memory_max)
-		vmw_comment(w, "", "memory below maxmem starts an HVM guest in "
-			"populate-on-demand mode, as XenServer's dynamic memory "
-			"did: the guest needs its balloon driver, else set "
-			"memory = maxmem.");
-	fprintf(w->f, "memory = %llu\nmaxmem = %llu\n",
-		vmw_mib_up(vm->memory_target), vmw_mib_up(vm->memory_max));
-	fprintf(w->f, "vcpus = %u\nmaxvcpus = %u\n", vm->vcpus_at_startup,
-		vm->vcpus_max);
-	if (vm->pv_in_pvh)
-		fputs("pvshim = 1\n", w->f);
-	if (hvm) {
-		xl_key_string(w, "bios", vm->firmware == XVA_VM_UEFI ? "ovmf"
-								     : "seabios");
-		if (vm->boot_order)
-			xl_key_string(w, "boot", vm->boot_order);
-		xl_switch(w, "acpi", p->acpi);
-		xl_switch(w, "apic", p->apic);
-		xl_switch(w, "pae", p->pae);
-		xl_switch(w, "nx", p->nx);
-		xl_switch(w, "hpet", p->hpet);
-		if (p->viridian == XVA_VM_ON && p->viridian_extra) {
-			fputs("viridian = [ \"defaults\"", w->f);
-			for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-				if (p->viridian_extra & groups[i].bit)
-					fprintf(w->f, ", \"%s\"", groups[i].group);
-			fputs(" ]\n", w->f);
-		} else {
-			xl_switch(w, "viridian", p->viridian);
-		}
-		if (p->has_timeoffset)
-			fprintf(w->f, "rtc_timeoffset = %ld\n", p->timeoffset);
-		if (p->vga)
-			xl_key_string(w, "vga", strcmp(p->vga, "std") == 0
-						? "stdvga" : "cirrus");
-		if (p->videoram)
-			fprintf(w->f, "videoram = %u\n", p->videoram);
-		xl_switch(w, "usb", p->usb);
-		if (p->usb_tablet == XVA_VM_ON)
-			fputs("usbdevice = [ \"tablet\" ]\n", w->f);
-	} else if (vm->pv_kernel) {
+	xl_key_string(w, "bios", vm->firmware == XVA_VM_UEFI ? "ovmf"
+							     : "seabios");
+	if (vm->boot_order)
+		xl_key_string(w, "boot", vm->boot_order);
+	xl_switch(w, "acpi", p->acpi);
+	xl_switch(w, "apic", p->apic);
+	xl_switch(w, "pae", p->pae);
+	xl_switch(w, "nx", p->nx);
+	xl_switch(w, "hpet", p->hpet);
+	if (p->viridian == XVA_VM_ON && p->viridian_extra) {
+		fputs("viridian = [ \"defaults\"", w->f);
+		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+			if (p->viridian_extra & groups[i].bit)
+				fprintf(w->f, ", \"%s\"", groups[i].group);
+		fputs(" ]\n", w->f);
+	} else {
+		xl_switch(w, "viridian", p->viridian);
+	}
+	if (p->has_timeoffset)
+		fprintf(w->f, "rtc_timeoffset = %ld\n", p->timeoffset);
+	if (p->vga)
+		xl_key_string(w, "vga", strcmp(p->vga, "std") == 0
+					? "stdvga" : "cirrus");
+	if (p->videoram)
+		fprintf(w->f, "videoram = %u\n", p->videoram);
+	xl_switch(w, "usb", p->usb);
+	if (p->usb_tablet == XVA_VM_ON)
+		fputs("usbdevice = [ \"tablet\" ]\n", w->f);
+}
+
+/* How a PV or PVH guest boots: a kernel file, pygrub, or a comment
+ * saying neither is set. */
+static void xl_pv_boot(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	if (vm->pv_kernel) {
 		vmw_comment(w, "", "PV_kernel and PV_ramdisk are paths on the "
 			"XenServer host: copy them here first.");
 		xl_key_string(w, "kernel", vm->pv_kernel);
@@ -189,6 +173,14 @@ void xva_vm_write_xl(struct writer *w)
 		vmw_comment(w, "", "Neither PV_bootloader nor PV_kernel is set: add "
 			"bootloader = \"pygrub\" or a kernel before starting.");
 	}
+}
+
+/* The disk list: the disks, then (HVM) the CD drives. */
+static void xl_disks(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	bool hvm = vm->kind == XVA_VM_HVM;
+	const struct xva_vm_disk *boot_first = NULL;
 
 	/* pygrub reads the first disk of the list: the bootable one. */
 	if (!hvm)
@@ -214,6 +206,12 @@ void xva_vm_write_xl(struct writer *w)
 		xl_disk_spec(w, vm->cdroms[i].guest_device, "ro", NULL);
 	}
 	fputs("]\n", w->f);
+}
+
+static void xl_vifs(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
 	fputs("vif = [\n", w->f);
 	for (size_t i = 0; i < vm->n_vifs; i++) {
 		const struct xva_vm_vif *v = &vm->vifs[i];
@@ -238,4 +236,40 @@ void xva_vm_write_xl(struct writer *w)
 		fputs(",\n", w->f);
 	}
 	fputs("]\n", w->f);
+}
+
+void xva_vm_write_xl(struct writer *w)
+{
+	static const char *const types[] = { "hvm", "pv", "pvh" };
+	const struct xva_vm *vm = w->vm;
+	bool hvm = vm->kind == XVA_VM_HVM;
+
+	xl_format_notes(w);
+	vmw_header(w);
+	vmw_comment(w, "", "Disks in Xen 4.17 xl syntax. xend/xm (Xen 4.1 and "
+		"older) need the positional form 'tap:aio:PATH,xvda,w' instead; "
+		"later xl strips and ignores a tap:aio: prefix.");
+	/* xl takes no domain without a name. */
+	xl_key_string(w, "name", vm->name[0] ? vm->name
+					     : vm->uuid ? vm->uuid : "vm");
+	if (vm->uuid)
+		xl_key_string(w, "uuid", vm->uuid);
+	xl_key_string(w, "type", types[vm->kind]);
+	if (hvm && vm->memory_target < vm->memory_max)
+		vmw_comment(w, "", "memory below maxmem starts an HVM guest in "
+			"populate-on-demand mode, as XenServer's dynamic memory "
+			"did: the guest needs its balloon driver, else set "
+			"memory = maxmem.");
+	fprintf(w->f, "memory = %llu\nmaxmem = %llu\n",
+		vmw_mib_up(vm->memory_target), vmw_mib_up(vm->memory_max));
+	fprintf(w->f, "vcpus = %u\nmaxvcpus = %u\n", vm->vcpus_at_startup,
+		vm->vcpus_max);
+	if (vm->pv_in_pvh)
+		fputs("pvshim = 1\n", w->f);
+	if (hvm)
+		xl_hvm(w);
+	else
+		xl_pv_boot(w);
+	xl_disks(w);
+	xl_vifs(w);
 }
