@@ -371,7 +371,8 @@ static enum xva_status read_switch(struct xva_vm *vm, const struct xva_ova_vm *v
 	return XVA_OK;
 }
 
-static enum xva_status read_platform(struct xva_vm *vm,
+/* The platform's switches, and the Viridian groups beyond the defaults. */
+static enum xva_status read_switches(struct xva_vm *vm,
 				     const struct xva_ova_vm *v,
 				     struct xva_err *err)
 {
@@ -386,12 +387,7 @@ static enum xva_status read_platform(struct xva_vm *vm,
 		{ "viridian_stimer", XVA_VM_VIRIDIAN_STIMER },
 	};
 	struct xva_vm_platform *p = &vm->platform;
-	const char *value, *secureboot;
 	enum xva_status status;
-	char *unknown = NULL;
-	size_t unknown_len = 0;
-	FILE *list;
-	uint64_t n;
 
 	if ((status = read_switch(vm, v, "acpi", &p->acpi, err)) ||
 	    (status = read_switch(vm, v, "apic", &p->apic, err)) ||
@@ -405,6 +401,18 @@ static enum xva_status read_platform(struct xva_vm *vm,
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (is_true(xva_ovaxml_map_get(&v->platform, groups[i].key)))
 			p->viridian_extra |= groups[i].bit;
+	return XVA_OK;
+}
+
+/* The platform's values: RTC offset, device id, video, topology. */
+static enum xva_status read_platform_values(struct xva_vm *vm,
+					    const struct xva_ova_vm *v,
+					    struct xva_err *err)
+{
+	struct xva_vm_platform *p = &vm->platform;
+	enum xva_status status;
+	const char *value;
+	uint64_t n;
 
 	value = xva_ovaxml_map_get(&v->platform, "timeoffset");
 	if (value) {
@@ -449,21 +457,37 @@ static enum xva_status read_platform(struct xva_vm *vm,
 					     "vCPUs: left out", value,
 					     vm->vcpus_max)) != XVA_OK)
 		return status;
+	return XVA_OK;
+}
 
-	secureboot = xva_ovaxml_map_get(&v->platform, "secureboot");
-	if (is_true(secureboot)) {
+/* secureboot=true holds for UEFI only; "auto" is written as off. */
+static enum xva_status read_secureboot(struct xva_vm *vm,
+				       const struct xva_ova_vm *v,
+				       struct xva_err *err)
+{
+	const char *secureboot = xva_ovaxml_map_get(&v->platform, "secureboot");
+
+	if (is_true(secureboot))
 		vm->secure_boot = vm->firmware == XVA_VM_UEFI;
-	} else if (secureboot && strcmp(secureboot, "auto") == 0 &&
-		   vm->firmware == XVA_VM_UEFI) {
-		status = add_note(vm, err, "platform secureboot=auto (on where "
-				  "the XenServer pool had Secure Boot keys): "
-				  "written as off; turn it on if the guest "
-				  "was installed with Secure Boot");
-		if (status != XVA_OK)
-			return status;
-	}
+	else if (secureboot && strcmp(secureboot, "auto") == 0 &&
+		 vm->firmware == XVA_VM_UEFI)
+		return add_note(vm, err, "platform secureboot=auto (on where "
+				"the XenServer pool had Secure Boot keys): "
+				"written as off; turn it on if the guest "
+				"was installed with Secure Boot");
+	return XVA_OK;
+}
 
-	/* The rest, listed in one note. */
+/* The platform keys no writer carries over, listed in one note. */
+static enum xva_status note_other_platform_keys(struct xva_vm *vm,
+						const struct xva_ova_vm *v,
+						struct xva_err *err)
+{
+	enum xva_status status = XVA_OK;
+	char *unknown = NULL;
+	size_t unknown_len = 0;
+	FILE *list;
+
 	list = open_memstream(&unknown, &unknown_len);
 	if (!list)
 		return xva_nomem(err);
@@ -487,6 +511,19 @@ static enum xva_status read_platform(struct xva_vm *vm,
 				  "equivalent here: %s", unknown);
 	free(unknown);
 	return status;
+}
+
+static enum xva_status read_platform(struct xva_vm *vm,
+				     const struct xva_ova_vm *v,
+				     struct xva_err *err)
+{
+	enum xva_status status;
+
+	if ((status = read_switches(vm, v, err)) != XVA_OK ||
+	    (status = read_platform_values(vm, v, err)) != XVA_OK ||
+	    (status = read_secureboot(vm, v, err)) != XVA_OK)
+		return status;
+	return note_other_platform_keys(vm, v, err);
 }
 
 /* One VBD of the VM: a served disk, a CD drive, or a note. */
