@@ -215,7 +215,7 @@ static void xl_vifs(struct writer *w)
 	fputs("vif = [\n", w->f);
 	for (size_t i = 0; i < vm->n_vifs; i++) {
 		const struct xva_vm_vif *v = &vm->vifs[i];
-		char spec[128];
+		char spec[128] = ""; /* "": no MAC, bridge or MTU to set */
 		int n = 0;
 
 		/* Checked MACs and bridge names need no quoting here. */
