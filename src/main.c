@@ -779,9 +779,6 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 static int add_vm_files(struct xvafs_fs *fs, const char *image,
 			const char *mountpoint)
 {
-	static const enum xva_vm_format formats[] = {
-		XVA_VM_XL, XVA_VM_LIBVIRT, XVA_VM_QEMU,
-	};
 	const char *base = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
 	struct xva_vm *vm;
 	struct xva_err err;
@@ -792,24 +789,24 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 	vm = xvafs_vm_of(fs->xva, &err);
 	if (!vm)
 		return err.status == XVA_ENOMEM ? -1 : 0;
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]) && !ret; i++) {
+	for (int format = 0; format < XVA_VM_N_FORMATS && !ret; format++) {
 		char *text = NULL, *name = NULL;
 		size_t len;
 
-		if (xva_vm_write(vm, formats[i], mountpoint, base, &text, &len,
+		if (xva_vm_write(vm, format, mountpoint, base, &text, &len,
 				 &err) != XVA_OK) {
 			fprintf(stderr, "xvafs: %s: no vm/ files: %s\n", image,
 				err.msg);
 			break;
 		}
 		if (asprintf(&name, "%s%s", vm->file_stem,
-			     xva_vm_format_suffix(formats[i])) < 0) {
+			     xva_vm_format_suffix(format)) < 0) {
 			free(text);
 			ret = -1;
 			break;
 		}
 		ret = xvafs_fs_add_text(fs, XVA_NAME_VM, name, text, len,
-					formats[i] == XVA_VM_QEMU);
+					xva_vm_format_executable(format));
 		free(name);
 	}
 	xva_vm_free(vm);

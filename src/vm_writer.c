@@ -11,10 +11,13 @@
 
 /* The writers, in enum xva_vm_format's order. */
 const struct xva_vm_writer xva_vm_writers[] = {
-	[XVA_VM_XL] = { "xl", ".cfg", VMW_HASH, xva_vm_write_xl },
-	[XVA_VM_LIBVIRT] = { "libvirt", ".xml", VMW_XML, xva_vm_write_libvirt },
-	[XVA_VM_QEMU] = { "qemu", ".qemu.sh", VMW_HASH, xva_vm_write_qemu },
+	[XVA_VM_XL] = { "xl", ".cfg", VMW_HASH, false, xva_vm_write_xl },
+	[XVA_VM_LIBVIRT] = { "libvirt", ".xml", VMW_XML, false,
+			     xva_vm_write_libvirt },
+	[XVA_VM_QEMU] = { "qemu", ".qemu.sh", VMW_HASH, true, xva_vm_write_qemu },
 };
+_Static_assert(sizeof(xva_vm_writers) / sizeof(xva_vm_writers[0]) ==
+	       XVA_VM_N_FORMATS, "one writer for each enum xva_vm_format");
 const size_t xva_vm_n_writers = sizeof(xva_vm_writers) / sizeof(xva_vm_writers[0]);
 
 int xva_vm_format_from_name(const char *name)
@@ -35,6 +38,12 @@ const char *xva_vm_format_suffix(enum xva_vm_format format)
 {
 	return (unsigned)format < xva_vm_n_writers
 	       ? xva_vm_writers[format].suffix : "";
+}
+
+bool xva_vm_format_executable(enum xva_vm_format format)
+{
+	return (unsigned)format < xva_vm_n_writers &&
+	       xva_vm_writers[format].executable;
 }
 
 /* "xl, libvirt, qemu": the table's names, listed once. */

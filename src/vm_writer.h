@@ -33,6 +33,7 @@ struct xva_vm_writer {
 	const char *name;       /* --vm-config NAME */
 	const char *suffix;     /* vm/STEM.SUFFIX */
 	enum vmw_comments comments;
+	bool executable;        /* a script to run, not a file to read */
 	void (*write)(struct writer *w);
 };
 

@@ -118,13 +118,20 @@ enum xva_status xva_vm_build(const struct xva_ovaxml *ova,
 			     struct xva_vm **out, struct xva_err *err);
 void xva_vm_free(struct xva_vm *vm);
 
-enum xva_vm_format { XVA_VM_XL, XVA_VM_LIBVIRT, XVA_VM_QEMU };
+enum xva_vm_format {
+	XVA_VM_XL,
+	XVA_VM_LIBVIRT,
+	XVA_VM_QEMU,
+	XVA_VM_N_FORMATS /* how many: every format is below it */
+};
 
 /* "xl", "libvirt", "qemu" and back; -1 for an unknown name. */
 int xva_vm_format_from_name(const char *name);
 const char *xva_vm_format_name(enum xva_vm_format format);
 /* The generated file's suffix: ".cfg", ".xml", ".qemu.sh". */
 const char *xva_vm_format_suffix(enum xva_vm_format format);
+/* Whether the generated file is a script to run (the qemu one). */
+bool xva_vm_format_executable(enum xva_vm_format format);
 /* "xl, libvirt, qemu", for a usage message. */
 const char *xva_vm_format_names(void);
 

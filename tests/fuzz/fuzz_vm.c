@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		disks[i].device = names[i];
 	}
 	if (xva_vm_build(ova, disks, ova->n_vdis, &vm, &err) == XVA_OK) {
-		for (int f = XVA_VM_XL; f <= XVA_VM_QEMU; f++) {
+		for (int f = 0; f < XVA_VM_N_FORMATS; f++) {
 			char *text = NULL;
 			size_t len;
 

@@ -217,7 +217,7 @@ static void check_record(const char *profile, bool xo)
 		CHECK(has_note(vm, "UEFI variables"));
 
 	/* Every format writes it. */
-	for (int f = XVA_VM_XL; f <= XVA_VM_QEMU; f++) {
+	for (int f = 0; f < XVA_VM_N_FORMATS; f++) {
 		char *text = write_format(vm, f, "/mnt/xva/");
 
 		CHECK(text != NULL);
