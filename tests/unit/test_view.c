@@ -226,6 +226,33 @@ static void test_overlay_slice(struct xva *xva, const char *dir)
 	memset(m + 1000, 0, 500);
 	CHECK(reads_as(v, m, DISK));
 	CHECK(xva_view_allocated(v) >= 16384 && xva_view_allocated(v) <= DISK);
+	/* Segments for splice: the overlay's blocks from its data file, the
+	 * rest from the export's, each at the right offset. */
+	{
+		unsigned char *got = malloc(DISK);
+		struct collect c = { got, false };
+		size_t done;
+
+		CHECK(xva_view_segments(v, DISK, 0, true, take, &c, &done, &err) ==
+		      XVA_OK && done == DISK && !c.bad_fd &&
+		      memcmp(got, m, DISK) == 0);
+		free(got);
+	}
+	/* O_DIRECT readers get the same bytes (through the page cache where
+	 * the device refuses the alignment). */
+	{
+		void *aligned = NULL;
+		size_t done;
+
+		CHECK(posix_memalign(&aligned, 4096, 8192) == 0);
+		CHECK(xva_view_read(s, aligned, 8192, 0, XVA_VIEW_DIRECT, &done,
+				    &err) == XVA_OK && done == 4096 &&
+		      memcmp(aligned, m, 4096) == 0);
+		CHECK(xva_view_read(v, aligned, 8192, DATA2_AT, XVA_VIEW_DIRECT,
+				    &done, &err) == XVA_OK && done == 8192 &&
+		      memcmp(aligned, m + DATA2_AT, 8192) == 0);
+		free(aligned);
+	}
 	/* A read-only view of the same overlay refuses writes. */
 	CHECK(xva_view_overlay(xva, ovl, 0, false, &ro, &err) == XVA_OK);
 	CHECK(xva_view_write(ro, buf, 1, 0, &err) == XVA_EROFS);
