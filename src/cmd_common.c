@@ -10,16 +10,33 @@
 
 volatile sig_atomic_t xvafs_interrupted;
 
-int xvafs_exit_for_open(enum xva_status st)
+/* The statuses that are not the export's fault (XVAFS_EXIT_BAD_INPUT,
+ * the default), by where they were met. */
+static const struct {
+	enum xva_status status;
+	unsigned at;            /* a mask of 1 << enum xvafs_failed_at */
+	enum xvafs_exit exit;
+} exit_table[] = {
+#define AT(x) (1u << XVAFS_AT_##x)
+	/* A bad value in the command line or in what it names. */
+	{ XVA_EINVAL, AT(EXPORT) | AT(MOUNT_OVERLAY) | AT(VM), XVAFS_EXIT_USAGE },
+	/* The folder an option names cannot be opened or made. */
+	{ XVA_EOPEN, AT(OVERLAY) | AT(MOUNT_OVERLAY), XVAFS_EXIT_USAGE },
+	/* The machine, not the export, failed the mount. */
+	{ XVA_EIO, AT(MOUNT_OVERLAY), XVAFS_EXIT_MOUNT },
+	{ XVA_ENOSPC, AT(MOUNT_OVERLAY), XVAFS_EXIT_MOUNT },
+	{ XVA_ENOMEM, AT(MOUNT_OVERLAY), XVAFS_EXIT_MOUNT },
+#undef AT
+};
+
+int xvafs_exit_for(enum xva_status st, enum xvafs_failed_at at)
 {
-	switch (st) {
-	case XVA_EINTR:
+	if (st == XVA_EINTR)
 		return 128 + (xvafs_interrupted ? xvafs_interrupted : SIGINT);
-	case XVA_EINVAL:
-		return XVAFS_EXIT_USAGE;
-	default:
-		return XVAFS_EXIT_BAD_INPUT;
-	}
+	for (size_t i = 0; i < sizeof(exit_table) / sizeof(exit_table[0]); i++)
+		if (exit_table[i].status == st && exit_table[i].at & (1u << at))
+			return exit_table[i].exit;
+	return XVAFS_EXIT_BAD_INPUT;
 }
 
 static void on_interrupt(int sig)
@@ -27,13 +44,13 @@ static void on_interrupt(int sig)
 	xvafs_interrupted = sig;
 }
 
-void xvafs_catch_interrupts(bool on)
+void xvafs_catch_interrupts(void)
 {
 	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on ? on_interrupt : SIG_DFL;
+	sa.sa_handler = on_interrupt;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		sigaction(signals[i], &sa, NULL);

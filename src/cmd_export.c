@@ -20,7 +20,7 @@
 
 #include "io.h"
 #include "tools.h"
-#include "xvafs/cachefile.h"
+#include "xvafs/atomicfile.h"
 #include "xvafs/view.h"
 
 #define COPY_SIZE (1u << 20)
@@ -137,7 +137,7 @@ static int open_file(struct target *t, const char *out, uint64_t size)
 	mode_t mask;
 
 	t->kind = TARGET_FILE;
-	if (xva_cache_create_tmp(out, &t->tmp_path, &t->fd, &err) != XVA_OK) {
+	if (xva_atomic_file_create(out, &t->tmp_path, &t->fd, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s\n", err.msg);
 		return XVAFS_EXIT_OUTPUT;
 	}
@@ -205,7 +205,7 @@ static int finish_target(struct target *t, const char *out)
 		}
 		return XVAFS_EXIT_OK;
 	}
-	if (xva_cache_commit(t->fd, t->tmp_path, out, &err) != XVA_OK) {
+	if (xva_atomic_file_commit(t->fd, t->tmp_path, out, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s\n", err.msg);
 		return XVAFS_EXIT_OUTPUT;
 	}
@@ -249,7 +249,7 @@ static int copy_disk(const char *path, struct export *x, struct target *t,
 							  : COPY_SIZE;
 
 			if (xvafs_interrupted)
-				return 128 + xvafs_interrupted;
+				return xvafs_exit_for(XVA_EINTR, XVAFS_AT_EXPORT);
 			if (read_disk(x, x->buf, n, pos, &err) != XVA_OK) {
 				xvafs_progress_end(&p);
 				fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
@@ -296,8 +296,7 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 
 		if (st != XVA_OK) {
 			fprintf(stderr, "xvafs: %s: %s\n", o->overlay_dir, err.msg);
-			return st == XVA_EOPEN ? XVAFS_EXIT_USAGE
-					       : XVAFS_EXIT_BAD_INPUT;
+			return xvafs_exit_for(st, XVAFS_AT_OVERLAY);
 		}
 	}
 	if (xva_view_open(xva, x.ovl, xva_disk_index(xva, x.disk), false,

@@ -5,55 +5,30 @@
 
 #include "cmd_vmconfig.h"
 #include "tools.h"
+#include "warnings.h"
 #include "xvafs/verify.h"
+
+struct warning_out {
+	FILE *out;
+	const char *path;
+};
+
+static void print_warning(void *ctx, const char *message)
+{
+	const struct warning_out *w = ctx;
+
+	fprintf(w->out, "xvafs: %s: %s\n", w->path, message);
+}
 
 void xvafs_warn(FILE *out, const char *path, const struct xva *xva)
 {
-	if (xva_stream_warning(xva)[0])
-		fprintf(out, "xvafs: %s: %s\n", path, xva_stream_warning(xva));
-	if (xva_stream_damaged(xva))
-		fprintf(out, "xvafs: %s: %s\n", path, xva->chunk_state
-			? "every chunk is checked against its own checksum "
-			  "before it is served, as with -o verify"
-			: "no chunk has a checksum to check it against: some "
-			  "bytes served may be wrong");
-	if (xva->idx.truncated) {
-		fprintf(out, "xvafs: %s: %s\n", path, xva->idx.truncation);
-		for (size_t i = 0; i < xva->map.n_disks; i++) {
-			const struct xva_disk *d = &xva->map.disks[i];
+	struct warning_out w = { out, path };
 
-			if (d->intact_end < d->size)
-				fprintf(out, "xvafs: %s: disk %s is intact up to "
-					"byte %llu of %llu; reads past it fail\n",
-					path, d->prefix,
-					(unsigned long long)d->intact_end,
-					(unsigned long long)d->size);
-		}
-	}
+	xvafs_export_warnings(xva, "-o verify", print_warning, &w);
+	/* The plugin refuses such an export instead: an error, not this. */
 	if (xva->map.n_disks == 0)
 		fprintf(out, "xvafs: %s: the export holds no disk data "
 			"(metadata only): the mount holds ova.xml alone\n", path);
-	for (size_t i = 0; i < xva->map.n_disks; i++) {
-		const struct xva_disk *d = &xva->map.disks[i];
-		uint64_t missing = d->members - d->n_checksums;
-
-		/* The chunk a cut falls in lost its checksum to the cut. */
-		if (d->intact_end < d->size && !d->last_has_checksum && missing)
-			missing--;
-		if (d->n_checksums > 0 && missing > 0)
-			fprintf(out, "xvafs: %s: disk %s: %llu of %llu chunks "
-				"have no checksum member\n", path, d->prefix,
-				(unsigned long long)missing,
-				(unsigned long long)d->members);
-		if (d->stray_checksums)
-			fprintf(out, "xvafs: %s: disk %s: %llu checksum member%s "
-				"out of place, misnamed or of the other kind (the "
-				"first at byte %llu); the chunks they were meant "
-				"for cannot be verified\n", path, d->prefix,
-				(unsigned long long)d->stray_checksums,
-				d->stray_checksums == 1 ? " is" : "s are",
-				(unsigned long long)d->first_stray_off);
-	}
 }
 
 static const char *or_dash(const char *s)

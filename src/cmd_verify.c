@@ -96,7 +96,7 @@ int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
 	free(buf);
 	if (xvafs_interrupted) {
 		fprintf(stderr, "xvafs: %s: --verify interrupted\n", path);
-		return 128 + xvafs_interrupted;
+		return xvafs_exit_for(XVA_EINTR, XVAFS_AT_EXPORT);
 	}
 
 	xvafs_warn(out, path, xva);

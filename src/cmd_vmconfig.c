@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd_vmconfig.h"
+#include "tools.h"
 
 /* The export's file name, for the header comment: the configuration names
  * where it came from, not the folder it was in when generated. */
@@ -25,36 +26,34 @@ int xvafs_vm_config(FILE *out, const char *format_name,
 	struct xva_err err;
 	char *text = NULL;
 	size_t len = 0;
-	int rc = XVAFS_VM_CONFIG_OK;
+	int rc = XVAFS_EXIT_OK;
 
 	xva_err_clear(&err);
 	if (format < 0) {
 		fprintf(stderr, "xvafs: unknown --vm-config format \"%s\"; "
 			"valid formats: %s\n", format_name ? format_name : "",
 			xva_vm_format_names());
-		return XVAFS_VM_CONFIG_USAGE;
+		return XVAFS_EXIT_USAGE;
 	}
 	if (!ova) {
 		fprintf(stderr, "xvafs: %s: the export holds no VM record (no "
 			"ova.xml: a single-disk export)\n", path);
-		return XVAFS_VM_CONFIG_NO_VM;
+		return XVAFS_EXIT_BAD_INPUT;
 	}
 	if (xva_vm_build(ova, disks, n, &vm, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
-		return err.status == XVA_EINVAL ? XVAFS_VM_CONFIG_USAGE
-						 : XVAFS_VM_CONFIG_NO_VM;
+		return xvafs_exit_for(err.status, XVAFS_AT_VM);
 	}
 	if (xva_vm_write(vm, (enum xva_vm_format)format, mountpoint,
 			 base_name(export_path), &text, &len, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
-		rc = err.status == XVA_EINVAL ? XVAFS_VM_CONFIG_USAGE
-					       : XVAFS_VM_CONFIG_NO_VM;
+		rc = xvafs_exit_for(err.status, XVAFS_AT_VM);
 		goto out;
 	}
 	if (fwrite(text, 1, len, out) != len || fflush(out) != 0) {
 		fprintf(stderr, "xvafs: %s: cannot write the configuration: "
 			"%s\n", path, strerror(errno));
-		rc = XVAFS_VM_CONFIG_OUTPUT;
+		rc = XVAFS_EXIT_OUTPUT;
 	}
 out:
 	free(text);
@@ -224,7 +223,7 @@ int xvafs_vm_config_of(FILE *out, const char *format_name,
 	refs = xvafs_vm_disk_refs(xva, &n);
 	if (!refs) {
 		fprintf(stderr, "xvafs: out of memory\n");
-		return XVAFS_VM_CONFIG_NO_VM;
+		return XVAFS_EXIT_BAD_INPUT;
 	}
 	rc = xvafs_vm_config(out, format_name, xva->ova, refs, n, mountpoint,
 			     export_path);

@@ -10,23 +10,15 @@
 #include "xvafs/vm.h"
 #include "xvafs/xva.h"
 
-/* The same numbers as the command line's XVAFS_EXIT_USAGE,
- * XVAFS_EXIT_BAD_INPUT and XVAFS_EXIT_OUTPUT. */
-enum xvafs_vm_config_exit {
-	XVAFS_VM_CONFIG_OK = 0,
-	XVAFS_VM_CONFIG_USAGE = 1, /* an unknown format, a mount point that is
-				      not absolute, disk names that are not
-				      device names */
-	XVAFS_VM_CONFIG_NO_VM = 2, /* no VM record, one that cannot be right,
-				      or out of memory */
-	XVAFS_VM_CONFIG_OUTPUT = 6, /* the output could not be written */
-};
-
 /* Prints to OUT the configuration of OVA's VM in FORMAT_NAME (xl, libvirt,
  * qemu), its disks (DISKS, N of them, as the mount names them) under
- * MOUNTPOINT/by-device/. On failure prints one line to stderr naming
- * EXPORT_PATH and what is wrong, and returns the exit status above. OVA
- * NULL (an export without ova.xml) has no VM. */
+ * MOUNTPOINT/by-device/. OVA NULL (an export without ova.xml) has no VM.
+ * On failure prints one line to stderr naming EXPORT_PATH and what is
+ * wrong, and returns an exit status of tools.h: XVAFS_EXIT_USAGE for an
+ * unknown format, a mount point that is not absolute or disk names that
+ * are not device names; XVAFS_EXIT_BAD_INPUT for no VM record, one that
+ * cannot be right, or out of memory; XVAFS_EXIT_OUTPUT when OUT cannot be
+ * written. */
 int xvafs_vm_config(FILE *out, const char *format_name,
 		    const struct xva_ovaxml *ova,
 		    const struct xva_vm_disk_ref *disks, size_t n,

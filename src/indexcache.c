@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "xvafs/atomicfile.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/indexcache.h"
 
@@ -118,7 +119,7 @@ enum xva_status xva_index_cache_save(const char *dir,
 	}
 	status = xva_cache_mkdir(dir, err);
 	if (status == XVA_OK)
-		status = xva_cache_create_tmp(path, &tmp, &fd, err);
+		status = xva_atomic_file_create(path, &tmp, &fd, err);
 	if (status != XVA_OK)
 		goto out;
 	o.f = fdopen(fd, "wb");
@@ -137,7 +138,7 @@ enum xva_status xva_index_cache_save(const char *dir,
 		goto out;
 	}
 	/* Written whole, then renamed: readers see the old file or the new. */
-	status = xva_cache_commit(fd, tmp, path, err);
+	status = xva_atomic_file_commit(fd, tmp, path, err);
 	if (status == XVA_OK) {
 		free(tmp);
 		tmp = NULL;

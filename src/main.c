@@ -5,7 +5,6 @@
  * the mount point, opening, indexing and checking the export, the
  * overlay) is done before mounting and daemonizing, so errors reach the
  * terminal and the exit status. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,11 +29,15 @@
 
 #include "cmd_vmconfig.h"
 #include "fs.h"
+#include "options.h"
+#include "thread.h"
 #include "tools.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/verify.h"
 
-static const char usage_text[] =
+/* --help: the -o options' lines come from the option table, between
+ * these two parts. */
+static const char usage_head[] =
 "usage: xvafs [options] EXPORT MOUNTPOINT\n"
 "       xvafs --list [--json] [--bytes] [-o OPT] EXPORT\n"
 "       xvafs --verify [-o OPT] EXPORT\n"
@@ -70,58 +73,8 @@ static const char usage_text[] =
 "    -f                     stay in the foreground\n"
 "    -d, -o debug           print FUSE requests (implies -f)\n"
 "    -s                     serve requests on a single thread\n"
-"    -o OPT[,OPT...]        options:\n"
-"         verify                check each chunk against its checksum the\n"
-"                               first time it is read; a chunk that fails\n"
-"                               (or has none) reads as an I/O error\n"
-"         prefetch=SIZE         read this far ahead of sequential readers\n"
-"                               (default 32M, at most 1G; 0 turns it off)\n"
-"         readahead_kb=N        kernel readahead for the disks, in KiB\n"
-"                               (default: the kernel's, 128; needs root)\n"
-"         nosplice              copy read replies instead of splicing\n"
-"                               them from the export\n"
-"         noindexcache          neither use nor write the index cache\n"
-"         cache_dir=DIR         the index cache, and the indexes and chunk\n"
-"                               caches of compressed exports (default\n"
-"                               $XDG_CACHE_HOME/xvafs or ~/.cache/xvafs)\n"
-"         cache_max=SIZE        most space a zstd chunk cache may take\n"
-"         memory=SIZE           memory for decompressed or fetched data\n"
-"                               (at least 4M, 8M for remote exports;\n"
-"                               default 64M, 128M for remote exports)\n"
-"         log=FILE              append serving errors to FILE (default:\n"
-"                               stderr in the foreground, else syslog)\n"
-"         ca_file=FILE          also trust the CA certificates in FILE\n"
-"         s3_endpoint=URL       an S3-compatible store instead of AWS\n"
-"         s3_region=REGION      the bucket's region\n"
-"         s3_path_style         address buckets as ENDPOINT/BUCKET/KEY\n"
-"         aws_profile=NAME      credentials profile (default: $AWS_PROFILE)\n"
-"         timeout=SECONDS       how long an HTTP connection attempt, or a\n"
-"                               transfer that has stalled, may take\n"
-"                               (default 30)\n"
-"         retries=N             tries per HTTP request (default 5)\n"
-"         allow_other           let other users read the disks\n"
-"                               (needs user_allow_other in /etc/fuse.conf\n"
-"                               when not run as root)\n"
-"         allow_root            let root read the disks\n"
-"         auto_unmount          unmount when the daemon ends, even killed\n"
-"         default_permissions   accepted; always on (see umask)\n"
-"         uid=N, gid=N          owner of the files (default: who mounts)\n"
-"         umask=M               modes: 0444 for disks (0666 when writable),\n"
-"                               0555 for folders, less M (default 0022);\n"
-"                               the kernel checks them (default_permissions)\n"
-"         fsname=NAME           source shown by mount/df (default: EXPORT)\n"
-"         subtype=NAME          type shown as fuse.NAME (default: xvafs)\n"
-"         max_read=N            largest read request, in bytes\n"
-"         clone_fd              one /dev/fuse descriptor per thread\n"
-"         max_idle_threads=N    idle threads kept by the thread pool\n"
-"         max_threads=N         most threads serving requests\n"
-"         ro                    read-only (the default)\n"
-"         rw                    writable disks: writes go to an overlay in\n"
-"                               EXPORT.overlay/ beside the export (which\n"
-"                               must exist), never to the export\n"
-"         overlay=DIR           writable, with the overlay in DIR\n"
-"         overlay_block=N       block size of a new overlay: a power of two\n"
-"                               from 4096 to 65536\n"
+"    -o OPT[,OPT...]        options:\n";
+static const char usage_tail[] =
 "         mount(8)'s generic options (nodev, nosuid, noexec, noatime,\n"
 "         context=, ...) are passed on to the kernel\n"
 "\n"
@@ -144,13 +97,9 @@ struct cli {
 	int help, version;
 	int list, json, bytes, verify, export_disk, force;
 	char *vm_config;        /* --vm-config FORMAT */
-	int verify_reads;       /* -o verify */
-	int nosplice, noindexcache, rw, ro, s3_path_style;
-	char *overlay, *overlay_block, *readahead_kb, *prefetch;
-	char *uid, *gid, *umask;
-	char *cache_dir, *cache_max, *memory, *log;
-	char *ca_file, *s3_endpoint, *s3_region, *aws_profile;
-	char *timeout, *retries;
+	/* The option table's: a value as given, or a flag's 1. */
+	char *value[XVAFS_N_OPTIONS];
+	int flag[XVAFS_N_OPTIONS];
 	char *unknown;          /* the first option nobody knows */
 	int extra_operands;
 };
@@ -171,9 +120,9 @@ struct settings {
 enum { KEY_HELP, KEY_VERSION };
 
 #define FLAG(text, field) { text, offsetof(struct cli, field), 1 }
-#define VALUE(text, field) { text "=%s", offsetof(struct cli, field), 0 }
 
-static const struct fuse_opt cli_spec[] = {
+/* The commands; the options come from the table (cli_spec()). */
+static const struct fuse_opt command_spec[] = {
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -186,63 +135,78 @@ static const struct fuse_opt cli_spec[] = {
 	FLAG("--force", force),
 	{ "--vm-config=%s", offsetof(struct cli, vm_config), 0 },
 	{ "--vm-config %s", offsetof(struct cli, vm_config), 0 },
-	FLAG("verify", verify_reads),
-	FLAG("nosplice", nosplice),
-	FLAG("noindexcache", noindexcache),
-	FLAG("--no-index-cache", noindexcache),
-	FLAG("rw", rw),
-	FLAG("ro", ro),
-	FLAG("s3_path_style", s3_path_style),
-	VALUE("overlay", overlay),
-	{ "--overlay=%s", offsetof(struct cli, overlay), 0 },
-	{ "--overlay %s", offsetof(struct cli, overlay), 0 },
-	VALUE("overlay_block", overlay_block),
-	VALUE("readahead_kb", readahead_kb),
-	VALUE("prefetch", prefetch),
-	VALUE("uid", uid),
-	VALUE("gid", gid),
-	VALUE("umask", umask),
-	VALUE("cache_dir", cache_dir),
-	VALUE("cache_max", cache_max),
-	VALUE("memory", memory),
-	VALUE("log", log),
-	VALUE("ca_file", ca_file),
-	VALUE("s3_endpoint", s3_endpoint),
-	VALUE("s3_region", s3_region),
-	VALUE("aws_profile", aws_profile),
-	VALUE("timeout", timeout),
-	VALUE("retries", retries),
-	FUSE_OPT_END
 };
+#define N_COMMAND_SPEC (sizeof(command_spec) / sizeof(command_spec[0]))
 
-/* What libfuse and mount(8) take, passed on to them. */
-static const char *const fuse_options[] = {
-	"allow_other", "allow_root", "auto_unmount", "default_permissions",
-	"fsname=", "subtype=", "max_read=", "clone_fd", "max_idle_threads=",
-	"max_threads=", "debug", "-d", "-f", "-s", "dev", "nodev", "suid",
+/* The commands, then each option of the table that the mount takes and
+ * checks itself: -o NAME for a flag, -o NAME=VALUE, and its command-line
+ * flag (--no-index-cache, --overlay DIR). libfuse's own are passed on
+ * (cli_proc). */
+static const struct fuse_opt *cli_spec(void)
+{
+	/* Up to three entries an option, and the end. */
+	static struct fuse_opt spec[N_COMMAND_SPEC + 3 * XVAFS_N_OPTIONS + 1];
+	static char templates[3 * XVAFS_N_OPTIONS][64];
+	size_t n = 0, t = 0;
+
+	memcpy(spec, command_spec, sizeof(command_spec));
+	n = N_COMMAND_SPEC;
+	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++) {
+		const struct xvafs_option *o = &xvafs_options[i];
+		bool is_flag = o->type == XVAFS_TYPE_BOOL;
+		unsigned long value_at = offsetof(struct cli, value) +
+					 i * sizeof(char *);
+		unsigned long flag_at = offsetof(struct cli, flag) +
+					i * sizeof(int);
+
+		if (!(o->in & XVAFS_IN_MOUNT) || o->type == XVAFS_TYPE_FUSE)
+			continue;
+		snprintf(templates[t], sizeof(templates[t]),
+			 is_flag ? "%s" : "%s=%%s", o->name);
+		spec[n++] = (struct fuse_opt){ templates[t++],
+					       is_flag ? flag_at : value_at,
+					       is_flag };
+		if (!o->flag)
+			continue;
+		if (is_flag) {
+			spec[n++] = (struct fuse_opt){ o->flag, flag_at, 1 };
+			continue;
+		}
+		snprintf(templates[t], sizeof(templates[t]), "%s=%%s", o->flag);
+		spec[n++] = (struct fuse_opt){ templates[t++], value_at, 0 };
+		snprintf(templates[t], sizeof(templates[t]), "%s %%s", o->flag);
+		spec[n++] = (struct fuse_opt){ templates[t++], value_at, 0 };
+	}
+	spec[n] = (struct fuse_opt)FUSE_OPT_END;
+	return spec;
+}
+
+/* What libfuse and mount(8) take besides the table's libfuse options,
+ * passed on to them. */
+static const char *const passed_on[] = {
+	"-d", "-f", "-s", "dev", "nodev", "suid",
 	"nosuid", "exec", "noexec", "atime", "noatime", "diratime",
 	"nodiratime", "relatime", "norelatime", "strictatime",
 	"nostrictatime", "lazytime", "nolazytime", "sync", "async", "dirsync",
 	"context=", "fscontext=", "defcontext=", "rootcontext=", NULL,
 };
 
-/* Our own, for suggestions. */
-static const char *const own_options[] = {
-	"verify", "prefetch=", "readahead_kb=", "nosplice", "noindexcache",
-	"cache_dir=", "cache_max=", "memory=", "log=", "ca_file=",
-	"s3_endpoint=", "s3_region=", "s3_path_style", "aws_profile=",
-	"timeout=", "retries=", "uid=", "gid=", "umask=", "ro", "rw",
-	"overlay=", "overlay_block=", "--list", "--json", "--bytes",
-	"--verify", "--export-disk", "--overlay", "--force", "--vm-config",
-	"--no-index-cache", "--help", "--version", NULL,
+/* The commands, for suggestions. */
+static const char *const commands[] = {
+	"--list", "--json", "--bytes", "--verify", "--export-disk", "--force",
+	"--vm-config", "--help", "--version", NULL,
 };
 
 static bool known_fuse_option(const char *arg)
 {
 	size_t name_len = strcspn(arg, "=");
+	const struct xvafs_option *fuse = xvafs_option_find(arg, name_len,
+							    XVAFS_IN_MOUNT);
 
-	for (size_t i = 0; fuse_options[i]; i++) {
-		const char *o = fuse_options[i];
+	if (fuse && fuse->type == XVAFS_TYPE_FUSE)
+		return (fuse->metavar != NULL) == (arg[name_len] == '=');
+	for (size_t i = 0; passed_on[i]; i++) {
+		const char *o = passed_on[i];
 		size_t n = strcspn(o, "=");
 
 		if (n == name_len && strncmp(o, arg, n) == 0 &&
@@ -319,6 +283,24 @@ static size_t distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* Whether CANDIDATE's name (up to an "=") is nearer NAME than *BEST_D;
+ * it is *BEST then. */
+static void consider(const char *name, const char *candidate,
+		     const char **best, size_t *best_d)
+{
+	char cand[64];
+	size_t d;
+
+	snprintf(cand, sizeof(cand), "%.*s", (int)strcspn(candidate, "="),
+		 candidate);
+	d = distance(name, cand);
+	if (d < *best_d) {
+		*best_d = d;
+		*best = candidate;
+	}
+}
+
+/* The known name nearest to ARG's, or NULL. */
 static const char *closest_option(const char *arg)
 {
 	char name[64];
@@ -326,23 +308,27 @@ static const char *closest_option(const char *arg)
 	size_t best_d = 3; /* further than two edits is no suggestion */
 
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
-	for (int list = 0; list < 2; list++) {
-		const char *const *opts = list ? fuse_options : own_options;
+	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++) {
+		const struct xvafs_option *o = &xvafs_options[i];
 
-		for (size_t i = 0; opts[i]; i++) {
-			char cand[64];
-			size_t d;
-
-			snprintf(cand, sizeof(cand), "%.*s",
-				 (int)strcspn(opts[i], "="), opts[i]);
-			d = distance(name, cand);
-			if (d < best_d) {
-				best_d = d;
-				best = opts[i];
-			}
-		}
+		if (!(o->in & XVAFS_IN_MOUNT))
+			continue;
+		consider(name, o->name, &best, &best_d);
+		if (o->flag)
+			consider(name, o->flag, &best, &best_d);
 	}
+	for (size_t i = 0; passed_on[i]; i++)
+		consider(name, passed_on[i], &best, &best_d);
+	for (size_t i = 0; commands[i]; i++)
+		consider(name, commands[i], &best, &best_d);
 	return best;
+}
+
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	xvafs_options_help(out, XVAFS_IN_MOUNT, 9, 31, 76);
+	fputs(usage_tail, out);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -361,130 +347,45 @@ static int usage_error(const char *fmt, ...)
 
 /* --- option values --- */
 
-/* A whole decimal number from 0 to MAX. */
-static bool parse_uint(const char *text, uint64_t max, uint64_t *out)
+static int bad_value(const struct xvafs_option *o, const char *value)
 {
-	char *end;
-	unsigned long long v;
+	char expected[128];
 
-	if (!text || !isdigit((unsigned char)text[0]))
-		return false;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A size: a number with an optional K, M, G or T (powers of 1024). */
-static bool parse_size(const char *text, uint64_t *out)
-{
-	static const char units[] = "KMGT";
-	char *end;
-	unsigned long long v;
-	const char *u;
-
-	if (!text || !isdigit((unsigned char)text[0]))
-		return false;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno)
-		return false;
-	if (*end) {
-		u = strchr(units, toupper((unsigned char)*end));
-		if (!u || (end[1] && strcasecmp(end + 1, "iB") != 0 &&
-			   strcasecmp(end + 1, "B") != 0))
-			return false;
-		for (const char *p = units; p <= u; p++) {
-			if (v > UINT64_MAX / 1024)
-				return false;
-			v *= 1024;
-		}
-	}
-	*out = v;
-	return true;
-}
-
-static int bad_value(const char *option, const char *value, const char *want)
-{
-	return usage_error("-o %s=%s: %s", option, value ? value : "", want);
+	xvafs_option_expected(o, expected, sizeof(expected));
+	return usage_error("-o %s=%s: %s", o->name, value, expected);
 }
 
 /* Every value is checked before anything is created anywhere. */
 static int check_values(const struct cli *cli, struct settings *s)
 {
-	uint64_t v;
+	uint64_t v[XVAFS_N_OPTIONS];
 
 	memset(s, 0, sizeof(*s));
-	s->umask = 0022;
-	s->prefetch = XVA_READAHEAD_DEFAULT;
-	if (cli->overlay_block) {
-		if (!parse_uint(cli->overlay_block, UINT32_MAX, &v) || v == 0 ||
-		    !xva_overlay_block_valid((uint32_t)v))
-			return bad_value("overlay_block", cli->overlay_block,
-					 "a power of two from 4096 to 65536");
-		s->overlay_block = (uint32_t)v;
-	}
-	if (cli->readahead_kb) {
-		if (!parse_uint(cli->readahead_kb, 1u << 20, &v))
-			return bad_value("readahead_kb", cli->readahead_kb,
-					 "a number of KiB from 0 to 1048576");
-		s->readahead_kb = (unsigned)v;
-	}
-	if (cli->prefetch) {
-		if (!parse_size(cli->prefetch, &s->prefetch) ||
-		    s->prefetch > (1ull << 30))
-			return bad_value("prefetch", cli->prefetch,
-					 "a size up to 1G, such as 64M, or 0");
-	}
-	if (cli->uid) {
-		if (!parse_uint(cli->uid, UINT32_MAX - 1, &v))
-			return bad_value("uid", cli->uid,
-					 "a user id from 0 to 4294967294");
-		s->uid_set = true;
-		s->uid = (uid_t)v;
-	}
-	if (cli->gid) {
-		if (!parse_uint(cli->gid, UINT32_MAX - 1, &v))
-			return bad_value("gid", cli->gid,
-					 "a group id from 0 to 4294967294");
-		s->gid_set = true;
-		s->gid = (gid_t)v;
-	}
-	if (cli->umask) {
-		char *end;
+	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++) {
+		const struct xvafs_option *o = &xvafs_options[i];
 
-		errno = 0;
-		v = strtoul(cli->umask, &end, 8);
-		if (!isdigit((unsigned char)cli->umask[0]) || *end || errno ||
-		    v > 0777)
-			return bad_value("umask", cli->umask,
-					 "an octal mode from 000 to 777");
-		s->umask = (mode_t)v;
+		v[i] = o->default_value;
+		if ((o->in & XVAFS_IN_MOUNT) && cli->value[i] &&
+		    !xvafs_option_parse(o, cli->value[i], &v[i]))
+			return bad_value(o, cli->value[i]);
 	}
-	if (cli->cache_max && !parse_size(cli->cache_max, &s->cache_max))
-		return bad_value("cache_max", cli->cache_max,
-				 "a size such as 20G");
-	if (cli->memory && (!parse_size(cli->memory, &s->memory) ||
-			    s->memory < (4u << 20)))
-		return bad_value("memory", cli->memory,
-				 "a size of at least 4M, such as 256M");
-	if (cli->timeout) {
-		if (!parse_uint(cli->timeout, 3600, &v) || v == 0)
-			return bad_value("timeout", cli->timeout,
-					 "seconds from 1 to 3600");
-		s->timeout_s = (unsigned)v;
-	}
-	if (cli->retries) {
-		if (!parse_uint(cli->retries, 100, &v) || v == 0)
-			return bad_value("retries", cli->retries,
-					 "a number of tries from 1 to 100");
-		s->retries = (unsigned)v;
-	}
-	if (cli->ro && (cli->rw || cli->overlay))
+	s->overlay_block = (uint32_t)v[XVAFS_OPT_OVERLAY_BLOCK];
+	s->readahead_kb = (unsigned)v[XVAFS_OPT_READAHEAD_KB];
+	s->prefetch = v[XVAFS_OPT_PREFETCH];
+	s->uid_set = cli->value[XVAFS_OPT_UID] != NULL;
+	s->uid = (uid_t)v[XVAFS_OPT_UID];
+	s->gid_set = cli->value[XVAFS_OPT_GID] != NULL;
+	s->gid = (gid_t)v[XVAFS_OPT_GID];
+	s->umask = (mode_t)v[XVAFS_OPT_UMASK];
+	s->cache_max = v[XVAFS_OPT_CACHE_MAX];
+	s->memory = v[XVAFS_OPT_MEMORY];
+	s->timeout_s = (unsigned)v[XVAFS_OPT_TIMEOUT];
+	s->retries = (unsigned)v[XVAFS_OPT_RETRIES];
+	if (cli->flag[XVAFS_OPT_RO] &&
+	    (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY]))
 		return usage_error("-o ro and -o %s ask for opposite things",
-				   cli->overlay ? "overlay=" : "rw");
+				   cli->value[XVAFS_OPT_OVERLAY] ? "overlay="
+								 : "rw");
 	return XVAFS_EXIT_OK;
 }
 
@@ -673,7 +574,36 @@ static int add_default_options(struct fuse_args *args, const char *image,
 /* Stopping like umount: a signal unmounts the file system unless it is
  * busy (a loop device or an open file uses it); then it stays mounted
  * and serving, retrying every second, until it is free or a second
- * signal forces the stop. The signals are taken by this thread alone. */
+ * signal forces the stop. The signals are taken by this thread alone:
+ * from before the mount on, every other thread blocks them, so that one
+ * sent at any moment waits for it instead of killing the process (and
+ * leaving a dead mount) with the default action. */
+
+/* The stop signals: SIGINT, SIGTERM and SIGHUP. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/* A stop signal that came after the export was opened and before the
+ * stopper could take it is remembered in xvafs_interrupted (where the
+ * handler installed for the index pass puts one that came before the
+ * mount). A pending one is moved there too: fork() would drop it, and
+ * the daemon must still stop. */
+static void take_pending_stop(void)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t set;
+	int sig;
+
+	stop_signals(&set);
+	while ((sig = sigtimedwait(&set, NULL, &now)) > 0)
+		xvafs_interrupted = sig;
+}
+
 struct stopper {
 	struct fuse_session *se;
 	const char *mountpoint;
@@ -713,11 +643,16 @@ static void *stop_on_signal(void *arg)
 {
 	struct stopper *s = arg;
 	bool asked = false;
+	/* A stop that came before this thread did is its first signal. */
+	int early = xvafs_interrupted;
 
 	for (;;) {
 		struct timespec second = { 1, 0 };
-		int sig = asked ? sigtimedwait(&s->signals, NULL, &second)
-				: sigwaitinfo(&s->signals, NULL);
+		int sig = early ? early
+			  : asked ? sigtimedwait(&s->signals, NULL, &second)
+				  : sigwaitinfo(&s->signals, NULL);
+
+		early = 0;
 
 		if (sig == SIGUSR2)
 			return NULL; /* the file system has stopped */
@@ -774,19 +709,20 @@ static int serve_until_stopped(struct fuse_session *se,
 	pthread_t thread;
 	int ret;
 
-	sigemptyset(&s.signals);
-	sigaddset(&s.signals, SIGINT);
-	sigaddset(&s.signals, SIGTERM);
-	sigaddset(&s.signals, SIGHUP);
+	stop_signals(&s.signals);
 	sigaddset(&s.signals, SIGUSR2);
-	/* Inherited by every thread libfuse starts. */
+	/* The stop signals are blocked already (mount_and_serve); SIGUSR2
+	 * too now, in the threads libfuse starts, which inherit the mask. */
 	pthread_sigmask(SIG_BLOCK, &s.signals, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = wake_main; /* no SA_RESTART: interrupts the wait */
 	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (pthread_create(&thread, NULL, stop_on_signal, &s) != 0)
+	ret = xva_thread_start(&thread, stop_on_signal, &s);
+	if (ret != 0) {
+		fuse_log(FUSE_LOG_ERR, "xvafs: cannot start the thread that "
+			 "takes the stop signals: %s\n", strerror(ret));
 		return -1;
+	}
 	ret = serve(se, o);
 	pthread_kill(thread, SIGUSR2);
 	pthread_join(thread, NULL);
@@ -797,7 +733,7 @@ static int serve_until_stopped(struct fuse_session *se,
 static int open_overlay(const struct cli *cli, const struct settings *s,
 			struct xvafs_fs *fs, const char *mountpoint)
 {
-	char *dir = cli->overlay, holder[PATH_MAX + 32];
+	char *dir = cli->value[XVAFS_OPT_OVERLAY], holder[PATH_MAX + 32];
 	struct xva_err err;
 	enum xva_status st;
 
@@ -807,12 +743,12 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 	}
 	/* mount(8) passes "rw" for fstab's "defaults": writes next to an
 	 * export are only ever made where someone made room for them. */
-	if (!cli->overlay && access(dir, F_OK) != 0) {
+	if (!cli->value[XVAFS_OPT_OVERLAY] && access(dir, F_OK) != 0) {
 		fprintf(stderr, "xvafs: %s: -o rw keeps the disks' writes in this "
 			"folder, which does not exist: create it to allow writes, "
 			"give -o overlay=DIR, or mount with -o ro (fstab's "
 			"\"defaults\" means rw)\n", dir);
-		if (dir != cli->overlay)
+		if (dir != cli->value[XVAFS_OPT_OVERLAY])
 			free(dir);
 		return XVAFS_EXIT_USAGE;
 	}
@@ -821,15 +757,10 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 			      holder, &fs->overlay, &err);
 	if (st != XVA_OK)
 		fprintf(stderr, "xvafs: %s: %s\n", dir, err.msg);
-	if (dir != cli->overlay)
+	if (dir != cli->value[XVAFS_OPT_OVERLAY])
 		free(dir);
-	if (st == XVA_OK)
-		return XVAFS_EXIT_OK;
-	/* A folder that cannot be made or opened is the option's fault. */
-	if (st == XVA_EOPEN || st == XVA_EINVAL)
-		return XVAFS_EXIT_USAGE;
-	return st == XVA_EIO || st == XVA_ENOSPC || st == XVA_ENOMEM
-		? XVAFS_EXIT_MOUNT : XVAFS_EXIT_BAD_INPUT;
+	return st == XVA_OK ? XVAFS_EXIT_OK
+			    : xvafs_exit_for(st, XVAFS_AT_MOUNT_OVERLAY);
 }
 
 /* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
@@ -886,20 +817,27 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	char holder[PATH_MAX + 32];
 	struct xva_err err;
 	bool daemonized;
+	sigset_t stops;
 	int status;
 
+	/* Blocked in this thread, and in every thread started from here on,
+	 * until the stopper takes them: a stop signal during the mount, the
+	 * fork or the start of serving is not lost, and never kills the
+	 * process with the file system mounted. */
+	stop_signals(&stops);
+	pthread_sigmask(SIG_BLOCK, &stops, NULL);
 	if (xva_direct_errno(xva))
 		fprintf(stderr, "xvafs: %s: cannot open the export with O_DIRECT "
 			"(%s); O_DIRECT readers will be served through the page "
 			"cache\n", cli->image, strerror(xva_direct_errno(xva)));
 	fs.xva = xva;
-	fs.splice = !cli->nosplice;
+	fs.splice = !cli->flag[XVAFS_OPT_NOSPLICE];
 	fs.readahead_kb = s->readahead_kb;
 	fs.prefetch = s->prefetch;
 	fs.uid = s->uid_set ? s->uid : getuid();
 	fs.gid = s->gid_set ? s->gid : getgid();
 	fs.umask = s->umask;
-	if (cli->rw || cli->overlay) {
+	if (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY]) {
 		status = open_overlay(cli, s, &fs, opts->mountpoint);
 		if (status != XVAFS_EXIT_OK)
 			return status;
@@ -922,6 +860,7 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 			s->readahead_kb, strerror(errno));
 	/* A remote source's I/O thread would not live on in the daemon. */
 	xva_source_before_fork(xva->src);
+	take_pending_stop();
 	daemonized = fuse_daemonize(opts->foreground) == 0;
 	xva_source_after_fork(xva->src);
 	if (!daemonized)
@@ -1034,17 +973,10 @@ static int check_command_line(const struct cli *cli)
 
 static void free_cli(struct cli *cli)
 {
-	char **strings[] = {
-		&cli->overlay, &cli->overlay_block, &cli->readahead_kb,
-		&cli->prefetch, &cli->uid, &cli->gid, &cli->umask,
-		&cli->cache_dir, &cli->cache_max, &cli->memory, &cli->log,
-		&cli->ca_file, &cli->s3_endpoint, &cli->s3_region,
-		&cli->aws_profile, &cli->timeout, &cli->retries, &cli->unknown,
-		&cli->vm_config,
-	};
-
-	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-		free(*strings[i]);
+	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++)
+		free(cli->value[i]);
+	free(cli->unknown);
+	free(cli->vm_config);
 }
 
 /* What went to standard output (--list, --help, a listing for a script)
@@ -1079,12 +1011,16 @@ int main(int argc, char *argv[])
 	int status;
 
 	keep_std_fds_open();
-	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) != 0) {
+	/* A closed connection or pipe (libcurl's sockets, a reader of
+	 * standard output) is an error to report, never a reason to die:
+	 * ignored in every thread from the start. */
+	signal(SIGPIPE, SIG_IGN);
+	if (fuse_opt_parse(&args, &cli, cli_spec(), cli_proc) != 0) {
 		status = usage_error("cannot parse the command line");
 		goto out;
 	}
 	if (cli.help) {
-		fputs(usage_text, stdout);
+		print_usage(stdout);
 		status = XVAFS_EXIT_OK;
 		goto out;
 	}
@@ -1110,19 +1046,21 @@ int main(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (cli.log) {
-		log_file = fopen(cli.log, "ae");
+	if (cli.value[XVAFS_OPT_LOG]) {
+		log_file = fopen(cli.value[XVAFS_OPT_LOG], "ae");
 		if (!log_file) {
-			fprintf(stderr, "xvafs: -o log=%s: %s\n", cli.log,
+			fprintf(stderr, "xvafs: -o log=%s: %s\n",
+				cli.value[XVAFS_OPT_LOG],
 				strerror(errno));
 			status = XVAFS_EXIT_USAGE;
 			goto out;
 		}
 	}
 
-	if (!cli.noindexcache)
+	if (!cli.flag[XVAFS_OPT_NOINDEXCACHE])
 		open_options.cache_dir = cache_dir =
-			cli.cache_dir ? strdup(cli.cache_dir)
+			cli.value[XVAFS_OPT_CACHE_DIR]
+				? strdup(cli.value[XVAFS_OPT_CACHE_DIR])
 				      : xva_cache_default_dir();
 	open_options.source = (struct xva_source_options){
 		/* --verify checks a compressed stream's own checksum now. */
@@ -1132,19 +1070,19 @@ int main(int argc, char *argv[])
 		.progress = xvafs_progress_fn,
 		.progress_ctx = &progress,
 		.stop = &xvafs_interrupted,
-		.ca_file = cli.ca_file,
-		.s3_endpoint = cli.s3_endpoint,
-		.s3_region = cli.s3_region,
-		.aws_profile = cli.aws_profile,
-		.s3_path_style = cli.s3_path_style ? 1 : -1,
+		.ca_file = cli.value[XVAFS_OPT_CA_FILE],
+		.s3_endpoint = cli.value[XVAFS_OPT_S3_ENDPOINT],
+		.s3_region = cli.value[XVAFS_OPT_S3_REGION],
+		.aws_profile = cli.value[XVAFS_OPT_AWS_PROFILE],
+		.s3_path_style = cli.flag[XVAFS_OPT_S3_PATH_STYLE] ? 1 : -1,
 		.timeout_s = s.timeout_s,
 		.retries = s.retries,
 	};
 	/* Ctrl-C stops a long index pass cleanly. */
-	xvafs_catch_interrupts(true);
+	xvafs_catch_interrupts();
 	xvafs_progress_start(&progress, "indexing", 0);
 	status = xva_open(cli.image, &open_options, &xva, &err) == XVA_OK
-		 ? XVAFS_EXIT_OK : xvafs_exit_for_open(err.status);
+		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
 	xvafs_progress_end(&progress);
 	if (status != XVAFS_EXIT_OK) {
 		if (cli.list && cli.json)
@@ -1165,7 +1103,8 @@ int main(int argc, char *argv[])
 	}
 	if (cli.export_disk) {
 		struct xvafs_export_options eo = { cli.mountpoint, cli.out,
-						   cli.overlay, cli.force != 0 };
+						   cli.value[XVAFS_OPT_OVERLAY],
+						   cli.force != 0 };
 
 		status = xvafs_export_disk(cli.image, xva, &eo);
 		goto out;
@@ -1179,8 +1118,10 @@ int main(int argc, char *argv[])
 		free(mnt);
 		goto out;
 	}
-	xvafs_catch_interrupts(false);
-	if (cli.verify_reads && !xva->chunk_state &&
+	/* The handler stays until mount_and_serve blocks the stop signals:
+	 * one that comes now is kept in xvafs_interrupted, and the stopper
+	 * acts on it once the file system is mounted. */
+	if (cli.flag[XVAFS_OPT_VERIFY] && !xva->chunk_state &&
 	    xva_enable_verify(xva, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: -o verify: %s\n", cli.image, err.msg);
 		status = XVAFS_EXIT_BAD_INPUT;

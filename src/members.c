@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "xvafs/members.h"
+#include "xvafs/number.h"
 
 bool xva_name_is_reserved(const char *prefix)
 {
@@ -46,19 +47,10 @@ static bool name_is_safe(const char *name, const char **why)
 static bool parse_number(const char *leaf, uint64_t *number, int *width,
 			 const char **rest)
 {
-	uint64_t v = 0;
-	const char *p = leaf;
+	const char *p;
 
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned digit = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - digit) / 10)
-			return false;
-		v = v * 10 + digit;
-	}
-	if (p == leaf || p - leaf > 64)
+	if (!xva_parse_digits(leaf, 10, number, &p) || p - leaf > 64)
 		return false;
-	*number = v;
 	*width = (int)(p - leaf);
 	*rest = p;
 	return true;

@@ -1,11 +1,12 @@
-#include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "xvafs/names.h"
+#include "xvafs/number.h"
 
 #define NAME_MAX_BYTES 200
 
@@ -70,20 +71,17 @@ static void xen_device_name(unsigned long n, char *buf, size_t len)
  * the disk at 4 to xvdd). NULL when neither says anything. */
 static char *device_for(const struct xva_ova_vbd *vbd)
 {
-	unsigned long number;
-	char buf[32], *end;
+	uint64_t number;
+	const char *end;
+	char buf[32];
 
 	if (vbd->device && vbd->device[0])
 		return xva_safe_name(vbd->device);
-	if (!vbd->userdevice || vbd->userdevice[0] < '0' ||
-	    vbd->userdevice[0] > '9')
-		return NULL;
-	errno = 0;
-	number = strtoul(vbd->userdevice, &end, 10);
 	/* Xen's extended disk numbers stop below 2^20. */
-	if (errno || *end || number >= (1ul << 20))
+	if (!xva_parse_digits(vbd->userdevice, 10, &number, &end) || *end ||
+	    number >= (1u << 20))
 		return NULL;
-	xen_device_name(number, buf, sizeof(buf));
+	xen_device_name((unsigned long)number, buf, sizeof(buf));
 	return strdup(buf);
 }
 

@@ -25,6 +25,8 @@
 #include "xvafs/verify.h"
 #include "xvafs/view.h"
 #include "xvafs/xva.h"
+#include "options.h"
+#include "warnings.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -54,6 +56,8 @@ struct xva_plugin {
 	bool verify;             /* verify=true */
 	bool noindexcache;
 	uint64_t prefetch;       /* read-ahead per connection; 0: off */
+	bool prefetch_given;     /* else the table's default */
+	char *ca_file;           /* ca_file=, absolute */
 	uint32_t overlay_block;  /* for a new overlay; 0: the default */
 	/* For remote and compressed exports, as the mount's -o options. */
 	struct xva_source_options source;
@@ -66,7 +70,6 @@ struct xva_plugin {
 };
 
 static struct xva_plugin px = {
-	.prefetch = XVA_READAHEAD_DEFAULT,
 	.source = { .s3_path_style = -1 },
 };
 
@@ -94,130 +97,106 @@ static void warn(const char *fmt, ...)
 
 /* --- configuration --- */
 
-static int set_bool(const char *key, const char *value, bool *out)
-{
-	int r = nbdkit_parse_bool(value);
-
-	if (r < 0) {
-		nbdkit_error("%s=%s: expected true or false", key, value);
-		return -1;
-	}
-	*out = r != 0;
-	return 0;
-}
-
-/* The parameters that reach the source: the same names as the mount's
- * -o options. nbdkit keeps VALUE for the server's lifetime. */
-static int config_source(const char *key, const char *value)
-{
-	struct xva_source_options *o = &px.source;
-	int64_t size;
-	uint32_t n;
-
-	if (strcmp(key, "ca_file") == 0) {
-		o->ca_file = nbdkit_absolute_path(value);
-		return o->ca_file ? 0 : -1;
-	}
-	if (strcmp(key, "s3_endpoint") == 0) {
-		o->s3_endpoint = value;
-		return 0;
-	}
-	if (strcmp(key, "s3_region") == 0) {
-		o->s3_region = value;
-		return 0;
-	}
-	if (strcmp(key, "aws_profile") == 0) {
-		o->aws_profile = value;
-		return 0;
-	}
-	if (strcmp(key, "s3_path_style") == 0) {
-		bool on;
-
-		if (set_bool(key, value, &on) < 0)
-			return -1;
-		o->s3_path_style = on ? 1 : 0;
-		return 0;
-	}
-	if (strcmp(key, "timeout") == 0 || strcmp(key, "retries") == 0) {
-		bool timeout = key[0] == 't';
-
-		if (nbdkit_parse_uint32_t(key, value, &n) < 0)
-			return -1;
-		if (n == 0 || n > (timeout ? 3600u : 100u)) {
-			nbdkit_error("%s=%s: expected %s", key, value, timeout
-				     ? "seconds from 1 to 3600"
-				     : "a number of tries from 1 to 100");
-			return -1;
-		}
-		*(timeout ? &o->timeout_s : &o->retries) = n;
-		return 0;
-	}
-	if (strcmp(key, "cache_max") == 0 || strcmp(key, "memory") == 0) {
-		size = nbdkit_parse_size(value);
-		if (size < 0 || (key[0] == 'm' && size < (4 << 20))) {
-			nbdkit_error("%s=%s: expected a size%s", key, value,
-				     key[0] == 'm' ? " of at least 4M" : "");
-			return -1;
-		}
-		*(key[0] == 'm' ? &o->memory_max : &o->cache_max) = (uint64_t)size;
-		return 0;
-	}
-	nbdkit_error("unknown parameter '%s' (see nbdkit xva --help)", key);
-	return -1;
-}
-
+/* A parameter of the option table's (the mount's -o options under the
+ * same names, and the plugin's own). nbdkit keeps VALUE for the server's
+ * lifetime. */
 static int xva_config(const char *key, const char *value)
 {
-	if (strcmp(key, "file") == 0) {
+	const struct xvafs_option *o = xvafs_option_find(key, strlen(key),
+							 XVAFS_IN_PLUGIN);
+	struct xva_source_options *so = &px.source;
+	char expected[128], **path = NULL;
+	uint64_t n = 0;
+
+	if (!o) {
+		nbdkit_error("unknown parameter '%s' (see nbdkit xva --help)", key);
+		return -1;
+	}
+	if (o->type == XVAFS_TYPE_BOOL) {
+		/* nbdkit's spellings: true, on, yes, 1, and their opposites. */
+		int on = nbdkit_parse_bool(value);
+
+		if (on < 0) {
+			nbdkit_error("%s=%s: expected true or false", key, value);
+			return -1;
+		}
+		n = (uint64_t)on;
+	} else if (!xvafs_option_parse(o, value, &n)) {
+		xvafs_option_expected(o, expected, sizeof(expected));
+		nbdkit_error("%s=%s: expected %s", key, value, expected);
+		return -1;
+	}
+	switch ((enum xvafs_option_id)(o - xvafs_options)) {
+	case XVAFS_OPT_FILE:
 		if (px.file) {
 			nbdkit_error("file= given twice: one nbdkit serves one "
 				     "export (start one per export)");
 			return -1;
 		}
 		px.file = value;
-		return 0;
-	}
-	if (strcmp(key, "disk") == 0) {
+		break;
+	case XVAFS_OPT_DISK:
 		px.disk = value;
-		return 0;
+		break;
+	case XVAFS_OPT_VERIFY:
+		px.verify = n != 0;
+		break;
+	case XVAFS_OPT_NOINDEXCACHE:
+		px.noindexcache = n != 0;
+		break;
+	case XVAFS_OPT_PREFETCH:
+		px.prefetch = n;
+		px.prefetch_given = true;
+		break;
+	case XVAFS_OPT_OVERLAY_BLOCK:
+		px.overlay_block = (uint32_t)n;
+		break;
+	/* Paths: nbdkit changes directory to / before serving. */
+	case XVAFS_OPT_OVERLAY:
+		path = &px.overlay_dir;
+		break;
+	case XVAFS_OPT_CACHE_DIR:
+		path = &px.cache_dir;
+		break;
+	case XVAFS_OPT_CA_FILE:
+		path = &px.ca_file;
+		break;
+	/* What reaches the source, for remote and compressed exports. */
+	case XVAFS_OPT_CACHE_MAX:
+		so->cache_max = n;
+		break;
+	case XVAFS_OPT_MEMORY:
+		so->memory_max = n;
+		break;
+	case XVAFS_OPT_S3_ENDPOINT:
+		so->s3_endpoint = value;
+		break;
+	case XVAFS_OPT_S3_REGION:
+		so->s3_region = value;
+		break;
+	case XVAFS_OPT_S3_PATH_STYLE:
+		so->s3_path_style = n ? 1 : 0;
+		break;
+	case XVAFS_OPT_AWS_PROFILE:
+		so->aws_profile = value;
+		break;
+	case XVAFS_OPT_TIMEOUT:
+		so->timeout_s = (unsigned)n;
+		break;
+	case XVAFS_OPT_RETRIES:
+		so->retries = (unsigned)n;
+		break;
+	default:
+		/* The table says the plugin takes an option it cannot use. */
+		nbdkit_error("%s=: not supported by this plugin", key);
+		return -1;
 	}
-	if (strcmp(key, "verify") == 0)
-		return set_bool(key, value, &px.verify);
-	if (strcmp(key, "noindexcache") == 0)
-		return set_bool(key, value, &px.noindexcache);
-	if (strcmp(key, "overlay") == 0 || strcmp(key, "cache_dir") == 0) {
-		char **dst = key[0] == 'o' ? &px.overlay_dir : &px.cache_dir;
-
-		free(*dst);
-		*dst = nbdkit_absolute_path(value);
-		return *dst ? 0 : -1;
+	if (path) {
+		free(*path);
+		*path = nbdkit_absolute_path(value);
+		return *path ? 0 : -1;
 	}
-	if (strcmp(key, "prefetch") == 0) {
-		int64_t v = nbdkit_parse_size(value);
-
-		if (v < 0 || v > (1ll << 30)) {
-			nbdkit_error("prefetch=%s: expected a size up to 1G, such "
-				     "as 64M, or 0", value);
-			return -1;
-		}
-		px.prefetch = (uint64_t)v;
-		return 0;
-	}
-	if (strcmp(key, "overlay_block") == 0) {
-		uint32_t v;
-
-		if (nbdkit_parse_uint32_t("overlay_block", value, &v) < 0)
-			return -1;
-		if (v == 0 || !xva_overlay_block_valid(v)) {
-			nbdkit_error("overlay_block=%s: expected a power of two "
-				     "from %u to %u", value, XVA_OVL_BLOCK_MIN,
-				     XVA_OVL_BLOCK_MAX);
-			return -1;
-		}
-		px.overlay_block = v;
-		return 0;
-	}
-	return config_source(key, value);
+	return 0;
 }
 
 static int xva_config_complete(void)
@@ -230,6 +209,9 @@ static int xva_config_complete(void)
 		nbdkit_error("overlay_block= goes with overlay=DIR");
 		return -1;
 	}
+	if (!px.prefetch_given)
+		px.prefetch = xvafs_options[XVAFS_OPT_PREFETCH].default_value;
+	px.source.ca_file = px.ca_file;
 	/* nbdkit changes directory to / before serving. */
 	px.location = xva_location_is_url(px.file) ? strdup(px.file)
 						   : nbdkit_absolute_path(px.file);
@@ -240,26 +222,25 @@ static int xva_config_complete(void)
 	return 0;
 }
 
-#define xva_config_help \
-	"[file=]EXPORT       the .xva: a path, or a URL where the core reads them\n" \
-	"disk=NAME           the default export: a disk's prefix, guest device\n" \
-	"                    or label (default: the bootable disk, else xvda,\n" \
-	"                    else the first)\n" \
-	"verify=true         check each chunk against its checksum on first read\n" \
-	"overlay=DIR         writable exports: writes go to this overlay folder\n" \
-	"overlay_block=N     block size of a new overlay (4096 to 65536)\n" \
-	"cache_dir=DIR       where the index cache lives\n" \
-	"noindexcache=true   neither use nor write the index cache\n" \
-	"prefetch=SIZE       read-ahead for sequential readers (default 32M)\n" \
-	"cache_max=SIZE      most space a zstd chunk cache may take\n" \
-	"memory=SIZE         memory for decompressed or fetched data\n" \
-	"ca_file=FILE        also trust these CA certificates (https, s3)\n" \
-	"s3_endpoint=URL     an S3-compatible store instead of AWS\n" \
-	"s3_region=REGION    the bucket's region\n" \
-	"s3_path_style=true  address buckets as ENDPOINT/BUCKET/KEY\n" \
-	"aws_profile=NAME    the credentials profile\n" \
-	"timeout=SECONDS     per HTTP request (default 30)\n" \
-	"retries=N           tries per HTTP request (default 5)"
+/* nbdkit xva --help: the option table's, made when nbdkit loads the
+ * plugin (nbdkit copies the plugin's struct, so the text must be there
+ * before it asks for it). */
+static char config_help[4096];
+
+__attribute__((constructor)) static void make_config_help(void)
+{
+	FILE *out = fmemopen(config_help, sizeof(config_help) - 1, "w");
+	size_t len;
+
+	if (!out)
+		return;
+	xvafs_options_help(out, XVAFS_IN_PLUGIN, 0, 20, 76);
+	fclose(out);
+	/* nbdkit adds the last newline. */
+	len = strlen(config_help);
+	if (len && config_help[len - 1] == '\n')
+		config_help[len - 1] = '\0';
+}
 
 static void xva_dump_plugin(void)
 {
@@ -284,28 +265,18 @@ static size_t pick_default_disk(const struct xva *xva)
 	return 0;
 }
 
-/* What the mount says before mounting, in the plugin's words. */
+static void warn_message(void *ctx, const char *message)
+{
+	(void)ctx;
+	warn("%s: %s", px.file, message);
+}
+
+/* What the mount says before mounting, from the same producer. */
 static void warn_about_export(const struct xva *xva)
 {
 	if (xva->cache_note[0])
 		warn("%s: %s", px.file, xva->cache_note);
-	if (xva_stream_warning(xva)[0])
-		warn("%s: %s", px.file, xva_stream_warning(xva));
-	if (xva_stream_damaged(xva) && !xva->chunk_state)
-		warn("%s: no chunk has a checksum to check it against: some "
-		     "bytes served may be wrong", px.file);
-	if (xva->idx.truncated) {
-		warn("%s: %s", px.file, xva->idx.truncation);
-		for (size_t i = 0; i < xva->map.n_disks; i++) {
-			const struct xva_disk *d = &xva->map.disks[i];
-
-			if (d->intact_end < d->size)
-				warn("%s: disk %s is intact up to byte %llu of "
-				     "%llu; reads past it fail", px.file,
-				     d->prefix, (unsigned long long)d->intact_end,
-				     (unsigned long long)d->size);
-		}
-	}
+	xvafs_export_warnings(xva, "verify=true", warn_message, NULL);
 }
 
 static int open_overlay(void)
@@ -423,8 +394,8 @@ static void xva_cleanup(void)
 	free(px.location);
 	free(px.overlay_dir);
 	free(px.cache_dir);
-	free((char *)px.source.ca_file);
-	px.location = px.overlay_dir = px.cache_dir = NULL;
+	free(px.ca_file);
+	px.location = px.overlay_dir = px.cache_dir = px.ca_file = NULL;
 }
 
 /* --- exports --- */
@@ -699,7 +670,7 @@ static struct nbdkit_plugin plugin = {
 	.magic_config_key = "file",
 	.config = xva_config,
 	.config_complete = xva_config_complete,
-	.config_help = xva_config_help,
+	.config_help = config_help,
 	.dump_plugin = xva_dump_plugin,
 	.get_ready = xva_get_ready,
 	.after_fork = xva_after_fork,

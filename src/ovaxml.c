@@ -5,6 +5,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "xvafs/number.h"
 #include "xvafs/ovaxml.h"
 
 enum field_kind {
@@ -212,15 +213,8 @@ static enum xva_status parse_size(const char *text, const char *field,
 
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
-	if (*p < '0' || *p > '9')
+	if (!xva_parse_digits(p, 10, &v, &p))
 		goto bad;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned digit = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - digit) / 10)
-			goto bad;
-		v = v * 10 + digit;
-	}
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
 	if (*p != '\0' || v > (uint64_t)INT64_MAX)

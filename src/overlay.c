@@ -346,6 +346,14 @@ static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
 			 strerror(errno));
 		goto out;
 	}
+	/* A writer cut off before its new map's header was durable: it
+	 * never held a block. */
+	if (sb.st_size == 0 && !writing) {
+		close(d->map_fd);
+		d->map_fd = -1;
+		st = XVA_OK;
+		goto out;
+	}
 	/* A new map is written in the current version; an existing one keeps
 	 * its header as it is (only its bitmap is ever written). */
 	if (sb.st_size == 0 && writing) {
@@ -382,13 +390,21 @@ static enum xva_status open_disk(struct xva_overlay *ovl, const char *dir,
 			goto out;
 		}
 	}
-	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0) {
+	/* A reader may find a map shorter than its disk (a writer cut off
+	 * before the space it reserved was durable): the bits past its end
+	 * were never written, so no block there is held. */
+	if (xva_pread_full(d->map_fd, d->bitmap, bitmap_len, MAP_HEADER) < 0 &&
+	    (writing || errno != 0)) {
 		st = io_error(err, "cannot read its map", d);
 		goto out;
 	}
 	for (uint64_t b = 0; b < d->n_blocks; b++)
 		d->held += held(d, b) ? 1 : 0;
 	d->data_fd = open(data_path, flags, 0600);
+	if (d->data_fd < 0 && !writing && errno == ENOENT && d->held == 0) {
+		st = XVA_OK; /* cut off before making it: nothing to read */
+		goto out;
+	}
 	if (d->data_fd < 0 || fstat(d->data_fd, &sb) < 0) {
 		st = xva_fail(err, XVA_EOPEN, "cannot open %s: %s", data_path,
 			      strerror(errno));
@@ -414,6 +430,28 @@ static void init_disk(struct ovl_disk *d, const struct xva_disk *disk)
 	pthread_mutex_init(&d->sync_lock, NULL);
 	for (size_t s = 0; s < STRIPES; s++)
 		pthread_mutex_init(&d->stripes[s], NULL);
+}
+
+/* fsync(2) makes a new file's data durable, not its name in the folder:
+ * without this a power cut can lose a map or data file just made, and
+ * with it every block later synced to it. */
+static enum xva_status sync_folder(const char *dir, struct xva_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	/* EINVAL: a file system that cannot sync folders (some network
+	 * ones); it cannot be asked for more than it does. */
+	if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL)) {
+		enum xva_status st = xva_fail(err, XVA_EIO, "cannot sync the "
+					      "overlay folder %s: %s", dir,
+					      strerror(errno));
+
+		if (fd >= 0)
+			close(fd);
+		return st;
+	}
+	close(fd);
+	return XVA_OK;
 }
 
 static bool any_map(const struct xva_overlay *ovl)
@@ -468,6 +506,8 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 		ovl->n_disks++;
 		st = open_disk(ovl, dir, &ovl->disks[i], block, hash, err);
 	}
+	if (st == XVA_OK && mode == XVA_OVL_WRITE)
+		st = sync_folder(dir, err);
 	/* Every writer leaves its lock file, and each disk written a map. */
 	if (st == XVA_OK && mode == XVA_OVL_READ && ovl->lock_fd < 0 &&
 	    !any_map(ovl))

@@ -43,6 +43,7 @@
 #include <zlib.h>
 
 #include "io.h"
+#include "xvafs/atomicfile.h"
 #include "xvafs/blockcache.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/source.h"
@@ -653,7 +654,7 @@ static enum xva_status save_index(struct gz_source *gz, struct xva_err *err)
 		return st;
 	}
 	free(table);
-	st = xva_cache_commit(gz->ws.fd, gz->tmp_path, gz->cache_path, err);
+	st = xva_atomic_file_commit(gz->ws.fd, gz->tmp_path, gz->cache_path, err);
 	if (st != XVA_OK)
 		return st;
 	free(gz->tmp_path);
@@ -1384,7 +1385,7 @@ static void start_index_file(struct gz_source *gz)
 	int fd;
 
 	if (xva_cache_mkdir(gz->cache_dir, &why) != XVA_OK ||
-	    xva_cache_create_tmp(gz->cache_path, &gz->tmp_path, &fd, &why)
+	    xva_atomic_file_create(gz->cache_path, &gz->tmp_path, &fd, &why)
 	    != XVA_OK) {
 		xva_source_warn(&gz->base, "the gzip index is not kept: %s", why.msg);
 		return;

@@ -39,7 +39,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "thread.h"
 #include "xvafs/aws.h"
+#include "xvafs/http_response.h"
 #include "xvafs/source.h"
 
 #ifndef XVAFS_VERSION
@@ -124,12 +126,7 @@ struct request {
 	/* The response. */
 	long code;
 	bool checked;
-	bool have_range;
-	uint64_t cr_start, cr_end, cr_total;
-	bool cr_unsatisfied;    /* "bytes * / TOTAL" */
-	char etag[256];
-	char last_modified[128];
-	char bucket_region[64];
+	struct xva_http_response resp;
 	char *data;             /* the probe's bytes */
 	char *body;             /* an error's body */
 	size_t body_len;
@@ -465,73 +462,12 @@ static enum xva_status request_blocks(struct http_source *hs, uint64_t first,
 
 /* ---- the I/O thread's side ---- */
 
-static bool parse_content_range(const char *v, struct request *r)
-{
-	unsigned long long a, b, t;
-
-	while (*v == ' ')
-		v++;
-	if (strncasecmp(v, "bytes", 5) != 0)
-		return false;
-	v += 5;
-	while (*v == ' ')
-		v++;
-	if (sscanf(v, "*/%llu", &t) == 1) {
-		r->cr_unsatisfied = true;
-		r->cr_total = t;
-		return true;
-	}
-	if (sscanf(v, "%llu-%llu/%llu", &a, &b, &t) != 3 || a > b || b >= t)
-		return false;
-	r->cr_start = a;
-	r->cr_end = b;
-	r->cr_total = t;
-	return true;
-}
-
-static void copy_value(char *dst, size_t size, const char *v, size_t n)
-{
-	while (n && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
 static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
 	struct request *r = ud;
 	size_t n = size * nmemb;
-	const char *colon = memchr(line, ':', n);
-	char value[512];
 
-	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-		/* A new response (after a redirect or a 100): forget the last. */
-		r->have_range = r->cr_unsatisfied = false;
-		r->etag[0] = r->last_modified[0] = r->bucket_region[0] = '\0';
-		return n;
-	}
-	if (!colon)
-		return n;
-	copy_value(value, sizeof(value), colon + 1,
-		   n - (size_t)(colon + 1 - line));
-#define IS(name) ((size_t)(colon - line) == strlen(name) && \
-		  strncasecmp(line, name, strlen(name)) == 0)
-	/* A validator too long to keep whole is not kept at all: a cut one
-	 * would never match. */
-	if (IS("content-range"))
-		r->have_range = parse_content_range(value, r);
-	else if (IS("etag") && strlen(value) < sizeof(r->etag))
-		memcpy(r->etag, value, strlen(value) + 1);
-	else if (IS("last-modified") && strlen(value) < sizeof(r->last_modified))
-		memcpy(r->last_modified, value, strlen(value) + 1);
-	else if (IS("x-amz-bucket-region") &&
-		 strlen(value) < sizeof(r->bucket_region))
-		memcpy(r->bucket_region, value, strlen(value) + 1);
-#undef IS
+	xva_http_response_header(&r->resp, line, n);
 	return n;
 }
 
@@ -559,51 +495,52 @@ static bool check_response(struct request *r)
 	}
 	if (r->code != 206)
 		return true; /* an error body: kept for its message */
-	if (!r->have_range || r->cr_unsatisfied) {
+	if (!r->resp.have_range || r->resp.cr_unsatisfied) {
 		r->failed = true;
 		xva_fail(&r->fail, XVA_EIO, "%s: the server's partial answer "
 			 "has no valid Content-Range", asked);
 		return false;
 	}
 	if (r->probe) {
-		if (r->cr_start != 0 || r->cr_end >= r->len) {
+		if (r->resp.cr_start != 0 || r->resp.cr_end >= r->len) {
 			r->failed = true;
 			xva_fail(&r->fail, XVA_EIO, "%s: the server answered "
 				 "with bytes %llu-%llu", asked,
-				 (unsigned long long)r->cr_start,
-				 (unsigned long long)r->cr_end);
+				 (unsigned long long)r->resp.cr_start,
+				 (unsigned long long)r->resp.cr_end);
 			return false;
 		}
-		r->len = r->cr_end + 1;
+		r->len = r->resp.cr_end + 1;
 		return true;
 	}
-	if (r->cr_total != hs->base.size) {
+	if (r->resp.cr_total != hs->base.size) {
 		r->failed = true;
 		xva_fail(&r->fail, XVA_ECHANGED, "the object changed since it "
 			 "was opened (%llu bytes then, %llu now); remount",
 			 (unsigned long long)hs->base.size,
-			 (unsigned long long)r->cr_total);
+			 (unsigned long long)r->resp.cr_total);
 		return false;
 	}
 	/* Servers that ignore If-Match (s3rver, some caches) still label
 	 * what they send. */
-	if ((hs->etag && r->etag[0] && strcmp(r->etag, hs->etag) != 0) ||
-	    (!hs->etag && hs->last_modified && r->last_modified[0] &&
-	     strcmp(r->last_modified, hs->last_modified) != 0)) {
+	if ((hs->etag && r->resp.etag[0] &&
+	     strcmp(r->resp.etag, hs->etag) != 0) ||
+	    (!hs->etag && hs->last_modified && r->resp.last_modified[0] &&
+	     strcmp(r->resp.last_modified, hs->last_modified) != 0)) {
 		r->failed = true;
 		xva_fail(&r->fail, XVA_ECHANGED, "%s: the object changed since "
 			 "it was opened (%s %s then, %s now); remount", asked,
 			 hs->etag ? "ETag" : "Last-Modified",
 			 hs->etag ? hs->etag : hs->last_modified,
-			 hs->etag ? r->etag : r->last_modified);
+			 hs->etag ? r->resp.etag : r->resp.last_modified);
 		return false;
 	}
-	if (r->cr_start != r->off || r->cr_end != r->off + r->len - 1) {
+	if (r->resp.cr_start != r->off || r->resp.cr_end != r->off + r->len - 1) {
 		r->failed = true;
 		xva_fail(&r->fail, XVA_EIO, "%s: the server answered with "
 			 "bytes %llu-%llu", asked,
-			 (unsigned long long)r->cr_start,
-			 (unsigned long long)r->cr_end);
+			 (unsigned long long)r->resp.cr_start,
+			 (unsigned long long)r->resp.cr_end);
 		return false;
 	}
 	return true;
@@ -700,46 +637,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	     atomic_load_explicit(&r->hs->waiting, memory_order_relaxed)))
 		progress(r->hs, r, end);
 	return n;
-}
-
-/* The text of <TAG> in an S3 error body, or "". */
-static void s3_field(const char *body, const char *tag, char *out,
-		     size_t size)
-{
-	char open[32], close[32];
-	const char *a, *b;
-
-	out[0] = '\0';
-	if (!body)
-		return;
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	if ((a = strstr(body, open)) && (b = strstr(a, close)))
-		copy_value(out, size, a + strlen(open),
-			   (size_t)(b - a - (ptrdiff_t)strlen(open)));
-}
-
-/* What an S3 error code says about the credentials, or NULL when it is
- * not about them. Some come with 400 (ExpiredToken), not 403. */
-static const char *auth_problem(const char *code)
-{
-	static const struct {
-		const char *code, *why;
-	} known[] = {
-		{ "SignatureDoesNotMatch", "the secret key is wrong" },
-		{ "InvalidAccessKeyId", "the access key id is unknown" },
-		{ "ExpiredToken", "the session token has expired" },
-		{ "TokenRefreshRequired", "the session token has expired" },
-		{ "InvalidToken", "the session token is not valid" },
-		{ "RequestTimeTooSkewed", "this machine's clock is off" },
-		{ "AccessDenied", "the credentials are not allowed to read it" },
-		{ "AllAccessDisabled", "all access to the object is disabled" },
-	};
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(code, known[i].code))
-			return known[i].why;
-	return NULL;
 }
 
 static CURL *easy_get(struct http_source *hs)
@@ -955,11 +852,11 @@ static enum verdict judge(struct request *r, CURLcode rc)
 			 (unsigned long long)r->len);
 		return DONE_RETRY;
 	}
-	s3_field(r->body, "Code", code, sizeof(code));
-	s3_field(r->body, "Message", msg, sizeof(msg));
-	s3_field(r->body, "Region", region, sizeof(region));
-	if (r->probe && r->code == 416 && r->cr_unsatisfied &&
-	    r->cr_total == 0) {
+	xva_s3_error_field(r->body, "Code", code, sizeof(code));
+	xva_s3_error_field(r->body, "Message", msg, sizeof(msg));
+	xva_s3_error_field(r->body, "Region", region, sizeof(region));
+	if (r->probe && r->code == 416 && r->resp.cr_unsatisfied &&
+	    r->resp.cr_total == 0) {
 		r->len = 0;
 		return DONE_OK;
 	}
@@ -981,7 +878,7 @@ static enum verdict judge(struct request *r, CURLcode rc)
 	/* A request signed for the wrong region: S3 names the right one in
 	 * a header (301, 400) or in the error body. */
 	if (hs->s3 && !region[0])
-		snprintf(region, sizeof(region), "%s", r->bucket_region);
+		snprintf(region, sizeof(region), "%s", r->resp.bucket_region);
 	if (hs->s3 && region[0] && strcmp(region, hs->s3t.region) != 0) {
 		xva_fail(e, XVA_EINVAL, "the bucket is in region %s, not %s "
 			 "(HTTP %ld%s%s): set the region (AWS_REGION=%s)",
@@ -989,7 +886,7 @@ static enum verdict judge(struct request *r, CURLcode rc)
 			 code, region);
 		return DONE_FAIL;
 	}
-	why = auth_problem(code);
+	why = xva_s3_auth_problem(code);
 	if (r->code == 401 || r->code == 403 || why) {
 		if (hs->s3 && !hs->s3t.access_key) {
 			xva_fail(e, XVA_EACCESS, "refused (HTTP %ld%s%s) and no "
@@ -1478,7 +1375,7 @@ static void http_after_fork(struct xva_source *src)
 	hs->stopping = false;
 	/* Without its thread nothing could be read: a failure here is one
 	 * the next read reports (it finds no I/O thread and says so). */
-	hs->io_started = pthread_create(&hs->io, NULL, io_main, hs) == 0;
+	hs->io_started = xva_thread_start(&hs->io, io_main, hs) == 0;
 }
 
 static const struct xva_source_ops http_ops = {
@@ -1562,14 +1459,14 @@ static enum xva_status probe(struct http_source *hs, struct xva_err *err)
 		st = xva_fail(err, r->result.status, "%s", r->result.msg);
 		goto out;
 	}
-	hs->base.size = r->len == 0 ? 0 : r->cr_total;
+	hs->base.size = r->len == 0 ? 0 : r->resp.cr_total;
 	pthread_mutex_lock(&hs->lock);
 	hs->max_in_flight = hs->h2 ? H2_IN_FLIGHT : H1_CONNECTIONS;
 	pthread_mutex_unlock(&hs->lock);
-	if (r->etag[0] && !(hs->etag = strdup(r->etag)))
+	if (r->resp.etag[0] && !(hs->etag = strdup(r->resp.etag)))
 		goto nomem;
-	if (r->last_modified[0] &&
-	    !(hs->last_modified = strdup(r->last_modified)))
+	if (r->resp.last_modified[0] &&
+	    !(hs->last_modified = strdup(r->resp.last_modified)))
 		goto nomem;
 	if (hs->last_modified) {
 		time_t t = curl_getdate(hs->last_modified, NULL);
@@ -1629,6 +1526,7 @@ enum xva_status xva_source_http_open(const char *url,
 {
 	struct http_source *hs;
 	enum xva_status st;
+	int rc;
 
 	*out = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -1680,9 +1578,10 @@ enum xva_status xva_source_http_open(const char *url,
 	st = common_headers(hs, &hs->probe_headers, err);
 	if (st != XVA_OK)
 		goto fail;
-	if (pthread_create(&hs->io, NULL, io_main, hs) != 0) {
+	rc = xva_thread_start(&hs->io, io_main, hs);
+	if (rc != 0) {
 		st = xva_fail(err, XVA_ENOMEM, "cannot start the I/O thread: %s",
-			      strerror(errno));
+			      strerror(rc));
 		goto fail;
 	}
 	hs->io_started = true;

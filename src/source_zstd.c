@@ -37,6 +37,8 @@
 #include <zstd_errors.h>
 
 #include "io.h"
+#include "thread.h"
+#include "xvafs/atomicfile.h"
 #include "xvafs/blockcache.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/source.h"
@@ -616,7 +618,7 @@ static enum xva_status worker_new(struct zs_worker *w, struct xva_err *err)
 						ZSTD_c_contentSizeFlag, 1)))
 		return xva_fail(err, XVA_EIO, "libzstd refuses the cache's "
 				"compression parameters");
-	if (pthread_create(&w->thread, NULL, compress_thread, w) != 0)
+	if (xva_thread_start(&w->thread, compress_thread, w) != 0)
 		return xva_fail(err, XVA_ENOMEM, "cannot start a thread that "
 				"writes the zstd chunk cache");
 	w->running = true;
@@ -727,7 +729,7 @@ static enum xva_status save_cache(struct zs_source *zs, struct xva_err *err)
 	zs->file_bytes = zs->file_end + tail_len;
 	if (!zs->tmp_path)
 		return XVA_OK; /* unlinked: nothing to keep */
-	st = xva_cache_commit(zs->fd, zs->tmp_path, zs->cache_path, err);
+	st = xva_atomic_file_commit(zs->fd, zs->tmp_path, zs->cache_path, err);
 	if (st != XVA_OK)
 		return st;
 	free(zs->tmp_path);
@@ -914,7 +916,7 @@ static enum xva_status start_cache_file(struct zs_source *zs,
 		int fd;
 
 		if (xva_cache_mkdir(zs->cache_dir, &why) == XVA_OK &&
-		    xva_cache_create_tmp(zs->cache_path, &zs->tmp_path, &fd,
+		    xva_atomic_file_create(zs->cache_path, &zs->tmp_path, &fd,
 					 &why) == XVA_OK)
 			zs->fd = fd;
 		else

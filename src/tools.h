@@ -29,14 +29,27 @@ enum xvafs_exit {
 	/* Interrupted by signal N: 128 + N, as shells report it. */
 };
 
-/* The exit status for an export that xva_open() refused. */
-int xvafs_exit_for_open(enum xva_status st);
+/* What a core call that failed was doing: the same core status is the
+ * user's fault in one place (an overlay folder an option names that
+ * cannot be opened) and the export's in another. */
+enum xvafs_failed_at {
+	XVAFS_AT_EXPORT,        /* opening or reading the export */
+	XVAFS_AT_OVERLAY,       /* --overlay DIR, opened to read */
+	XVAFS_AT_MOUNT_OVERLAY, /* -o rw or overlay=DIR, opened to write while
+				   mounting */
+	XVAFS_AT_VM,            /* building or writing the VM's config */
+};
+/* The exit status for core status ST (not XVA_OK) met AT; XVA_EINTR is
+ * 128 + the signal that interrupted. Every command maps core statuses
+ * through this one table. */
+int xvafs_exit_for(enum xva_status st, enum xvafs_failed_at at);
 
 /* Set by SIGINT, SIGTERM or SIGHUP while a command or an index pass
  * runs (the signal's number). */
 extern volatile sig_atomic_t xvafs_interrupted;
-/* Catches those signals into xvafs_interrupted (ON), or restores them. */
-void xvafs_catch_interrupts(bool on);
+/* Catches those signals into xvafs_interrupted, for good: a mount
+ * blocks them before mounting, and its stopper thread takes them. */
+void xvafs_catch_interrupts(void);
 
 /* BYTES in binary units ("1.4 GiB"), or exactly with EXACT. */
 void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xvafs/number.h"
 #include "xvafs/vm.h"
 
 /* Past these a VM record is not one a hypervisor could have run. */
@@ -66,15 +67,8 @@ static bool parse_u64(const char *text, uint64_t *out)
 		return false;
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
-	if (*p < '0' || *p > '9')
+	if (!xva_parse_digits(p, 10, &v, &p))
 		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned digit = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - digit) / 10)
-			return false;
-		v = v * 10 + digit;
-	}
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
 	if (*p)

@@ -198,12 +198,12 @@ static enum xva_status walk(struct xva *xva, struct xva_err *err)
  * cached for next time). Cache trouble never fails the open: it is noted
  * in cache_note and the walk is done. */
 static enum xva_status index_export(struct xva *xva, const char *cache_dir,
-				    struct xva_err *err)
+				    bool load_cache, struct xva_err *err)
 {
 	struct xva_err note;
 	enum xva_status st;
 
-	if (cache_dir && !xva->src->in_pass) {
+	if (cache_dir && load_cache && !xva->src->in_pass) {
 		st = xva_index_cache_load(cache_dir, xva->src, &xva->map,
 					  &xva->idx, &note);
 		if (st == XVA_OK) {
@@ -260,18 +260,19 @@ static enum xva_status guard_damaged_stream(struct xva *xva,
 	return XVA_OK;
 }
 
-/* The source, the index and ova.xml: everything that reads the export
- * before it is served. */
+/* The source, the index, ova.xml and the disks' sizes: everything that
+ * reads the export, or depends on what its index says, before it is
+ * served. INDEX_CACHE: the index may come from the index cache. */
 static enum xva_status read_structure(struct xva *xva, const char *location,
 				      const struct xva_source_options *so,
-				      struct xva_err *err)
+				      bool index_cache, struct xva_err *err)
 {
 	enum xva_status st;
 
 	st = xva_source_open(location, so, &xva->src, err);
 	if (st != XVA_OK)
 		return st;
-	st = index_export(xva, so->cache_dir, err);
+	st = index_export(xva, so->cache_dir, index_cache, err);
 	if (st != XVA_OK)
 		return st;
 	shrink(&xva->map);
@@ -281,8 +282,12 @@ static enum xva_status read_structure(struct xva *xva, const char *location,
 				    "nor any disk data%s", xva->idx.members
 				    ? "" : " (it is empty or all zeros)");
 	if (xva->idx.has_ova)
-		return load_ova(xva, err);
-	return XVA_OK;
+		st = load_ova(xva, err);
+	if (st == XVA_OK)
+		st = size_disks(xva, err);
+	if (st == XVA_OK && xva->idx.truncated)
+		st = add_unreached(xva, err);
+	return st;
 }
 
 /* Undoes read_structure for another try. */
@@ -329,21 +334,19 @@ enum xva_status xva_open(const char *location,
 		return xva_nomem(err);
 	xva_map_init(&xva->map);
 	xva->stop = so.stop;
-	st = read_structure(xva, location, &so, err);
-	if (st != XVA_OK && st != XVA_EINTR && used_saved_index(xva)) {
-		/* Never trusted: rebuilt from the export, once. */
+	st = read_structure(xva, location, &so, true, err);
+	if (st != XVA_OK && st != XVA_EINTR &&
+	    (used_saved_index(xva) || xva->index_from_cache)) {
+		/* Never trusted: rebuilt from the export, once (without the
+		 * source's saved index too when it was used). */
 		snprintf(xva->cache_note, sizeof(xva->cache_note),
 			 "the saved index was unusable and has been rebuilt: "
 			 "%.400s", err->msg);
+		if (used_saved_index(xva))
+			so.fresh_pass = true;
 		forget_structure(xva);
-		so.fresh_pass = true;
-		st = read_structure(xva, location, &so, err);
+		st = read_structure(xva, location, &so, false, err);
 	}
-	if (st != XVA_OK)
-		goto fail;
-	st = size_disks(xva, err);
-	if (st == XVA_OK && xva->idx.truncated)
-		st = add_unreached(xva, err);
 	if (st == XVA_OK)
 		st = xva_names_build(xva->ova, &xva->map, &xva->names, err);
 	if (st == XVA_OK)

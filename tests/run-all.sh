@@ -34,20 +34,26 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_build build-asan "-LE slow" -DXVAFS_SANITIZE=ON -DXVAFS_WERROR=ON -DCMAKE_BUILD_TYPE=Debug
 fuzz_seconds=${FUZZ_SECONDS:-30}
+# Every harness (tests/fuzz/fuzz_H.c; tests/fuzz/CMakeLists.txt has the
+# same list for the replay tests).
+harnesses="index ovaxml vm indexcache gzipindex zstdindex http aws overlaymap"
 echo "== build-fuzz: libFuzzer harnesses, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build-fuzz -DXVAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_index fuzz_ovaxml fuzz_vm fuzz_overlaymap >/dev/null
+# shellcheck disable=SC2046,SC2086
+cmake --build build-fuzz -j"$jobs" --target $(printf 'fuzz_%s ' $harnesses) >/dev/null
 fuzz_dir=$(mktemp -d)
 trap 'rm -rf "$fuzz_dir"' EXIT
-tests/fuzz/seeds.sh build/tests/mkxva "$fuzz_dir/seeds" >/dev/null
+tests/fuzz/seeds.sh build/tests/mkxva "$fuzz_dir/seeds" build/xvafs >/dev/null
 # Overlay maps as the overlay code makes them, for the map loader's harness.
 build/tests/fuzz/overlaymap_seeds "$fuzz_dir/seeds/overlaymap"
-for h in index ovaxml vm overlaymap; do
+for h in $harnesses; do
 	mkdir -p "$fuzz_dir/corpus-$h" "$fuzz_dir/crash-$h"
-	cp "$fuzz_dir/seeds/$h"/* tests/fuzz/regressions/$h/* "$fuzz_dir/corpus-$h/"
+	cp "$fuzz_dir/seeds/$h"/* "$fuzz_dir/corpus-$h/"
+	# New inputs go to the first folder; the regressions are read only
+	# (their names may be the seeds').
 	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout=10 \
 		-rss_limit_mb=2048 -max_len=200000 -artifact_prefix="$fuzz_dir/crash-$h/" \
-		"$fuzz_dir/corpus-$h" >"$fuzz_dir/$h.log" 2>&1; then
+		"$fuzz_dir/corpus-$h" "tests/fuzz/regressions/$h" >"$fuzz_dir/$h.log" 2>&1; then
 		tail -n 60 "$fuzz_dir/$h.log"
 		echo "fuzz_$h found a crash; the input is in $fuzz_dir/crash-$h" >&2
 		trap - EXIT

@@ -1,8 +1,8 @@
 /* The cache folder: where the index cache and compressed sources' own
  * indexes and chunk caches live. Files are named after a hash of the
  * source's identity, so a changed export never finds the old files, and
- * are written whole under a temporary name and renamed, so a reader never
- * sees half a file. */
+ * are published by the atomic-file writer (xvafs/atomicfile.h), so a
+ * reader never sees half a file and a power cut never loses a rename. */
 #ifndef XVAFS_CACHEFILE_H
 #define XVAFS_CACHEFILE_H
 
@@ -18,15 +18,5 @@ char *xva_cache_path(const char *dir, const char *identity, const char *ext);
 
 /* Creates DIR and its missing parents, mode 0700. */
 enum xva_status xva_cache_mkdir(const char *dir, struct xva_err *err);
-
-/* Creates a new, empty, 0600 temporary file beside FINAL (DIR/.tmp-...)
- * for writing; *TMP_PATH (malloc'ed) is its name, for
- * xva_cache_commit() or unlink(). */
-enum xva_status xva_cache_create_tmp(const char *final, char **tmp_path,
-				     int *fd, struct xva_err *err);
-
-/* Makes the temporary file durable and renames it to FINAL. */
-enum xva_status xva_cache_commit(int fd, const char *tmp_path,
-				 const char *final, struct xva_err *err);
 
 #endif

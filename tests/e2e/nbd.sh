@@ -409,6 +409,24 @@ nbdcopy "$(uri Ref:2)" - >/dev/null 2>&1 && fail "the never-reached disk Ref:2 w
 [ "$(map_of "$(uri Ref:2)")" = "0 $((3 * MIB)) data" ] || fail "Ref:2's map must be data, not holes: $(map_of "$(uri Ref:2)")"
 stop "$PID" "$LOG" "truncated|is intact up to"
 
+# --- start-up warnings ---
+
+note "the start-up warnings are the mount's: chunks without a checksum member, stray checksum members"
+printf '%s\n' "Ref:1/00000000 512" "Ref:1/00000000.xxhash 16" \
+	"Ref:1/00000001 512" "Ref:1/00000001.checksum 40" >"$WORK/sums.spec"
+"$MKXVA" --spec "$WORK/sums.spec" "$WORK/sums.xva"
+"$XVAFS" --list --no-index-cache "$WORK/sums.xva" >/dev/null 2>"$WORK/sums.list.err" ||
+	{ cat "$WORK/sums.list.err"; fail "xvafs --list of the export with stray checksums"; }
+sed -n 's|^xvafs: .*/sums\.xva: ||p' "$WORK/sums.list.err" >"$WORK/sums.want"
+grep -q "1 of 2 chunks have no checksum member" "$WORK/sums.want" &&
+	grep -q "1 checksum member is out of place" "$WORK/sums.want" ||
+	{ cat "$WORK/sums.list.err"; fail "xvafs --list does not give the warnings this test compares"; }
+serve sums unix "$WORK/sums.xva" noindexcache=true
+sed -n 's|^nbdkit: xva: warning: .*/sums\.xva: ||p' "$LOG" >"$WORK/sums.got"
+diff "$WORK/sums.want" "$WORK/sums.got" ||
+	{ cat "$LOG"; fail "the plugin's start-up warnings are not xvafs --list's"; }
+stop "$PID" "$LOG" "^nbdkit: xva: warning: "
+
 # --- verify=true ---
 
 note "verify=true fails the damaged chunk only"

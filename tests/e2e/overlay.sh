@@ -4,7 +4,7 @@
 #     with the overlay and is gone without it;
 #   - thousands of random writes match a model, before and after remount;
 #   - kill -9 of the daemon mid-writes loses no synced write and leaves no
-#     garbage;
+#     garbage (a process crash; power cuts, state by state: crashstates.sh);
 #   - a full file system under the overlay gives ENOSPC and breaks nothing;
 #   - truncate is refused, punch-hole reads zeros, files are 0600;
 #   - an overlay of another export is refused; --export-disk.
