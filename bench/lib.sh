@@ -6,6 +6,8 @@ work=${BENCH_DIR:-/var/tmp/xvafs-bench}
 mkdir -p "$work"
 export XDG_CACHE_HOME=$work/cache
 MIB=1048576
+# shellcheck source=../tests/wait.sh
+source "$top/tests/wait.sh"
 
 can_drop=no
 if [ "$(id -u)" = 0 ] && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
@@ -43,12 +45,10 @@ machine() {
 	echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), libfuse $(pkg-config --modversion fuse3)"
 }
 
+is_fuse_mount() {
+	awk -v m="$1" '$2 == m && $3 ~ /^fuse/ { f = 1 } END { exit !f }' /proc/self/mounts
+}
 # mounted MNT: waits until MNT is a FUSE mount.
 mounted() {
-	for _ in $(seq 1 200); do
-		awk -v m="$1" '$2 == m && $3 ~ /^fuse/ { f = 1 } END { exit !f }' /proc/self/mounts && return 0
-		sleep 0.05
-	done
-	echo "bench: $1 did not mount" >&2
-	exit 1
+	wait_until "$1 to mount" is_fuse_mount "$1"
 }

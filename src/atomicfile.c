@@ -40,27 +40,33 @@ enum xva_status xva_atomic_file_create(const char *final, char **tmp_path,
 	return XVA_OK;
 }
 
-/* The folder FINAL is in, made durable: its new entry survives a power
- * cut. A file system that cannot sync a folder (EINVAL) has nothing to
- * make durable there. */
-static enum xva_status sync_folder(const char *final, struct xva_err *err)
+enum xva_status xva_sync_folder(const char *dir, struct xva_err *err)
 {
-	const char *slash = strrchr(final, '/');
-	char *dir = slash ? strndup(final, slash == final ? 1
-						: (size_t)(slash - final))
-			  : strdup(".");
 	enum xva_status st = XVA_OK;
-	int fd;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!dir)
-		return xva_nomem(err);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* EINVAL: a file system that cannot sync a folder (some network
+	 * ones) has nothing more to make durable there. */
 	if (fd < 0)
 		st = write_error(errno, "open the folder", dir, err);
 	else if (fsync(fd) < 0 && errno != EINVAL)
 		st = write_error(errno, "sync the folder", dir, err);
 	if (fd >= 0)
 		close(fd);
+	return st;
+}
+
+enum xva_status xva_sync_parent_folder(const char *path, struct xva_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1
+					    : (size_t)(slash - path))
+			  : strdup(".");
+	enum xva_status st;
+
+	if (!dir)
+		return xva_nomem(err);
+	st = xva_sync_folder(dir, err);
 	free(dir);
 	return st;
 }
@@ -73,7 +79,7 @@ enum xva_status xva_atomic_file_commit(int fd, const char *tmp_path,
 	if (rename(tmp_path, final) < 0)
 		return xva_fail(err, XVA_EIO, "cannot rename %s to %s: %s",
 				tmp_path, final, strerror(errno));
-	return sync_folder(final, err);
+	return xva_sync_parent_folder(final, err);
 }
 
 enum xva_status xva_atomic_file_write(const char *final, const void *data,

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -609,6 +610,10 @@ struct stopper {
 	const char *mountpoint;
 	pthread_t main_thread;
 	sigset_t signals; /* SIGINT, SIGTERM, SIGHUP, and SIGUSR2 to quit */
+	/* Set by the main thread before its SIGUSR2, so that a SIGUSR2 sent
+	 * to the process from outside is not taken for the end of serving
+	 * (which would leave the stop signals with nobody to take them). */
+	atomic_bool served;
 };
 
 static int unmount_unless_busy(const char *mnt)
@@ -654,8 +659,11 @@ static void *stop_on_signal(void *arg)
 
 		early = 0;
 
-		if (sig == SIGUSR2)
-			return NULL; /* the file system has stopped */
+		if (sig == SIGUSR2) {
+			if (atomic_load(&s->served))
+				return NULL; /* the file system has stopped */
+			continue; /* not ours */
+		}
 		if (sig < 0 && errno != EAGAIN)
 			continue;
 		if (sig > 0 && asked) {
@@ -704,7 +712,7 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 static int serve_until_stopped(struct fuse_session *se,
 			       const struct fuse_cmdline_opts *o)
 {
-	struct stopper s = { se, o->mountpoint, pthread_self(), { { 0 } } };
+	struct stopper s = { se, o->mountpoint, pthread_self(), { { 0 } }, false };
 	struct sigaction sa;
 	pthread_t thread;
 	int ret;
@@ -724,6 +732,7 @@ static int serve_until_stopped(struct fuse_session *se,
 		return -1;
 	}
 	ret = serve(se, o);
+	atomic_store(&s.served, true);
 	pthread_kill(thread, SIGUSR2);
 	pthread_join(thread, NULL);
 	/* A signal number from libfuse is a stop asked for, not a failure. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "xvafs/atomicfile.h"
 #include "xvafs/overlay.h"
 #include "io.h"
 
@@ -432,28 +433,6 @@ static void init_disk(struct ovl_disk *d, const struct xva_disk *disk)
 		pthread_mutex_init(&d->stripes[s], NULL);
 }
 
-/* fsync(2) makes a new file's data durable, not its name in the folder:
- * without this a power cut can lose a map or data file just made, and
- * with it every block later synced to it. */
-static enum xva_status sync_folder(const char *dir, struct xva_err *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	/* EINVAL: a file system that cannot sync folders (some network
-	 * ones); it cannot be asked for more than it does. */
-	if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL)) {
-		enum xva_status st = xva_fail(err, XVA_EIO, "cannot sync the "
-					      "overlay folder %s: %s", dir,
-					      strerror(errno));
-
-		if (fd >= 0)
-			close(fd);
-		return st;
-	}
-	close(fd);
-	return XVA_OK;
-}
-
 static bool any_map(const struct xva_overlay *ovl)
 {
 	for (size_t i = 0; i < ovl->n_disks; i++)
@@ -479,9 +458,16 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 				XVA_OVL_BLOCK_MIN, XVA_OVL_BLOCK_MAX);
 	if (!block)
 		block = XVA_OVL_BLOCK_DEFAULT;
-	if (mode == XVA_OVL_WRITE && mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mode == XVA_OVL_WRITE && mkdir(dir, 0700) == 0) {
+		/* The new folder's own name must survive a power cut, as the
+		 * files made in it do (below). */
+		st = xva_sync_parent_folder(dir, err);
+		if (st != XVA_OK)
+			return st;
+	} else if (mode == XVA_OVL_WRITE && errno != EEXIST) {
 		return xva_fail(err, XVA_EOPEN, "cannot create the overlay folder "
 				"%s: %s", dir, strerror(errno));
+	}
 	/* A mistyped folder read as an overlay would silently give the
 	 * export's bytes without the user's changes. */
 	if (stat(dir, &sb) < 0)
@@ -506,8 +492,11 @@ enum xva_status xva_overlay_open(const struct xva *xva, const char *dir,
 		ovl->n_disks++;
 		st = open_disk(ovl, dir, &ovl->disks[i], block, hash, err);
 	}
+	/* A new map or data file's name is durable only once its folder is
+	 * synced: without this a power cut could lose the file, and with it
+	 * every block later synced to it. */
 	if (st == XVA_OK && mode == XVA_OVL_WRITE)
-		st = sync_folder(dir, err);
+		st = xva_sync_folder(dir, err);
 	/* Every writer leaves its lock file, and each disk written a map. */
 	if (st == XVA_OK && mode == XVA_OVL_READ && ovl->lock_fd < 0 &&
 	    !any_map(ovl))

@@ -1,6 +1,7 @@
 /* The exported VM: ova.xml's VM, VBD, VIF and network records checked and
- * turned into plain values, then written as an xl, libvirt or qemu
- * configuration (see vm.h). */
+ * turned into plain values, with notes of what no format carries over
+ * (see vm.h). The writers are vm_writer.c and vm_xl.c, vm_libvirt.c,
+ * vm_qemu.c. */
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm_writer.h"
 #include "xvafs/number.h"
 #include "xvafs/vm.h"
 
@@ -153,9 +155,8 @@ static bool is_device_name(const char *s)
 	return true;
 }
 
-/* PREFIX and letters for device INDEX as Xen and Linux name them: 0 is
- * a, 25 z, 26 aa, ... (xvda, vdb, sdaa). */
-static char *device_name(const char *prefix, unsigned index)
+/* Declared in vm_writer.h: the writers name their targets so too. */
+char *xva_vm_device_name(const char *prefix, unsigned index)
 {
 	char letters[8], *name;
 	size_t n = 0, plen = strlen(prefix);
@@ -364,7 +365,8 @@ static enum xva_status read_switch(struct xva_vm *vm, const struct xva_ova_vm *v
 	return XVA_OK;
 }
 
-static enum xva_status read_platform(struct xva_vm *vm,
+/* The platform's switches, and the Viridian groups beyond the defaults. */
+static enum xva_status read_switches(struct xva_vm *vm,
 				     const struct xva_ova_vm *v,
 				     struct xva_err *err)
 {
@@ -379,12 +381,7 @@ static enum xva_status read_platform(struct xva_vm *vm,
 		{ "viridian_stimer", XVA_VM_VIRIDIAN_STIMER },
 	};
 	struct xva_vm_platform *p = &vm->platform;
-	const char *value, *secureboot;
 	enum xva_status status;
-	char *unknown = NULL;
-	size_t unknown_len = 0;
-	FILE *list;
-	uint64_t n;
 
 	if ((status = read_switch(vm, v, "acpi", &p->acpi, err)) ||
 	    (status = read_switch(vm, v, "apic", &p->apic, err)) ||
@@ -398,6 +395,18 @@ static enum xva_status read_platform(struct xva_vm *vm,
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (is_true(xva_ovaxml_map_get(&v->platform, groups[i].key)))
 			p->viridian_extra |= groups[i].bit;
+	return XVA_OK;
+}
+
+/* The platform's values: RTC offset, device id, video, topology. */
+static enum xva_status read_platform_values(struct xva_vm *vm,
+					    const struct xva_ova_vm *v,
+					    struct xva_err *err)
+{
+	struct xva_vm_platform *p = &vm->platform;
+	enum xva_status status;
+	const char *value;
+	uint64_t n;
 
 	value = xva_ovaxml_map_get(&v->platform, "timeoffset");
 	if (value) {
@@ -442,21 +451,37 @@ static enum xva_status read_platform(struct xva_vm *vm,
 					     "vCPUs: left out", value,
 					     vm->vcpus_max)) != XVA_OK)
 		return status;
+	return XVA_OK;
+}
 
-	secureboot = xva_ovaxml_map_get(&v->platform, "secureboot");
-	if (is_true(secureboot)) {
+/* secureboot=true holds for UEFI only; "auto" is written as off. */
+static enum xva_status read_secureboot(struct xva_vm *vm,
+				       const struct xva_ova_vm *v,
+				       struct xva_err *err)
+{
+	const char *secureboot = xva_ovaxml_map_get(&v->platform, "secureboot");
+
+	if (is_true(secureboot))
 		vm->secure_boot = vm->firmware == XVA_VM_UEFI;
-	} else if (secureboot && strcmp(secureboot, "auto") == 0 &&
-		   vm->firmware == XVA_VM_UEFI) {
-		status = add_note(vm, err, "platform secureboot=auto (on where "
-				  "the XenServer pool had Secure Boot keys): "
-				  "written as off; turn it on if the guest "
-				  "was installed with Secure Boot");
-		if (status != XVA_OK)
-			return status;
-	}
+	else if (secureboot && strcmp(secureboot, "auto") == 0 &&
+		 vm->firmware == XVA_VM_UEFI)
+		return add_note(vm, err, "platform secureboot=auto (on where "
+				"the XenServer pool had Secure Boot keys): "
+				"written as off; turn it on if the guest "
+				"was installed with Secure Boot");
+	return XVA_OK;
+}
 
-	/* The rest, listed in one note. */
+/* The platform keys no writer carries over, listed in one note. */
+static enum xva_status note_other_platform_keys(struct xva_vm *vm,
+						const struct xva_ova_vm *v,
+						struct xva_err *err)
+{
+	enum xva_status status = XVA_OK;
+	char *unknown = NULL;
+	size_t unknown_len = 0;
+	FILE *list;
+
 	list = open_memstream(&unknown, &unknown_len);
 	if (!list)
 		return xva_nomem(err);
@@ -480,6 +505,19 @@ static enum xva_status read_platform(struct xva_vm *vm,
 				  "equivalent here: %s", unknown);
 	free(unknown);
 	return status;
+}
+
+static enum xva_status read_platform(struct xva_vm *vm,
+				     const struct xva_ova_vm *v,
+				     struct xva_err *err)
+{
+	enum xva_status status;
+
+	if ((status = read_switches(vm, v, err)) != XVA_OK ||
+	    (status = read_platform_values(vm, v, err)) != XVA_OK ||
+	    (status = read_secureboot(vm, v, err)) != XVA_OK)
+		return status;
+	return note_other_platform_keys(vm, v, err);
 }
 
 /* One VBD of the VM: a served disk, a CD drive, or a note. */
@@ -511,7 +549,7 @@ static enum xva_status read_vbd(struct xva_vm *vm, const struct xva_ovaxml *ova,
 		c = memset(&vm->cdroms[vm->n_cdroms++], 0, sizeof(*c));
 		c->userdevice = (unsigned)userdevice;
 		c->bootable = b->bootable;
-		if (!(c->guest_device = device_name("xvd", c->userdevice)))
+		if (!(c->guest_device = xva_vm_device_name("xvd", c->userdevice)))
 			return xva_nomem(err);
 		if (!b->empty && !null_vdi &&
 		    !(c->iso = strdup(vdi && !is_empty(vdi->name_label)
@@ -902,986 +940,4 @@ void xva_vm_free(struct xva_vm *vm)
 	free(vm->vifs);
 	free(vm->notes);
 	free(vm);
-}
-
-/* ---- Writers ---------------------------------------------------------- */
-
-#define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
-#define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
-#define OVMF_CODE_SECURE "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
-#define OVMF_VARS_SECURE "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
-/* SATA ports of one AHCI controller, q35's built-in one included. */
-#define AHCI_PORTS 6
-
-static const char *const format_names[] = { "xl", "libvirt", "qemu" };
-static const char *const format_suffixes[] = { ".cfg", ".xml", ".qemu.sh" };
-
-int xva_vm_format_from_name(const char *name)
-{
-	for (size_t i = 0; name && i < 3; i++)
-		if (strcmp(name, format_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *xva_vm_format_name(enum xva_vm_format format)
-{
-	return (unsigned)format < 3 ? format_names[format] : "?";
-}
-
-const char *xva_vm_format_suffix(enum xva_vm_format format)
-{
-	return (unsigned)format < 3 ? format_suffixes[format] : "";
-}
-
-const char *xva_vm_format_names(void)
-{
-	return "xl, libvirt, qemu";
-}
-
-struct writer {
-	FILE *f;
-	const struct xva_vm *vm;
-	enum xva_vm_format format;
-	const char *mnt;        /* the mount point, no trailing '/' */
-	const char *export_name;
-	char **notes;           /* the format's own "not carried over" */
-	size_t n_notes;
-	bool nomem;
-};
-
-static void add_format_note(struct writer *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void add_format_note(struct writer *w, const char *fmt, ...)
-{
-	char **bigger;
-	va_list ap;
-	char *note;
-
-	va_start(ap, fmt);
-	if (vasprintf(&note, fmt, ap) < 0)
-		note = NULL;
-	va_end(ap);
-	bigger = note ? realloc(w->notes, (w->n_notes + 1) * sizeof(*bigger))
-		      : NULL;
-	if (!bigger) {
-		free(note);
-		w->nomem = true;
-		return;
-	}
-	w->notes = bigger;
-	w->notes[w->n_notes++] = note;
-}
-
-/* One comment of TEXT, whatever it holds: control characters become
- * blanks (a newline would end the comment and let the rest run as
- * configuration or shell), and in XML no "--" appears. Long comments are
- * wrapped at blanks onto lines starting with CONT; TAIL ends the last. */
-static void put_comment(struct writer *w, const char *lead, const char *cont,
-			const char *text, const char *tail)
-{
-	const bool xml = w->format == XVA_VM_LIBVIRT;
-	const size_t width = 78;
-	size_t col = strlen(lead), blanks = 0;
-	const char *p = text;
-
-	fputs(lead, w->f);
-	while (*p) {
-		size_t word = strcspn(p, " ");
-
-		if (word == 0) {
-			blanks++;
-			p++;
-			continue;
-		}
-		if (col + blanks + word > width && col > strlen(cont)) {
-			fputc('\n', w->f);
-			fputs(cont, w->f);
-			col = strlen(cont);
-		} else {
-			for (; blanks; blanks--, col++)
-				fputc(' ', w->f);
-		}
-		blanks = 0;
-		for (size_t i = 0; i < word; i++, p++) {
-			unsigned char c = (unsigned char)*p;
-
-			if (c < 0x20 || c == 0x7f)
-				c = ' ';
-			if (xml && c == '-' && i > 0 && p[-1] == '-') {
-				/* XML comments hold no "--": the second
-				 * becomes U+2010 HYPHEN. */
-				fputs("\xe2\x80\x90", w->f);
-				continue;
-			}
-			fputc(c, w->f);
-		}
-		col += word;
-	}
-	fputs(tail, w->f);
-	fputc('\n', w->f);
-}
-
-/* A comment line in the format's own syntax. */
-static void comment(struct writer *w, const char *indent, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void comment(struct writer *w, const char *indent, const char *fmt, ...)
-{
-	char lead[64], cont[64];
-	va_list ap;
-	char *text;
-	int hang;
-
-	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) < 0) {
-		va_end(ap);
-		w->nomem = true;
-		return;
-	}
-	va_end(ap);
-	/* A list item's lines continue under its text. */
-	hang = strncmp(text, "  - ", 4) == 0 ? 4 : 2;
-	if (w->format == XVA_VM_LIBVIRT) {
-		snprintf(lead, sizeof(lead), "%s<!-- ", indent);
-		snprintf(cont, sizeof(cont), "%s     %*s", indent, hang, "");
-		put_comment(w, lead, cont, text, " -->");
-	} else {
-		snprintf(lead, sizeof(lead), "%s# ", indent);
-		snprintf(cont, sizeof(cont), "%s# %*s", indent, hang, "");
-		put_comment(w, lead, cont, text, "");
-	}
-	free(text);
-}
-
-static unsigned long long mib_up(uint64_t bytes)
-{
-	return (unsigned long long)((bytes + (UINT64_C(1) << 20) - 1) >> 20);
-}
-
-static unsigned long long kib_up(uint64_t bytes)
-{
-	return (unsigned long long)((bytes + 1023) >> 10);
-}
-
-/* The text of the header, common to all formats. */
-static void header(struct writer *w)
-{
-	static const char *const kinds[] = { "HVM", "PV", "PVH" };
-	const struct xva_vm *vm = w->vm;
-	const char *boot;
-
-	if (vm->kind != XVA_VM_HVM)
-		boot = vm->pv_bootloader ? "booted by its PV boot loader"
-		       : vm->pv_kernel ? "booted from a kernel file"
-				       : "with no boot loader set";
-	else if (vm->firmware == XVA_VM_UEFI)
-		boot = vm->secure_boot ? "UEFI firmware with Secure Boot"
-				       : "UEFI firmware";
-	else
-		boot = "BIOS firmware";
-	comment(w, "", "VM \"%s\": generated by xvafs --vm-config %s from %s.",
-		vm->name, format_names[w->format],
-		w->export_name ? w->export_name : "the export's ova.xml");
-	comment(w, "", "XenServer/XCP-ng ran it as %s%s, %s, with %u of %u "
-		"vCPUs and %llu MiB of memory (static max %llu MiB).",
-		kinds[vm->kind], vm->pv_in_pvh ? " (PV in a PVH shim)" : "",
-		boot, vm->vcpus_at_startup, vm->vcpus_max,
-		mib_up(vm->memory_target), mib_up(vm->memory_max));
-	comment(w, "", "Its disks are the files %s/by-device/NAME served by "
-		"xvafs: mount the export there first, writable through an "
-		"overlay so that the VM can write while the export stays as it "
-		"is (xvafs -o overlay=DIR EXPORT %s).", w->mnt, w->mnt);
-	if (vm->n_notes + w->n_notes == 0)
-		return;
-	comment(w, "", "Not carried over:");
-	for (size_t i = 0; i < vm->n_notes; i++)
-		comment(w, "", "  - %s", vm->notes[i]);
-	for (size_t i = 0; i < w->n_notes; i++)
-		comment(w, "", "  - %s", w->notes[i]);
-}
-
-/* ---- xl (Xen 4.17) ---- */
-
-/* A double-quoted xl string: libxlutil reads \" \\ \n \r \t back. Other
- * control characters cannot come from ova.xml (XML 1.0 has none) nor
- * from the checked mount point. */
-static void xl_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		switch (*s) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
-		}
-	}
-	fputc('"', f);
-}
-
-static void xl_key_string(struct writer *w, const char *key, const char *value)
-{
-	fprintf(w->f, "%s = ", key);
-	xl_string(w->f, value);
-	fputc('\n', w->f);
-}
-
-static void xl_switch(struct writer *w, const char *key, enum xva_vm_switch s)
-{
-	if (s != XVA_VM_UNSET)
-		fprintf(w->f, "%s = %d\n", key, s == XVA_VM_ON);
-}
-
-/* A disk spec in xl-disk-configuration(5) syntax, an empty CD drive when
- * PATH_DEVICE is NULL; target= comes last as it takes the rest of the
- * spec, commas included. */
-static void xl_disk_spec(struct writer *w, const char *vdev, const char *access,
-			 const char *path_device)
-{
-	char *spec;
-	int n;
-
-	if (path_device)
-		n = asprintf(&spec, "format=raw, vdev=%s, access=%s, "
-			     "target=%s/by-device/%s", vdev, access, w->mnt,
-			     path_device);
-	else
-		n = asprintf(&spec, "format=raw, vdev=%s, access=%s, "
-			     "devtype=cdrom, target=", vdev, access);
-	if (n < 0) {
-		w->nomem = true;
-		return;
-	}
-	fputs("\t", w->f);
-	xl_string(w->f, spec);
-	fputs(",\n", w->f);
-	free(spec);
-}
-
-static void xl_format_notes(struct writer *w)
-{
-	const struct xva_vm *vm = w->vm;
-
-	if (vm->secure_boot)
-		add_format_note(w, "Secure Boot: xl's OVMF keeps no Secure Boot "
-				"keys (XenServer has varstored for that); the "
-				"guest boots without it");
-	if (vm->platform.device_id)
-		add_format_note(w, "platform device_id=%s (the Xen platform PCI "
-				"device id Windows Update's PV drivers bind to) "
-				"has no xl setting; the Windows PV drivers may "
-				"need reinstalling", vm->platform.device_id);
-	if (vm->platform.cores_per_socket)
-		add_format_note(w, "cores-per-socket=%u has no xl setting",
-				vm->platform.cores_per_socket);
-	if (vm->kind != XVA_VM_HVM && vm->n_cdroms)
-		add_format_note(w, "%zu CD drive%s: PV guests have no emulated "
-				"CD drive", vm->n_cdroms,
-				vm->n_cdroms == 1 ? "" : "s");
-	if (vm->kind != XVA_VM_HVM && vm->platform.usb_tablet == XVA_VM_ON)
-		add_format_note(w, "USB tablet: PV guests have no emulated USB");
-}
-
-static void write_xl(struct writer *w)
-{
-	static const char *const types[] = { "hvm", "pv", "pvh" };
-	static const struct {
-		unsigned bit;
-		const char *group;
-	} groups[] = {
-		{ XVA_VM_VIRIDIAN_TIME_REF_COUNT, "time_ref_count" },
-		{ XVA_VM_VIRIDIAN_REFERENCE_TSC, "reference_tsc" },
-		{ XVA_VM_VIRIDIAN_APIC_ASSIST, "apic_assist" },
-		{ XVA_VM_VIRIDIAN_CRASH_CTL, "crash_ctl" },
-		{ XVA_VM_VIRIDIAN_STIMER, "stimer" },
-	};
-	const struct xva_vm *vm = w->vm;
-	const struct xva_vm_platform *p = &vm->platform;
-	bool hvm = vm->kind == XVA_VM_HVM;
-	const struct xva_vm_disk *boot_first = NULL;
-
-	xl_format_notes(w);
-	header(w);
-	comment(w, "", "Disks in Xen 4.17 xl syntax. xend/xm (Xen 4.1 and "
-		"older) need the positional form 'tap:aio:PATH,xvda,w' instead; "
-		"later xl strips and ignores a tap:aio: prefix.");
-	/* xl takes no domain without a name. */
-	xl_key_string(w, "name", vm->name[0] ? vm->name
-					     : vm->uuid ? vm->uuid : "vm");
-	if (vm->uuid)
-		xl_key_string(w, "uuid", vm->uuid);
-	xl_key_string(w, "type", types[vm->kind]);
-	if (hvm && vm->memory_target < vm->memory_max)
-		comment(w, "", "memory below maxmem starts an HVM guest in "
-			"populate-on-demand mode, as XenServer's dynamic memory "
-			"did: the guest needs its balloon driver, else set "
-			"memory = maxmem.");
-	fprintf(w->f, "memory = %llu\nmaxmem = %llu\n", mib_up(vm->memory_target),
-		mib_up(vm->memory_max));
-	fprintf(w->f, "vcpus = %u\nmaxvcpus = %u\n", vm->vcpus_at_startup,
-		vm->vcpus_max);
-	if (vm->pv_in_pvh)
-		fputs("pvshim = 1\n", w->f);
-	if (hvm) {
-		xl_key_string(w, "bios", vm->firmware == XVA_VM_UEFI ? "ovmf"
-								     : "seabios");
-		if (vm->boot_order)
-			xl_key_string(w, "boot", vm->boot_order);
-		xl_switch(w, "acpi", p->acpi);
-		xl_switch(w, "apic", p->apic);
-		xl_switch(w, "pae", p->pae);
-		xl_switch(w, "nx", p->nx);
-		xl_switch(w, "hpet", p->hpet);
-		if (p->viridian == XVA_VM_ON && p->viridian_extra) {
-			fputs("viridian = [ \"defaults\"", w->f);
-			for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-				if (p->viridian_extra & groups[i].bit)
-					fprintf(w->f, ", \"%s\"", groups[i].group);
-			fputs(" ]\n", w->f);
-		} else {
-			xl_switch(w, "viridian", p->viridian);
-		}
-		if (p->has_timeoffset)
-			fprintf(w->f, "rtc_timeoffset = %ld\n", p->timeoffset);
-		if (p->vga)
-			xl_key_string(w, "vga", strcmp(p->vga, "std") == 0
-						? "stdvga" : "cirrus");
-		if (p->videoram)
-			fprintf(w->f, "videoram = %u\n", p->videoram);
-		xl_switch(w, "usb", p->usb);
-		if (p->usb_tablet == XVA_VM_ON)
-			fputs("usbdevice = [ \"tablet\" ]\n", w->f);
-	} else if (vm->pv_kernel) {
-		comment(w, "", "PV_kernel and PV_ramdisk are paths on the "
-			"XenServer host: copy them here first.");
-		xl_key_string(w, "kernel", vm->pv_kernel);
-		if (vm->pv_ramdisk)
-			xl_key_string(w, "ramdisk", vm->pv_ramdisk);
-		if (vm->pv_args)
-			xl_key_string(w, "extra", vm->pv_args);
-	} else if (vm->pv_bootloader) {
-		if (strcmp(vm->pv_bootloader, "pygrub") != 0)
-			comment(w, "", "PV_bootloader was \"%s\"; xl has pygrub.",
-				vm->pv_bootloader);
-		xl_key_string(w, "bootloader", "pygrub");
-		if (vm->pv_args) {
-			char *arg;
-
-			/* XAPI hands PV_args to pygrub, which appends
-			 * them to the kernel command line it finds. */
-			if (asprintf(&arg, "--args=%s", vm->pv_args) < 0) {
-				w->nomem = true;
-				return;
-			}
-			fputs("bootloader_args = [ ", w->f);
-			xl_string(w->f, arg);
-			fputs(" ]\n", w->f);
-			free(arg);
-		}
-	} else {
-		comment(w, "", "Neither PV_bootloader nor PV_kernel is set: add "
-			"bootloader = \"pygrub\" or a kernel before starting.");
-	}
-
-	/* pygrub reads the first disk of the list: the bootable one. */
-	if (!hvm)
-		for (size_t i = 0; i < vm->n_disks && !boot_first; i++)
-			if (vm->disks[i].bootable)
-				boot_first = &vm->disks[i];
-	fputs("disk = [\n", w->f);
-	if (boot_first)
-		xl_disk_spec(w, boot_first->device,
-			     boot_first->read_only ? "ro" : "rw",
-			     boot_first->device);
-	for (size_t i = 0; i < vm->n_disks; i++)
-		if (&vm->disks[i] != boot_first)
-			xl_disk_spec(w, vm->disks[i].device,
-				     vm->disks[i].read_only ? "ro" : "rw",
-				     vm->disks[i].device);
-	for (size_t i = 0; hvm && i < vm->n_cdroms; i++) {
-		if (vm->cdroms[i].iso)
-			comment(w, "\t", "%s held the ISO \"%s\" (not in the "
-				"export): put its path after target= to insert "
-				"it.", vm->cdroms[i].guest_device,
-				vm->cdroms[i].iso);
-		xl_disk_spec(w, vm->cdroms[i].guest_device, "ro", NULL);
-	}
-	fputs("]\n", w->f);
-	fputs("vif = [\n", w->f);
-	for (size_t i = 0; i < vm->n_vifs; i++) {
-		const struct xva_vm_vif *v = &vm->vifs[i];
-		char spec[128];
-		int n = 0;
-
-		/* Checked MACs and bridge names need no quoting here. */
-		if (v->mac)
-			n += snprintf(spec + n, sizeof(spec) - (size_t)n,
-				      "mac=%s", v->mac);
-		if (v->bridge)
-			n += snprintf(spec + n, sizeof(spec) - (size_t)n,
-				      "%sbridge=%s", n ? ", " : "", v->bridge);
-		if (v->mtu && v->mtu != 1500) /* mtu= is new in xl 4.17 */
-			n += snprintf(spec + n, sizeof(spec) - (size_t)n,
-				      "%smtu=%u", n ? ", " : "", v->mtu);
-		if (v->network)
-			comment(w, "\t", "VIF %u on network \"%s\"", v->device,
-				v->network);
-		fputs("\t", w->f);
-		xl_string(w->f, spec);
-		fputs(",\n", w->f);
-	}
-	fputs("]\n", w->f);
-}
-
-/* ---- libvirt (KVM) ---- */
-
-/* Text or an attribute value (quoted with '). */
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
-/* libvirt refuses a domain name with '/' or a line break in it. */
-static char *libvirt_name(const char *name)
-{
-	char *copy = strdup(name[0] ? name : "vm");
-
-	for (char *p = copy; p && *p; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '_';
-	return copy;
-}
-
-static void libvirt_format_notes(struct writer *w, const char *name)
-{
-	const struct xva_vm *vm = w->vm;
-
-	if (strcmp(name, vm->name) != 0)
-		add_format_note(w, "the domain name is \"%s\": libvirt takes no "
-				"'/' or line break in a name", name);
-	if (vm->platform.device_id)
-		add_format_note(w, "platform device_id=%s: the Xen platform "
-				"device and XenServer's Windows PV drivers mean "
-				"nothing on KVM; install the virtio-win drivers",
-				vm->platform.device_id);
-	if (vm->platform.videoram)
-		add_format_note(w, "videoram=%u MiB: left to libvirt's default",
-				vm->platform.videoram);
-	if (vm->platform.apic == XVA_VM_OFF)
-		add_format_note(w, "apic=false: KVM guests always have an APIC");
-	if (vm->platform.viridian_extra & XVA_VM_VIRIDIAN_APIC_ASSIST)
-		add_format_note(w, "viridian_apic_assist: no libvirt equivalent");
-	if (vm->pv_args)
-		add_format_note(w, "PV kernel arguments \"%s\": add them to the "
-				"guest's own boot loader configuration",
-				vm->pv_args);
-}
-
-static void libvirt_disk(struct writer *w, const struct xva_vm_disk *d,
-			 const char *bus, const char *prefix, unsigned index)
-{
-	char *target = device_name(prefix, index);
-
-	if (!target) {
-		w->nomem = true;
-		return;
-	}
-	fprintf(w->f, "    <disk type='file' device='disk'>\n"
-		"      <driver name='qemu' type='raw' cache='none' io='native'/>\n"
-		"      <source file='");
-	xml_text(w->f, w->mnt);
-	fputs("/by-device/", w->f);
-	xml_text(w->f, d->device);
-	fprintf(w->f, "'/>\n      <target dev='%s' bus='%s'/>\n", target, bus);
-	if (d->read_only)
-		fputs("      <readonly/>\n", w->f);
-	fputs("    </disk>\n", w->f);
-	free(target);
-}
-
-static void write_libvirt(struct writer *w)
-{
-	const struct xva_vm *vm = w->vm;
-	const struct xva_vm_platform *p = &vm->platform;
-	bool pv = vm->kind != XVA_VM_HVM;
-	bool sata_disks = vm->windows;
-	unsigned sata = 0;
-	char *name = libvirt_name(vm->name);
-
-	if (!name) {
-		w->nomem = true;
-		return;
-	}
-	libvirt_format_notes(w, name);
-	header(w);
-	if (pv)
-		comment(w, "", "XenServer ran this guest paravirtualised (%s%s); "
-			"KVM runs it as HVM from its own disk. It needs a boot "
-			"loader on the disk (pygrub read grub.cfg from the file "
-			"system: run grub-install from a rescue system if the "
-			"disk has none), a kernel with virtio drivers, and "
-			"/etc/fstab naming file systems by UUID or LABEL rather "
-			"than /dev/xvd*.", vm->kind == XVA_VM_PVH ? "PVH" : "PV",
-			vm->pv_bootloader ? ", booted by pygrub" : "");
-	fputs("<domain type='kvm'>\n  <name>", w->f);
-	xml_text(w->f, name);
-	fputs("</name>\n", w->f);
-	if (vm->uuid)
-		fprintf(w->f, "  <uuid>%s</uuid>\n", vm->uuid);
-	if (vm->description) {
-		fputs("  <description>", w->f);
-		xml_text(w->f, vm->description);
-		fputs("</description>\n", w->f);
-	}
-	fprintf(w->f, "  <memory unit='KiB'>%llu</memory>\n"
-		"  <currentMemory unit='KiB'>%llu</currentMemory>\n",
-		kib_up(vm->memory_max), kib_up(vm->memory_target));
-	if (vm->vcpus_at_startup < vm->vcpus_max)
-		fprintf(w->f, "  <vcpu placement='static' current='%u'>%u</vcpu>\n",
-			vm->vcpus_at_startup, vm->vcpus_max);
-	else
-		fprintf(w->f, "  <vcpu placement='static'>%u</vcpu>\n",
-			vm->vcpus_max);
-	fputs("  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n", w->f);
-	if (vm->firmware == XVA_VM_UEFI) {
-		fprintf(w->f, "    <loader readonly='yes'%s type='pflash'>%s"
-			"</loader>\n    <nvram template='%s'/>\n",
-			vm->secure_boot ? " secure='yes'" : "",
-			vm->secure_boot ? OVMF_CODE_SECURE : OVMF_CODE,
-			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
-	}
-	for (const char *b = vm->boot_order; b && *b; b++)
-		fprintf(w->f, "    <boot dev='%s'/>\n", *b == 'c' ? "hd"
-			: *b == 'd' ? "cdrom" : "network");
-	if (!vm->boot_order)
-		fputs("    <boot dev='hd'/>\n", w->f);
-	fputs("  </os>\n  <features>\n", w->f);
-	if (p->acpi != XVA_VM_OFF)
-		fputs("    <acpi/>\n", w->f);
-	fputs("    <apic/>\n", w->f);
-	if (p->viridian == XVA_VM_ON) {
-		fputs("    <hyperv mode='custom'>\n"
-		      "      <relaxed state='on'/>\n"
-		      "      <vapic state='on'/>\n"
-		      "      <spinlocks state='on' retries='8191'/>\n", w->f);
-		if (p->viridian_extra & XVA_VM_VIRIDIAN_STIMER)
-			fputs("      <vpindex state='on'/>\n"
-			      "      <synic state='on'/>\n"
-			      "      <stimer state='on'/>\n", w->f);
-		fputs("    </hyperv>\n", w->f);
-	}
-	if (vm->secure_boot)
-		fputs("    <smm state='on'/>\n", w->f);
-	fputs("  </features>\n", w->f);
-	/* Xen hands HVM guests the host's CPU; so does host-passthrough. */
-	fputs("  <cpu mode='host-passthrough' check='none'>\n", w->f);
-	if (p->cores_per_socket)
-		fprintf(w->f, "    <topology sockets='%u' dies='1' cores='%u' "
-			"threads='1'/>\n", vm->vcpus_max / p->cores_per_socket,
-			p->cores_per_socket);
-	if (p->nx == XVA_VM_OFF)
-		fputs("    <feature policy='disable' name='nx'/>\n", w->f);
-	if (p->pae == XVA_VM_OFF)
-		fputs("    <feature policy='disable' name='pae'/>\n", w->f);
-	fputs("  </cpu>\n", w->f);
-	if (p->has_timeoffset && p->timeoffset)
-		fprintf(w->f, "  <clock offset='variable' adjustment='%ld' "
-			"basis='utc'>\n", p->timeoffset);
-	else
-		fputs("  <clock offset='utc'>\n", w->f);
-	if (p->hpet != XVA_VM_UNSET)
-		fprintf(w->f, "    <timer name='hpet' present='%s'/>\n",
-			p->hpet == XVA_VM_ON ? "yes" : "no");
-	/* viridian=true is xl's "defaults", time_ref_count among them. */
-	if (p->viridian == XVA_VM_ON)
-		fputs("    <timer name='hypervclock' present='yes'/>\n", w->f);
-	fputs("  </clock>\n  <devices>\n", w->f);
-	if (sata_disks)
-		comment(w, "    ", "A Windows guest (viridian or a Xen platform "
-			"device id): it ran on Xen's emulated IDE and the Xen PV "
-			"drivers, and has no virtio driver yet. Its disks are on "
-			"SATA (AHCI), which Windows boots from once its storahci "
-			"driver starts at boot; if it stops with "
-			"INACCESSIBLE_BOOT_DEVICE, use bus='ide' and machine "
-			"'pc' (at most 4 IDE drives). Install the virtio-win "
-			"drivers, then move the disks to bus='virtio' and the "
-			"NICs to model 'virtio'.");
-	for (size_t i = 0; i < vm->n_disks; i++) {
-		if (sata_disks)
-			libvirt_disk(w, &vm->disks[i], "sata", "sd", sata++);
-		else
-			libvirt_disk(w, &vm->disks[i], "virtio", "vd",
-				     (unsigned)i);
-	}
-	for (size_t i = 0; i < vm->n_cdroms; i++) {
-		char *target = device_name("sd", sata++);
-
-		if (!target) {
-			w->nomem = true;
-			break;
-		}
-		if (vm->cdroms[i].iso)
-			comment(w, "    ", "The drive held the ISO \"%s\" (not in "
-				"the export): add <source file='PATH'/> to "
-				"insert it.", vm->cdroms[i].iso);
-		fprintf(w->f, "    <disk type='file' device='cdrom'>\n"
-			"      <driver name='qemu' type='raw'/>\n"
-			"      <target dev='%s' bus='sata'/>\n"
-			"      <readonly/>\n    </disk>\n", target);
-		free(target);
-	}
-	for (size_t i = 0; i < vm->n_vifs; i++) {
-		const struct xva_vm_vif *v = &vm->vifs[i];
-
-		if (v->network)
-			comment(w, "    ", "VIF %u on XenServer network \"%s\"%s",
-				v->device, v->network, v->bridge
-				? ": the bridge name is the XenServer host's, "
-				  "change it to this host's" : "");
-		if (v->bridge)
-			fprintf(w->f, "    <interface type='bridge'>\n"
-				"      <source bridge='%s'/>\n", v->bridge);
-		else
-			fputs("    <interface type='network'>\n"
-			      "      <source network='default'/>\n", w->f);
-		if (v->mac)
-			fprintf(w->f, "      <mac address='%s'/>\n", v->mac);
-		fprintf(w->f, "      <model type='%s'/>\n",
-			vm->windows ? "e1000e" : "virtio");
-		if (v->mtu && v->mtu != 1500)
-			fprintf(w->f, "      <mtu size='%u'/>\n", v->mtu);
-		fputs("    </interface>\n", w->f);
-	}
-	if (p->usb_tablet == XVA_VM_ON)
-		fputs("    <input type='tablet' bus='usb'/>\n", w->f);
-	fputs("    <graphics type='vnc' port='-1' autoport='yes' "
-	      "listen='127.0.0.1'/>\n", w->f);
-	if (p->vga)
-		fprintf(w->f, "    <video>\n      <model type='%s'/>\n"
-			"    </video>\n", strcmp(p->vga, "std") == 0 ? "vga"
-								: "cirrus");
-	fputs("    <serial type='pty'/>\n    <console type='pty'/>\n"
-	      "  </devices>\n</domain>\n", w->f);
-	free(name);
-}
-
-/* ---- qemu command line ---- */
-
-/* One shell word: single quotes, each ' as '\''. */
-static void sh_word(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	}
-	fputc('\'', f);
-}
-
-/* BEFORE, VALUE with its commas doubled (qemu's escape in an option
- * list) and AFTER, as one shell word. */
-static void qemu_opt_word(struct writer *w, const char *before,
-			  const char *value, const char *after)
-{
-	size_t n = strlen(value);
-	char *buf = malloc(strlen(before) + 2 * n + strlen(after) + 1);
-	char *q;
-
-	if (!buf) {
-		w->nomem = true;
-		return;
-	}
-	q = stpcpy(buf, before);
-	for (size_t i = 0; i < n; i++) {
-		*q++ = value[i];
-		if (value[i] == ',')
-			*q++ = ',';
-	}
-	strcpy(q, after);
-	sh_word(w->f, buf);
-	free(buf);
-}
-
-static void qemu_format_notes(struct writer *w)
-{
-	const struct xva_vm *vm = w->vm;
-
-	if (vm->platform.device_id)
-		add_format_note(w, "platform device_id=%s: the Xen platform "
-				"device and XenServer's Windows PV drivers mean "
-				"nothing on KVM; install the virtio-win drivers",
-				vm->platform.device_id);
-	if (vm->platform.videoram)
-		add_format_note(w, "videoram=%u MiB: left to qemu's default",
-				vm->platform.videoram);
-	if (vm->platform.apic == XVA_VM_OFF)
-		add_format_note(w, "apic=false: KVM guests always have an APIC");
-	if (vm->platform.viridian_extra & XVA_VM_VIRIDIAN_APIC_ASSIST)
-		add_format_note(w, "viridian_apic_assist: no qemu equivalent");
-	if (vm->pv_args)
-		add_format_note(w, "PV kernel arguments \"%s\": add them to the "
-				"guest's own boot loader configuration",
-				vm->pv_args);
-}
-
-#define NEXT " \\\n\t"
-
-static void write_qemu(struct writer *w)
-{
-	const struct xva_vm *vm = w->vm;
-	const struct xva_vm_platform *p = &vm->platform;
-	bool pv = vm->kind != XVA_VM_HVM;
-	unsigned sata = 0;
-
-	qemu_format_notes(w);
-	fputs("#!/bin/sh\n", w->f);
-	header(w);
-	if (pv)
-		comment(w, "", "XenServer ran this guest paravirtualised (%s); "
-			"qemu runs it as HVM from its own disk: it needs a boot "
-			"loader on the disk (grub-install from a rescue system "
-			"if pygrub was all it had), virtio drivers, and "
-			"/etc/fstab without /dev/xvd* names.",
-			vm->kind == XVA_VM_PVH ? "PVH" : "PV");
-	if (vm->windows)
-		comment(w, "", "A Windows guest: it has no virtio driver yet, so "
-			"its disks are on SATA (AHCI) and its NICs e1000e. If it "
-			"stops with INACCESSIBLE_BOOT_DEVICE, use -machine pc and "
-			"if=ide. Install the virtio-win drivers, then switch to "
-			"if=virtio and virtio-net-pci.");
-	if (vm->n_vifs)
-		comment(w, "", "-netdev bridge needs qemu-bridge-helper to allow "
-			"each bridge (\"allow BRIDGE\" in /etc/qemu/bridge.conf); "
-			"the bridge names are the XenServer host's.");
-	fputs("set -eu\n", w->f);
-	if (vm->firmware == XVA_VM_UEFI) {
-		comment(w, "", "The UEFI variables live in a copy of OVMF's "
-			"template, made on first start (XVAFS_OVMF_VARS chooses "
-			"where; a path without commas).");
-		/* The UUID is checked: a plain word. */
-		fprintf(w->f, "vars=${XVAFS_OVMF_VARS-}\n[ -n \"$vars\" ] || "
-			"vars=./%s.OVMF_VARS.fd\n[ -e \"$vars\" ] || cp %s "
-			"\"$vars\"\n", vm->uuid ? vm->uuid : "vm",
-			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
-	}
-	fputs("exec qemu-system-x86_64" NEXT, w->f);
-	fputs("-name ", w->f);
-	qemu_opt_word(w, "guest=", vm->name[0] ? vm->name : "vm", "");
-	fputs(NEXT, w->f);
-	if (vm->uuid)
-		fprintf(w->f, "-uuid %s" NEXT, vm->uuid);
-	fprintf(w->f, "-machine q35,accel=kvm%s%s%s" NEXT,
-		vm->secure_boot ? ",smm=on" : "",
-		p->acpi == XVA_VM_OFF ? ",acpi=off" : "",
-		p->hpet == XVA_VM_OFF ? ",hpet=off" : "");
-	fprintf(w->f, "-cpu host%s%s", p->nx == XVA_VM_OFF ? ",nx=off" : "",
-		p->pae == XVA_VM_OFF ? ",pae=off" : "");
-	if (p->viridian == XVA_VM_ON)
-		fprintf(w->f, ",hv_relaxed,hv_vapic,hv_spinlocks=0x1fff,hv_time%s",
-			p->viridian_extra & XVA_VM_VIRIDIAN_STIMER
-			? ",hv_vpindex,hv_synic,hv_stimer" : "");
-	fputs(NEXT, w->f);
-	/* qemu has no balloon target on its command line: the guest gets
-	 * its static maximum, all it could ever see under Xen. */
-	fprintf(w->f, "-m %llu" NEXT, mib_up(vm->memory_max));
-	fprintf(w->f, "-smp cpus=%u,maxcpus=%u", vm->vcpus_at_startup,
-		vm->vcpus_max);
-	if (p->cores_per_socket)
-		fprintf(w->f, ",sockets=%u,cores=%u,threads=1",
-			vm->vcpus_max / p->cores_per_socket, p->cores_per_socket);
-	fputs(NEXT, w->f);
-	if (vm->firmware == XVA_VM_UEFI) {
-		if (vm->secure_boot)
-			fputs("-global driver=cfi.pflash01,property=secure,"
-			      "value=on" NEXT, w->f);
-		fprintf(w->f, "-drive if=pflash,format=raw,unit=0,readonly=on,"
-			"file=%s" NEXT "-drive \"if=pflash,format=raw,unit=1,"
-			"file=$vars\"" NEXT, vm->secure_boot ? OVMF_CODE_SECURE
-							      : OVMF_CODE);
-	}
-	if (vm->boot_order)
-		fprintf(w->f, "-boot order=%s" NEXT, vm->boot_order);
-	if (p->has_timeoffset && p->timeoffset)
-		fprintf(w->f, "-rtc \"base=$(date -u -d @$(($(date +%%s) + %ld))"
-			" +%%Y-%%m-%%dT%%H:%%M:%%S)\"" NEXT, p->timeoffset);
-	for (size_t i = 0; i < vm->n_disks; i++) {
-		const struct xva_vm_disk *d = &vm->disks[i];
-		char *path;
-
-		if (asprintf(&path, "%s/by-device/%s", w->mnt, d->device) < 0) {
-			w->nomem = true;
-			return;
-		}
-		fputs("-drive ", w->f);
-		if (vm->windows) {
-			char tail[128];
-
-			snprintf(tail, sizeof(tail), ",format=raw,if=none,id=disk%zu,"
-				 "cache=none,aio=native%s", i,
-				 d->read_only ? ",readonly=on" : "");
-			qemu_opt_word(w, "file=", path, tail);
-			fprintf(w->f, NEXT "-device ide-hd,drive=disk%zu,bus=", i);
-			if (sata < AHCI_PORTS)
-				fprintf(w->f, "ide.%u", sata);
-			else
-				fprintf(w->f, "ahci%u.%u", sata / AHCI_PORTS,
-					sata % AHCI_PORTS);
-			sata++;
-		} else {
-			qemu_opt_word(w, "file=", path, d->read_only
-				      ? ",format=raw,if=virtio,cache=none,"
-					"aio=native,readonly=on"
-				      : ",format=raw,if=virtio,cache=none,"
-					"aio=native");
-		}
-		fputs(NEXT, w->f);
-		free(path);
-	}
-	for (size_t i = 0; i < vm->n_cdroms; i++) {
-		fprintf(w->f, "-drive if=none,id=cd%zu,media=cdrom,readonly=on"
-			NEXT "-device ide-cd,drive=cd%zu,bus=", i, i);
-		if (sata < AHCI_PORTS)
-			fprintf(w->f, "ide.%u", sata);
-		else
-			fprintf(w->f, "ahci%u.%u", sata / AHCI_PORTS,
-				sata % AHCI_PORTS);
-		sata++;
-		fputs(NEXT, w->f);
-	}
-	/* More drives than q35's own six SATA ports: more controllers. */
-	for (unsigned c = 1; c * AHCI_PORTS < sata; c++)
-		fprintf(w->f, "-device ahci,id=ahci%u" NEXT, c);
-	for (size_t i = 0; i < vm->n_vifs; i++) {
-		const struct xva_vm_vif *v = &vm->vifs[i];
-
-		if (v->bridge)
-			fprintf(w->f, "-netdev bridge,id=net%zu,br=%s" NEXT, i,
-				v->bridge);
-		else
-			fprintf(w->f, "-netdev user,id=net%zu" NEXT, i);
-		fprintf(w->f, "-device %s,netdev=net%zu",
-			vm->windows ? "e1000e" : "virtio-net-pci", i);
-		if (v->mac)
-			fprintf(w->f, ",mac=%s", v->mac);
-		if (v->mtu && v->mtu != 1500 && !vm->windows)
-			fprintf(w->f, ",host_mtu=%u", v->mtu);
-		fputs(NEXT, w->f);
-	}
-	if (p->usb_tablet == XVA_VM_ON)
-		fputs("-device qemu-xhci,id=xhci -device usb-tablet,bus=xhci.0"
-		      NEXT, w->f);
-	if (p->vga)
-		fprintf(w->f, "-vga %s" NEXT, p->vga);
-	fputs("-vnc 127.0.0.1:0,to=99\n", w->f);
-}
-
-/* ---- Entry point ---- */
-
-static bool valid_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		size_t n;
-		unsigned c;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-			n = 1, c = *p & 0x1F;
-		else if ((*p & 0xF0) == 0xE0)
-			n = 2, c = *p & 0x0F;
-		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
-			n = 3, c = *p & 0x07;
-		else
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i] & 0x3F);
-		}
-		if ((n == 2 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
-		    (n == 3 && (c < 0x10000 || c > 0x10FFFF)))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
-enum xva_status xva_vm_write(const struct xva_vm *vm,
-			     enum xva_vm_format format, const char *mountpoint,
-			     const char *export_name, char **text, size_t *len,
-			     struct xva_err *err)
-{
-	struct writer w = { .vm = vm, .format = format,
-			    .export_name = export_name };
-	enum xva_status status = XVA_OK;
-	char *mnt = NULL;
-	size_t n;
-
-	*text = NULL;
-	*len = 0;
-	if ((unsigned)format > XVA_VM_QEMU)
-		return xva_fail(err, XVA_EINVAL, "unknown configuration format "
-				"%d", (int)format);
-	if (!mountpoint || mountpoint[0] != '/')
-		return xva_fail(err, XVA_EINVAL, "the mount point \"%.80s\" is "
-				"not an absolute path",
-				mountpoint ? mountpoint : "");
-	for (const char *p = mountpoint; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return xva_fail(err, XVA_EINVAL, "the mount point holds a "
-					"control character");
-	if (!valid_utf8(mountpoint) || (export_name && !valid_utf8(export_name)))
-		return xva_fail(err, XVA_EINVAL, "the mount point or export name "
-				"is not valid UTF-8");
-	/* "/mnt/xva/" and "/mnt/xva" are one folder; "/" stays "". */
-	n = strlen(mountpoint);
-	while (n > 0 && mountpoint[n - 1] == '/')
-		n--;
-	mnt = strndup(mountpoint, n);
-	if (!mnt)
-		return xva_nomem(err);
-	w.mnt = mnt;
-	w.f = open_memstream(text, len);
-	if (!w.f) {
-		free(mnt);
-		return xva_nomem(err);
-	}
-	switch (format) {
-	case XVA_VM_XL: write_xl(&w); break;
-	case XVA_VM_LIBVIRT: write_libvirt(&w); break;
-	case XVA_VM_QEMU: write_qemu(&w); break;
-	}
-	if (ferror(w.f))
-		w.nomem = true;
-	if (fclose(w.f) != 0)
-		w.nomem = true;
-	if (w.nomem) {
-		free(*text);
-		*text = NULL;
-		*len = 0;
-		status = xva_nomem(err);
-	}
-	for (size_t i = 0; i < w.n_notes; i++)
-		free(w.notes[i]);
-	free(w.notes);
-	free(mnt);
-	return status;
 }

@@ -9,6 +9,10 @@
 #
 # Under CI (CI=true) an end-to-end test that cannot mount fails instead of
 # being skipped, so a run never passes without mounting.
+#
+# Tests wait for events (a mount, a line, a socket, a port, an exit), never
+# for a fixed time; XVAFS_TEST_HANG_GUARD (seconds, default 600, see
+# tests/wait.sh) only bounds a wait that would hang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${CI:-}" = true ]; then
@@ -37,6 +41,8 @@ fuzz_seconds=${FUZZ_SECONDS:-30}
 # Every harness (tests/fuzz/fuzz_H.c; tests/fuzz/CMakeLists.txt has the
 # same list for the replay tests).
 harnesses="index ovaxml vm indexcache gzipindex zstdindex http aws overlaymap"
+# -timeout= only catches an input that hangs: how long a slow input may
+# take depends on the machine and its load, so it is the hang guard.
 echo "== build-fuzz: libFuzzer harnesses, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build-fuzz -DXVAFS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # shellcheck disable=SC2046,SC2086
@@ -51,7 +57,7 @@ for h in $harnesses; do
 	cp "$fuzz_dir/seeds/$h"/* "$fuzz_dir/corpus-$h/"
 	# New inputs go to the first folder; the regressions are read only
 	# (their names may be the seeds').
-	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout=10 \
+	if ! build-fuzz/tests/fuzz/fuzz_$h -max_total_time="$fuzz_seconds" -timeout="${XVAFS_TEST_HANG_GUARD:-600}" \
 		-rss_limit_mb=2048 -max_len=200000 -artifact_prefix="$fuzz_dir/crash-$h/" \
 		"$fuzz_dir/corpus-$h" "tests/fuzz/regressions/$h" >"$fuzz_dir/$h.log" 2>&1; then
 		tail -n 60 "$fuzz_dir/$h.log"

@@ -30,4 +30,11 @@ enum xva_status xva_atomic_file_commit(int fd, const char *tmp_path,
 enum xva_status xva_atomic_file_write(const char *final, const void *data,
 				      size_t len, struct xva_err *err);
 
+/* Makes the entries of folder DIR durable (an fsync of the folder: fsync
+ * of a new file makes its data durable, not its name). A file system that
+ * cannot sync a folder (EINVAL) is not an error. */
+enum xva_status xva_sync_folder(const char *dir, struct xva_err *err);
+/* The same for the folder PATH is in. */
+enum xva_status xva_sync_parent_folder(const char *path, struct xva_err *err);
+
 #endif

@@ -15,7 +15,7 @@ make_image "$WORK/disk.img" $((5 * MIB + 100))
 refused() {
 	local file=$1 want=$2 regex=$3 rc=0 err=$WORK/err
 	note "$(basename "$file"): $regex"
-	timeout 20 "$XVAFS" "$file" "$MNT" 2>"$err" || rc=$?
+	timeout "$XVAFS_TEST_HANG_GUARD" "$XVAFS" "$file" "$MNT" 2>"$err" || rc=$?
 	if is_mounted "$MNT"; then
 		fusermount3 -u "$MNT"
 		fail "$file was mounted"

@@ -170,7 +170,11 @@ zstd -q -1 -c <"$WORK/big.xva" >"$WORK/big.zstd.xva"
 rm -rf "$CACHE"
 "$XVAFS" --list "$WORK/big.zstd.xva" >/dev/null 2>"$WORK/err" &
 pid=$!
-for _ in $(seq 1 300); do ls -A "$CACHE" 2>/dev/null | grep -q '^\.tmp-' && break; sleep 0.01; done
+tmp_in_cache() { ls -A "$CACHE" 2>/dev/null | grep -q '^\.tmp-'; }
+wait_until --pid "$pid" "the first pass to start writing its cache file" tmp_in_cache || {
+	cat "$WORK/err"
+	fail "xvafs --list finished before it wrote a cache file"
+}
 kill -INT "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" = 130 ] || { cat "$WORK/err"; fail "Ctrl-C during the pass: exit status $rc"; }

@@ -78,4 +78,28 @@ durable "$work/gzip.strace" "gzip index and index cache"
 note "the zstd chunk cache"
 traced "$work/zstd.strace" "$XVAFS" --list "$work/vm-zst.xva" >/dev/null
 durable "$work/zstd.strace" "zstd chunk cache and index cache"
+# A writable mount's overlay folder, made by xvafs: its own name in the
+# folder above must be as durable as the files synced in it.
+if [ -c /dev/fuse ] && [ "$(id -u)" = 0 ]; then
+	note "an overlay folder xvafs makes: the folder above it is synced"
+	mkdir -p "$work/mnt"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 strace -f -y -o "$work/overlay.strace" \
+		-e trace=mkdir,mkdirat,fsync,fdatasync "$XVAFS" -f -o overlay="$work/newoverlay" \
+		"$work/vm.xva" "$work/mnt" 2>"$work/overlay.log" &
+	pid=$!
+	MOUNTS+=("$work/mnt")
+	wait_until --pid "$pid" "the overlay mount" is_mounted "$work/mnt" ||
+		{ cat "$work/overlay.log"; fail "the overlay mount did not come up"; }
+	fusermount3 -u "$work/mnt"
+	wait "$pid" || { cat "$work/overlay.log"; fail "the overlay mount exited with $?"; }
+	awk -v dir="$work/newoverlay" -v parent="$work" '
+		index($0, "mkdir") && index($0, "\"" dir "\"") && / = 0$/ { made = 1; next }
+		made && index($0, "fsync(") && index($0, "<" parent ">") { synced = 1 }
+		END { exit !(made && synced) }' "$work/overlay.strace" ||
+		{ cat "$work/overlay.strace"; fail "the new overlay folder's parent was not synced after mkdir"; }
+elif [ -n "${XVAFS_REQUIRE_MOUNT:-}" ]; then
+	fail "the overlay folder case needs /dev/fuse and root, and XVAFS_REQUIRE_MOUNT is set"
+else
+	note "SKIP of the overlay folder case: it needs /dev/fuse and root"
+fi
 echo "PASS"

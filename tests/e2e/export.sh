@@ -74,10 +74,12 @@ note "interrupted: 130, nothing left"
 head -c $((768 * MIB)) < <(yes xvafs) >"$WORK/big.img"
 "$MKXVA" "$WORK/big.xva" "$WORK/big.img=Ref:1"
 rm -f "$WORK/big.img"
+tmp_big() { ls -A "$WORK/out" | grep -q '^\.tmp-big'; }
 for attempt in 1 2 3; do
 	"$XVAFS" --export-disk "$WORK/big.xva" Ref:1 "$WORK/out/big.raw" >/dev/null 2>"$WORK/err" &
 	pid=$!
-	for _ in $(seq 1 500); do ls -A "$WORK/out" | grep -q '^\.tmp-big' && break; sleep 0.01; done
+	# Until the export writes its temporary file (or has finished).
+	wait_until --pid "$pid" "the export's temporary file" tmp_big || true
 	kill -INT "$pid" 2>/dev/null || true
 	rc=0; wait "$pid" || rc=$?
 	[ "$rc" = 0 ] && { rm -f "$WORK/out/big.raw"; continue; } # finished first

@@ -22,9 +22,9 @@ cp "$WORK/src.xva" "$WORK/cut.xva"
 mount_xva "$WORK/cut.xva" "$MNT" -o noindexcache
 cmp <(head -c $MIB "$MNT/Ref:1") <(head -c $MIB "$WORK/disk.img") || fail "first MiB"
 truncate -s $((12 * MIB)) "$WORK/cut.xva"
-err=$(timeout 10 dd if="$MNT/Ref:1" bs=$MIB skip=20 count=1 iflag=direct of=/dev/null 2>&1) && fail "a chunk past the cut was served"
+err=$(timeout "$XVAFS_TEST_HANG_GUARD" dd if="$MNT/Ref:1" bs=$MIB skip=20 count=1 iflag=direct of=/dev/null 2>&1) && fail "a chunk past the cut was served"
 grep -q "Input/output error" <<<"$err" || fail "past the cut: '$err'"
-err=$(timeout 10 dd if="$MNT/Ref:1" bs=$MIB skip=18 count=1 of=/dev/null 2>&1) && fail "a buffered read past the cut was served"
+err=$(timeout "$XVAFS_TEST_HANG_GUARD" dd if="$MNT/Ref:1" bs=$MIB skip=18 count=1 of=/dev/null 2>&1) && fail "a buffered read past the cut was served"
 cmp <(dd if="$MNT/Ref:1" bs=$MIB skip=3 count=1 iflag=direct status=none) \
     <(dd if="$WORK/disk.img" bs=$MIB skip=3 count=1 status=none) || fail "a chunk before the cut"
 unmount_xva "$MNT" "member Ref:1/[0-9]+: cannot read|the export is now shorter than byte"
@@ -45,9 +45,9 @@ loop=$(losetup -r -f --show "$MNT/Ref:1")
 LOOPS+=("$loop")
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
-timeout 10 cat "$MNT/Ref:1" >/dev/null 2>&1 && fail "a dead mount served data"
+timeout "$XVAFS_TEST_HANG_GUARD" cat "$MNT/Ref:1" >/dev/null 2>&1 && fail "a dead mount served data"
 [ $? = 124 ] && fail "a read of a dead mount hung"
-rc=0; timeout 20 dd if="$loop" bs=$MIB skip=10 count=1 iflag=direct of=/dev/null status=none 2>/dev/null || rc=$?
+rc=0; timeout "$XVAFS_TEST_HANG_GUARD" dd if="$loop" bs=$MIB skip=10 count=1 iflag=direct of=/dev/null status=none 2>/dev/null || rc=$?
 [ "$rc" = 124 ] && fail "a read of a loop device over a dead mount hung"
 [ "$rc" = 0 ] && fail "a loop device over a dead mount served data"
 losetup -d "$loop"
@@ -61,7 +61,7 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status"; }
 wave() {
 	local pids=() i p
 	for i in $(seq 1 16); do
-		timeout 300 "$READCHECK" --reads 1500 --seed "$1$i" \
+		timeout "$XVAFS_TEST_HANG_GUARD" "$READCHECK" --reads 1500 --seed "$1$i" \
 			$([ $((i % 2)) = 0 ] && echo --direct) "$MNT/Ref:1" "$WORK/disk.img" &
 		pids+=($!)
 	done

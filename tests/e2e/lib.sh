@@ -11,6 +11,8 @@ set -euo pipefail
 : "${READCHECK:?path to readcheck}"
 : "${SEEKMAP:=}"
 : "${RWCHECK:=}"
+# shellcheck source=../wait.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../wait.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xvafs-e2e.XXXXXX")
 # Index caches go to the test's own folder, never the user's.
@@ -75,15 +77,10 @@ mount_xva() {
 	"$XVAFS" -f "$@" "$xva" "$mnt" 2>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	MOUNTS+=("$mnt")
-	for _ in $(seq 1 200); do
-		is_mounted "$mnt" && return 0
-		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			cat "$DAEMON_LOG" >&2
-			fail "xvafs exited before mounting $xva"
-		fi
-		sleep 0.05
-	done
-	fail "$xva did not appear mounted at $mnt within 10 s"
+	wait_until --pid "$DAEMON_PID" "$xva mounted at $mnt" is_mounted "$mnt" || {
+		cat "$DAEMON_LOG" >&2
+		fail "xvafs exited before mounting $xva"
+	}
 }
 
 # unmount_xva MNT [EXPECTED_STDERR_REGEX]: unmounts, then checks the

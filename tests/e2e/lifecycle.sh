@@ -45,19 +45,30 @@ for sig in TERM INT HUP; do
 	[ ! -s "$DAEMON_LOG" ] || { cat "$DAEMON_LOG"; fail "SIG$sig: the daemon printed"; }
 done
 
+# SIGUSR2 is how the daemon's main thread tells the thread that takes the
+# stop signals that serving has ended: one from outside must not end that
+# thread, or SIGTERM would then stay pending with nobody to take it.
+note "a SIGUSR2 from outside, then SIGTERM: unmounted, exit 0"
+mount_xva "$WORK/vm.xva" "$MNT"
+kill -USR2 "$DAEMON_PID"
+kill -TERM "$DAEMON_PID"
+wait_until "the daemon to stop after SIGUSR2 and SIGTERM" exited "$DAEMON_PID"
+rc=0; wait "$DAEMON_PID" || rc=$?
+[ "$rc" = 0 ] || { cat "$DAEMON_LOG"; fail "SIGUSR2, SIGTERM: exit status $rc"; }
+! is_mounted "$MNT" || fail "SIGUSR2, SIGTERM left the mount"
+
 note "SIGTERM while a loop device uses a disk: the stop waits, serving"
 mount_xva "$WORK/vm.xva" "$MNT"
 loop=$(losetup -r -f --show "$MNT/Ref:1")
 LOOPS+=("$loop")
 kill -TERM "$DAEMON_PID"
-for _ in $(seq 1 50); do grep -q "is busy" "$DAEMON_LOG" && break; sleep 0.1; done
+wait_until --pid "$DAEMON_PID" "word that the stop is deferred" in_file "$DAEMON_LOG" "is busy" || true
 grep -q "$MNT is busy (a loop device or an open file uses it): staying mounted" "$DAEMON_LOG" ||
 	{ cat "$DAEMON_LOG"; fail "no word that the stop is deferred"; }
 is_mounted "$MNT" || fail "SIGTERM detached a busy mount"
 cmp "$loop" "$WORK/disk.img" || fail "the loop device failed while the stop waited"
 losetup -d "$loop"
-rc=0; timeout 20 tail --pid="$DAEMON_PID" -f /dev/null || rc=$?
-[ "$rc" = 0 ] || fail "the daemon did not stop once the mount was free"
+wait_until "the daemon to stop once the mount was free" exited "$DAEMON_PID"
 wait "$DAEMON_PID" || fail "deferred stop: exit status $?"
 ! is_mounted "$MNT" || fail "the mount outlived the deferred stop"
 
@@ -65,7 +76,8 @@ note "a second signal forces the stop"
 mount_xva "$WORK/vm.xva" "$MNT"
 exec 7<"$MNT/Ref:1"
 kill -TERM "$DAEMON_PID"
-for _ in $(seq 1 50); do grep -q "is busy" "$DAEMON_LOG" && break; sleep 0.1; done
+wait_until --pid "$DAEMON_PID" "word that the stop is deferred" in_file "$DAEMON_LOG" "is busy" ||
+	{ cat "$DAEMON_LOG"; fail "the daemon exited on one signal with a file open"; }
 kill -INT "$DAEMON_PID"
 rc=0; wait "$DAEMON_PID" || rc=$?
 exec 7<&-

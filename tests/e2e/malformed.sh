@@ -171,7 +171,7 @@ while read -r name cmd want regex; do
 	file=$WORK/$name.xva
 	"make_$name" "$file"
 	rc=0
-	timeout 20 "$XVAFS" "--$cmd" "$file" >"$WORK/out" 2>&1 || rc=$?
+	timeout "$XVAFS_TEST_HANG_GUARD" "$XVAFS" "--$cmd" "$file" >"$WORK/out" 2>&1 || rc=$?
 	[ "$rc" != 124 ] || fail "$name: xvafs --$cmd hung"
 	[ "$rc" = "$want" ] || { cat "$WORK/out"; fail "$name: exit status $rc, expected $want"; }
 	grep -Eq -- "$regex" "$WORK/out" || { cat "$WORK/out"; fail "$name: output does not match /$regex/"; }

@@ -83,11 +83,8 @@ serve() {
 			"$NBD_PLUGIN" "$@" 2>"$LOG" &
 		PID=$!
 		SERVERS+=("$PID")
-		for _ in $(seq 1 400); do
-			[ -s "$WORK/$name.pid" ] && return 0
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.05
-		done
+		wait_until --pid "$PID" "nbdkit ($name) to write its pid file (it listens then)" \
+			test -s "$WORK/$name.pid" && return 0
 		wait "$PID" 2>/dev/null || true
 		# A port taken between free_port and nbdkit: try another.
 		[ "$where" = tcp ] && grep -q "Address already in use" "$LOG" && continue
@@ -109,12 +106,8 @@ stop() {
 	# (the client has gone) skips that connection's .close and leaks it,
 	# which LeakSanitizer reports: stop it once only its main thread is
 	# left, as after start.
-	for _ in $(seq 1 1200); do
-		[ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -le 1 ] && break
-		sleep 0.05
-	done
-	[ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -le 1 ] ||
-		fail "nbdkit still serves a connection 60 s after its clients ended"
+	main_thread_only() { [ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -le 1 ]; }
+	wait_until "nbdkit to end its connections' threads after its clients ended" main_thread_only "$pid"
 	kill "$pid"
 	wait "$pid" || rc=$?
 	[ "$rc" = 0 ] || { cat "$log" >&2; fail "nbdkit exited with $rc"; }
@@ -135,10 +128,10 @@ refused() {
 	local name=$1 regex=$2 rc=0
 	shift 2
 	note "refused at start: $regex"
-	timeout 60 env "${NBD_ENV[@]}" nbdkit -f -U "$WORK/$name.sock" "$NBD_PLUGIN" "$@" \
+	timeout "$XVAFS_TEST_HANG_GUARD" env "${NBD_ENV[@]}" nbdkit -f -U "$WORK/$name.sock" "$NBD_PLUGIN" "$@" \
 		>"$WORK/$name.out" 2>&1 || rc=$?
 	[ "$rc" != 0 ] || fail "$name: nbdkit started (exit status 0)"
-	[ "$rc" != 124 ] || fail "$name: nbdkit was still running after 60 s"
+	[ "$rc" != 124 ] || fail "$name: nbdkit was still running after the hang guard ($XVAFS_TEST_HANG_GUARD s)"
 	grep -Eq "$regex" "$WORK/$name.out" || { cat "$WORK/$name.out" >&2; fail "$name: nbdkit did not say /$regex/"; }
 }
 
@@ -311,11 +304,8 @@ if [ $have_ext4 = yes ] && command -v nbdfuse >/dev/null && [ -c /dev/fuse ] && 
 	nbdfuse -r -P "$WORK/nbdfuse.pid" "$WORK/nf/xvda" "$(uri_u xvda)" &
 	NBDFUSE_PID=$!
 	MOUNTS+=("$WORK/nf")
-	for _ in $(seq 1 200); do
-		[ -s "$WORK/nbdfuse.pid" ] && break
-		kill -0 "$NBDFUSE_PID" 2>/dev/null || fail "nbdfuse exited"
-		sleep 0.05
-	done
+	wait_until --pid "$NBDFUSE_PID" "nbdfuse to write its pid file (it serves then)" \
+		test -s "$WORK/nbdfuse.pid" || fail "nbdfuse exited"
 	cmp "$WORK/nf/xvda" "$WORK/gpt.img" || fail "nbdfuse: xvda differs"
 	loop=$(losetup -r -P -f --show "$WORK/nf/xvda")
 	LOOPS+=("$loop")
@@ -358,7 +348,8 @@ if command -v systemd-socket-activate >/dev/null; then
 		nbdkit --readonly "$NBD_PLUGIN" "$WORK/vm.xva" noindexcache=true 2>"$WORK/act.log" &
 	act=$!
 	SERVERS+=("$act")
-	for _ in $(seq 1 200); do [ -S "$WORK/act.sock" ] && break; sleep 0.05; done
+	wait_until --pid "$act" "systemd-socket-activate's socket" test -S "$WORK/act.sock" ||
+		{ cat "$WORK/act.log"; fail "systemd-socket-activate exited"; }
 	nbdcopy "nbd+unix:///xvdc?socket=$WORK/act.sock" - | cmp - "$WORK/odd.img" || fail "socket-activated nbdkit"
 	stop "$act" "$WORK/act.log" "^(Listening on|Communication attempt|Execing nbdkit) "
 else
@@ -371,7 +362,7 @@ if command -v systemd-analyze >/dev/null; then
 	cp "$top/contrib/nbdkit/xva-nbd@.socket" "$top/contrib/nbdkit/xva-nbd@.service" "$WORK/unit/"
 	# Documentation= names the man page, which is not installed here.
 	cp "$top/doc/nbdkit-xva-plugin.1" "$WORK/man/man1/"
-	(cd "$WORK/unit" && MANPATH="$WORK/man:" timeout 60 systemd-analyze verify \
+	(cd "$WORK/unit" && MANPATH="$WORK/man:" timeout "$XVAFS_TEST_HANG_GUARD" systemd-analyze verify \
 		./xva-nbd@web01.socket ./xva-nbd@web01.service) ||
 		fail "systemd-analyze verify rejects contrib/nbdkit/xva-nbd@.*"
 else

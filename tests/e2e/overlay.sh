@@ -142,7 +142,8 @@ for round in 1 2 3 4; do
 	"$RWCHECK" crash "$MNT/Ref:5" "$WORK/log" "$round" 12345 &
 	writer=$!
 	# Kill at a random moment once writes are being synced.
-	for _ in $(seq 1 200); do [ -s "$WORK/log" ] && break; sleep 0.05; done
+	wait_until --pid "$writer" "rwcheck's first synced write" test -s "$WORK/log" ||
+		fail "round $round: rwcheck exited before a write was synced"
 	sleep "0.$((RANDOM % 8 + 1))"
 	kill -9 "$DAEMON_PID"
 	wait "$writer" || true

@@ -101,7 +101,7 @@ session_start() {
 ask() {
 	local line
 	echo "$1" >&"${SESSION[1]}"
-	IFS= read -r -t 300 line <&"${SESSION[0]}" || fail "no answer to '$1'"
+	IFS= read -r -t "$XVAFS_TEST_HANG_GUARD" line <&"${SESSION[0]}" || fail "no answer to '$1'"
 	echo "$line"
 }
 

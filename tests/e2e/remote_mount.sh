@@ -127,7 +127,7 @@ unmount_xva "$MNT"
 note "the server stopped mid-read, then back"
 mount_xva "$HTTP/vm.xva" "$MNT" -o timeout=1,retries=2,memory=4M
 nginx_stop
-rc=0; timeout 60 dd if="$MNT/Ref:2" bs=$MIB skip=11 count=1 iflag=direct of=/dev/null status=none 2>"$WORK/err" || rc=$?
+rc=0; timeout "$XVAFS_TEST_HANG_GUARD" dd if="$MNT/Ref:2" bs=$MIB skip=11 count=1 iflag=direct of=/dev/null status=none 2>"$WORK/err" || rc=$?
 [ "$rc" != 124 ] || fail "a read hung while the server was down"
 [ "$rc" != 0 ] || fail "a read succeeded with the server down"
 grep -q "Input/output error" "$WORK/err" || fail "server down: $(cat "$WORK/err")"
@@ -139,7 +139,7 @@ unmount_xva "$MNT" "*"
 refused() {
 	local regex=$1 url=$2 rc=0
 	shift 2
-	timeout 120 "$XVAFS" -f "$@" "$url" "$MNT" 2>"$WORK/err" || rc=$?
+	timeout "$XVAFS_TEST_HANG_GUARD" "$XVAFS" -f "$@" "$url" "$MNT" 2>"$WORK/err" || rc=$?
 	[ "$rc" = 2 ] || { cat "$WORK/err"; fail "$url: exit status $rc, expected 2"; }
 	[ "$(grep -c . "$WORK/err")" = 1 ] && grep -Eq "^xvafs: .+: .*($regex)" "$WORK/err" ||
 		{ cat "$WORK/err"; fail "$url: not one line matching /$regex/"; }

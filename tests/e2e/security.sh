@@ -41,8 +41,8 @@ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 strace -f -e trace=open,openat -o "$WORK/strace.txt" \
 	"$XVAFS" -f -o noindexcache "$WORK/vm.xva" "$MNT" 2>"$WORK/daemon.err" &
 tracer=$!
-for _ in $(seq 1 100); do is_mounted "$MNT" && break; sleep 0.1; done
-is_mounted "$MNT" || fail "no mount under strace"
+wait_until --pid "$tracer" "the mount under strace" is_mounted "$MNT" ||
+	{ cat "$WORK/daemon.err"; fail "no mount under strace"; }
 cmp "$MNT/Ref:1" "$WORK/disk.img" || fail "disk differs"
 dd if="$MNT/Ref:1" bs=4096 count=4 iflag=direct of=/dev/null status=none
 fusermount3 -u "$MNT"

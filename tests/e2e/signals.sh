@@ -42,18 +42,6 @@ export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-cr
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 MIB=1048576
-GUARD=180 # seconds: a hang guard, never a timing assertion
-
-# wait_for WHAT COMMAND...: until COMMAND succeeds.
-wait_for() {
-	local what=$1 end=$((SECONDS + GUARD))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || fail "waited $GUARD s for $what"
-		sleep 0.05
-	done
-}
-
 note "making the export: a 16 MiB disk and an odd-sized one; gzip, zstd; the servers"
 make_image "$WORK/disk1.img" $((16 * MIB))
 make_image "$WORK/disk2.img" $((3 * MIB + 777))
@@ -94,7 +82,7 @@ start() {
 		"${LOCATION[$src]}" "$MNT" 2>"$C/err" &
 	REAPER=$!
 	echo "$REAPER" >>"$C/pids"
-	wait_for "the mount" mounted_or_gone
+	wait_until "the mount" mounted_or_gone
 	is_mounted "$MNT" || { cat "$C/err" "$C/log" >&2 2>/dev/null; fail "xvafs exited without mounting"; }
 	launcher=$(awk '$1 == "started" { print $2 }' "$C/status")
 	if [ "$mode" = fg ]; then
@@ -102,7 +90,7 @@ start() {
 	else
 		# libfuse's launcher exits 0 once the daemon has started; the
 		# daemon is this subreaper's child from then on.
-		wait_for "the launcher to exit" reaped "$launcher"
+		wait_until "the launcher to exit" reaped "$launcher"
 		[ "$(status_of "$launcher")" = 0 ] || fail "the launcher exited with $(status_of "$launcher")"
 		DAEMON=$(pgrep -P "$REAPER")
 		[ -n "$DAEMON" ] || fail "no daemon under the launcher"
@@ -114,7 +102,7 @@ start() {
 # dead mount is left, and it logged nothing else.
 stopped() {
 	local expect=${1:-} rc
-	wait_for "xvafs to exit" reaped "$DAEMON"
+	wait_until "xvafs to exit" reaped "$DAEMON"
 	rc=$(status_of "$DAEMON")
 	wait "$REAPER" || fail "subreaper.py failed"
 	[ "$rc" = 0 ] || { cat "$C/err" "$C/log" >&2 2>/dev/null; fail "exit status $rc"; }
@@ -156,7 +144,7 @@ run_case() {
 		exec 8<"$C/fifo"
 		dd bs=64K count=16 iflag=fullblock status=none <&8 >"$C/got"
 		kill -s "$sig" "$DAEMON"
-		wait_for "the word that the stop waits" busy_or_exited
+		wait_until "the word that the stop waits" busy_or_exited
 		! reaped "$DAEMON" || fail "exit status $(status_of "$DAEMON") instead of a deferred stop"
 		is_mounted "$MNT" || fail "the busy mount was taken away"
 		if [ "$sig" = TERM ]; then
@@ -236,7 +224,7 @@ if [ -n "${NBD_PLUGIN:-}" ] && command -v nbdkit >/dev/null && command -v nbdcop
 		-P "$C/nbd.pid" "$NBD_PLUGIN" "${LOCATION[http]}" 2>"$C/log" &
 	REAPER=$!
 	nbd_up() { [ -S "$sock" ] && [ -s "$C/nbd.pid" ] || ! kill -0 "$REAPER" 2>/dev/null; }
-	wait_for "nbdkit to listen" nbd_up
+	wait_until "nbdkit to listen" nbd_up
 	[ -S "$sock" ] && [ -s "$C/nbd.pid" ] || { cat "$C/log" >&2; fail "nbdkit did not start"; }
 	pid=$(cat "$C/nbd.pid")
 	launcher=$(awk '$1 == "started" { print $2 }' "$C/status")
@@ -248,9 +236,9 @@ if [ -n "${NBD_PLUGIN:-}" ] && command -v nbdkit >/dev/null && command -v nbdcop
 	# As nbd.sh's stop: once the connections' threads have ended (here
 	# the main thread and the plugin's I/O thread are left).
 	few_threads() { [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -le 2 ]; }
-	wait_for "nbdkit's connections to end" few_threads
+	wait_until "nbdkit's connections to end" few_threads
 	kill -TERM "$pid"
-	wait_for "nbdkit to exit" reaped "$pid"
+	wait_until "nbdkit to exit" reaped "$pid"
 	status=$(status_of "$pid")
 	[ "$status" = 0 ] || { cat "$C/log" >&2; fail "nbdkit exited with $status"; }
 	[ ! -s "$C/log" ] || { cat "$C/log" >&2; fail "nbdkit logged"; }

@@ -27,8 +27,8 @@ MNT=$WORK/mnt
 mkdir -p "$MNT"
 "${VG[@]}" "$XVAFS" -f -o noindexcache "$WORK/a.xva" "$MNT" 2>"$WORK/vg.err" &
 vg=$!
-for _ in $(seq 1 300); do is_mounted "$MNT" && break; sleep 0.1; done
-is_mounted "$MNT" || { cat "$WORK/vg.err"; fail "no mount under valgrind"; }
+wait_until --pid "$vg" "the mount under valgrind" is_mounted "$MNT" ||
+	{ cat "$WORK/vg.err"; fail "no mount under valgrind"; }
 cmp "$MNT/Ref:1" "$WORK/disk.img" || fail "Ref:1 differs under valgrind"
 "$READCHECK" --direct --reads 50 "$MNT/by-label/data" "$WORK/disk.img" || fail "O_DIRECT reads under valgrind"
 ls -lR "$MNT" >/dev/null

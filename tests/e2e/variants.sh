@@ -92,8 +92,7 @@ grep -q "allow_other" <<<"$line" || fail "daemon mode: allow_other not passed: $
 cmp "$MNT/Ref:2" "$WORK/small.img" || fail "daemon mode: Ref:2 differs"
 pid=$(pgrep -f -- "xvafs .*$WORK/several.xva $MNT") || fail "daemon mode: no daemon process"
 fusermount3 -u "$MNT"
-for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$pid" 2>/dev/null && fail "daemon mode: the daemon did not exit after unmount"
+wait_until "daemon mode: the daemon to exit after unmount" exited "$pid"
 
 note "-d debug output"
 mount_xva "$WORK/tiny.xva" "$MNT" -d

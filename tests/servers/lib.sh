@@ -8,6 +8,8 @@
 SERVERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRV_DIR=${SRV_DIR:?set SRV_DIR to a private temporary folder first}
 SRV_PIDS=()
+# shellcheck source=../wait.sh
+source "$SERVERS_DIR/../wait.sh"
 
 srv_cleanup() {
 	local p
@@ -29,15 +31,16 @@ free_port() {
 # exits.
 wait_port() {
 	local port=$1 pid=$2
-	for _ in $(seq 1 300); do
-		if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$port" 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || { echo "server (pid $pid) exited before listening on $port" >&2; return 1; }
-		sleep 0.05
-	done
-	echo "nothing listens on 127.0.0.1:$port" >&2
-	return 1
+	wait_until --pid "$pid" "a server listening on 127.0.0.1:$port" listening "$port" || {
+		echo "server (pid $pid) exited before listening on $port" >&2
+		return 1
+	}
+}
+
+# listening PORT: something accepts connections on 127.0.0.1:PORT (a
+# loopback connect is answered by the kernel at once, refused or accepted).
+listening() {
+	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$1" 2>/dev/null
 }
 
 # make_ca: a CA and a server certificate for 127.0.0.1 and localhost;

@@ -548,6 +548,11 @@ static void test_notes(void)
 
 		CHECK(text && strstr(text, "Not carried over") &&
 		      strstr(text, "virtual TPM") && !strstr(text, "/evil"));
+		/* A VIF with nothing to set is an empty spec, not whatever
+		 * the stack held. */
+		if (f == XVA_VM_XL)
+			CHECK(text && strstr(text, "vif = [\n\t\"\",\n"
+					     "\t\"mac=aa:bb:cc:dd:ee:ff\",\n]\n"));
 		free(text);
 	}
 	xva_vm_free(vm);
