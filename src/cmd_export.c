@@ -21,7 +21,7 @@
 #include "io.h"
 #include "tools.h"
 #include "xvafs/atomicfile.h"
-#include "xvafs/read.h"
+#include "xvafs/view.h"
 
 #define COPY_SIZE (1u << 20)
 
@@ -39,7 +39,7 @@ struct export {
 	const struct xva *xva;
 	struct xva_overlay *ovl;
 	const struct xva_disk *disk;
-	size_t index;
+	struct xva_view *view; /* the disk, with the overlay's changes */
 	char *buf;
 };
 
@@ -47,13 +47,12 @@ static enum xva_status read_disk(struct export *x, void *buf, size_t len,
 				 uint64_t off, struct xva_err *err)
 {
 	size_t done = 0;
-	enum xva_status st = x->ovl
-		? xva_overlay_read(x->ovl, x->index, buf, len, off, &done, err)
-		: xva_read(x->xva, x->disk, buf, len, off, &done, err);
+	enum xva_status st = xva_view_read(x->view, buf, len, off, 0, &done,
+					   err);
 
 	if (st == XVA_OK && done != len)
 		st = xva_fail(err, XVA_EIO, "disk %s: short read at byte %llu",
-			      x->disk->prefix, (unsigned long long)off);
+			      x->view->name, (unsigned long long)off);
 	return st;
 }
 
@@ -102,17 +101,13 @@ static int put_hole(struct target *t, const char *zeros, uint64_t from,
 
 static int seek_disk(struct export *x, uint64_t off, bool data, uint64_t *to)
 {
-	return x->ovl ? xva_overlay_seek(x->ovl, x->index, off, data, to)
-		      : xva_disk_seek(x->disk, off, data, to);
+	return xva_view_seek(x->view, off, data, to);
 }
 
 /* Whether the file at ST is the export's own file. */
 static bool is_export(const struct xva *xva, const struct stat *st)
 {
-	struct stat own;
-
-	return xva->src->fd >= 0 && fstat(xva->src->fd, &own) == 0 &&
-	       own.st_dev == st->st_dev && own.st_ino == st->st_ino;
+	return xva_is_export_file(xva, st->st_dev, st->st_ino);
 }
 
 static int open_device(struct target *t, const char *out, uint64_t need)
@@ -233,20 +228,20 @@ static void close_target(struct target *t)
 static int copy_disk(const char *path, struct export *x, struct target *t,
 		     const char *zeros, uint64_t *written)
 {
-	const struct xva_disk *d = x->disk;
+	uint64_t size = xva_view_size(x->view);
 	struct xvafs_progress p;
 	uint64_t pos = 0, data, hole;
 	struct xva_err err;
 	int status = XVAFS_EXIT_OK;
 
-	xvafs_progress_start(&p, "exporting", d->size);
-	while (pos < d->size && status == XVAFS_EXIT_OK) {
+	xvafs_progress_start(&p, "exporting", size);
+	while (pos < size && status == XVAFS_EXIT_OK) {
 		if (seek_disk(x, pos, true, &data) != 0)
-			data = d->size; /* only holes left */
-		if (data < d->size && seek_disk(x, data, false, &hole) != 0)
-			hole = d->size;
-		if (data >= d->size)
-			hole = d->size;
+			data = size; /* only holes left */
+		if (data < size && seek_disk(x, data, false, &hole) != 0)
+			hole = size;
+		if (data >= size)
+			hole = size;
 		if (put_hole(t, zeros, pos, data) < 0)
 			goto write_failed;
 		for (pos = data; pos < hole; ) {
@@ -294,7 +289,6 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 			path, o->disk);
 		return XVAFS_EXIT_USAGE;
 	}
-	x.index = xva_disk_index(xva, x.disk);
 	if (o->overlay_dir) {
 		enum xva_status st = xva_overlay_open(xva, o->overlay_dir,
 						      XVA_OVL_READ, 0, NULL,
@@ -304,6 +298,12 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 			fprintf(stderr, "xvafs: %s: %s\n", o->overlay_dir, err.msg);
 			return xvafs_exit_for(st, XVAFS_AT_OVERLAY);
 		}
+	}
+	if (xva_view_open(xva, x.ovl, xva_disk_index(xva, x.disk), false,
+			  &x.view, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s\n", err.msg);
+		status = XVAFS_EXIT_OUTPUT;
+		goto out;
 	}
 	x.buf = malloc(COPY_SIZE);
 	zeros = calloc(1, COPY_SIZE);
@@ -320,8 +320,8 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 	if (status == XVAFS_EXIT_OK)
 		fprintf(t.kind == TARGET_STDOUT ? stderr : stdout,
 			"xvafs: wrote disk %s (%llu bytes, %llu of them data) "
-			"to %s\n", x.disk->prefix,
-			(unsigned long long)x.disk->size,
+			"to %s\n", x.view->name,
+			(unsigned long long)xva_view_size(x.view),
 			(unsigned long long)written, t.name);
 	else if (status > 128)
 		fprintf(stderr, "xvafs: interrupted; %s was not written\n",
@@ -330,6 +330,7 @@ out:
 	close_target(&t);
 	free(zeros);
 	free(x.buf);
+	xva_view_close(x.view);
 	if (x.ovl)
 		xva_overlay_close(x.ovl, &err);
 	return status;

@@ -47,9 +47,9 @@ static void print_source(FILE *out, const struct xva *xva, bool exact)
 	struct xva_source_info info;
 	char stored[32], tar[32], cache[32];
 
-	xva_source_info(xva->src, &info);
+	xva_info(xva, &info);
 	xvafs_human(info.stored_size, exact, stored, sizeof(stored));
-	xvafs_human(xva->src->size, exact, tar, sizeof(tar));
+	xvafs_human(xva_tar_size(xva), exact, tar, sizeof(tar));
 	if (!info.over) {
 		fprintf(out, "%s, %llu members)\n", stored,
 			(unsigned long long)xva->idx.members);
@@ -179,19 +179,19 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 	json_object *disks = json_object_new_array();
 	struct xva_source_info info;
 
-	xva_source_info(xva->src, &info);
+	xva_info(xva, &info);
 	json_object_object_add(root, "schema_version",
 			       json_object_new_int(LIST_JSON_SCHEMA_VERSION));
 	add_string(root, "file", path);
 	add_u64(root, "file_size", info.stored_size);
 	add_string(root, "compression", info.over ? info.kind : NULL);
 	add_string(root, "transport", info.over ? info.over : info.kind);
-	add_u64(root, "tar_size", xva->src->size);
+	add_u64(root, "tar_size", xva_tar_size(xva));
 	add_string(root, "cache_file", info.cache_path[0] ? info.cache_path
 							  : NULL);
 	add_u64(root, "cache_bytes", info.cache_bytes);
-	add_string(root, "stream_warning", xva->src->warning[0]
-						   ? xva->src->warning : NULL);
+	add_string(root, "stream_warning", xva_stream_warning(xva)[0]
+						   ? xva_stream_warning(xva) : NULL);
 	add_u64(root, "members", xva->idx.members);
 	json_object_object_add(root, "truncated",
 			       json_object_new_boolean(xva->idx.truncated));

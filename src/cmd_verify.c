@@ -1,6 +1,5 @@
 /* xvafs --verify: every chunk of every disk against its checksum member,
  * reading the export once, in file order. */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,8 +88,7 @@ int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
 	for (size_t i = 0; i < xva->map.n_disks; i++)
 		total += xva->map.disks[i].bytes_present;
 	/* One pass in file order: tell the kernel to read ahead hard. */
-	if (xva->src->fd >= 0)
-		posix_fadvise(xva->src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	xva_advise_sequential(xva);
 	xvafs_progress_start(&p, "verifying", total);
 	for (size_t i = 0; i < xva->map.n_disks && !xvafs_interrupted; i++)
 		verify_disk(out, path, xva, &xva->map.disks[i], buf, &t, &p);
@@ -112,14 +110,14 @@ int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
 		fprintf(out, ", and %llu keep-alive member%s",
 			(unsigned long long)(t.keepalives_good + t.keepalives_bad),
 			t.keepalives_good + t.keepalives_bad == 1 ? "" : "s");
-	if (damaged || xva->idx.truncated || xva->src->stream_damaged) {
+	if (damaged || xva->idx.truncated || xva_stream_damaged(xva)) {
 		fprintf(out, "; %llu bad, %llu unreadable, %llu without a usable "
 			"checksum%s%s: the export is damaged\n",
 			(unsigned long long)(t.mismatch + t.keepalives_bad),
 			(unsigned long long)t.unreadable,
 			(unsigned long long)t.no_checksum,
 			xva->idx.truncated ? ", and it is cut short" : "",
-			xva->src->stream_damaged
+			xva_stream_damaged(xva)
 				? ", and its compressed stream fails its own "
 				  "checksum" : "");
 		return XVAFS_EXIT_DAMAGED;

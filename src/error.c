@@ -58,6 +58,7 @@ int xva_status_errno(enum xva_status status)
 	case XVA_ENOSPC: return ENOSPC;
 	case XVA_EACCESS: return EACCES;
 	case XVA_EINVAL: return EINVAL;
+	case XVA_EROFS: return EROFS;
 	case XVA_EBUSY: return EBUSY;
 	case XVA_EINTR: return EINTR;
 	case XVA_EOPEN: return ENOENT;
@@ -93,6 +94,7 @@ const char *xva_strerror(enum xva_status status)
 	case XVA_ENET: return "network failure";
 	case XVA_EINTR: return "interrupted";
 	case XVA_EINVAL: return "invalid argument";
+	case XVA_EROFS: return "read-only";
 	}
 	return "unknown status";
 }

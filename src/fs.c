@@ -65,8 +65,8 @@ static void handle_free(struct xvafs_fs *fs, struct xvafs_handle *h)
 /* --- the inode table --- */
 
 static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
-		    enum xvafs_node_kind kind, const char *name, size_t disk,
-		    const char *link_to, fuse_ino_t *ino)
+		    enum xvafs_node_kind kind, const char *name,
+		    struct xva_view *view, const char *link_to, fuse_ino_t *ino)
 {
 	struct xvafs_node *nodes, *n;
 
@@ -79,7 +79,7 @@ static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
 	n->parent = parent;
 	n->kind = kind;
 	n->name = name;
-	n->disk = disk;
+	n->view = view;
 	if (link_to && asprintf(&n->target, "../%s", link_to) < 0)
 		return -1;
 	fs->n_nodes++;
@@ -111,10 +111,10 @@ static int add_view(struct xvafs_fs *fs, const char *folder, size_t offset)
 
 		if (!name)
 			continue;
-		if (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder, 0, NULL,
-				     &dir) != 0)
+		if (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder, NULL,
+				     NULL, &dir) != 0)
 			return -1;
-		if (add_node(fs, dir, NODE_LINK, name, i,
+		if (add_node(fs, dir, NODE_LINK, name, NULL,
 			     xva->map.disks[i].prefix, NULL) != 0)
 			return -1;
 	}
@@ -133,14 +133,19 @@ int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
 	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
 	if (!fs->zeros)
 		goto fail;
-	if (add_node(fs, 0, NODE_DIR, "", 0, NULL, NULL) != 0)
+	if (add_node(fs, 0, NODE_DIR, "", NULL, NULL, NULL) != 0)
 		goto fail;
-	for (size_t i = 0; i < xva->map.n_disks; i++)
-		if (add_node(fs, FUSE_ROOT_ID, NODE_DISK, xva->map.disks[i].prefix,
-			     i, NULL, NULL) != 0)
+	for (size_t i = 0; i < xva->map.n_disks; i++) {
+		struct xva_view *view;
+		struct xva_err err;
+
+		/* Writable through the overlay when there is one. */
+		if (xva_view_open(xva, fs->overlay, i, true, &view, &err) != XVA_OK ||
+		    xvafs_fs_add_disk(fs, FUSE_ROOT_ID, view) != 0)
 			goto fail;
+	}
 	if (xva->ova && add_node(fs, FUSE_ROOT_ID, NODE_OVA_XML,
-				 XVA_NAME_OVA_XML, 0, NULL, NULL) != 0)
+				 XVA_NAME_OVA_XML, NULL, NULL, NULL) != 0)
 		goto fail;
 	if (add_view(fs, XVA_NAME_BY_DEVICE,
 		     offsetof(struct xva_disk_names, device)) != 0 ||
@@ -153,6 +158,16 @@ fail:
 	return -1;
 }
 
+int xvafs_fs_add_disk(struct xvafs_fs *fs, fuse_ino_t parent,
+		      struct xva_view *view)
+{
+	if (add_node(fs, parent, NODE_DISK, view->name, view, NULL, NULL) != 0) {
+		xva_view_close(view);
+		return -1;
+	}
+	return 0;
+}
+
 int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
 		      const char *name, char *text, size_t len,
 		      bool executable)
@@ -162,8 +177,8 @@ int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
 	char *own_name = strdup(name);
 
 	if (!own_name || (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder,
-					   0, NULL, &dir) != 0) ||
-	    add_node(fs, dir, NODE_TEXT, own_name, 0, NULL, &ino) != 0) {
+					   NULL, NULL, &dir) != 0) ||
+	    add_node(fs, dir, NODE_TEXT, own_name, NULL, NULL, &ino) != 0) {
 		free(own_name);
 		free(text);
 		return -1;
@@ -184,7 +199,8 @@ void xvafs_fs_destroy(struct xvafs_fs *fs)
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
-	for (size_t i = 0; i < fs->n_nodes; i++) {
+	for (size_t i = fs->n_nodes; i-- > 0; ) {
+		xva_view_close(fs->nodes[i].view);
 		free(fs->nodes[i].target);
 		free(fs->nodes[i].text);
 	}
@@ -217,14 +233,15 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 		      const struct xvafs_node *n, struct stat *st)
 {
 	const struct xva *xva = fs->xva;
+	struct timespec mtime = xva_mtime(xva);
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	st->st_atim = xva->src->mtime;
-	st->st_mtim = xva->src->mtime;
-	st->st_ctim = xva->src->mtime;
+	st->st_atim = mtime;
+	st->st_mtim = mtime;
+	st->st_ctim = mtime;
 	st->st_blksize = BLOCK;
 	st->st_nlink = 1;
 	switch (n->kind) {
@@ -237,15 +254,11 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 				st->st_nlink++;
 		break;
 	case NODE_DISK: {
-		const struct xva_disk *disk = &xva->map.disks[n->disk];
-		uint64_t used = disk->bytes_present;
+		uint64_t used = xva_view_allocated(n->view);
 
-		if (fs->overlay) {
-			used += xva_overlay_bytes(fs->overlay, n->disk);
-			used = used < disk->size ? used : disk->size;
-		}
-		st->st_mode = S_IFREG | ((fs->overlay ? 0666 : 0444) & ~fs->umask);
-		st->st_size = (off_t)disk->size;
+		st->st_mode = S_IFREG |
+			      ((n->view->writable ? 0666 : 0444) & ~fs->umask);
+		st->st_size = (off_t)xva_view_size(n->view);
 		/* Only present chunks occupy space: cp and du see holes. */
 		st->st_blocks = (blkcnt_t)((used + 511) / 512);
 		break;
@@ -371,7 +384,6 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
-	const struct xva_source *src = fs->xva->src;
 	struct xvafs_handle *h;
 
 	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
@@ -379,7 +391,7 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
-	    (n->kind != NODE_DISK || !fs->overlay)) {
+	    (n->kind != NODE_DISK || !n->view->writable)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -391,14 +403,19 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	h->node = n;
 	if (n->kind != NODE_DISK)
 		h->strategy = READ_TEXT;
-	else if ((fi->flags & O_DIRECT) && src->direct_fd >= 0)
-		/* qemu cache=none, Xen tap:aio: served the same way, not
-		 * through the export's page cache. */
-		h->strategy = READ_DIRECT;
-	else if (fs->splice && src->fd >= 0)
-		h->strategy = READ_SPLICE;
 	else
-		h->strategy = READ_COPY;
+		switch (xva_view_choose(n->view, fi->flags & O_DIRECT,
+					fs->splice)) {
+		case XVA_VIEW_READ_DIRECT:
+			h->strategy = READ_DIRECT;
+			break;
+		case XVA_VIEW_SPLICE:
+			h->strategy = READ_SPLICE;
+			break;
+		case XVA_VIEW_COPY:
+			h->strategy = READ_COPY;
+			break;
+		}
 	xva_stream_init(&h->stream, h->strategy == READ_SPLICE ||
 				    h->strategy == READ_COPY ? fs->prefetch : 0);
 	handle_link((struct xvafs_fs *)fs, h);
@@ -428,20 +445,6 @@ static void reply_read_error(fuse_req_t req, enum xva_status st,
 	if (st != XVA_ECUT && err->msg[0])
 		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err->msg);
 	reply_status(req, st);
-}
-
-/* The disk's segments: through the overlay when there is one. */
-static enum xva_status segments(const struct xvafs_fs *fs,
-				const struct xvafs_node *n, size_t size,
-				off_t off, xva_segment_fn fn, void *ctx,
-				size_t *done, struct xva_err *err)
-{
-	if (fs->overlay)
-		return xva_overlay_read_segments(fs->overlay, n->disk, size,
-						 (uint64_t)off, fn, ctx, done,
-						 err);
-	return xva_read_segments(fs->xva, &fs->xva->map.disks[n->disk], size,
-				 (uint64_t)off, fn, ctx, done, err);
 }
 
 static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
@@ -474,12 +477,9 @@ static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
 	free(buf);
 }
 
-static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
-		      const struct xvafs_node *n, size_t size, off_t off,
-		      bool direct)
+static void read_copy(fuse_req_t req, const struct xvafs_node *n,
+		      size_t size, off_t off, bool direct)
 {
-	struct xva_copy c = { fs->xva, &fs->xva->map.disks[n->disk], NULL,
-			      direct };
 	enum xva_status st;
 	struct xva_err err;
 	size_t done;
@@ -490,9 +490,8 @@ static void read_copy(fuse_req_t req, const struct xvafs_fs *fs,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	c.out = buf;
-	xva_err_clear(&err);
-	st = segments(fs, n, size, off, xva_copy_segment, &c, &done, &err);
+	st = xva_view_read(n->view, buf, size, (uint64_t)off,
+			   direct ? XVA_VIEW_DIRECT : 0, &done, &err);
 	if (st == XVA_OK)
 		fuse_reply_buf(req, buf, done);
 	else
@@ -507,7 +506,6 @@ struct bufvec_ctx {
 	size_t cap;
 	bool allocated;
 	const struct xvafs_fs *fs;
-	uint64_t file_end; /* the furthest export byte the reply reads */
 };
 
 static enum xva_status add_segment(void *vctx, const struct xva_segment *seg,
@@ -541,9 +539,7 @@ static enum xva_status add_segment(void *vctx, const struct xva_segment *seg,
 	}
 	buf->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
 	buf->pos = (off_t)seg->file_off;
-	buf->fd = seg->fd >= 0 ? seg->fd : c->fs->xva->src->fd;
-	if (seg->fd < 0 && seg->file_off + seg->len > c->file_end)
-		c->file_end = seg->file_off + seg->len;
+	buf->fd = seg->fd; /* the export's or the overlay's file */
 	return XVA_OK;
 }
 
@@ -557,24 +553,19 @@ static void read_splice(fuse_req_t req, const struct xvafs_fs *fs,
 		char room[sizeof(struct fuse_bufvec) +
 			  INLINE_SEGMENTS * sizeof(struct fuse_buf)];
 	} inline_bv;
-	struct bufvec_ctx c = { &inline_bv.bv, INLINE_SEGMENTS, false, fs, 0 };
+	struct bufvec_ctx c = { &inline_bv.bv, INLINE_SEGMENTS, false, fs };
 	enum xva_status st;
 	struct xva_err err;
-	struct stat now;
 	size_t done;
 
 	memset(c.bv, 0, sizeof(*c.bv));
 	xva_err_clear(&err);
-	st = segments(fs, n, size, off, add_segment, &c, &done, &err);
-	/* A splice past the end of an export that shrank under the mount
-	 * would send a short reply, which the kernel pads with zeros. */
-	if (st == XVA_OK && c.file_end &&
-	    (fstat(fs->xva->src->fd, &now) < 0 ||
-	     (uint64_t)now.st_size < c.file_end))
-		st = xva_fail(&err, XVA_EIO, "disk %s: the export is now shorter "
-			      "than byte %llu, which a read at disk byte %lld "
-			      "needs", fs->xva->map.disks[n->disk].prefix,
-			      (unsigned long long)c.file_end, (long long)off);
+	/* Every piece names a descriptor to splice from, and the view has
+	 * checked the export still holds the bytes named (a splice past the
+	 * end of an export that shrank would send a short reply, which the
+	 * kernel pads with zeros). */
+	st = xva_view_segments(n->view, size, (uint64_t)off, true, add_segment,
+			       &c, &done, &err);
 	/* All gap: one write of the zero buffer beats copying it into the
 	 * splice pipe and out again. */
 	if (st == XVA_OK && c.bv->count == 1 &&
@@ -598,9 +589,8 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)ino;
 	if (h->strategy != READ_TEXT)
-		xva_stream_note_read(&h->stream, fs->xva,
-				     &fs->xva->map.disks[h->node->disk],
-				     (uint64_t)off, size);
+		xva_view_note_read(h->node->view, &h->stream, (uint64_t)off,
+				   size);
 	switch (h->strategy) {
 	case READ_TEXT:
 		read_text(req, fs, h->node, size, off);
@@ -614,8 +604,7 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		__attribute__((fallthrough));
 	case READ_COPY:
 	case READ_DIRECT:
-		read_copy(req, fs, h->node, size, off,
-			  h->strategy == READ_DIRECT);
+		read_copy(req, h->node, size, off, h->strategy == READ_DIRECT);
 		break;
 	}
 }
@@ -634,13 +623,8 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		return;
 	}
 	if (n->kind == NODE_DISK) {
-		int r = fs->overlay
-			? xva_overlay_seek(fs->overlay, n->disk, (uint64_t)off,
-					   whence == SEEK_DATA, &to)
-			: xva_disk_seek(&fs->xva->map.disks[n->disk],
-					(uint64_t)off, whence == SEEK_DATA, &to);
-
-		if (r != 0) {
+		if (xva_view_seek(n->view, (uint64_t)off, whence == SEEK_DATA,
+				  &to) != 0) {
 			fuse_reply_err(req, ENXIO);
 			return;
 		}
@@ -663,7 +647,7 @@ static const struct xvafs_node *writable(fuse_req_t req, fuse_ino_t ino)
 	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
 
-	if (!n || n->kind != NODE_DISK || !fs->overlay) {
+	if (!n || n->kind != NODE_DISK || !n->view->writable) {
 		fuse_reply_err(req, n ? EROFS : ENOENT);
 		return NULL;
 	}
@@ -682,7 +666,6 @@ static void reply_write_error(fuse_req_t req, enum xva_status st,
 static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			size_t size, off_t off, struct fuse_file_info *fi)
 {
-	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = writable(req, ino);
 	enum xva_status st;
 	struct xva_err err;
@@ -692,15 +675,14 @@ static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!n)
 		return;
 	/* A disk has a fixed size: writes stop at its end, like a device's. */
-	disk_size = fs->xva->map.disks[n->disk].size;
+	disk_size = xva_view_size(n->view);
 	if ((uint64_t)off >= disk_size) {
 		fuse_reply_err(req, size ? ENOSPC : 0);
 		return;
 	}
 	if (size > disk_size - (uint64_t)off)
 		size = (size_t)(disk_size - (uint64_t)off);
-	st = xva_overlay_write(fs->overlay, n->disk, buf, size, (uint64_t)off,
-			       &err);
+	st = xva_view_write(n->view, buf, size, (uint64_t)off, &err);
 	if (st == XVA_OK)
 		fuse_reply_write(req, size);
 	else
@@ -717,8 +699,8 @@ static void xvafs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	(void)datasync;
 	(void)fi;
-	if (n && n->kind == NODE_DISK && fs->overlay)
-		st = xva_overlay_sync(fs->overlay, n->disk, &err);
+	if (n && n->kind == NODE_DISK)
+		st = xva_view_sync(n->view, &err);
 	if (st != XVA_OK)
 		fuse_log(FUSE_LOG_ERR, "xvafs: %s\n", err.msg);
 	reply_status(req, st);
@@ -753,7 +735,6 @@ static void xvafs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 static void xvafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			    off_t offset, off_t length, struct fuse_file_info *fi)
 {
-	const struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = writable(req, ino);
 	uint64_t size, off = (uint64_t)offset, len = (uint64_t)length;
 	enum xva_status st;
@@ -762,7 +743,7 @@ static void xvafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	(void)fi;
 	if (!n)
 		return;
-	size = fs->xva->map.disks[n->disk].size;
+	size = xva_view_size(n->view);
 	if (mode == 0) { /* preallocation: every byte already exists */
 		fuse_reply_err(req, off + len <= size ? 0 : ENOSPC);
 		return;
@@ -781,7 +762,7 @@ static void xvafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	}
 	if (len > size - off)
 		len = size - off;
-	st = xva_overlay_zero(fs->overlay, n->disk, len, off, &err);
+	st = xva_view_zero(n->view, len, off, &err);
 	if (st == XVA_OK)
 		fuse_reply_err(req, 0);
 	else

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "xvafs/overlay.h"
+#include "xvafs/view.h"
 #include "xvafs/xva.h"
 
 enum xvafs_node_kind { NODE_DIR, NODE_DISK, NODE_OVA_XML, NODE_LINK, NODE_TEXT };
@@ -20,7 +21,11 @@ struct xvafs_node {
 	fuse_ino_t parent;
 	enum xvafs_node_kind kind;
 	const char *name;   /* borrowed from the core, or a literal */
-	size_t disk;        /* NODE_DISK: index in the disk map */
+	/* NODE_DISK: what it serves, read and written through (a disk, a
+	 * disk through the overlay, a slice of one); owned by the mount,
+	 * closed in the reverse order of the nodes, so a view goes after
+	 * the views over it. Its name is the node's. */
+	struct xva_view *view;
 	char *target;       /* NODE_LINK: "../PREFIX" */
 	char *text;         /* NODE_TEXT: its whole contents (generated) */
 	size_t text_len;
@@ -62,6 +67,11 @@ int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva);
 int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
 		      const char *name, char *text, size_t len,
 		      bool executable);
+/* Adds a file serving VIEW (taken over, closed with the mount) in the
+ * folder PARENT, named by the view: a disk, or a slice of one (a
+ * partition). */
+int xvafs_fs_add_disk(struct xvafs_fs *fs, fuse_ino_t parent,
+		      struct xva_view *view);
 void xvafs_fs_destroy(struct xvafs_fs *fs);
 
 extern const struct fuse_lowlevel_ops xvafs_ops;

@@ -832,10 +832,10 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	 * process with the file system mounted. */
 	stop_signals(&stops);
 	pthread_sigmask(SIG_BLOCK, &stops, NULL);
-	if (xva->src->fd >= 0 && xva->src->direct_fd < 0)
+	if (xva_direct_errno(xva))
 		fprintf(stderr, "xvafs: %s: cannot open the export with O_DIRECT "
 			"(%s); O_DIRECT readers will be served through the page "
-			"cache\n", cli->image, strerror(xva->src->direct_errno));
+			"cache\n", cli->image, strerror(xva_direct_errno(xva)));
 	fs.xva = xva;
 	fs.splice = !cli->flag[XVAFS_OPT_NOSPLICE];
 	fs.readahead_kb = s->readahead_kb;

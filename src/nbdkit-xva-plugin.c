@@ -23,6 +23,7 @@
 #include "xvafs/overlay.h"
 #include "xvafs/read.h"
 #include "xvafs/verify.h"
+#include "xvafs/view.h"
 #include "xvafs/xva.h"
 #include "options.h"
 #include "warnings.h"
@@ -63,6 +64,8 @@ struct xva_plugin {
 
 	struct xva *xva;
 	struct xva_overlay *ovl; /* NULL: read-only */
+	struct xva_view **views; /* per disk: what connections read and
+				    write (through the overlay, if any) */
 	size_t default_disk;
 };
 
@@ -73,7 +76,7 @@ static struct xva_plugin px = {
 /* One connection. */
 struct handle {
 	size_t disk;
-	const struct xva_disk *d;
+	struct xva_view *view; /* px.views[disk] */
 	struct xva_stream stream;
 };
 
@@ -290,6 +293,24 @@ static int open_overlay(void)
 	return 0;
 }
 
+static int open_views(void)
+{
+	struct xva_err err;
+
+	px.views = calloc(px.xva->map.n_disks, sizeof(*px.views));
+	if (!px.views) {
+		nbdkit_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < px.xva->map.n_disks; i++)
+		if (xva_view_open(px.xva, px.ovl, i, true, &px.views[i], &err) !=
+		    XVA_OK) {
+			nbdkit_error("%s: %s", px.file, err.msg);
+			return -1;
+		}
+	return 0;
+}
+
 static int xva_get_ready(void)
 {
 	struct xva_open_options o = { 0 };
@@ -331,9 +352,11 @@ static int xva_get_ready(void)
 	warn_about_export(px.xva);
 	if (px.overlay_dir && open_overlay() != 0)
 		goto out;
+	if (open_views() != 0)
+		goto out;
 	/* nbdkit forks next (into the background, or not): a remote
 	 * source's I/O thread is stopped until .after_fork. */
-	xva_source_before_fork(px.xva->src);
+	xva_open_before_fork(px.xva);
 	ret = 0;
 out:
 	free(default_cache);
@@ -346,7 +369,7 @@ static int xva_after_fork(void)
 {
 	char holder[600];
 
-	xva_source_after_fork(px.xva->src);
+	xva_open_after_fork(px.xva);
 	if (px.ovl) {
 		snprintf(holder, sizeof(holder), "nbdkit serving %.500s", px.file);
 		xva_overlay_set_holder(px.ovl, holder);
@@ -358,6 +381,10 @@ static void xva_cleanup(void)
 {
 	struct xva_err err;
 
+	for (size_t i = 0; px.views && i < px.xva->map.n_disks; i++)
+		xva_view_close(px.views[i]);
+	free(px.views);
+	px.views = NULL;
 	/* Whatever was written and not flushed is made durable now. */
 	if (xva_overlay_close(px.ovl, &err) != XVA_OK)
 		nbdkit_error("%s: %s", px.overlay_dir, err.msg);
@@ -431,7 +458,7 @@ static void *xva_open_conn(int readonly)
 		return NULL;
 	}
 	h->disk = xva_disk_index(px.xva, d);
-	h->d = d;
+	h->view = px.views[h->disk];
 	xva_stream_init(&h->stream, px.prefetch);
 	return h;
 }
@@ -448,7 +475,7 @@ static int64_t xva_get_size(void *handle)
 {
 	struct handle *h = handle;
 
-	return (int64_t)h->d->size;
+	return (int64_t)xva_view_size(h->view);
 }
 
 static const char *xva_export_description(void *handle)
@@ -512,7 +539,7 @@ static int fail(const struct handle *h, enum xva_status st,
 		const struct xva_err *err)
 {
 	if (st == XVA_ECUT || !err->msg[0])
-		nbdkit_debug("disk %s: %s", h->d->prefix, err->msg[0]
+		nbdkit_debug("disk %s: %s", h->view->name, err->msg[0]
 			     ? err->msg : xva_strerror(st));
 	else
 		nbdkit_error("%s: %s", px.file, err->msg);
@@ -530,16 +557,12 @@ static int xva_pread(void *handle, void *buf, uint32_t count, uint64_t offset,
 
 	(void)flags;
 	if (count >= STREAM_MIN_REQUEST)
-		xva_stream_note_read(&h->stream, px.xva, h->d, offset, count);
-	if (px.ovl)
-		st = xva_overlay_read(px.ovl, h->disk, buf, count, offset, &done,
-				      &err);
-	else
-		st = xva_read(px.xva, h->d, buf, count, offset, &done, &err);
+		xva_view_note_read(h->view, &h->stream, offset, count);
+	st = xva_view_read(h->view, buf, count, offset, 0, &done, &err);
 	if (st == XVA_OK && done != count)
 		/* nbdkit checked the bounds against the size we gave. */
 		st = xva_fail(&err, XVA_EIO, "disk %s: read %zu of %u bytes at "
-			      "byte %llu", h->d->prefix, done, count,
+			      "byte %llu", h->view->name, done, count,
 			      (unsigned long long)offset);
 	return st == XVA_OK ? 0 : fail(h, st, &err);
 }
@@ -551,7 +574,7 @@ static int sync_if(const struct handle *h, bool fua)
 
 	if (!fua)
 		return 0;
-	st = xva_overlay_sync(px.ovl, h->disk, &err);
+	st = xva_view_sync(h->view, &err);
 	return st == XVA_OK ? 0 : fail(h, st, &err);
 }
 
@@ -562,7 +585,7 @@ static int xva_pwrite(void *handle, const void *buf, uint32_t count,
 	enum xva_status st;
 	struct xva_err err;
 
-	st = xva_overlay_write(px.ovl, h->disk, buf, count, offset, &err);
+	st = xva_view_write(h->view, buf, count, offset, &err);
 	if (st != XVA_OK)
 		return fail(h, st, &err);
 	return sync_if(h, flags & NBDKIT_FLAG_FUA);
@@ -577,7 +600,7 @@ static int xva_zero(void *handle, uint32_t count, uint64_t offset,
 	enum xva_status st;
 	struct xva_err err;
 
-	st = xva_overlay_zero(px.ovl, h->disk, count, offset, &err);
+	st = xva_view_zero(h->view, count, offset, &err);
 	if (st != XVA_OK)
 		return fail(h, st, &err);
 	return sync_if(h, flags & NBDKIT_FLAG_FUA);
@@ -595,11 +618,16 @@ static int xva_flush(void *handle, uint32_t flags)
 	return sync_if(handle, true);
 }
 
-static int seek(const struct handle *h, uint64_t off, bool data, uint64_t *to)
+/* A run of the view's extents to nbdkit; XVA_EINTR when nbdkit refused
+ * it (and has said why). */
+static enum xva_status add_extent(void *ctx, uint64_t off, uint64_t len,
+				  bool zero, struct xva_err *err)
 {
-	if (px.ovl)
-		return xva_overlay_seek(px.ovl, h->disk, off, data, to);
-	return xva_disk_seek(h->d, off, data, to);
+	(void)err;
+	if (nbdkit_add_extent(ctx, off, len, zero ? NBDKIT_EXTENT_HOLE |
+						    NBDKIT_EXTENT_ZERO : 0) < 0)
+		return XVA_EINTR;
+	return XVA_OK;
 }
 
 /* Holes are the chunks the export left out (and the overlay never
@@ -609,71 +637,27 @@ static int xva_extents(void *handle, uint32_t count, uint64_t offset,
 		       uint32_t flags, struct nbdkit_extents *extents)
 {
 	struct handle *h = handle;
-	uint64_t size = h->d->size, end = offset + count, pos = offset;
+	enum xva_status st;
+	struct xva_err err;
 
-	while (pos < end && pos < size) {
-		uint64_t data, hole;
-
-		if (seek(h, pos, true, &data) != 0)
-			data = size;
-		if (data > pos) {
-			if (nbdkit_add_extent(extents, pos, data - pos,
-					      NBDKIT_EXTENT_HOLE |
-					      NBDKIT_EXTENT_ZERO) < 0)
-				return -1;
-			pos = data;
-		} else {
-			if (seek(h, pos, false, &hole) != 0 || hole > size)
-				hole = size;
-			if (hole <= pos) {
-				nbdkit_error("disk %s: no extent found at byte "
-					     "%llu", h->d->prefix,
-					     (unsigned long long)pos);
-				nbdkit_set_error(EIO);
-				return -1;
-			}
-			if (nbdkit_add_extent(extents, pos, hole - pos, 0) < 0)
-				return -1;
-			pos = hole;
-		}
-		if (flags & NBDKIT_FLAG_REQ_ONE)
-			break;
-	}
-	return 0;
+	xva_err_clear(&err);
+	st = xva_view_extents(h->view, count, offset,
+			      flags & NBDKIT_FLAG_REQ_ONE, add_extent, extents,
+			      &err);
+	if (st == XVA_EINTR && !err.msg[0])
+		return -1;
+	return st == XVA_OK ? 0 : fail(h, st, &err);
 }
 
 /* The present chunks in the range are announced to the source (the
- * page cache for a local file), runs of chunks one checksum member apart
- * as one range. */
+ * page cache for a local file). */
 static int xva_cache(void *handle, uint32_t count, uint64_t offset,
 		     uint32_t flags)
 {
 	struct handle *h = handle;
-	const struct xva_disk *d = h->d;
-	uint64_t end = offset + count, run_off = 0, run_end = 0;
 
 	(void)flags;
-	for (size_t i = xva_disk_extent_at(d, offset);
-	     i < d->n_extents && d->extents[i].disk_off < end &&
-	     d->extents[i].disk_off < d->intact_end; i++) {
-		const struct xva_extent *e = &d->extents[i];
-		uint64_t skip = offset > e->disk_off ? offset - e->disk_off : 0;
-		uint64_t stop = end - e->disk_off < e->len ? end - e->disk_off
-							   : e->len;
-
-		if (run_end && e->file_off + skip >= run_end &&
-		    e->file_off + skip - run_end <= 4096) {
-			run_end = e->file_off + stop;
-			continue;
-		}
-		if (run_end)
-			xva_source_prefetch(px.xva->src, run_off,
-					    run_end - run_off);
-		run_off = e->file_off + skip;
-		run_end = e->file_off + stop;
-	}
-	if (run_end)
-		xva_source_prefetch(px.xva->src, run_off, run_end - run_off);
+	xva_view_prefetch(h->view, offset, count);
 	return 0;
 }
 

@@ -178,18 +178,6 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 				 done, err);
 }
 
-enum xva_status xva_read_direct(const struct xva *xva,
-				const struct xva_disk *disk, void *buf,
-				size_t len, uint64_t off, size_t *done,
-				struct xva_err *err)
-{
-	struct xva_copy c = { xva, disk, buf, xva->src->direct_fd >= 0 };
-
-	xva_err_clear(err);
-	return xva_read_segments(xva, disk, len, off, xva_copy_segment, &c,
-				 done, err);
-}
-
 enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 			     uint64_t off, size_t *done, struct xva_err *err)
 {
@@ -228,10 +216,8 @@ void xva_stream_destroy(struct xva_stream *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
-/* Announces the present chunks among disk bytes [FROM, TO) to the source,
- * runs of chunks that follow each other in the export as one range. */
-static void announce(const struct xva *xva, const struct xva_disk *disk,
-		     uint64_t from, uint64_t to)
+void xva_disk_prefetch(const struct xva *xva, const struct xva_disk *disk,
+		       uint64_t from, uint64_t to)
 {
 	uint64_t run_off = 0, run_end = 0;
 
@@ -259,15 +245,14 @@ static void announce(const struct xva *xva, const struct xva_disk *disk,
 		xva_source_prefetch(xva->src, run_off, run_end - run_off);
 }
 
-void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
-			  const struct xva_disk *disk, uint64_t off,
-			  size_t len)
+bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
+		     size_t len, uint64_t *from_out, uint64_t *to_out)
 {
 	uint64_t end = off + len, from = 0, to = 0;
 	uint64_t slack = (uint64_t)STREAM_SLACK_REQUESTS * len;
 
 	if (!s->depth || len == 0)
-		return;
+		return false;
 	pthread_mutex_lock(&s->lock);
 	if (off + slack >= s->end && off <= s->end + slack && s->end) {
 		s->run += len;
@@ -281,12 +266,11 @@ void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
 	}
 	/* Two reads in sequence make a stream. */
 	if (s->run > len) {
-		to = s->end + s->depth < disk->size ? s->end + s->depth
-						    : disk->size;
+		to = s->end + s->depth < size ? s->end + s->depth : size;
 		if (s->announced < s->end)
 			s->announced = s->end;
 		if (to >= s->announced + s->depth / ANNOUNCE_STEP_DIVISOR ||
-		    (to == disk->size && to > s->announced)) {
+		    (to == size && to > s->announced)) {
 			from = s->announced;
 			s->announced = to;
 		} else {
@@ -294,6 +278,17 @@ void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (to > from)
-		announce(xva, disk, from, to);
+	*from_out = from;
+	*to_out = to;
+	return to > from;
+}
+
+void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
+			  const struct xva_disk *disk, uint64_t off,
+			  size_t len)
+{
+	uint64_t from, to;
+
+	if (xva_stream_next(s, disk->size, off, len, &from, &to))
+		xva_disk_prefetch(xva, disk, from, to);
 }

@@ -21,9 +21,9 @@ static void say(xvafs_warning_sink *sink, void *ctx, const char *fmt, ...)
 void xvafs_export_warnings(const struct xva *xva, const char *verify_option,
 			   xvafs_warning_sink *sink, void *ctx)
 {
-	if (xva->src->warning[0])
-		say(sink, ctx, "%s", xva->src->warning);
-	if (xva->src->stream_damaged) {
+	if (xva_stream_warning(xva)[0])
+		say(sink, ctx, "%s", xva_stream_warning(xva));
+	if (xva_stream_damaged(xva)) {
 		if (xva->chunk_state)
 			say(sink, ctx, "every chunk is checked against its own "
 			    "checksum before it is served, as with %s",

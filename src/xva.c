@@ -1,8 +1,10 @@
 /* xva_open(): the source, the index (from the cache or one walk), ova.xml,
  * the disks' sizes and names, in that order. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xvafs/tarindex.h"
 #include "xvafs/verify.h"
@@ -389,4 +391,59 @@ const struct xva_disk *xva_find_disk(const struct xva *xva, const char *name)
 size_t xva_disk_index(const struct xva *xva, const struct xva_disk *disk)
 {
 	return (size_t)(disk - xva->map.disks);
+}
+
+const char *xva_stream_warning(const struct xva *xva)
+{
+	return xva->src->warning;
+}
+
+bool xva_stream_damaged(const struct xva *xva)
+{
+	return xva->src->stream_damaged;
+}
+
+uint64_t xva_tar_size(const struct xva *xva)
+{
+	return xva->src->size;
+}
+
+void xva_info(const struct xva *xva, struct xva_source_info *info)
+{
+	xva_source_info(xva->src, info);
+}
+
+struct timespec xva_mtime(const struct xva *xva)
+{
+	return xva->src->mtime;
+}
+
+int xva_direct_errno(const struct xva *xva)
+{
+	return xva->src->fd >= 0 && xva->src->direct_fd < 0
+		       ? xva->src->direct_errno : 0;
+}
+
+bool xva_is_export_file(const struct xva *xva, dev_t dev, ino_t ino)
+{
+	struct stat own;
+
+	return xva->src->fd >= 0 && fstat(xva->src->fd, &own) == 0 &&
+	       own.st_dev == dev && own.st_ino == ino;
+}
+
+void xva_advise_sequential(const struct xva *xva)
+{
+	if (xva->src->fd >= 0)
+		posix_fadvise(xva->src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+void xva_open_before_fork(struct xva *xva)
+{
+	xva_source_before_fork(xva->src);
+}
+
+void xva_open_after_fork(struct xva *xva)
+{
+	xva_source_after_fork(xva->src);
 }

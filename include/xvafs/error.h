@@ -34,6 +34,7 @@ enum xva_status {
 			     answering */
 	XVA_EINTR,        /* interrupted on purpose (a signal) */
 	XVA_EINVAL,       /* a bad argument or option value */
+	XVA_EROFS,        /* a write to a read-only disk view */
 };
 
 /* Which rule a malformed export breaks, for XVA_EFORMAT and friends. */

@@ -20,15 +20,6 @@ enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
 			 void *buf, size_t len, uint64_t off, size_t *done,
 			 struct xva_err *err);
 
-/* xva_read through the export's O_DIRECT descriptor (BUF aligned to
- * 4096), for readers that bypass the page cache; a segment the device's
- * alignment rules refuse is read through the page cache, with the same
- * bytes. Without an O_DIRECT descriptor, the same as xva_read. */
-enum xva_status xva_read_direct(const struct xva *xva,
-				const struct xva_disk *disk, void *buf,
-				size_t len, uint64_t off, size_t *done,
-				struct xva_err *err);
-
 /* Where the bytes of a read come from: LEN bytes at FILE_OFF of the
  * export's tar (FD -1) or of the file FD (an overlay's data), or LEN zeros
  * when ZERO. */
@@ -85,7 +76,17 @@ struct xva_stream {
 
 void xva_stream_init(struct xva_stream *s, uint64_t depth);
 void xva_stream_destroy(struct xva_stream *s);
-/* Called before a read of LEN bytes at OFF of DISK is served. */
+/* Called before a read of LEN bytes at OFF of a disk (or view) of SIZE
+ * bytes is served: true when [*FROM, *TO) should be announced now. */
+bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
+		     size_t len, uint64_t *from, uint64_t *to);
+/* Announces the present chunks among DISK's bytes [FROM, TO) that lie in
+ * the intact part to the source, runs of chunks that follow each other
+ * in the export as one range. */
+void xva_disk_prefetch(const struct xva *xva, const struct xva_disk *disk,
+		       uint64_t from, uint64_t to);
+/* xva_stream_next, then xva_disk_prefetch: before a read of LEN bytes at
+ * OFF of DISK is served. */
 void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
 			  const struct xva_disk *disk, uint64_t off,
 			  size_t len);

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "xvafs/diskmap.h"
 #include "xvafs/error.h"
@@ -63,5 +65,25 @@ const struct xva_disk *xva_find_disk(const struct xva *xva, const char *name);
 
 /* Index of DISK in the map (and in names). */
 size_t xva_disk_index(const struct xva *xva, const struct xva_disk *disk);
+
+/* What front ends need to know of the source, so they never look into
+ * it: the stream's warning ("" when none), whether it fails its own
+ * checksum, the tar's size, the source's facts, the export's mtime. */
+const char *xva_stream_warning(const struct xva *xva);
+bool xva_stream_damaged(const struct xva *xva);
+uint64_t xva_tar_size(const struct xva *xva);
+void xva_info(const struct xva *xva, struct xva_source_info *info);
+struct timespec xva_mtime(const struct xva *xva);
+/* Why a local export could not be opened O_DIRECT (an errno), or 0 (it
+ * could, or the export is not a local file). */
+int xva_direct_errno(const struct xva *xva);
+/* Whether the file DEV/INO is the export's own file. */
+bool xva_is_export_file(const struct xva *xva, dev_t dev, ino_t ino);
+/* The export is about to be read once, in file order: the kernel is told
+ * to read ahead hard (a local file; nothing for the others). */
+void xva_advise_sequential(const struct xva *xva);
+/* Around a fork() of a process holding XVA, as xva_source_before_fork. */
+void xva_open_before_fork(struct xva *xva);
+void xva_open_after_fork(struct xva *xva);
 
 #endif
