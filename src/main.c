@@ -865,10 +865,10 @@ static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 			"(serving with the kernel's default)\n", opts->mountpoint,
 			s->readahead_kb, strerror(errno));
 	/* A remote source's I/O thread would not live on in the daemon. */
-	xva_source_before_fork(xva->src);
+	xva_open_before_fork(xva);
 	take_pending_stop();
 	daemonized = fuse_daemonize(opts->foreground) == 0;
-	xva_source_after_fork(xva->src);
+	xva_open_after_fork(xva);
 	if (!daemonized)
 		goto out_unmount;
 	if (log_file) {
