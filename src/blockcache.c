@@ -8,6 +8,10 @@
 #include "xvafs/source.h"
 
 struct xva_block_lru {
+	/* Guards everything here and every block's pins and links. A leaf:
+	 * nothing is taken, no I/O done, while it is held. Its callers may
+	 * hold a gzip cursor or zstd context (not mutexes) and, through a
+	 * copy-up, the overlay's stripes. */
 	pthread_mutex_t lock;
 	size_t max_blocks;
 	size_t n_blocks;

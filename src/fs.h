@@ -53,7 +53,8 @@ struct xvafs_fs {
 	const char *zeros;     /* XVAFS_SPLICE_MAX_READ bytes of zeros, for gaps */
 	struct xva_overlay *overlay; /* writable disks; NULL: read-only */
 	/* Open files' handles, so that those still open when the daemon is
-	 * made to stop (a second signal) are freed too. */
+	 * made to stop (a second signal) are freed too. HANDLES_LOCK guards
+	 * the list's links; a leaf, taken with no other lock held. */
 	pthread_mutex_t handles_lock;
 	struct xvafs_handle *handles;
 	bool inited; /* by xvafs_fs_init, until xvafs_fs_destroy */

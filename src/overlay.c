@@ -1,3 +1,14 @@
+/* The overlay: writes to the export's disks, block by block, in a data
+ * file and a bitmap per disk.
+ *
+ * Lock order, per disk: a writer takes its stripes (in stripe order, see
+ * lock_stripes), then map_lock in hold(); a sync takes sync_lock, then
+ * map_lock. Stripes and sync_lock are never held together, and map_lock is
+ * a leaf. The stripes are held across I/O: the copy-up reads the export
+ * (so every lock of the source below it may be taken, and a remote source
+ * waited for) and writes the data file. That is safe because nothing below
+ * calls back into the overlay. Readers take no lock: they test the bitmap's
+ * bits, which are set only after the block's data is written. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -59,9 +70,18 @@ struct ovl_disk {
 	uint64_t n_blocks;
 	unsigned char *bitmap;    /* bit B: the overlay holds block B */
 	uint64_t held;            /* blocks held (atomic) */
-	pthread_mutex_t map_lock; /* the dirty range */
+	/* Guards the dirty range. A leaf: taken after a writer's stripes or
+	 * sync_lock, held for no I/O. */
+	pthread_mutex_t map_lock;
 	size_t dirty_lo, dirty_hi; /* bitmap bytes not yet on disk: [lo, hi) */
-	pthread_mutex_t sync_lock; /* one sync at a time */
+	/* One sync at a time: held across both fdatasyncs and the map's
+	 * write, so that a second sync cannot report bits durable before the
+	 * first has written them. Taken with no other lock; before map_lock. */
+	pthread_mutex_t sync_lock;
+	/* A block's writers: a copy-up writes the whole block, so a write
+	 * beside it to the same block would be lost. Taken first (in stripe
+	 * order), before map_lock and the source's locks; held across the
+	 * copy-up's read of the export and the data file's writes. */
 	pthread_mutex_t stripes[STRIPES];
 };
 

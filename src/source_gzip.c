@@ -28,7 +28,17 @@
  * Random reads keep every decoded 1 MiB block (aligned in uncompressed
  * offsets) in a bounded LRU and park their inflate state ("cursor") where
  * they stop, so a sequential reader continues without re-priming and never
- * inflates the same bytes twice. */
+ * inflates the same bytes twice.
+ *
+ * Lock order: pass_lock and cursor_lock are never held together (gz_read
+ * drops pass_lock before random_read). pass_lock is held across a whole
+ * pass step: the raw source's read (its locks, and a wait on the network
+ * for a remote one), the index file's writes and the progress callback,
+ * which must not call back into this source. cursor_lock is a leaf. A
+ * cursor marked busy is a lock without a mutex, taken with none of this
+ * file's locks held and kept across the raw source's reads, the windows'
+ * preads and the block LRU's lock. Callers above may hold the overlay's
+ * stripes (a copy-up). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -150,6 +160,11 @@ struct gz_source {
 	size_t n_points, cap_points;
 	unsigned char tail[8];  /* the stream's last 8 bytes (its trailer) */
 
+	/* Guards the pass and what it grows (PASSING, PB, PASS, FAILED, the
+	 * points and window store; these stop changing when the pass ends,
+	 * and random reads then use them unlocked). Taken after the overlay's
+	 * stripes, before the raw source's locks; held across the raw
+	 * source's I/O. Never with cursor_lock. */
 	pthread_mutex_t pass_lock;
 	bool passing;
 	struct xva_pass_buf pb;
@@ -157,8 +172,11 @@ struct gz_source {
 	struct xva_err failed;  /* sticky: the pass cannot go on */
 
 	struct xva_block_lru *lru;
+	/* Guards the cursor table and every cursor not busy (a busy one is
+	 * its reader's). A leaf: only cursor_new's allocation is done under
+	 * it. */
 	pthread_mutex_t cursor_lock;
-	pthread_cond_t cursor_freed;
+	pthread_cond_t cursor_freed; /* a cursor stopped being busy */
 	struct gz_cursor *cursors[MAX_CURSORS];
 	size_t n_cursors;
 	uint64_t use_clock;

@@ -165,6 +165,14 @@ struct http_source {
 	CURLM *multi;
 	pthread_t io;
 	bool io_started;
+	/* The one lock here, last in the order: readers come in holding
+	 * whatever the layers above hold (a decoder's pass_lock or cursor,
+	 * the overlay's stripes), and no other lock is taken under it. It
+	 * is never held across the network: the I/O thread drops it around
+	 * curl_multi_perform (whose body callback takes it in progress())
+	 * and curl_multi_poll, and keeps it only for curl calls that do no
+	 * network I/O (adding a request, reading a finished one's result).
+	 * Readers wait on COND. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;    /* an extent filled further, or the probe
 				   finished */

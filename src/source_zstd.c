@@ -21,7 +21,19 @@
  *
  * The cache lives in the cache folder (<hash>.zsc) when there is one that
  * can be written, else in an unlinked temporary file in $TMPDIR or
- * /var/tmp that goes away with the source. */
+ * /var/tmp that goes away with the source.
+ *
+ * Lock order: pass_lock, then the pass's LOCK (submit_piece, worker_failed,
+ * zs_info); dctx_lock is never held with either. pass_lock is held across a
+ * whole pass step: the raw source's read (its locks, and a wait on the
+ * network for a remote one), the progress callback (which must not call
+ * back into this source), waits for room in the queue, the cache file's
+ * writes and sync, and the join of the compressing threads. That is safe
+ * because those threads take only the pass's LOCK, which is a leaf: they
+ * drop it to compress and write. dctx_lock is a leaf too. A
+ * decompression context taken from the pool is a lock without a mutex,
+ * kept across the cache file's pread and the block LRU's lock. Callers
+ * above may hold the overlay's stripes (a copy-up). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -100,11 +112,13 @@ struct zs_pass {
 	struct timespec last_progress;
 
 	/* The compressing threads and their queue. LOCK also guards the
-	 * piece table and the file's end while they run. */
+	 * piece table and the file's end while they run. A leaf, taken after
+	 * the source's pass_lock or by a compressing thread alone; held for
+	 * no I/O. */
 	struct zs_worker *workers;
 	size_t n_workers;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	pthread_cond_t changed; /* a job queued or done, or closing */
 	struct zs_job queue[QUEUE_LEN];
 	size_t head, count;
 	unsigned char *spare[QUEUE_LEN + MAX_WORKERS + 1];
@@ -152,6 +166,9 @@ struct zs_source {
 	size_t n_pieces, cap_pieces, n_frames;
 	unsigned char tail[8];
 
+	/* Guards the pass (PASSING, PB, PASS, FAILED). Taken after the
+	 * overlay's stripes, before the pass's LOCK and the raw source's
+	 * locks; held across the raw source's I/O. Never with dctx_lock. */
 	pthread_mutex_t pass_lock;
 	bool passing;
 	struct xva_pass_buf pb;
@@ -159,8 +176,10 @@ struct zs_source {
 	struct xva_err failed;
 
 	struct xva_block_lru *lru;
+	/* Guards the pool of decompression contexts. A leaf: only a new
+	 * context's allocation is done under it. */
 	pthread_mutex_t dctx_lock;
-	pthread_cond_t dctx_freed;
+	pthread_cond_t dctx_freed; /* a context back in the pool */
 	struct zs_dctx *idle[MAX_DCTX];
 	size_t n_idle, n_dctx;
 };

@@ -67,6 +67,8 @@ enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
  * chunks present (never the holes), so the device holding the export
  * stays busy; a random reader gets nothing extra. */
 struct xva_stream {
+	/* Guards the fields below. A leaf: xva_stream_next drops it before
+	 * the caller announces anything to the source. */
 	pthread_mutex_t lock;
 	uint64_t depth;       /* bytes kept announced ahead; 0: off */
 	uint64_t end;         /* the furthest byte read so far */
