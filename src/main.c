@@ -1127,7 +1127,7 @@ int main(int argc, char *argv[])
 	/* The handler stays until mount_and_serve blocks the stop signals:
 	 * one that comes now is kept in xvafs_interrupted, and the stopper
 	 * acts on it once the file system is mounted. */
-	if (cli.flag[XVAFS_OPT_VERIFY] && !xva->chunk_state &&
+	if (cli.flag[XVAFS_OPT_VERIFY] && !xva_verify_enabled(xva) &&
 	    xva_enable_verify(xva, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: -o verify: %s\n", cli.image, err.msg);
 		status = XVAFS_EXIT_BAD_INPUT;

@@ -332,7 +332,7 @@ static int xva_get_ready(void)
 			     "there is nothing to serve", px.file);
 		goto out;
 	}
-	if (px.verify && !px.xva->chunk_state &&
+	if (px.verify && !xva_verify_enabled(px.xva) &&
 	    xva_enable_verify(px.xva, &err) != XVA_OK) {
 		nbdkit_error("%s: verify=true: %s", px.file, err.msg);
 		goto out;

@@ -46,7 +46,7 @@ enum xva_status xva_read_segments(const struct xva *xva,
 	end = off + len;
 	first = xva_disk_extent_at(disk, off);
 	/* Every chunk the read touches is checked before any byte goes out. */
-	for (i = first; xva->chunk_state && i < disk->n_extents &&
+	for (i = first; xva_verify_enabled(xva) && i < disk->n_extents &&
 			disk->extents[i].disk_off < end; i++) {
 		st = xva_check_chunk(xva, disk, i, err);
 		if (st != XVA_OK)

@@ -6,6 +6,12 @@
 
 enum chunk_state { CHUNK_UNKNOWN = 0, CHUNK_GOOD, CHUNK_BAD };
 
+/* Per disk, per extent, an enum chunk_state (atomic). */
+struct xva_verify_state {
+	size_t n_disks;
+	unsigned char *chunk[];
+};
+
 static void member_range(const struct xva_disk *disk,
 			 const struct xva_extent *e, char *buf, size_t len)
 {
@@ -148,6 +154,7 @@ enum xva_status xva_verify_keepalive(const struct xva *xva,
 
 enum xva_status xva_enable_verify(struct xva *xva, struct xva_err *err)
 {
+	struct xva_verify_state *vs;
 	bool any = false;
 
 	for (size_t i = 0; i < xva->map.n_disks; i++)
@@ -155,15 +162,38 @@ enum xva_status xva_enable_verify(struct xva *xva, struct xva_err *err)
 	if (!any)
 		return xva_fail(err, XVA_EUNVERIFIABLE, "the export has no "
 				"checksum members to verify chunks against");
-	xva->chunk_state = calloc(xva->map.n_disks, sizeof(*xva->chunk_state));
-	if (!xva->chunk_state)
+	xva_verify_free(xva);
+	vs = calloc(1, sizeof(*vs) + xva->map.n_disks * sizeof(vs->chunk[0]));
+	if (!vs)
 		return xva_nomem(err);
+	vs->n_disks = xva->map.n_disks;
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
-		xva->chunk_state[i] = calloc(xva->map.disks[i].n_extents + 1, 1);
-		if (!xva->chunk_state[i])
+		vs->chunk[i] = calloc(xva->map.disks[i].n_extents + 1, 1);
+		if (!vs->chunk[i]) {
+			xva->verify_state = vs;
+			xva_verify_free(xva);
 			return xva_nomem(err);
+		}
 	}
+	xva->verify_state = vs;
 	return XVA_OK;
+}
+
+bool xva_verify_enabled(const struct xva *xva)
+{
+	return xva->verify_state != NULL;
+}
+
+void xva_verify_free(struct xva *xva)
+{
+	struct xva_verify_state *vs = xva->verify_state;
+
+	if (!vs)
+		return;
+	for (size_t i = 0; i < vs->n_disks; i++)
+		free(vs->chunk[i]);
+	free(vs);
+	xva->verify_state = NULL;
 }
 
 enum xva_status xva_check_chunk(const struct xva *xva,
@@ -171,7 +201,7 @@ enum xva_status xva_check_chunk(const struct xva *xva,
 				struct xva_err *err)
 {
 	unsigned char *state =
-		&xva->chunk_state[xva_disk_index(xva, disk)][idx];
+		&xva->verify_state->chunk[xva_disk_index(xva, disk)][idx];
 	unsigned char expected = CHUNK_UNKNOWN;
 	size_t buflen = disk->extents[idx].len < (1u << 20)
 				? disk->extents[idx].len : (1u << 20);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "warnings.h"
+#include "xvafs/verify.h"
 
 static void say(xvafs_warning_sink *sink, void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -24,7 +25,7 @@ void xvafs_export_warnings(const struct xva *xva, const char *verify_option,
 	if (xva_stream_warning(xva)[0])
 		say(sink, ctx, "%s", xva_stream_warning(xva));
 	if (xva_stream_damaged(xva)) {
-		if (xva->chunk_state)
+		if (xva_verify_enabled(xva))
 			say(sink, ctx, "every chunk is checked against its own "
 			    "checksum before it is served, as with %s",
 			    verify_option);

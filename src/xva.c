@@ -252,7 +252,7 @@ static void shrink(struct xva_diskmap *map)
 static enum xva_status guard_damaged_stream(struct xva *xva,
 					    struct xva_err *err)
 {
-	if (!xva->src->stream_damaged || xva->chunk_state)
+	if (!xva->src->stream_damaged || xva_verify_enabled(xva))
 		return XVA_OK;
 	for (size_t i = 0; i < xva->map.n_disks; i++)
 		if (xva->map.disks[i].checksum_kind != XVA_CHECKSUM_NONE)
@@ -364,9 +364,7 @@ void xva_close(struct xva *xva)
 {
 	if (!xva)
 		return;
-	for (size_t i = 0; xva->chunk_state && i < xva->map.n_disks; i++)
-		free(xva->chunk_state[i]);
-	free(xva->chunk_state);
+	xva_verify_free(xva);
 	xva_names_free(xva->names, xva->map.n_disks);
 	xva_map_free(&xva->map);
 	xva_ovaxml_free(xva->ova);

@@ -5,9 +5,10 @@
  *
  * Kinds: a plain local file (source_file.c), an object on a web server or
  * in S3 (source_http.c), and a gzip or zstd stream over either of them
- * (source_gzip.c, source_zstd.c). xva_source_open() picks the raw kind from
- * the location and stacks a decoder on it when the first bytes are a gzip
- * or zstd magic; exports are named .xva either way.
+ * (source_gzip.c, source_zstd.c). xva_source_open(), the factory in
+ * source_open.c (which no kind calls), picks the raw kind from the location
+ * and stacks a decoder on it when the first bytes are a gzip or zstd magic;
+ * exports are named .xva either way. source.c is the base every kind uses.
  *
  * A compressed stream has no random access until its index exists. Opening
  * one loads that index from the cache folder when a valid one is there;

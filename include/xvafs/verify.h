@@ -6,6 +6,7 @@
 #ifndef XVAFS_VERIFY_H
 #define XVAFS_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xvafs/xva.h"
@@ -27,8 +28,13 @@ enum xva_status xva_verify_keepalive(const struct xva *xva,
 				     struct xva_err *err);
 
 /* Turns on verification on first read. Fails (XVA_EUNVERIFIABLE) when no
- * disk has checksums to verify against. */
+ * disk has checksums to verify against. verify.c owns the state it
+ * creates here, and xva_close() frees it through xva_verify_free(). */
 enum xva_status xva_enable_verify(struct xva *xva, struct xva_err *err);
+/* Whether verification on first read is on. */
+bool xva_verify_enabled(const struct xva *xva);
+/* Turns it off and frees its state; a no-op when it is off. */
+void xva_verify_free(struct xva *xva);
 
 /* With verification on, checks extent IDX of DISK unless that was done:
  * XVA_OK for a good chunk; a bad or unverifiable one fails every time, and

@@ -45,9 +45,10 @@ struct xva {
 	char cache_note[XVA_ERR_MAX]; /* why the cache was ignored or not
 					 written; empty when all went well */
 	/* Chunks are verified on first read (-o verify, or because the
-	 * compressed stream failed its own checksum): per disk, per extent,
-	 * a verify.c chunk state (atomic). NULL when off. */
-	unsigned char **chunk_state;
+	 * compressed stream failed its own checksum). Owned by verify.c,
+	 * which creates and frees it; NULL when off. Ask
+	 * xva_verify_enabled() rather than reading it. */
+	struct xva_verify_state *verify_state;
 	/* The caller's stop flag (from the options), checked by the walk. */
 	const volatile sig_atomic_t *stop;
 };
