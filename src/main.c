@@ -8,894 +8,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
-#include <sys/wait.h>
-#include <syslog.h>
-#include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <archive.h>
 
+#include "cli.h"
 #include "cmd_vmconfig.h"
 #include "fs.h"
 #include "options.h"
-#include "thread.h"
+#include "serve.h"
 #include "tools.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/verify.h"
-
-/* --help: the -o options' lines come from the option table, between
- * these two parts. */
-static const char usage_head[] =
-"usage: xvafs [options] EXPORT MOUNTPOINT\n"
-"       xvafs --list [--json] [--bytes] [-o OPT] EXPORT\n"
-"       xvafs --verify [-o OPT] EXPORT\n"
-"       xvafs --export-disk [--overlay DIR] [--force] [-o OPT] EXPORT DISK OUT\n"
-"       xvafs --vm-config xl|libvirt|qemu [-o OPT] EXPORT MOUNTPOINT\n"
-"\n"
-"Mounts a XenServer / XCP-ng VM export read-only. Each disk appears as a\n"
-"raw file named by its member prefix (e.g. Ref:12), read in place, with\n"
-"links to it in by-device/ (xvda, ...) and by-label/ (the VDI's name);\n"
-"the export's ova.xml is there too. EXPORT is a path, an http:// or\n"
-"https:// URL, or s3://BUCKET/KEY; it may be gzip- or zstd-compressed\n"
-"(as xe vm-export compress=... and Xen Orchestra write them).\n"
-"\n"
-"commands:\n"
-"    --list                 show the VM and its disks, without mounting\n"
-"    --json                 with --list: the same as JSON\n"
-"    --bytes                with --list: sizes in bytes\n"
-"    --verify               check every chunk against its checksum\n"
-"    --export-disk          write DISK (its prefix, guest device or label)\n"
-"                           as a sparse raw file OUT, onto a block device\n"
-"                           (with --force), or to standard output (-)\n"
-"    --overlay DIR          with --export-disk: with that overlay's changes\n"
-"    --force                with --export-disk: replace an existing OUT\n"
-"    --vm-config FORMAT     print the export's VM as an xl config, libvirt\n"
-"                           domain XML or qemu command line, its disks in\n"
-"                           the mount at MOUNTPOINT (mounted also as\n"
-"                           MOUNTPOINT/vm/NAME.cfg, .xml and .qemu.sh)\n"
-"    --no-index-cache       neither use nor write the index cache\n"
-"\n"
-"options:\n"
-"    -h, --help             print this help and exit\n"
-"    -V, --version          print the version and exit\n"
-"    -f                     stay in the foreground\n"
-"    -d, -o debug           print FUSE requests (implies -f)\n"
-"    -s                     serve requests on a single thread\n"
-"    -o OPT[,OPT...]        options:\n";
-static const char usage_tail[] =
-"         mount(8)'s generic options (nodev, nosuid, noexec, noatime,\n"
-"         context=, ...) are passed on to the kernel\n"
-"\n"
-"exit status: 0 success; 1 usage error (also a wrong S3 region, -o rw\n"
-"without EXPORT.overlay/, a log=, overlay= or --overlay that cannot be\n"
-"opened or made); 2 the\n"
-"export cannot be read or is malformed (or its overlay is in use or\n"
-"another export's); 3 mounting failed; 4 --verify found damaged chunks or\n"
-"--export-disk could not read the disk; 5 --verify found nothing damaged\n"
-"but chunks without checksums; 6 the output (--export-disk's OUT, or\n"
-"standard output) could not be written; 128+N stopped by signal N before\n"
-"finishing.\n"
-"\n"
-"Unmount with: fusermount3 -u MOUNTPOINT (or umount MOUNTPOINT)\n";
-
-struct cli {
-	const char *image;
-	const char *mountpoint; /* or --export-disk's DISK */
-	const char *out;        /* --export-disk's OUT */
-	int help, version;
-	int list, json, bytes, verify, export_disk, force;
-	char *vm_config;        /* --vm-config FORMAT */
-	/* The option table's: a value as given, or a flag's 1. */
-	char *value[XVAFS_N_OPTIONS];
-	int flag[XVAFS_N_OPTIONS];
-	char *unknown;          /* the first option nobody knows */
-	int extra_operands;
-};
-
-/* The option values, checked. */
-struct settings {
-	uint32_t overlay_block;
-	unsigned readahead_kb;
-	uint64_t prefetch;
-	bool uid_set, gid_set;
-	uid_t uid;
-	gid_t gid;
-	mode_t umask;
-	uint64_t cache_max, memory;
-	unsigned timeout_s, retries;
-};
-
-enum { KEY_HELP, KEY_VERSION };
-
-#define FLAG(text, field) { text, offsetof(struct cli, field), 1 }
-
-/* The commands; the options come from the table (cli_spec()). */
-static const struct fuse_opt command_spec[] = {
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
-	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FLAG("--list", list),
-	FLAG("--json", json),
-	FLAG("--bytes", bytes),
-	FLAG("--verify", verify),
-	FLAG("--export-disk", export_disk),
-	FLAG("--force", force),
-	{ "--vm-config=%s", offsetof(struct cli, vm_config), 0 },
-	{ "--vm-config %s", offsetof(struct cli, vm_config), 0 },
-};
-#define N_COMMAND_SPEC (sizeof(command_spec) / sizeof(command_spec[0]))
-
-/* The commands, then each option of the table that the mount takes and
- * checks itself: -o NAME for a flag, -o NAME=VALUE, and its command-line
- * flag (--no-index-cache, --overlay DIR). libfuse's own are passed on
- * (cli_proc). */
-static const struct fuse_opt *cli_spec(void)
-{
-	/* Up to three entries an option, and the end. */
-	static struct fuse_opt spec[N_COMMAND_SPEC + 3 * XVAFS_N_OPTIONS + 1];
-	static char templates[3 * XVAFS_N_OPTIONS][64];
-	size_t n = 0, t = 0;
-
-	memcpy(spec, command_spec, sizeof(command_spec));
-	n = N_COMMAND_SPEC;
-	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++) {
-		const struct xvafs_option *o = &xvafs_options[i];
-		bool is_flag = o->type == XVAFS_TYPE_BOOL;
-		unsigned long value_at = offsetof(struct cli, value) +
-					 i * sizeof(char *);
-		unsigned long flag_at = offsetof(struct cli, flag) +
-					i * sizeof(int);
-
-		if (!(o->in & XVAFS_IN_MOUNT) || o->type == XVAFS_TYPE_FUSE)
-			continue;
-		snprintf(templates[t], sizeof(templates[t]),
-			 is_flag ? "%s" : "%s=%%s", o->name);
-		spec[n++] = (struct fuse_opt){ templates[t++],
-					       is_flag ? flag_at : value_at,
-					       is_flag };
-		if (!o->flag)
-			continue;
-		if (is_flag) {
-			spec[n++] = (struct fuse_opt){ o->flag, flag_at, 1 };
-			continue;
-		}
-		snprintf(templates[t], sizeof(templates[t]), "%s=%%s", o->flag);
-		spec[n++] = (struct fuse_opt){ templates[t++], value_at, 0 };
-		snprintf(templates[t], sizeof(templates[t]), "%s %%s", o->flag);
-		spec[n++] = (struct fuse_opt){ templates[t++], value_at, 0 };
-	}
-	spec[n] = (struct fuse_opt)FUSE_OPT_END;
-	return spec;
-}
-
-/* What libfuse and mount(8) take besides the table's libfuse options,
- * passed on to them. */
-static const char *const passed_on[] = {
-	"-d", "-f", "-s", "dev", "nodev", "suid",
-	"nosuid", "exec", "noexec", "atime", "noatime", "diratime",
-	"nodiratime", "relatime", "norelatime", "strictatime",
-	"nostrictatime", "lazytime", "nolazytime", "sync", "async", "dirsync",
-	"context=", "fscontext=", "defcontext=", "rootcontext=", NULL,
-};
-
-/* The commands, for suggestions. */
-static const char *const commands[] = {
-	"--list", "--json", "--bytes", "--verify", "--export-disk", "--force",
-	"--vm-config", "--help", "--version", NULL,
-};
-
-static bool known_fuse_option(const char *arg)
-{
-	size_t name_len = strcspn(arg, "=");
-	const struct xvafs_option *fuse = xvafs_option_find(arg, name_len,
-							    XVAFS_IN_MOUNT);
-
-	if (fuse && fuse->type == XVAFS_TYPE_FUSE)
-		return (fuse->metavar != NULL) == (arg[name_len] == '=');
-	for (size_t i = 0; passed_on[i]; i++) {
-		const char *o = passed_on[i];
-		size_t n = strcspn(o, "=");
-
-		if (n == name_len && strncmp(o, arg, n) == 0 &&
-		    (o[n] == '=') == (arg[name_len] == '='))
-			return true;
-	}
-	return false;
-}
-
-static int cli_proc(void *data, const char *arg, int key,
-		    struct fuse_args *outargs)
-{
-	struct cli *cli = data;
-
-	(void)outargs;
-	/* "-" is an operand (standard output for --export-disk). */
-	if (key == FUSE_OPT_KEY_OPT && strcmp(arg, "-") == 0)
-		key = FUSE_OPT_KEY_NONOPT;
-	switch (key) {
-	case KEY_HELP:
-		cli->help = 1;
-		return 0;
-	case KEY_VERSION:
-		cli->version = 1;
-		return 0;
-	case FUSE_OPT_KEY_NONOPT:
-		if (!cli->image) {
-			cli->image = arg;
-			return 0;
-		}
-		if (!cli->mountpoint) {
-			cli->mountpoint = arg;
-			return 1; /* the mount point, for fuse_parse_cmdline */
-		}
-		if (cli->export_disk && !cli->out) {
-			cli->out = arg;
-			return 0;
-		}
-		cli->extra_operands++;
-		return 1;
-	case FUSE_OPT_KEY_OPT:
-		if (known_fuse_option(arg))
-			return 1;
-		if (!cli->unknown)
-			cli->unknown = strdup(arg);
-		return 0;
-	default:
-		return 1;
-	}
-}
-
-/* Edit distance, for "did you mean". */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 63 || lb >= 63)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			best = up + 1 < best ? up + 1 : best;
-			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/* Whether CANDIDATE's name (up to an "=") is nearer NAME than *BEST_D;
- * it is *BEST then. */
-static void consider(const char *name, const char *candidate,
-		     const char **best, size_t *best_d)
-{
-	char cand[64];
-	size_t d;
-
-	snprintf(cand, sizeof(cand), "%.*s", (int)strcspn(candidate, "="),
-		 candidate);
-	d = distance(name, cand);
-	if (d < *best_d) {
-		*best_d = d;
-		*best = candidate;
-	}
-}
-
-/* The known name nearest to ARG's, or NULL. */
-static const char *closest_option(const char *arg)
-{
-	char name[64];
-	const char *best = NULL;
-	size_t best_d = 3; /* further than two edits is no suggestion */
-
-	snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
-	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++) {
-		const struct xvafs_option *o = &xvafs_options[i];
-
-		if (!(o->in & XVAFS_IN_MOUNT))
-			continue;
-		consider(name, o->name, &best, &best_d);
-		if (o->flag)
-			consider(name, o->flag, &best, &best_d);
-	}
-	for (size_t i = 0; passed_on[i]; i++)
-		consider(name, passed_on[i], &best, &best_d);
-	for (size_t i = 0; commands[i]; i++)
-		consider(name, commands[i], &best, &best_d);
-	return best;
-}
-
-static void print_usage(FILE *out)
-{
-	fputs(usage_head, out);
-	xvafs_options_help(out, XVAFS_IN_MOUNT, 9, 31, 76);
-	fputs(usage_tail, out);
-}
-
-static int usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("xvafs: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nsee xvafs --help\n", stderr);
-	return XVAFS_EXIT_USAGE;
-}
-
-/* --- option values --- */
-
-static int bad_value(const struct xvafs_option *o, const char *value)
-{
-	char expected[128];
-
-	xvafs_option_expected(o, expected, sizeof(expected));
-	return usage_error("-o %s=%s: %s", o->name, value, expected);
-}
-
-/* Every value is checked before anything is created anywhere. */
-static int check_values(const struct cli *cli, struct settings *s)
-{
-	uint64_t v[XVAFS_N_OPTIONS];
-
-	memset(s, 0, sizeof(*s));
-	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++) {
-		const struct xvafs_option *o = &xvafs_options[i];
-
-		v[i] = o->default_value;
-		if ((o->in & XVAFS_IN_MOUNT) && cli->value[i] &&
-		    !xvafs_option_parse(o, cli->value[i], &v[i]))
-			return bad_value(o, cli->value[i]);
-	}
-	s->overlay_block = (uint32_t)v[XVAFS_OPT_OVERLAY_BLOCK];
-	s->readahead_kb = (unsigned)v[XVAFS_OPT_READAHEAD_KB];
-	s->prefetch = v[XVAFS_OPT_PREFETCH];
-	s->uid_set = cli->value[XVAFS_OPT_UID] != NULL;
-	s->uid = (uid_t)v[XVAFS_OPT_UID];
-	s->gid_set = cli->value[XVAFS_OPT_GID] != NULL;
-	s->gid = (gid_t)v[XVAFS_OPT_GID];
-	s->umask = (mode_t)v[XVAFS_OPT_UMASK];
-	s->cache_max = v[XVAFS_OPT_CACHE_MAX];
-	s->memory = v[XVAFS_OPT_MEMORY];
-	s->timeout_s = (unsigned)v[XVAFS_OPT_TIMEOUT];
-	s->retries = (unsigned)v[XVAFS_OPT_RETRIES];
-	if (cli->flag[XVAFS_OPT_RO] &&
-	    (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY]))
-		return usage_error("-o ro and -o %s ask for opposite things",
-				   cli->value[XVAFS_OPT_OVERLAY] ? "overlay="
-								 : "rw");
-	return XVAFS_EXIT_OK;
-}
-
-/* --- the mount point --- */
-
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-					(s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
-/* Whether PATH (resolved) is a mount point; its type and source if so.
- * DEV gets the mount's "major:minor". */
-static bool mounted_at(const char *path, char *what, size_t len, char *dev,
-		       size_t dev_len)
-{
-	char line[8192];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-
-	if (!f)
-		return false;
-	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - TYPE SOURCE ...":
-	 * the last match is the one on top. */
-	while (fgets(line, sizeof(line), f)) {
-		char majmin[64], mnt[4096], type[256] = "?", source[4096] = "?";
-		const char *dash = strstr(line, " - ");
-
-		if (sscanf(line, "%*u %*u %63s %*s %4095s", majmin, mnt) != 2)
-			continue;
-		unescape(mnt);
-		if (strcmp(mnt, path) != 0)
-			continue;
-		if (dash)
-			sscanf(dash + 3, "%255s %4095s", type, source);
-		unescape(source);
-		snprintf(what, len, "%s from %s", type, source);
-		snprintf(dev, dev_len, "%s", majmin);
-		found = true;
-	}
-	fclose(f);
-	return found;
-}
-
-static int check_mountpoint(const char *mnt)
-{
-	char resolved[PATH_MAX], what[512], dev[64];
-	struct stat st;
-	struct dirent *e;
-	bool empty = true;
-	DIR *dir;
-
-	if (stat(mnt, &st) < 0) {
-		if (errno == ENOTCONN)
-			fprintf(stderr, "xvafs: %s: %s: an xvafs (or another FUSE "
-				"daemon) that served it has died; run "
-				"fusermount3 -u %s first\n", mnt, strerror(errno),
-				mnt);
-		else
-			fprintf(stderr, "xvafs: %s: cannot mount there: %s\n", mnt,
-				strerror(errno));
-		return XVAFS_EXIT_MOUNT;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "xvafs: %s: not a folder; mount on a folder "
-			"(mkdir it first)\n", mnt);
-		return XVAFS_EXIT_MOUNT;
-	}
-	if (realpath(mnt, resolved) &&
-	    mounted_at(resolved, what, sizeof(what), dev, sizeof(dev))) {
-		struct statfs sf;
-
-		/* A dead daemon's mount answers from the kernel's caches, but
-		 * statfs always asks the daemon. */
-		if (statfs(mnt, &sf) < 0 && errno == ENOTCONN) {
-			fprintf(stderr, "xvafs: %s: %s: an xvafs (or another FUSE "
-				"daemon) that served it has died; run "
-				"fusermount3 -u %s first\n", mnt, strerror(errno),
-				mnt);
-			return XVAFS_EXIT_MOUNT;
-		}
-		fprintf(stderr, "xvafs: %s is already a mount point (%s); "
-			"unmount it first (fusermount3 -u %s or umount %s), or "
-			"mount somewhere else\n", mnt, what, mnt, mnt);
-		return XVAFS_EXIT_MOUNT;
-	}
-	dir = opendir(mnt);
-	while (dir && (e = readdir(dir)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-			empty = false;
-			break;
-		}
-	if (dir)
-		closedir(dir);
-	if (!empty)
-		fprintf(stderr, "xvafs: %s is not empty: what it holds is hidden "
-			"while the export is mounted there\n", mnt);
-	return XVAFS_EXIT_OK;
-}
-
-/* --- logging --- */
-
-static FILE *log_file;
-
-static void log_to_syslog(enum fuse_log_level level, const char *fmt,
-			  va_list ap)
-{
-	vsyslog((int)level, fmt, ap);
-}
-
-static void log_to_file(enum fuse_log_level level, const char *fmt,
-			va_list ap)
-{
-	char stamp[64];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	(void)level;
-	localtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(log_file, "%s [%ld] ", stamp, (long)getpid());
-	vfprintf(log_file, fmt, ap);
-	fflush(log_file);
-}
-
-/* --- serving --- */
-
-/* The kernel's readahead for a FUSE mount can only be raised through its
- * backing device's sysfs entry. */
-static int set_readahead(const char *mountpoint, unsigned kb)
-{
-	char resolved[PATH_MAX], what[512], dev[64], path[128];
-	FILE *f;
-
-	if (!realpath(mountpoint, resolved) ||
-	    !mounted_at(resolved, what, sizeof(what), dev, sizeof(dev))) {
-		errno = ENOENT;
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(f, "%u\n", kb);
-	return fclose(f) == 0 ? 0 : -1;
-}
-
-/* Mount options go first so that the user's own -o can override them. */
-static int add_default_options(struct fuse_args *args, const char *image,
-			       bool writable)
-{
-	char resolved[PATH_MAX];
-	char *opts = NULL, *fsname = NULL;
-	int ret = -1;
-
-	if (xva_location_is_url(image) || !realpath(image, resolved))
-		snprintf(resolved, sizeof(resolved), "%s", image);
-	if (asprintf(&fsname, "fsname=%s", resolved) < 0)
-		return -1;
-	/* The kernel enforces the modes, so that allow_other, uid, gid and
-	 * umask mean what they say. */
-	if (fuse_opt_add_opt(&opts, writable ? "rw" : "ro") == 0 &&
-	    fuse_opt_add_opt(&opts, "default_permissions") == 0 &&
-	    fuse_opt_add_opt(&opts, "subtype=xvafs") == 0 &&
-	    fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
-	    fuse_opt_insert_arg(args, 1, "-o") == 0 &&
-	    fuse_opt_insert_arg(args, 2, opts) == 0)
-		ret = 0;
-	free(opts);
-	free(fsname);
-	return ret;
-}
-
-/* Stopping like umount: a signal unmounts the file system unless it is
- * busy (a loop device or an open file uses it); then it stays mounted
- * and serving, retrying every second, until it is free or a second
- * signal forces the stop. The signals are taken by this thread alone:
- * from before the mount on, every other thread blocks them, so that one
- * sent at any moment waits for it instead of killing the process (and
- * leaving a dead mount) with the default action. */
-
-/* The stop signals: SIGINT, SIGTERM and SIGHUP. */
-static void stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
-}
-
-/* A stop signal that came after the export was opened and before the
- * stopper could take it is remembered in xvafs_interrupted (where the
- * handler installed for the index pass puts one that came before the
- * mount). A pending one is moved there too: fork() would drop it, and
- * the daemon must still stop. */
-static void take_pending_stop(void)
-{
-	const struct timespec now = { 0, 0 };
-	sigset_t set;
-	int sig;
-
-	stop_signals(&set);
-	while ((sig = sigtimedwait(&set, NULL, &now)) > 0)
-		xvafs_interrupted = sig;
-}
-
-struct stopper {
-	struct fuse_session *se;
-	const char *mountpoint;
-	pthread_t main_thread;
-	sigset_t signals; /* SIGINT, SIGTERM, SIGHUP, and SIGUSR2 to quit */
-	/* Set by the main thread before its SIGUSR2, so that a SIGUSR2 sent
-	 * to the process from outside is not taken for the end of serving
-	 * (which would leave the stop signals with nobody to take them). */
-	atomic_bool served;
-};
-
-static int unmount_unless_busy(const char *mnt)
-{
-	pid_t pid;
-	int status;
-
-	if (geteuid() == 0)
-		return umount2(mnt, UMOUNT_NOFOLLOW);
-	/* fusermount3 -u refuses a busy mount as umount does. */
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		execlp("fusermount3", "fusermount3", "-u", "-q", "--", mnt,
-		       (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-static void wake_main(int sig)
-{
-	(void)sig;
-}
-
-static void *stop_on_signal(void *arg)
-{
-	struct stopper *s = arg;
-	bool asked = false;
-	/* A stop that came before this thread did is its first signal. */
-	int early = xvafs_interrupted;
-
-	for (;;) {
-		struct timespec second = { 1, 0 };
-		int sig = early ? early
-			  : asked ? sigtimedwait(&s->signals, NULL, &second)
-				  : sigwaitinfo(&s->signals, NULL);
-
-		early = 0;
-
-		if (sig == SIGUSR2) {
-			if (atomic_load(&s->served))
-				return NULL; /* the file system has stopped */
-			continue; /* not ours */
-		}
-		if (sig < 0 && errno != EAGAIN)
-			continue;
-		if (sig > 0 && asked) {
-			fuse_log(FUSE_LOG_WARNING, "xvafs: %s: second signal: "
-				 "stopping now; what still uses the mount gets "
-				 "I/O errors\n", s->mountpoint);
-			fuse_session_exit(s->se);
-			pthread_kill(s->main_thread, SIGUSR1);
-			return NULL;
-		}
-		if (unmount_unless_busy(s->mountpoint) == 0)
-			continue; /* the loop ends; main sends SIGUSR2 */
-		if (sig > 0) {
-			fuse_log(FUSE_LOG_WARNING, "xvafs: %s is busy (a loop "
-				 "device or an open file uses it): staying mounted "
-				 "and serving until it is free; signal again to "
-				 "stop now\n", s->mountpoint);
-			asked = true;
-		}
-	}
-}
-
-static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
-{
-	struct fuse_loop_config *config;
-	int ret;
-
-	if (o->singlethread)
-		return fuse_session_loop(se);
-	config = fuse_loop_cfg_create();
-	if (!config)
-		return -1;
-	fuse_loop_cfg_set_clone_fd(config, (unsigned)o->clone_fd);
-	/* UINT_MAX is fuse_parse_cmdline's "not given": keep libfuse's own
-	 * defaults then. */
-	if (o->max_idle_threads != UINT_MAX)
-		fuse_loop_cfg_set_idle_threads(config, o->max_idle_threads);
-	if (o->max_threads != UINT_MAX)
-		fuse_loop_cfg_set_max_threads(config, o->max_threads);
-	ret = fuse_session_loop_mt(se, config);
-	fuse_loop_cfg_destroy(config);
-	return ret;
-}
-
-/* Serves until unmounted, with signals taken by a stopper thread. */
-static int serve_until_stopped(struct fuse_session *se,
-			       const struct fuse_cmdline_opts *o)
-{
-	struct stopper s = { se, o->mountpoint, pthread_self(), { { 0 } }, false };
-	struct sigaction sa;
-	pthread_t thread;
-	int ret;
-
-	stop_signals(&s.signals);
-	sigaddset(&s.signals, SIGUSR2);
-	/* The stop signals are blocked already (mount_and_serve); SIGUSR2
-	 * too now, in the threads libfuse starts, which inherit the mask. */
-	pthread_sigmask(SIG_BLOCK, &s.signals, NULL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = wake_main; /* no SA_RESTART: interrupts the wait */
-	sigaction(SIGUSR1, &sa, NULL);
-	ret = xva_thread_start(&thread, stop_on_signal, &s);
-	if (ret != 0) {
-		fuse_log(FUSE_LOG_ERR, "xvafs: cannot start the thread that "
-			 "takes the stop signals: %s\n", strerror(ret));
-		return -1;
-	}
-	ret = serve(se, o);
-	atomic_store(&s.served, true);
-	pthread_kill(thread, SIGUSR2);
-	pthread_join(thread, NULL);
-	/* A signal number from libfuse is a stop asked for, not a failure. */
-	return ret < 0 ? ret : 0;
-}
-
-static int open_overlay(const struct cli *cli, const struct settings *s,
-			struct xvafs_fs *fs, const char *mountpoint)
-{
-	char *dir = cli->value[XVAFS_OPT_OVERLAY], holder[PATH_MAX + 32];
-	struct xva_err err;
-	enum xva_status st;
-
-	if (!dir && asprintf(&dir, "%s.overlay", cli->image) < 0) {
-		fprintf(stderr, "xvafs: out of memory\n");
-		return XVAFS_EXIT_MOUNT;
-	}
-	/* mount(8) passes "rw" for fstab's "defaults": writes next to an
-	 * export are only ever made where someone made room for them. */
-	if (!cli->value[XVAFS_OPT_OVERLAY] && access(dir, F_OK) != 0) {
-		fprintf(stderr, "xvafs: %s: -o rw keeps the disks' writes in this "
-			"folder, which does not exist: create it to allow writes, "
-			"give -o overlay=DIR, or mount with -o ro (fstab's "
-			"\"defaults\" means rw)\n", dir);
-		if (dir != cli->value[XVAFS_OPT_OVERLAY])
-			free(dir);
-		return XVAFS_EXIT_USAGE;
-	}
-	snprintf(holder, sizeof(holder), "mounted at %s", mountpoint);
-	st = xva_overlay_open(fs->xva, dir, XVA_OVL_WRITE, s->overlay_block,
-			      holder, &fs->overlay, &err);
-	if (st != XVA_OK)
-		fprintf(stderr, "xvafs: %s: %s\n", dir, err.msg);
-	if (dir != cli->value[XVAFS_OPT_OVERLAY])
-		free(dir);
-	return st == XVA_OK ? XVAFS_EXIT_OK
-			    : xvafs_exit_for(st, XVAFS_AT_MOUNT_OVERLAY);
-}
-
-/* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
- * qemu, its disks in this mount. An export whose VM record is missing or
- * cannot be right mounts without them (the disks are what matter);
- * --vm-config and --list --json say why. */
-static int add_vm_files(struct xvafs_fs *fs, const char *image,
-			const char *mountpoint)
-{
-	const char *base = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
-	struct xva_vm *vm;
-	struct xva_err err;
-	int ret = 0;
-
-	if (!fs->xva->ova || fs->xva->ova->n_vms == 0)
-		return 0;
-	vm = xvafs_vm_of(fs->xva, &err);
-	if (!vm)
-		return err.status == XVA_ENOMEM ? -1 : 0;
-	for (int format = 0; format < XVA_VM_N_FORMATS && !ret; format++) {
-		char *text = NULL, *name = NULL;
-		size_t len;
-
-		if (xva_vm_write(vm, format, mountpoint, base, &text, &len,
-				 &err) != XVA_OK) {
-			fprintf(stderr, "xvafs: %s: no vm/ files: %s\n", image,
-				err.msg);
-			break;
-		}
-		if (asprintf(&name, "%s%s", vm->file_stem,
-			     xva_vm_format_suffix(format)) < 0) {
-			free(text);
-			ret = -1;
-			break;
-		}
-		ret = xvafs_fs_add_text(fs, XVA_NAME_VM, name, text, len,
-					xva_vm_format_executable(format));
-		free(name);
-	}
-	xva_vm_free(vm);
-	return ret;
-}
-
-/* Mounts XVA at the mount point and serves it until unmounted. */
-static int mount_and_serve(struct fuse_args *args, const struct cli *cli,
-			   const struct settings *s,
-			   const struct fuse_cmdline_opts *opts, struct xva *xva)
-{
-	struct xvafs_fs fs = { 0 };
-	struct fuse_session *se = NULL;
-	char holder[PATH_MAX + 32];
-	struct xva_err err;
-	bool daemonized;
-	sigset_t stops;
-	int status;
-
-	/* Blocked in this thread, and in every thread started from here on,
-	 * until the stopper takes them: a stop signal during the mount, the
-	 * fork or the start of serving is not lost, and never kills the
-	 * process with the file system mounted. */
-	stop_signals(&stops);
-	pthread_sigmask(SIG_BLOCK, &stops, NULL);
-	if (xva_direct_errno(xva))
-		fprintf(stderr, "xvafs: %s: cannot open the export with O_DIRECT "
-			"(%s); O_DIRECT readers will be served through the page "
-			"cache\n", cli->image, strerror(xva_direct_errno(xva)));
-	fs.xva = xva;
-	fs.splice = !cli->flag[XVAFS_OPT_NOSPLICE];
-	fs.readahead_kb = s->readahead_kb;
-	fs.prefetch = s->prefetch;
-	fs.uid = s->uid_set ? s->uid : getuid();
-	fs.gid = s->gid_set ? s->gid : getgid();
-	fs.umask = s->umask;
-	if (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY]) {
-		status = open_overlay(cli, s, &fs, opts->mountpoint);
-		if (status != XVAFS_EXIT_OK)
-			return status;
-	}
-	status = XVAFS_EXIT_MOUNT;
-	if (xvafs_fs_init(&fs, xva) != 0 ||
-	    add_vm_files(&fs, cli->image, opts->mountpoint) != 0 ||
-	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
-		fprintf(stderr, "xvafs: out of memory\n");
-		goto out;
-	}
-	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), &fs);
-	if (!se)
-		goto out; /* libfuse has said why */
-	if (fuse_session_mount(se, opts->mountpoint) != 0)
-		goto out;
-	if (s->readahead_kb && set_readahead(opts->mountpoint, s->readahead_kb) != 0)
-		fprintf(stderr, "xvafs: %s: cannot set readahead_kb=%u: %s "
-			"(serving with the kernel's default)\n", opts->mountpoint,
-			s->readahead_kb, strerror(errno));
-	/* A remote source's I/O thread would not live on in the daemon. */
-	xva_open_before_fork(xva);
-	take_pending_stop();
-	daemonized = fuse_daemonize(opts->foreground) == 0;
-	xva_open_after_fork(xva);
-	if (!daemonized)
-		goto out_unmount;
-	if (log_file) {
-		fuse_set_log_func(log_to_file);
-	} else if (!opts->foreground) {
-		openlog("xvafs", LOG_PID, LOG_DAEMON);
-		fuse_set_log_func(log_to_syslog);
-	}
-	/* The daemon is another process now: the overlay's holder too. */
-	snprintf(holder, sizeof(holder), "mounted at %s", opts->mountpoint);
-	if (fs.overlay)
-		xva_overlay_set_holder(fs.overlay, holder);
-	if (serve_until_stopped(se, opts) == 0)
-		status = XVAFS_EXIT_OK;
-out_unmount:
-	fuse_session_unmount(se);
-out:
-	if (se)
-		fuse_session_destroy(se);
-	xvafs_fs_destroy(&fs);
-	/* Whatever was written and not yet synced is made durable now. */
-	if (xva_overlay_close(fs.overlay, &err) != XVA_OK) {
-		fuse_log(FUSE_LOG_ERR, "xvafs: %s: %s\n", cli->image, err.msg);
-		status = XVAFS_EXIT_MOUNT;
-	}
-	return status;
-}
 
 /* PATH as an absolute path, resolved when it exists (malloc'ed). */
 static char *absolute_path(const char *path)
@@ -911,8 +40,6 @@ static char *absolute_path(const char *path)
 	return NULL;
 }
 
-/* --- main --- */
-
 /* A program started with standard input, output or error closed would
  * otherwise open the export on one of them, and daemonizing would put
  * /dev/null over it. */
@@ -922,67 +49,6 @@ static void keep_std_fds_open(void)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
 		    open("/dev/null", O_RDWR) < 0)
 			_exit(XVAFS_EXIT_MOUNT);
-}
-
-static int check_command_line(const struct cli *cli)
-{
-	struct stat a, b;
-
-	if (cli->unknown) {
-		const char *near = closest_option(cli->unknown);
-
-		if (near)
-			return usage_error("unknown option '%s' (did you mean "
-					   "'%.*s'?)", cli->unknown,
-					   (int)strcspn(near, "="), near);
-		return usage_error("unknown option '%s'", cli->unknown);
-	}
-	if (cli->list + cli->verify + cli->export_disk + !!cli->vm_config > 1)
-		return usage_error("--list, --verify, --export-disk and --vm-config "
-				   "do not go together");
-	if ((cli->json || cli->bytes) && !cli->list)
-		return usage_error("--json and --bytes go with --list");
-	if (cli->force && !cli->export_disk)
-		return usage_error("--force goes with --export-disk");
-	if (!cli->image)
-		return usage_error("no export given");
-	if (cli->export_disk) {
-		if (!cli->mountpoint || !cli->out || cli->extra_operands)
-			return usage_error("--export-disk takes EXPORT DISK OUT");
-		return XVAFS_EXIT_OK;
-	}
-	if (cli->list || cli->verify) {
-		if (cli->mountpoint)
-			return usage_error("--list and --verify take only EXPORT");
-		return XVAFS_EXIT_OK;
-	}
-	if (cli->vm_config) {
-		if (!cli->mountpoint || cli->extra_operands)
-			return usage_error("--vm-config takes FORMAT EXPORT "
-					   "MOUNTPOINT (where the export is, or "
-					   "will be, mounted)");
-		return XVAFS_EXIT_OK;
-	}
-	if (!cli->mountpoint)
-		return usage_error("no mount point given");
-	if (cli->extra_operands)
-		return usage_error("too many operands: one EXPORT and one "
-				   "MOUNTPOINT");
-	if (stat(cli->image, &a) == 0 && S_ISDIR(a.st_mode) &&
-	    stat(cli->mountpoint, &b) == 0 && !S_ISDIR(b.st_mode))
-		return usage_error("%s is a folder and %s is not: the export comes "
-				   "first, then the mount point (xvafs %s %s)",
-				   cli->image, cli->mountpoint, cli->mountpoint,
-				   cli->image);
-	return XVAFS_EXIT_OK;
-}
-
-static void free_cli(struct cli *cli)
-{
-	for (size_t i = 0; i < XVAFS_N_OPTIONS; i++)
-		free(cli->value[i]);
-	free(cli->unknown);
-	free(cli->vm_config);
 }
 
 /* What went to standard output (--list, --help, a listing for a script)
@@ -1002,18 +68,117 @@ static int stdout_written(int status)
 	return status == XVAFS_EXIT_OK ? XVAFS_EXIT_OUTPUT : status;
 }
 
+/* Whether the command line asks for a mount rather than a command. */
+static bool mounting(const struct cli *cli)
+{
+	return !cli->list && !cli->verify && !cli->export_disk &&
+	       !cli->vm_config;
+}
+
+/* What is checked and opened before the export: the mount point and
+ * libfuse's options when mounting, and the log. */
+static int before_opening(struct fuse_args *args, const struct cli *cli,
+			  struct fuse_cmdline_opts *opts)
+{
+	int status;
+
+	if (mounting(cli)) {
+		status = check_mountpoint(cli->mountpoint);
+		if (status != XVAFS_EXIT_OK)
+			return status;
+		if (fuse_parse_cmdline(args, opts) != 0)
+			return XVAFS_EXIT_USAGE;
+	}
+	if (cli->value[XVAFS_OPT_LOG])
+		return open_log(cli->value[XVAFS_OPT_LOG]);
+	return XVAFS_EXIT_OK;
+}
+
+/* Opens and indexes the export into *XVA; *CACHE_DIR (malloc'ed) and
+ * PROGRESS must outlive it. */
+static int open_export(const struct cli *cli, const struct settings *s,
+		       struct xvafs_progress *progress, char **cache_dir,
+		       struct xva **xva)
+{
+	struct xva_open_options open_options = { 0 };
+	struct xva_err err;
+	int status;
+
+	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
+		open_options.cache_dir = *cache_dir =
+			cli->value[XVAFS_OPT_CACHE_DIR]
+				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
+				      : xva_cache_default_dir();
+	open_options.source = (struct xva_source_options){
+		/* --verify checks a compressed stream's own checksum now. */
+		.fresh_pass = cli->verify != 0,
+		.cache_max = s->cache_max,
+		.memory_max = s->memory,
+		.progress = xvafs_progress_fn,
+		.progress_ctx = progress,
+		.stop = &xvafs_interrupted,
+		.ca_file = cli->value[XVAFS_OPT_CA_FILE],
+		.s3_endpoint = cli->value[XVAFS_OPT_S3_ENDPOINT],
+		.s3_region = cli->value[XVAFS_OPT_S3_REGION],
+		.aws_profile = cli->value[XVAFS_OPT_AWS_PROFILE],
+		.s3_path_style = cli->flag[XVAFS_OPT_S3_PATH_STYLE] ? 1 : -1,
+		.timeout_s = s->timeout_s,
+		.retries = s->retries,
+	};
+	/* Ctrl-C stops a long index pass cleanly. */
+	xvafs_catch_interrupts();
+	xvafs_progress_start(progress, "indexing", 0);
+	status = xva_open(cli->image, &open_options, xva, &err) == XVA_OK
+		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
+	xvafs_progress_end(progress);
+	if (status != XVAFS_EXIT_OK) {
+		if (cli->list && cli->json)
+			xvafs_list_json_error(stdout, cli->image, &err);
+		fprintf(stderr, "xvafs: %s: %s\n", cli->image, err.msg);
+		return status;
+	}
+	if ((*xva)->cache_note[0])
+		fprintf(stderr, "xvafs: %s: %s\n", cli->image, (*xva)->cache_note);
+	return XVAFS_EXIT_OK;
+}
+
+/* --list, --verify, --export-disk or --vm-config on the opened export. */
+static int run_command(const struct cli *cli, struct xva *xva)
+{
+	char *mnt;
+	int status;
+
+	if (cli->list) {
+		xvafs_warn(stderr, cli->image, xva);
+		return xvafs_list(stdout, cli->image, xva, cli->json, cli->bytes);
+	}
+	if (cli->verify)
+		return xvafs_verify(stdout, cli->image, xva);
+	if (cli->export_disk) {
+		struct xvafs_export_options eo = { cli->mountpoint, cli->out,
+						   cli->value[XVAFS_OPT_OVERLAY],
+						   cli->force != 0 };
+
+		return xvafs_export_disk(cli->image, xva, &eo);
+	}
+	mnt = absolute_path(cli->mountpoint);
+	status = mnt ? xvafs_vm_config_of(stdout, cli->vm_config, xva, mnt,
+					  cli->image)
+		     : XVAFS_EXIT_USAGE;
+	free(mnt);
+	return status;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = { 0 };
-	struct xva_open_options open_options = { 0 };
 	struct xvafs_progress progress;
 	struct xva *xva = NULL;
 	struct settings s;
 	struct cli cli = { 0 };
 	struct xva_err err;
 	char *cache_dir = NULL;
-	bool mounting;
 	int status;
 
 	keep_std_fds_open();
@@ -1021,7 +186,7 @@ int main(int argc, char *argv[])
 	 * standard output) is an error to report, never a reason to die:
 	 * ignored in every thread from the start. */
 	signal(SIGPIPE, SIG_IGN);
-	if (fuse_opt_parse(&args, &cli, cli_spec(), cli_proc) != 0) {
+	if (cli_parse(&args, &cli) != 0) {
 		status = usage_error("cannot parse the command line");
 		goto out;
 	}
@@ -1039,89 +204,14 @@ int main(int argc, char *argv[])
 	status = check_command_line(&cli);
 	if (status == XVAFS_EXIT_OK)
 		status = check_values(&cli, &s);
+	if (status == XVAFS_EXIT_OK)
+		status = before_opening(&args, &cli, &opts);
+	if (status == XVAFS_EXIT_OK)
+		status = open_export(&cli, &s, &progress, &cache_dir, &xva);
 	if (status != XVAFS_EXIT_OK)
 		goto out;
-	mounting = !cli.list && !cli.verify && !cli.export_disk &&
-		   !cli.vm_config;
-	if (mounting) {
-		status = check_mountpoint(cli.mountpoint);
-		if (status != XVAFS_EXIT_OK)
-			goto out;
-		if (fuse_parse_cmdline(&args, &opts) != 0) {
-			status = XVAFS_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (cli.value[XVAFS_OPT_LOG]) {
-		log_file = fopen(cli.value[XVAFS_OPT_LOG], "ae");
-		if (!log_file) {
-			fprintf(stderr, "xvafs: -o log=%s: %s\n",
-				cli.value[XVAFS_OPT_LOG],
-				strerror(errno));
-			status = XVAFS_EXIT_USAGE;
-			goto out;
-		}
-	}
-
-	if (!cli.flag[XVAFS_OPT_NOINDEXCACHE])
-		open_options.cache_dir = cache_dir =
-			cli.value[XVAFS_OPT_CACHE_DIR]
-				? strdup(cli.value[XVAFS_OPT_CACHE_DIR])
-				      : xva_cache_default_dir();
-	open_options.source = (struct xva_source_options){
-		/* --verify checks a compressed stream's own checksum now. */
-		.fresh_pass = cli.verify != 0,
-		.cache_max = s.cache_max,
-		.memory_max = s.memory,
-		.progress = xvafs_progress_fn,
-		.progress_ctx = &progress,
-		.stop = &xvafs_interrupted,
-		.ca_file = cli.value[XVAFS_OPT_CA_FILE],
-		.s3_endpoint = cli.value[XVAFS_OPT_S3_ENDPOINT],
-		.s3_region = cli.value[XVAFS_OPT_S3_REGION],
-		.aws_profile = cli.value[XVAFS_OPT_AWS_PROFILE],
-		.s3_path_style = cli.flag[XVAFS_OPT_S3_PATH_STYLE] ? 1 : -1,
-		.timeout_s = s.timeout_s,
-		.retries = s.retries,
-	};
-	/* Ctrl-C stops a long index pass cleanly. */
-	xvafs_catch_interrupts();
-	xvafs_progress_start(&progress, "indexing", 0);
-	status = xva_open(cli.image, &open_options, &xva, &err) == XVA_OK
-		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
-	xvafs_progress_end(&progress);
-	if (status != XVAFS_EXIT_OK) {
-		if (cli.list && cli.json)
-			xvafs_list_json_error(stdout, cli.image, &err);
-		fprintf(stderr, "xvafs: %s: %s\n", cli.image, err.msg);
-		goto out;
-	}
-	if (xva->cache_note[0])
-		fprintf(stderr, "xvafs: %s: %s\n", cli.image, xva->cache_note);
-	if (cli.list) {
-		xvafs_warn(stderr, cli.image, xva);
-		status = xvafs_list(stdout, cli.image, xva, cli.json, cli.bytes);
-		goto out;
-	}
-	if (cli.verify) {
-		status = xvafs_verify(stdout, cli.image, xva);
-		goto out;
-	}
-	if (cli.export_disk) {
-		struct xvafs_export_options eo = { cli.mountpoint, cli.out,
-						   cli.value[XVAFS_OPT_OVERLAY],
-						   cli.force != 0 };
-
-		status = xvafs_export_disk(cli.image, xva, &eo);
-		goto out;
-	}
-	if (cli.vm_config) {
-		char *mnt = absolute_path(cli.mountpoint);
-
-		status = mnt ? xvafs_vm_config_of(stdout, cli.vm_config, xva, mnt,
-						  cli.image)
-			     : XVAFS_EXIT_USAGE;
-		free(mnt);
+	if (!mounting(&cli)) {
+		status = run_command(&cli, xva);
 		goto out;
 	}
 	/* The handler stays until mount_and_serve blocks the stop signals:
@@ -1141,7 +231,6 @@ out:
 	free_cli(&cli);
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);
-	if (log_file)
-		fclose(log_file);
+	close_log();
 	return stdout_written(status);
 }
