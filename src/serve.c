@@ -326,7 +326,7 @@ static void *stop_on_signal(void *arg)
 		if (sig > 0 && asked) {
 			fuse_log(FUSE_LOG_WARNING, "xvafs: %s: second signal: "
 				 "stopping now; what still uses the mount gets "
-				 "I/O errors\n", s->mountpoint);
+				 "\"Transport endpoint is not connected\"\n", s->mountpoint);
 			fuse_session_exit(s->se);
 			pthread_kill(s->main_thread, SIGUSR1);
 			return NULL;
