@@ -13,36 +13,15 @@ static size_t bucket_of(uint64_t key)
 	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 52) % HASH_BUCKETS;
 }
 
-static void lru_unlink(struct http_source *hs, struct extent *x)
+static struct extent *extent_of(struct xva_lru_node *n)
 {
-	if (x->older)
-		x->older->newer = x->newer;
-	else
-		hs->oldest = x->newer;
-	if (x->newer)
-		x->newer->older = x->older;
-	else
-		hs->newest = x->older;
-	x->older = x->newer = NULL;
-}
-
-static void lru_push(struct http_source *hs, struct extent *x)
-{
-	x->older = hs->newest;
-	x->newer = NULL;
-	if (hs->newest)
-		hs->newest->newer = x;
-	else
-		hs->oldest = x;
-	hs->newest = x;
+	return n ? XVA_LRU_ENTRY(n, struct extent, lru) : NULL;
 }
 
 void lru_touch(struct http_source *hs, struct extent *x)
 {
-	if (x->in_cache && hs->newest != x) {
-		lru_unlink(hs, x);
-		lru_push(hs, x);
-	}
+	if (x->in_cache)
+		xva_lru_touch(&hs->lru, &x->lru);
 }
 
 /* A block's buffer is kept for the next block while the budget allows:
@@ -76,7 +55,7 @@ void cache_remove(struct http_source *hs, struct extent *x)
 		p = &(*p)->hnext;
 	*p = x->hnext;
 	x->hnext = NULL;
-	lru_unlink(hs, x);
+	xva_lru_unlink(&hs->lru, &x->lru);
 	x->in_cache = false;
 	hs->cached_bytes -= x->len;
 	if (x->refs == 0)
@@ -87,10 +66,10 @@ void cache_remove(struct http_source *hs, struct extent *x)
  * fit in the budget; false when they cannot be made to fit. */
 bool cache_make_room(struct http_source *hs, uint64_t need)
 {
-	struct extent *x = hs->oldest;
+	struct extent *x = extent_of(hs->lru.oldest);
 
 	while (hs->cached_bytes + need > hs->memory_max && x) {
-		struct extent *next = x->newer;
+		struct extent *next = extent_of(x->lru.newer);
 
 		if (x->refs == 0 && x->state != EXT_FETCHING)
 			cache_remove(hs, x);
@@ -151,7 +130,7 @@ struct extent *extent_new(struct http_source *hs, uint64_t off,
 	b = bucket_of(off >> BLOCK_SHIFT);
 	x->hnext = hs->buckets[b];
 	hs->buckets[b] = x;
-	lru_push(hs, x);
+	xva_lru_push(&hs->lru, &x->lru);
 	hs->cached_bytes += len;
 	return x;
 }

@@ -17,6 +17,7 @@
 
 #include "xvafs/aws.h"
 #include "xvafs/http_response.h"
+#include "xvafs/lru.h"
 #include "xvafs/source.h"
 
 #ifndef XVAFS_VERSION
@@ -80,7 +81,7 @@ struct extent {
 	enum xva_status fail_status;
 	char *fail_msg;
 	struct extent *hnext;
-	struct extent *older, *newer;
+	struct xva_lru_node lru;
 };
 
 struct http_source;
@@ -163,7 +164,7 @@ struct http_source {
 	CURL **easy_pool;
 	size_t easy_free;
 	struct extent *buckets[HASH_BUCKETS];
-	struct extent *newest, *oldest;
+	struct xva_lru_list lru;
 	char *spare[SPARE_BLOCKS]; /* buffers of freed blocks, for reuse */
 	size_t n_spare;
 	uint64_t cached_bytes;
