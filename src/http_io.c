@@ -477,7 +477,10 @@ static bool tls_failure(CURLcode rc)
 	       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR;
 }
 
-/* What a finished try means: fills R->result unless it succeeded. */
+/* What a finished try means: fills R->result unless it succeeded.
+ * About 100 lines on purpose: one case per kind of answer, in the order
+ * they must be told apart (curl's failure, 206, 416, 412/404, the S3
+ * region, 401/403, 429/5xx); split up, that order would not read. */
 static enum verdict judge(struct request *r, CURLcode rc)
 {
 	struct http_source *hs = r->hs;
