@@ -17,8 +17,13 @@ struct xva_block_lru {
 	size_t n_blocks;
 	struct xva_block **table;
 	size_t table_mask;
-	struct xva_block *oldest, *newest;
+	struct xva_lru_list list;
 };
+
+static struct xva_block *block_of(struct xva_lru_node *n)
+{
+	return n ? XVA_LRU_ENTRY(n, struct xva_block, lru) : NULL;
+}
 
 static size_t bucket(const struct xva_block_lru *lru, uint64_t index)
 {
@@ -67,37 +72,13 @@ void xva_block_lru_free(struct xva_block_lru *lru)
 
 	if (!lru)
 		return;
-	for (b = lru->oldest; b; b = next) {
-		next = b->newer;
+	for (b = block_of(lru->list.oldest); b; b = next) {
+		next = block_of(b->lru.newer);
 		free_block(b);
 	}
 	free(lru->table);
 	pthread_mutex_destroy(&lru->lock);
 	free(lru);
-}
-
-static void unlink_list(struct xva_block_lru *lru, struct xva_block *b)
-{
-	if (b->older)
-		b->older->newer = b->newer;
-	else
-		lru->oldest = b->newer;
-	if (b->newer)
-		b->newer->older = b->older;
-	else
-		lru->newest = b->older;
-	b->older = b->newer = NULL;
-}
-
-static void push_newest(struct xva_block_lru *lru, struct xva_block *b)
-{
-	b->older = lru->newest;
-	b->newer = NULL;
-	if (lru->newest)
-		lru->newest->newer = b;
-	else
-		lru->oldest = b;
-	lru->newest = b;
 }
 
 static void unlink_table(struct xva_block_lru *lru, struct xva_block *b)
@@ -120,8 +101,7 @@ struct xva_block *xva_block_lru_get(struct xva_block_lru *lru, uint64_t index)
 			break;
 	if (b) {
 		b->pins++;
-		unlink_list(lru, b);
-		push_newest(lru, b);
+		xva_lru_touch(&lru->list, &b->lru);
 	}
 	pthread_mutex_unlock(&lru->lock);
 	return b;
@@ -150,14 +130,15 @@ unsigned char *xva_block_lru_adopt(struct xva_block_lru *lru, uint64_t index,
 		return data;
 	}
 	if (lru->n_blocks >= lru->max_blocks) {
-		for (victim = lru->oldest; victim && victim->pins;
-		     victim = victim->newer)
+		for (victim = block_of(lru->list.oldest);
+		     victim && victim->pins;
+		     victim = block_of(victim->lru.newer))
 			;
 		if (!victim) {
 			pthread_mutex_unlock(&lru->lock);
 			return data;
 		}
-		unlink_list(lru, victim);
+		xva_lru_unlink(&lru->list, &victim->lru);
 		unlink_table(lru, victim);
 		spare = victim->data;
 		b = victim; /* the record is reused too */
@@ -176,7 +157,7 @@ unsigned char *xva_block_lru_adopt(struct xva_block_lru *lru, uint64_t index,
 	b->in_table = true;
 	b->hash_next = lru->table[bucket(lru, index)];
 	lru->table[bucket(lru, index)] = b;
-	push_newest(lru, b);
+	xva_lru_push(&lru->list, &b->lru);
 	pthread_mutex_unlock(&lru->lock);
 	return spare;
 }

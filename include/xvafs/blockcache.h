@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "xvafs/error.h"
+#include "xvafs/lru.h"
 
 #define XVA_BLOCK_SHIFT 20
 #define XVA_BLOCK_SIZE ((size_t)1 << XVA_BLOCK_SHIFT)
@@ -29,7 +30,8 @@ struct xva_block {
 	unsigned char *data;
 	unsigned pins;
 	bool in_table;
-	struct xva_block *older, *newer, *hash_next;
+	struct xva_lru_node lru;
+	struct xva_block *hash_next;
 };
 
 struct xva_block_lru;
