@@ -18,7 +18,7 @@ static struct extent *extent_of(struct xva_lru_node *n)
 	return n ? XVA_LRU_ENTRY(n, struct extent, lru) : NULL;
 }
 
-void lru_touch(struct http_source *hs, struct extent *x)
+void http_lru_touch(struct http_source *hs, struct extent *x)
 {
 	if (x->in_cache)
 		xva_lru_touch(&hs->lru, &x->lru);
@@ -39,13 +39,13 @@ static void extent_free(struct http_source *hs, struct extent *x)
 	free(x);
 }
 
-void extent_unref(struct http_source *hs, struct extent *x)
+void http_extent_unref(struct http_source *hs, struct extent *x)
 {
 	if (--x->refs == 0 && !x->in_cache)
 		extent_free(hs, x);
 }
 
-void cache_remove(struct http_source *hs, struct extent *x)
+void http_cache_remove(struct http_source *hs, struct extent *x)
 {
 	struct extent **p = &hs->buckets[bucket_of(x->off >> BLOCK_SHIFT)];
 
@@ -64,7 +64,7 @@ void cache_remove(struct http_source *hs, struct extent *x)
 
 /* Drops least recently used extents nobody holds until NEED more bytes
  * fit in the budget; false when they cannot be made to fit. */
-bool cache_make_room(struct http_source *hs, uint64_t need)
+bool http_cache_make_room(struct http_source *hs, uint64_t need)
 {
 	struct extent *x = extent_of(hs->lru.oldest);
 
@@ -72,13 +72,13 @@ bool cache_make_room(struct http_source *hs, uint64_t need)
 		struct extent *next = extent_of(x->lru.newer);
 
 		if (x->refs == 0 && x->state != EXT_FETCHING)
-			cache_remove(hs, x);
+			http_cache_remove(hs, x);
 		x = next;
 	}
 	return hs->cached_bytes + need <= hs->memory_max;
 }
 
-struct extent *find_block(struct http_source *hs, uint64_t index)
+struct extent *http_find_block(struct http_source *hs, uint64_t index)
 {
 	uint64_t off = index << BLOCK_SHIFT;
 
@@ -90,7 +90,7 @@ struct extent *find_block(struct http_source *hs, uint64_t index)
 
 /* A small extent holding all of [OFF, OFF+LEN): small extents are shorter
  * than a block, so one that does starts in OFF's block or the one before. */
-struct extent *find_small(struct http_source *hs, uint64_t off,
+struct extent *http_find_small(struct http_source *hs, uint64_t off,
 			  uint64_t len)
 {
 	uint64_t index = off >> BLOCK_SHIFT;
@@ -106,7 +106,7 @@ struct extent *find_small(struct http_source *hs, uint64_t off,
 	return NULL;
 }
 
-struct extent *extent_new(struct http_source *hs, uint64_t off,
+struct extent *http_extent_new(struct http_source *hs, uint64_t off,
 			  size_t len, bool small)
 {
 	struct extent *x = calloc(1, sizeof(*x));

@@ -18,7 +18,7 @@
 
 /* ---- requests ---- */
 
-void request_free(struct request *r)
+void http_request_free(struct request *r)
 {
 	free(r->ext);
 	free(r->data);
@@ -26,7 +26,7 @@ void request_free(struct request *r)
 	free(r);
 }
 
-void queue_request(struct http_source *hs, struct request *r)
+void http_queue_request(struct http_source *hs, struct request *r)
 {
 	struct request **head = r->demand ? &hs->demand_head : &hs->spec_head;
 	struct request **tail = r->demand ? &hs->demand_tail : &hs->spec_tail;
@@ -40,7 +40,7 @@ void queue_request(struct http_source *hs, struct request *r)
 }
 
 /* A request for the extents X[0..N), which are contiguous or one. */
-struct request *request_new(struct http_source *hs,
+struct request *http_request_new(struct http_source *hs,
 			    struct extent **x, size_t n, bool demand)
 {
 	struct request *r = calloc(1, sizeof(*r));
@@ -66,21 +66,21 @@ struct request *request_new(struct http_source *hs,
 static enum xva_status request_run(struct http_source *hs,
 				   struct extent **run, size_t n, bool demand)
 {
-	struct request *r = request_new(hs, run, n, demand);
+	struct request *r = http_request_new(hs, run, n, demand);
 
 	if (!r) {
 		for (size_t i = 0; i < n; i++)
-			cache_remove(hs, run[i]);
+			http_cache_remove(hs, run[i]);
 		return XVA_ENOMEM;
 	}
-	queue_request(hs, r);
+	http_queue_request(hs, r);
 	return XVA_OK;
 }
 
 /* Requests blocks FIRST..LAST (those not cached or on their way), in runs
  * of at most MAX_RUN blocks. SPECULATIVE requests stop where the budget is
  * full; a reader's are made whatever the budget. */
-enum xva_status request_blocks(struct http_source *hs, uint64_t first,
+enum xva_status http_request_blocks(struct http_source *hs, uint64_t first,
 			       uint64_t last, uint64_t max_run,
 			       bool speculative)
 {
@@ -102,15 +102,15 @@ enum xva_status request_blocks(struct http_source *hs, uint64_t first,
 			     (size_t)(hs->base.size - off) : BLOCK_SIZE;
 		struct extent *x;
 
-		if (find_block(hs, b)) {
+		if (http_find_block(hs, b)) {
 			if (n)
 				st = request_run(hs, run, n, !speculative);
 			n = 0;
 			continue;
 		}
-		if (!cache_make_room(hs, len) && speculative)
+		if (!http_cache_make_room(hs, len) && speculative)
 			break;
-		x = extent_new(hs, off, len, false);
+		x = http_extent_new(hs, off, len, false);
 		if (!x) {
 			st = XVA_ENOMEM;
 			break;
@@ -124,7 +124,7 @@ enum xva_status request_blocks(struct http_source *hs, uint64_t first,
 	if (n && st == XVA_OK)
 		return request_run(hs, run, n, !speculative);
 	for (size_t i = 0; i < n; i++)
-		cache_remove(hs, run[i]);
+		http_cache_remove(hs, run[i]);
 	return st;
 }
 
@@ -371,7 +371,7 @@ static void active_add(struct http_source *hs, struct request *r)
 	hs->in_flight++;
 }
 
-void active_remove(struct http_source *hs, struct request *r)
+void http_active_remove(struct http_source *hs, struct request *r)
 {
 	if (r->aprev)
 		r->aprev->anext = r->anext;
@@ -595,7 +595,7 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 {
 	enum verdict v = judge(r, rc);
 
-	active_remove(hs, r);
+	http_active_remove(hs, r);
 	if (r->probe && v == DONE_OK) {
 		long version = 0;
 
@@ -632,7 +632,7 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 			r->len = r->ext[r->n_ext - 1]->off +
 				 r->ext[r->n_ext - 1]->len - r->off;
 		}
-		queue_request(hs, r);
+		http_queue_request(hs, r);
 		return;
 	}
 	if (v == DONE_RETRY) {
@@ -656,18 +656,18 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 			x->state = EXT_FAILED;
 			x->fail_status = r->result.status;
 			x->fail_msg = strdup(r->result.msg);
-			cache_remove(hs, x);
+			http_cache_remove(hs, x);
 		} else {
 			x->filled = x->len;
 			x->state = EXT_READY;
 		}
-		extent_unref(hs, x);
+		http_extent_unref(hs, x);
 	}
 	pthread_cond_broadcast(&hs->cond);
-	request_free(r);
+	http_request_free(r);
 }
 
-void *io_main(void *arg)
+void *http_io_main(void *arg)
 {
 	struct http_source *hs = arg;
 

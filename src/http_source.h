@@ -184,26 +184,26 @@ static inline uint64_t now_ns(void)
 
 /* ---- http_cache.c: the extent cache (all under hs->lock) ---- */
 
-void extent_unref(struct http_source *hs, struct extent *x);
-void cache_remove(struct http_source *hs, struct extent *x);
-bool cache_make_room(struct http_source *hs, uint64_t need);
-struct extent *find_block(struct http_source *hs, uint64_t index);
-struct extent *extent_new(struct http_source *hs, uint64_t off,
+void http_extent_unref(struct http_source *hs, struct extent *x);
+void http_cache_remove(struct http_source *hs, struct extent *x);
+bool http_cache_make_room(struct http_source *hs, uint64_t need);
+struct extent *http_find_block(struct http_source *hs, uint64_t index);
+struct extent *http_extent_new(struct http_source *hs, uint64_t off,
 			  size_t len, bool small);
-void lru_touch(struct http_source *hs, struct extent *x);
-struct extent *find_small(struct http_source *hs, uint64_t off,
+void http_lru_touch(struct http_source *hs, struct extent *x);
+struct extent *http_find_small(struct http_source *hs, uint64_t off,
 			  uint64_t len);
 
 /* ---- http_io.c: requests and the I/O thread ---- */
 
-void request_free(struct request *r);
-void queue_request(struct http_source *hs, struct request *r);
-struct request *request_new(struct http_source *hs,
+void http_request_free(struct request *r);
+void http_queue_request(struct http_source *hs, struct request *r);
+struct request *http_request_new(struct http_source *hs,
 			    struct extent **x, size_t n, bool demand);
-enum xva_status request_blocks(struct http_source *hs, uint64_t first,
+enum xva_status http_request_blocks(struct http_source *hs, uint64_t first,
 			       uint64_t last, uint64_t max_run,
 			       bool speculative);
-void active_remove(struct http_source *hs, struct request *r);
-void *io_main(void *arg);
+void http_active_remove(struct http_source *hs, struct request *r);
+void *http_io_main(void *arg);
 
 #endif

@@ -98,7 +98,7 @@ static struct stream *follow_streams(struct http_source *hs, uint64_t off,
 		return s;
 	if (target <= s->ra_end)
 		return s;
-	if (request_blocks(hs, s->ra_end >> BLOCK_SHIFT,
+	if (http_request_blocks(hs, s->ra_end >> BLOCK_SHIFT,
 			   (target - 1) >> BLOCK_SHIFT,
 			   RA_REQUEST >> BLOCK_SHIFT, true) == XVA_OK)
 		s->ra_end = ((target - 1) | (BLOCK_SIZE - 1)) + 1;
@@ -182,19 +182,19 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 	}
 
 	pthread_mutex_lock(&hs->lock);
-	small = find_small(hs, off, len);
-	if (small && (small->state == EXT_READY || !find_block(hs, first))) {
+	small = http_find_small(hs, off, len);
+	if (small && (small->state == EXT_READY || !http_find_block(hs, first))) {
 		small->refs++;
 		small->used = true;
-		lru_touch(hs, small);
+		http_lru_touch(hs, small);
 		pthread_mutex_unlock(&hs->lock);
 		st = take(hs, small, buf, off, len, &waited, err);
 		pthread_mutex_lock(&hs->lock);
-		extent_unref(hs, small);
+		http_extent_unref(hs, small);
 		pthread_mutex_unlock(&hs->lock);
 		goto out;
 	}
-	if (request_blocks(hs, first, last, 16, false) != XVA_OK) {
+	if (http_request_blocks(hs, first, last, 16, false) != XVA_OK) {
 		pthread_mutex_unlock(&hs->lock);
 		st = xva_nomem(err);
 		goto out;
@@ -202,19 +202,19 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 	for (i = 0; i < n; i++) {
 		/* Making room for a later block of a long read can drop an
 		 * earlier one that was already there: ask again. */
-		held[i] = find_block(hs, first + i);
-		if (!held[i] && (request_blocks(hs, first + i, first + i, 1,
+		held[i] = http_find_block(hs, first + i);
+		if (!held[i] && (http_request_blocks(hs, first + i, first + i, 1,
 						false) != XVA_OK ||
-				 !(held[i] = find_block(hs, first + i)))) {
+				 !(held[i] = http_find_block(hs, first + i)))) {
 			while (i--)
-				extent_unref(hs, held[i]);
+				http_extent_unref(hs, held[i]);
 			pthread_mutex_unlock(&hs->lock);
 			st = xva_nomem(err);
 			goto out;
 		}
 		held[i]->refs++;
 		held[i]->used = true;
-		lru_touch(hs, held[i]);
+		http_lru_touch(hs, held[i]);
 	}
 	stream = follow_streams(hs, off, len);
 	pthread_mutex_unlock(&hs->lock);
@@ -225,7 +225,7 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 	if (waited)
 		stream_waited(hs, stream, off + len);
 	for (i = 0; i < n; i++)
-		extent_unref(hs, held[i]);
+		http_extent_unref(hs, held[i]);
 	pthread_mutex_unlock(&hs->lock);
 out:
 	if (held != held_stack)
@@ -254,27 +254,27 @@ static void http_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
 
 		if (want > src->size - off)
 			want = (size_t)(src->size - off);
-		if (find_small(hs, off, len) ||
-		    (find_block(hs, first) && find_block(hs, last)))
+		if (http_find_small(hs, off, len) ||
+		    (http_find_block(hs, first) && http_find_block(hs, last)))
 			goto out;
-		if (!cache_make_room(hs, want))
+		if (!http_cache_make_room(hs, want))
 			goto out;
-		x = extent_new(hs, off, want, true);
+		x = http_extent_new(hs, off, want, true);
 		if (!x)
 			goto out;
-		r = request_new(hs, &x, 1, false);
+		r = http_request_new(hs, &x, 1, false);
 		if (!r) {
-			cache_remove(hs, x);
+			http_cache_remove(hs, x);
 			goto out;
 		}
-		queue_request(hs, r);
+		http_queue_request(hs, r);
 		queued = true;
 	} else {
 		uint64_t budget = hs->memory_max / 2;
 
 		if (len > budget)
 			len = budget;
-		queued = request_blocks(hs, off >> BLOCK_SHIFT,
+		queued = http_request_blocks(hs, off >> BLOCK_SHIFT,
 					(off + len - 1) >> BLOCK_SHIFT,
 					RA_REQUEST >> BLOCK_SHIFT, true) == XVA_OK;
 	}
@@ -318,12 +318,12 @@ static void http_close(struct xva_source *src)
 	while (hs->active) {
 		struct request *r = hs->active;
 
-		active_remove(hs, r);
+		http_active_remove(hs, r);
 		curl_multi_remove_handle(hs->multi, r->easy);
 		curl_easy_cleanup(r->easy);
 		for (size_t k = 0; k < r->n_ext; k++)
 			r->ext[k]->refs--;
-		request_free(r);
+		http_request_free(r);
 	}
 	for (int q = 0; q < 2; q++) {
 		struct request *r = q ? hs->spec_head : hs->demand_head;
@@ -333,7 +333,7 @@ static void http_close(struct xva_source *src)
 
 			for (size_t k = 0; k < r->n_ext; k++)
 				r->ext[k]->refs--;
-			request_free(r);
+			http_request_free(r);
 			r = next;
 		}
 	}
@@ -342,7 +342,7 @@ static void http_close(struct xva_source *src)
 			struct extent *x = hs->buckets[b];
 
 			x->refs = 0;
-			cache_remove(hs, x);
+			http_cache_remove(hs, x);
 		}
 	}
 	while (hs->n_spare)
@@ -381,7 +381,7 @@ static void http_after_fork(struct xva_source *src)
 	hs->stopping = false;
 	/* Without its thread nothing could be read: a failure here is one
 	 * the next read reports (it finds no I/O thread and says so). */
-	hs->io_started = xva_thread_start(&hs->io, io_main, hs) == 0;
+	hs->io_started = xva_thread_start(&hs->io, http_io_main, hs) == 0;
 }
 
 static const struct xva_source_ops http_ops = {
@@ -454,7 +454,7 @@ static enum xva_status probe(struct http_source *hs, struct xva_err *err)
 		return xva_nomem(err);
 	}
 	pthread_mutex_lock(&hs->lock);
-	queue_request(hs, r);
+	http_queue_request(hs, r);
 	pthread_mutex_unlock(&hs->lock);
 	wake_io(hs);
 	pthread_mutex_lock(&hs->lock);
@@ -503,7 +503,7 @@ static enum xva_status probe(struct http_source *hs, struct xva_err *err)
 	hs->base.identity = id;
 	if (hs->base.size) {
 		pthread_mutex_lock(&hs->lock);
-		x = extent_new(hs, 0, (size_t)r->len, false);
+		x = http_extent_new(hs, 0, (size_t)r->len, false);
 		if (x) {
 			memcpy(x->data, r->data, (size_t)r->len);
 			x->filled = x->len;
@@ -521,7 +521,7 @@ nomem:
 	st = xva_nomem(err);
 out:
 	free(h);
-	request_free(r);
+	http_request_free(r);
 	return st;
 }
 
@@ -584,7 +584,7 @@ enum xva_status xva_source_http_open(const char *url,
 	st = common_headers(hs, &hs->probe_headers, err);
 	if (st != XVA_OK)
 		goto fail;
-	rc = xva_thread_start(&hs->io, io_main, hs);
+	rc = xva_thread_start(&hs->io, http_io_main, hs);
 	if (rc != 0) {
 		st = xva_fail(err, XVA_ENOMEM, "cannot start the I/O thread: %s",
 			      strerror(rc));
