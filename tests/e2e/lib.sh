@@ -22,13 +22,29 @@ LOOPS=()
 DAEMON_PID=
 DAEMON_LOG=
 
+# detach_own_loops: detaches the loop devices in LOOPS that still serve a
+# file of this test's. A device the test detached itself may have been
+# given to another test run since (the kernel reuses the lowest free
+# number): detaching it by number alone would pull it from under that run.
+detach_own_loops() {
+	local l back real
+	real=$(cd "$WORK" 2>/dev/null && pwd -P) || real=$WORK
+	for l in "${LOOPS[@]}"; do
+		back=$(losetup -n -O BACK-FILE "$l" 2>/dev/null) || continue
+		case "$back" in
+		"$WORK"/* | "$real"/*) losetup -d "$l" 2>/dev/null || true ;;
+		esac
+	done
+	LOOPS=()
+}
+
 cleanup() {
-	local m l
+	local m
+	# Loop devices first, while the paths of their files still resolve
+	# (and so that the mounts under them are no longer busy).
+	detach_own_loops
 	for m in "${MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
-	done
-	for l in "${LOOPS[@]}"; do
-		losetup -d "$l" 2>/dev/null || true
 	done
 	rm -rf "$WORK"
 }

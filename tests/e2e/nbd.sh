@@ -41,13 +41,10 @@ SERVERS=()  # pids of the nbdkits started, stopped on exit
 NBDFUSE_PID=
 nbd_cleanup() {
 	local p m
+	detach_own_loops
 	for m in "${MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
 	done
-	for l in "${LOOPS[@]}"; do
-		losetup -d "$l" 2>/dev/null || true
-	done
-	LOOPS=()
 	[ -n "$NBDFUSE_PID" ] && kill "$NBDFUSE_PID" 2>/dev/null
 	for p in "${SERVERS[@]}"; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
