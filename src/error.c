@@ -4,6 +4,9 @@
 
 #include "xvafs/error.h"
 
+/* A printf format passed on from xva_fail's callers, whose formats the
+ * compiler checks there. */
+__attribute__((format(printf, 4, 0)))
 static void set(struct xva_err *err, enum xva_status status,
 		enum xva_reason reason, const char *fmt, va_list ap)
 {
