@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "source/source.h"
 #include "xvafs/source.h"
 
 #define MIB ((size_t)1 << 20)

@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xvafs/source.h"
+#include "source/source.h"
 
 struct ctx {
 	struct xva_source *src;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_vmconfig.h"
+#include "cli/cmd_vmconfig.h"
 
 static char *read_all(const char *path, size_t *len)
 {

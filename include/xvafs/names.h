@@ -11,6 +11,12 @@
 #include "xvafs/error.h"
 #include "xvafs/ovaxml.h"
 
+/* Names the mount's root uses besides the disks; no disk may take them. */
+#define XVA_NAME_OVA_XML "ova.xml"
+#define XVA_NAME_BY_DEVICE "by-device"
+#define XVA_NAME_BY_LABEL "by-label"
+#define XVA_NAME_VM "vm"
+
 struct xva_disk_names {
 	const struct xva_ova_vdi *vdi; /* NULL when ova.xml has no record */
 	const struct xva_ova_vbd *vbd; /* the Disk VBD attaching it, or NULL */

@@ -3,7 +3,7 @@
  * Per disk, DIR holds PREFIX.data, a sparse file the size of the disk with
  * the blocks written, and PREFIX.map, a header that binds it to the export
  * (its size, ova.xml's hash, the disk's prefix and size, the block size;
- * little-endian, versioned: src/overlay.c describes it)
+ * little-endian, versioned: src/access/overlay.c describes it)
  * followed by a bitmap of the blocks the overlay holds. Reads take held
  * blocks from the overlay and the rest from the export; a write to a block
  * not held yet first copies the block up from the export.

@@ -18,14 +18,24 @@
 
 #include "xvafs/diskmap.h"
 #include "xvafs/error.h"
-#include "xvafs/indexcache.h"
-#include "xvafs/members.h"
 #include "xvafs/names.h"
 #include "xvafs/ovaxml.h"
 #include "xvafs/source.h"
 
 /* ova.xml is small (kilobytes); anything past this is not an export's. */
 #define XVA_OVA_XML_MAX (64u << 20)
+
+/* Facts of the index pass besides the disk map. */
+struct xva_index_facts {
+	uint64_t members;       /* tar members walked */
+	bool has_ova;           /* an ova.xml member was found */
+	bool ova_cut;           /* the file ends inside it */
+	uint64_t ova_off, ova_len;
+	bool truncated;         /* the export was cut short */
+	uint64_t cut_disk_pos;  /* where the cut falls on the last disk, or
+				   UINT64_MAX when not inside a chunk */
+	char truncation[XVA_ERR_MAX]; /* where, when truncated */
+};
 
 struct xva_open_options {
 	/* The index cache's folder, also where compressed sources keep their

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What is written by hand about the options agrees with the option table
-# (src/options.c): the bash completion offers every -o option and flag
+# (src/front/options.c): the bash completion offers every -o option and flag
 # the mount takes and nothing else, and the man pages document every
 # option of their front end.
 . "$(dirname "$0")/lib.sh"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "fuzzutil.h"
-#include "xvafs/aws.h"
+#include "source/aws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

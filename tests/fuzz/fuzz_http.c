@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xvafs/http_response.h"
+#include "source/http_response.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

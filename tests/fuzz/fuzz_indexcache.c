@@ -17,7 +17,7 @@
 #include "fuzzutil.h"
 #include "xvafs/cachefile.h"
 #include "xvafs/read.h"
-#include "xvafs/source.h"
+#include "source/source.h"
 #include "xvafs/verify.h"
 #include "xvafs/xva.h"
 

@@ -17,7 +17,7 @@
 #include "fuzzdecoder.h"
 #include "fuzzutil.h"
 #include "xvafs/cachefile.h"
-#include "xvafs/source.h"
+#include "source/source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

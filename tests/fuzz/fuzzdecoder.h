@@ -14,7 +14,7 @@
 
 #include "fuzzutil.h"
 #include "xvafs/cachefile.h"
-#include "xvafs/source.h"
+#include "source/source.h"
 
 /* One input: DECODER's ("gzip", "zstd") cache file of extension EXT
  * for the stream, resealed by SEAL when the input's mode asks, then the

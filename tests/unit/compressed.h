@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "xvafs/source.h"
+#include "source/source.h"
 
 #define MIB ((size_t)1 << 20)
 

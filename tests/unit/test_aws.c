@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "xvafs/aws.h"
+#include "source/aws.h"
 
 static char dir[] = "/tmp/xvafs-test-aws.XXXXXX";
 static char creds_path[256], config_path[256];

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "xvafs/http_response.h"
+#include "source/http_response.h"
 
 static void header(struct xva_http_response *r, const char *line)
 {

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "export/indexcache.h"
+#include "source/source.h"
 #include "check.h"
 #include "tartools.h"
 #include "xvafs/read.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "options.h"
+#include "front/options.h"
 #include "xvafs/number.h"
 
 static const struct xvafs_option *opt(enum xvafs_option_id id)

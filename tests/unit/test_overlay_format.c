@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "source/source.h"
 #include "check.h"
 #include "tartools.h"
 #include "xvafs/overlay.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "source/source.h"
 #include "check.h"
 #include "tartools.h"
 #include "xvafs/read.h"

@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "tartools.h"
-#include "xvafs/tarindex.h"
+#include "export/tarindex.h"
 
 #define MAX_SEEN 64
 
@@ -251,7 +251,8 @@ static void test_prediction(void)
 					     NULL, i };
 		n++;
 		snprintf(names[n], sizeof(names[n]), "Ref:1/%08u.xxhash", i);
-		m[n++] = (struct test_member){ names[n - 1], 16, NULL, i };
+		m[n] = (struct test_member){ names[n], 16, NULL, i };
+		n++;
 	}
 	close(fd);
 	CHECK(test_write_tar(path, "v7", m, n) == 0);

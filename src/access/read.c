@@ -1,0 +1,295 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "source/source.h"
+#include "xvafs/read.h"
+#include "xvafs/verify.h"
+#include "base/io.h"
+
+/* Clips a read to the disk and checks it lies in the intact part. */
+static enum xva_status clip_read(const struct xva_disk *disk, size_t *len,
+				 uint64_t off, struct xva_err *err)
+{
+	uint64_t end;
+
+	if (off >= disk->size) {
+		*len = 0;
+		return XVA_OK;
+	}
+	if (*len > disk->size - off)
+		*len = (size_t)(disk->size - off);
+	end = off + *len;
+	if (end > disk->intact_end)
+		return xva_fail(err, XVA_ECUT, "disk %s: bytes %llu-%llu lie past "
+				"byte %llu, where the truncated export's data for "
+				"it ends", disk->prefix, (unsigned long long)off,
+				(unsigned long long)(end - 1),
+				(unsigned long long)disk->intact_end);
+	return XVA_OK;
+}
+
+enum xva_status xva_read_segments(const struct xva *xva,
+				  const struct xva_disk *disk, size_t len,
+				  uint64_t off, xva_segment_fn fn, void *ctx,
+				  size_t *done, struct xva_err *err)
+{
+	struct xva_segment seg = { 0, 0, 0, -1, true };
+	enum xva_status st;
+	uint64_t pos, end;
+	size_t first, i;
+
+	*done = 0;
+	st = clip_read(disk, &len, off, err);
+	if (st != XVA_OK || len == 0)
+		return st;
+	end = off + len;
+	first = xva_disk_extent_at(disk, off);
+	/* Every chunk the read touches is checked before any byte goes out. */
+	for (i = first; xva_verify_enabled(xva) && i < disk->n_extents &&
+			disk->extents[i].disk_off < end; i++) {
+		st = xva_check_chunk(xva, disk, i, err);
+		if (st != XVA_OK)
+			return st;
+	}
+	for (pos = off, i = first; pos < end; ) {
+		const struct xva_extent *e = i < disk->n_extents
+						     ? &disk->extents[i] : NULL;
+		struct xva_segment next;
+
+		if (e && e->disk_off <= pos) {
+			uint64_t skip = pos - e->disk_off;
+
+			next.zero = false;
+			next.fd = -1;
+			next.number = e->number;
+			next.file_off = e->file_off + skip;
+			next.len = e->len - skip;
+			i++;
+		} else {
+			next.zero = true;
+			next.fd = -1;
+			next.number = 0;
+			next.file_off = 0;
+			next.len = (e && e->disk_off < end ? e->disk_off : end) - pos;
+		}
+		if (next.len > end - pos)
+			next.len = end - pos;
+		pos += next.len;
+		if (seg.len && seg.zero && next.zero) {
+			seg.len += next.len;
+			continue;
+		}
+		if (seg.len && (st = fn(ctx, &seg, err)) != XVA_OK)
+			return st;
+		seg = next;
+	}
+	if (seg.len && (st = fn(ctx, &seg, err)) != XVA_OK)
+		return st;
+	*done = len;
+	return XVA_OK;
+}
+
+/* O_DIRECT needs offsets, lengths and memory aligned to the device's
+ * logical block; EINVAL means this segment is not, and the page cache
+ * serves it. Returns the bytes read, or -1 with errno. */
+static ssize_t pread_direct(const struct xva_source *src, void *buf,
+			    size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(src->direct_fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EINVAL)
+		return 0;
+	return n;
+}
+
+enum xva_status xva_copy_segment(void *ctx, const struct xva_segment *seg,
+				 struct xva_err *err)
+{
+	struct xva_copy *c = ctx;
+	size_t len = (size_t)seg->len, got = 0;
+	struct xva_err why;
+	enum xva_status st;
+
+	if (seg->zero) {
+		memset(c->out, 0, len);
+		c->out += len;
+		return XVA_OK;
+	}
+	if (seg->fd >= 0) {
+		if (xva_pread_full(seg->fd, c->out, len, seg->file_off) < 0)
+			return xva_fail(err, XVA_EIO, "disk %s: cannot read %zu "
+					"bytes at byte %llu of its overlay: %s",
+					c->disk->prefix, len,
+					(unsigned long long)seg->file_off,
+					errno ? strerror(errno)
+					      : "its data file is shorter than "
+						"the disk");
+		c->out += len;
+		return XVA_OK;
+	}
+	if (c->direct) {
+		ssize_t n = pread_direct(c->xva->src, c->out, len, seg->file_off);
+
+		if (n < 0) {
+			st = xva_fail(&why, XVA_EIO, "%s", strerror(errno));
+			goto failed;
+		}
+		got = (size_t)n;
+	}
+	/* The rest (all of it without O_DIRECT) through the source. */
+	if (got < len) {
+		size_t more;
+
+		st = xva_source_read(c->xva->src, c->out + got, len - got,
+				     seg->file_off + got, &more, &why);
+		if (st != XVA_OK)
+			goto failed;
+		if (more < len - got) {
+			st = xva_fail(&why, XVA_EIO, "the export now ends at "
+				      "byte %llu", (unsigned long long)
+				      (seg->file_off + got + more));
+			goto failed;
+		}
+	}
+	c->out += len;
+	return XVA_OK;
+failed: {
+	char name[300];
+
+	xva_disk_member_name(c->disk, seg->number, name, sizeof(name));
+	return xva_fail(err, st, "member %s: cannot read %zu bytes at byte "
+			"%llu of the export: %.300s", name, len,
+			(unsigned long long)seg->file_off, why.msg);
+	}
+}
+
+enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,
+			 void *buf, size_t len, uint64_t off, size_t *done,
+			 struct xva_err *err)
+{
+	struct xva_copy c = { xva, disk, buf, false };
+
+	xva_err_clear(err);
+	return xva_read_segments(xva, disk, len, off, xva_copy_segment, &c,
+				 done, err);
+}
+
+enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
+			     uint64_t off, size_t *done, struct xva_err *err)
+{
+	enum xva_status st;
+
+	*done = 0;
+	if (off >= xva->idx.ova_len)
+		return XVA_OK;
+	if (len > xva->idx.ova_len - off)
+		len = (size_t)(xva->idx.ova_len - off);
+	st = xva_source_read_full(xva->src, buf, len, xva->idx.ova_off + off,
+				  "ova.xml", err);
+	if (st == XVA_OK)
+		*done = len;
+	return st;
+}
+
+/* --- read-ahead --- */
+
+/* Reads that start within this many request lengths of where the
+ * stream's reads end count as in sequence: the kernel splits a reader's
+ * stream into requests that several threads serve out of order. */
+#define STREAM_SLACK_REQUESTS 8
+/* Announcing in steps of a quarter of the depth keeps the calls few. */
+#define ANNOUNCE_STEP_DIVISOR 4
+
+void xva_stream_init(struct xva_stream *s, uint64_t depth)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->depth = depth;
+}
+
+void xva_stream_destroy(struct xva_stream *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}
+
+void xva_disk_prefetch(const struct xva *xva, const struct xva_disk *disk,
+		       uint64_t from, uint64_t to)
+{
+	uint64_t run_off = 0, run_end = 0;
+
+	for (size_t i = xva_disk_extent_at(disk, from);
+	     i < disk->n_extents && disk->extents[i].disk_off < to; i++) {
+		const struct xva_extent *e = &disk->extents[i];
+		uint64_t skip = from > e->disk_off ? from - e->disk_off : 0;
+		uint64_t stop = e->disk_off + e->len < to ? e->len
+							  : to - e->disk_off;
+		uint64_t f_off = e->file_off + skip, f_end = e->file_off + stop;
+
+		if (e->disk_off + e->len > disk->intact_end)
+			break;
+		/* Chunks a checksum member apart are one run. */
+		if (run_end && f_off >= run_end && f_off - run_end <= 4096) {
+			run_end = f_end;
+			continue;
+		}
+		if (run_end)
+			xva_source_prefetch(xva->src, run_off, run_end - run_off);
+		run_off = f_off;
+		run_end = f_end;
+	}
+	if (run_end)
+		xva_source_prefetch(xva->src, run_off, run_end - run_off);
+}
+
+bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
+		     size_t len, uint64_t *from_out, uint64_t *to_out)
+{
+	uint64_t end = off + len, from = 0, to = 0;
+	uint64_t slack = (uint64_t)STREAM_SLACK_REQUESTS * len;
+
+	if (!s->depth || len == 0)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	if (off + slack >= s->end && off <= s->end + slack && s->end) {
+		s->run += len;
+		if (end > s->end)
+			s->end = end;
+	} else {
+		/* A jump: a new stream, or a random reader. */
+		s->run = len;
+		s->end = end;
+		s->announced = end;
+	}
+	/* Two reads in sequence make a stream. */
+	if (s->run > len) {
+		to = s->end + s->depth < size ? s->end + s->depth : size;
+		if (s->announced < s->end)
+			s->announced = s->end;
+		if (to >= s->announced + s->depth / ANNOUNCE_STEP_DIVISOR ||
+		    (to == size && to > s->announced)) {
+			from = s->announced;
+			s->announced = to;
+		} else {
+			to = 0;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	*from_out = from;
+	*to_out = to;
+	return to > from;
+}
+
+void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
+			  const struct xva_disk *disk, uint64_t off,
+			  size_t len)
+{
+	uint64_t from, to;
+
+	if (xva_stream_next(s, disk->size, off, len, &from, &to))
+		xva_disk_prefetch(xva, disk, from, to);
+}

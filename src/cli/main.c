@@ -1,0 +1,236 @@
+/* xvafs: mount a XenServer / XCP-ng VM export (.xva) and serve each of its
+ * disks as a raw file, read in place; or list, verify or export one.
+ *
+ * Everything that can fail (the command line and every option's value,
+ * the mount point, opening, indexing and checking the export, the
+ * overlay) is done before mounting and daemonizing, so errors reach the
+ * terminal and the exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_vmconfig.h"
+#include "fuse/fs.h"
+#include "front/options.h"
+#include "fuse/serve.h"
+#include "cli/tools.h"
+#include "xvafs/cachefile.h"
+#include "xvafs/verify.h"
+
+/* PATH as an absolute path, resolved when it exists (malloc'ed). */
+static char *absolute_path(const char *path)
+{
+	char resolved[PATH_MAX], cwd[PATH_MAX], *out = NULL;
+
+	if (realpath(path, resolved))
+		return strdup(resolved);
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) && asprintf(&out, "%s/%s", cwd, path) >= 0)
+		return out;
+	return NULL;
+}
+
+/* A program started with standard input, output or error closed would
+ * otherwise open the export on one of them, and daemonizing would put
+ * /dev/null over it. */
+static void keep_std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) < 0)
+			_exit(XVAFS_EXIT_MOUNT);
+}
+
+/* What went to standard output (--list, --help, a listing for a script)
+ * must have reached it: a full disk or a closed pipe is exit status 6,
+ * not a success. */
+static int stdout_written(int status)
+{
+	bool failed = fflush(stdout) != 0;
+	int errnum = errno;
+
+	if (!failed && !ferror(stdout))
+		return status;
+	if (status == XVAFS_EXIT_OUTPUT)
+		return status; /* already said */
+	fprintf(stderr, "xvafs: cannot write to standard output: %s\n",
+		failed ? strerror(errnum) : "write error");
+	return status == XVAFS_EXIT_OK ? XVAFS_EXIT_OUTPUT : status;
+}
+
+/* Whether the command line asks for a mount rather than a command. */
+static bool mounting(const struct cli *cli)
+{
+	return !cli->list && !cli->verify && !cli->export_disk &&
+	       !cli->vm_config;
+}
+
+/* What is checked and opened before the export: the mount point and
+ * libfuse's options when mounting, and the log. */
+static int before_opening(struct fuse_args *args, const struct cli *cli,
+			  struct fuse_cmdline_opts *opts)
+{
+	int status;
+
+	if (mounting(cli)) {
+		status = check_mountpoint(cli->mountpoint);
+		if (status != XVAFS_EXIT_OK)
+			return status;
+		if (fuse_parse_cmdline(args, opts) != 0)
+			return XVAFS_EXIT_USAGE;
+	}
+	if (cli->value[XVAFS_OPT_LOG])
+		return open_log(cli->value[XVAFS_OPT_LOG]);
+	return XVAFS_EXIT_OK;
+}
+
+/* Opens and indexes the export into *XVA; *CACHE_DIR (malloc'ed) and
+ * PROGRESS must outlive it. */
+static int open_export(const struct cli *cli, const struct settings *s,
+		       struct xvafs_progress *progress, char **cache_dir,
+		       struct xva **xva)
+{
+	struct xva_open_options open_options = { 0 };
+	struct xva_err err;
+	int status;
+
+	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
+		open_options.cache_dir = *cache_dir =
+			cli->value[XVAFS_OPT_CACHE_DIR]
+				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
+				      : xva_cache_default_dir();
+	open_options.source = (struct xva_source_options){
+		/* --verify checks a compressed stream's own checksum now. */
+		.fresh_pass = cli->verify != 0,
+		.cache_max = s->cache_max,
+		.memory_max = s->memory,
+		.progress = xvafs_progress_fn,
+		.progress_ctx = progress,
+		.stop = &xvafs_interrupted,
+		.ca_file = cli->value[XVAFS_OPT_CA_FILE],
+		.s3_endpoint = cli->value[XVAFS_OPT_S3_ENDPOINT],
+		.s3_region = cli->value[XVAFS_OPT_S3_REGION],
+		.aws_profile = cli->value[XVAFS_OPT_AWS_PROFILE],
+		.s3_path_style = cli->flag[XVAFS_OPT_S3_PATH_STYLE] ? 1 : -1,
+		.timeout_s = s->timeout_s,
+		.retries = s->retries,
+	};
+	/* Ctrl-C stops a long index pass cleanly. */
+	xvafs_catch_interrupts();
+	xvafs_progress_start(progress, "indexing", 0);
+	status = xva_open(cli->image, &open_options, xva, &err) == XVA_OK
+		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
+	xvafs_progress_end(progress);
+	if (status != XVAFS_EXIT_OK) {
+		if (cli->list && cli->json)
+			xvafs_list_json_error(stdout, cli->image, &err);
+		fprintf(stderr, "xvafs: %s: %s\n", cli->image, err.msg);
+		return status;
+	}
+	if ((*xva)->cache_note[0])
+		fprintf(stderr, "xvafs: %s: %s\n", cli->image, (*xva)->cache_note);
+	return XVAFS_EXIT_OK;
+}
+
+/* --list, --verify, --export-disk or --vm-config on the opened export. */
+static int run_command(const struct cli *cli, struct xva *xva)
+{
+	char *mnt;
+	int status;
+
+	if (cli->list) {
+		xvafs_warn(stderr, cli->image, xva);
+		return xvafs_list(stdout, cli->image, xva, cli->json, cli->bytes);
+	}
+	if (cli->verify)
+		return xvafs_verify(stdout, cli->image, xva);
+	if (cli->export_disk) {
+		struct xvafs_export_options eo = { cli->mountpoint, cli->out,
+						   cli->value[XVAFS_OPT_OVERLAY],
+						   cli->force != 0 };
+
+		return xvafs_export_disk(cli->image, xva, &eo);
+	}
+	mnt = absolute_path(cli->mountpoint);
+	status = mnt ? xvafs_vm_config_of(stdout, cli->vm_config, xva, mnt,
+					  cli->image)
+		     : XVAFS_EXIT_USAGE;
+	free(mnt);
+	return status;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = { 0 };
+	struct xvafs_progress progress;
+	struct xva *xva = NULL;
+	struct settings s;
+	struct cli cli = { 0 };
+	struct xva_err err;
+	char *cache_dir = NULL;
+	int status;
+
+	keep_std_fds_open();
+	/* A closed connection or pipe (libcurl's sockets, a reader of
+	 * standard output) is an error to report, never a reason to die:
+	 * ignored in every thread from the start. */
+	signal(SIGPIPE, SIG_IGN);
+	if (cli_parse(&args, &cli) != 0) {
+		status = usage_error("cannot parse the command line");
+		goto out;
+	}
+	if (cli.help) {
+		print_usage(stdout);
+		status = XVAFS_EXIT_OK;
+		goto out;
+	}
+	if (cli.version) {
+		printf("xvafs %s (libfuse %s, %s)\n", XVAFS_VERSION,
+		       fuse_pkgversion(), archive_version_string());
+		status = XVAFS_EXIT_OK;
+		goto out;
+	}
+	status = check_command_line(&cli);
+	if (status == XVAFS_EXIT_OK)
+		status = check_values(&cli, &s);
+	if (status == XVAFS_EXIT_OK)
+		status = before_opening(&args, &cli, &opts);
+	if (status == XVAFS_EXIT_OK)
+		status = open_export(&cli, &s, &progress, &cache_dir, &xva);
+	if (status != XVAFS_EXIT_OK)
+		goto out;
+	if (!mounting(&cli)) {
+		status = run_command(&cli, xva);
+		goto out;
+	}
+	/* The handler stays until mount_and_serve blocks the stop signals:
+	 * one that comes now is kept in xvafs_interrupted, and the stopper
+	 * acts on it once the file system is mounted. */
+	if (cli.flag[XVAFS_OPT_VERIFY] && !xva_verify_enabled(xva) &&
+	    xva_enable_verify(xva, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s: -o verify: %s\n", cli.image, err.msg);
+		status = XVAFS_EXIT_BAD_INPUT;
+		goto out;
+	}
+	xvafs_warn(stderr, cli.image, xva);
+	status = mount_and_serve(&args, &cli, &s, &opts, xva);
+out:
+	xva_close(xva);
+	free(cache_dir);
+	free_cli(&cli);
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	close_log();
+	return stdout_written(status);
+}

@@ -1,0 +1,450 @@
+/* xva_open(): the source, the index (from the cache or one walk), ova.xml,
+ * the disks' sizes and names, in that order. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "source/source.h"
+#include "export/indexcache.h"
+#include "export/members.h"
+#include "export/tarindex.h"
+#include "xvafs/verify.h"
+#include "xvafs/xva.h"
+
+struct walk_ctx {
+	struct xva *xva;
+};
+
+static enum xva_status on_member(void *vctx, const struct xva_tar_member *m,
+				 struct xva_err *err)
+{
+	struct walk_ctx *ctx = vctx;
+	struct xva_diskmap *map = &ctx->xva->map;
+	struct xva_index_facts *idx = &ctx->xva->idx;
+	struct xva_member_name mn;
+	enum xva_status st;
+
+	idx->members++;
+	if (ctx->xva->stop && *ctx->xva->stop)
+		return xva_fail(err, XVA_EINTR, "interrupted while indexing, at "
+				"member %llu", (unsigned long long)idx->members);
+	st = xva_member_classify(m->name, m->is_dir, m->header_off, &mn, err);
+	if (st != XVA_OK)
+		return st;
+	switch (mn.kind) {
+	case XVA_MEMBER_IGNORED:
+		return XVA_OK;
+	case XVA_MEMBER_OVA_XML:
+		if (idx->has_ova)
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_MEMBER_NAME,
+					    "second ova.xml member at byte %llu",
+					    (unsigned long long)m->header_off);
+		idx->has_ova = true;
+		idx->ova_cut = m->available < m->size;
+		idx->ova_off = m->data_off;
+		idx->ova_len = m->size;
+		return XVA_OK;
+	case XVA_MEMBER_CHECKSUM:
+	case XVA_MEMBER_STRAY:
+		/* A checksum cut short is no checksum at all. */
+		if (m->available < m->size)
+			return XVA_OK;
+		return xva_map_add_checksum(map, mn.prefix, mn.number,
+					    mn.kind == XVA_MEMBER_CHECKSUM
+						    ? mn.checksum
+						    : XVA_CHECKSUM_NONE,
+					    m->data_off, m->size, err);
+	case XVA_MEMBER_CHUNK:
+		break;
+	}
+	st = xva_map_add_chunk(map, mn.prefix, mn.number, mn.width, m->data_off,
+			       m->size, err);
+	if (st == XVA_OK && m->available < m->size) {
+		const struct xva_disk *disk = map->current;
+
+		idx->cut_disk_pos = disk->n_extents
+			? disk->extents[disk->n_extents - 1].disk_off + m->available
+			: disk->data_end;
+	}
+	return st;
+}
+
+static enum xva_status load_ova(struct xva *xva, struct xva_err *err)
+{
+	enum xva_status st;
+	char *buf;
+
+	if (xva->idx.ova_cut)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_CUT,
+				    "the export is cut short inside ova.xml: %s",
+				    xva->idx.truncation);
+	if (xva->idx.ova_len > XVA_OVA_XML_MAX)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVA_VALUE,
+				    "ova.xml is %llu bytes; an export's metadata "
+				    "is never above %u MiB",
+				    (unsigned long long)xva->idx.ova_len,
+				    XVA_OVA_XML_MAX >> 20);
+	buf = malloc(xva->idx.ova_len + 1);
+	if (!buf)
+		return xva_nomem(err);
+	st = xva_source_read_full(xva->src, buf, xva->idx.ova_len,
+				  xva->idx.ova_off, "ova.xml", err);
+	if (st == XVA_OK)
+		st = xva_ovaxml_parse(buf, xva->idx.ova_len, &xva->ova, err);
+	free(buf);
+	return st;
+}
+
+/* A disk's size is its VDI's virtual_size; an export without ova.xml, or a
+ * prefix without a VDI record, is sized by its data. In an export cut
+ * short, the last disk in the stream may end early. */
+static enum xva_status size_disks(struct xva *xva, struct xva_err *err)
+{
+	for (size_t i = 0; i < xva->map.n_disks; i++) {
+		struct xva_disk *disk = &xva->map.disks[i];
+		const struct xva_ova_vdi *vdi =
+			xva_ovaxml_find_vdi(xva->ova, disk->prefix);
+		bool cut = xva->idx.truncated && disk == xva->map.current;
+		enum xva_status st;
+
+		st = xva_disk_set_size(disk, vdi && vdi->has_virtual_size,
+				       vdi ? vdi->virtual_size : 0, cut,
+				       cut ? xva->idx.cut_disk_pos : UINT64_MAX,
+				       err);
+		if (st != XVA_OK)
+			return st;
+	}
+	return XVA_OK;
+}
+
+/* Whether ova.xml says VDI's data is in the export: not an ISO, not only
+ * a CD drive's, not empty. */
+static bool vdi_has_data(const struct xva_ovaxml *ova,
+			 const struct xva_ova_vdi *vdi)
+{
+	bool cd = false, disk = false;
+
+	if (!vdi->has_virtual_size || vdi->virtual_size == 0)
+		return false;
+	for (size_t i = 0; vdi->sr && i < ova->n_srs; i++)
+		if (strcmp(ova->srs[i].id, vdi->sr) == 0 &&
+		    ova->srs[i].content_type &&
+		    strcmp(ova->srs[i].content_type, "iso") == 0)
+			return false;
+	for (size_t i = 0; i < ova->n_vbds; i++) {
+		const struct xva_ova_vbd *vbd = &ova->vbds[i];
+
+		if (!vbd->vdi || strcmp(vbd->vdi, vdi->id) != 0)
+			continue;
+		if (vbd->type && strcmp(vbd->type, "CD") == 0)
+			cd = true;
+		else
+			disk = true;
+	}
+	return disk || !cd;
+}
+
+/* Disks are written in string order of their prefix, so the VDIs that
+ * sort after the disk the export was cut in never got their data: they
+ * are served with nothing intact rather than left out. */
+static enum xva_status add_unreached(struct xva *xva, struct xva_err *err)
+{
+	char *last = NULL;
+	enum xva_status st = XVA_OK;
+
+	if (!xva->ova)
+		return XVA_OK;
+	if (xva->map.current) {
+		last = strdup(xva->map.current->prefix);
+		if (!last)
+			return xva_nomem(err);
+	}
+	for (size_t i = 0; i < xva->ova->n_vdis && st == XVA_OK; i++) {
+		const struct xva_ova_vdi *vdi = &xva->ova->vdis[i];
+
+		if ((last && strcmp(vdi->id, last) <= 0) ||
+		    xva_map_find(&xva->map, vdi->id) ||
+		    xva_name_is_reserved(vdi->id) || strchr(vdi->id, '/') ||
+		    !vdi_has_data(xva->ova, vdi))
+			continue;
+		st = xva_map_add_unreached(&xva->map, vdi->id,
+					   vdi->virtual_size, err);
+	}
+	free(last);
+	return st;
+}
+
+/* The index pass proper: walk the tar, build the map; for a compressed
+ * source it is also the pass that makes its own index. */
+static enum xva_status walk(struct xva *xva, struct xva_err *err)
+{
+	struct walk_ctx ctx = { xva };
+	enum xva_status st;
+
+	xva->idx.cut_disk_pos = UINT64_MAX;
+	st = xva_tar_walk(xva->src, on_member, &ctx, err);
+	if (st == XVA_ETRUNCATED) {
+		/* Cut short: serve what is there; reads past it fail. */
+		xva->idx.truncated = true;
+		snprintf(xva->idx.truncation, sizeof(xva->idx.truncation), "%s",
+			 err->msg);
+		st = XVA_OK;
+	}
+	if (st == XVA_OK)
+		st = xva_source_finish_pass(xva->src, err);
+	return st;
+}
+
+/* The index from the cache when it is valid, else from a walk (then
+ * cached for next time). Cache trouble never fails the open: it is noted
+ * in cache_note and the walk is done. */
+static enum xva_status index_export(struct xva *xva, const char *cache_dir,
+				    bool load_cache, struct xva_err *err)
+{
+	struct xva_err note;
+	enum xva_status st;
+
+	if (cache_dir && load_cache && !xva->src->in_pass) {
+		st = xva_index_cache_load(cache_dir, xva->src, &xva->map,
+					  &xva->idx, &note);
+		if (st == XVA_OK) {
+			xva->index_from_cache = true;
+			return XVA_OK;
+		}
+		if (st != XVA_EOPEN)
+			snprintf(xva->cache_note, sizeof(xva->cache_note), "%s",
+				 note.msg);
+		memset(&xva->idx, 0, sizeof(xva->idx));
+	}
+	st = walk(xva, err);
+	/* A small local export indexes faster than its cache is checked;
+	 * anything else (compressed: a whole pass; remote: round trips) is
+	 * always worth caching. */
+	if (st != XVA_OK || !cache_dir ||
+	    (xva->idx.members < XVA_CACHE_MIN_MEMBERS && xva->src->fd >= 0))
+		return st;
+	if (xva_index_cache_save(cache_dir, xva->src, &xva->map, &xva->idx,
+				 &note) != XVA_OK)
+		snprintf(xva->cache_note, sizeof(xva->cache_note),
+			 "cannot write the index cache: %.450s", note.msg);
+	return XVA_OK;
+}
+
+/* Gives back what the extent arrays' doubling left unused. */
+static void shrink(struct xva_diskmap *map)
+{
+	for (size_t i = 0; i < map->n_disks; i++) {
+		struct xva_disk *d = &map->disks[i];
+		struct xva_extent *e;
+
+		if (d->n_extents == 0 || d->n_extents == d->cap_extents)
+			continue;
+		e = realloc(d->extents, d->n_extents * sizeof(*e));
+		if (e) {
+			d->extents = e;
+			d->cap_extents = d->n_extents;
+		}
+	}
+}
+
+/* A stream that failed its own checksum may hold wrong bytes anywhere:
+ * each chunk is then checked against its own checksum before it is
+ * served, as with -o verify. */
+static enum xva_status guard_damaged_stream(struct xva *xva,
+					    struct xva_err *err)
+{
+	if (!xva->src->stream_damaged || xva_verify_enabled(xva))
+		return XVA_OK;
+	for (size_t i = 0; i < xva->map.n_disks; i++)
+		if (xva->map.disks[i].checksum_kind != XVA_CHECKSUM_NONE)
+			return xva_enable_verify(xva, err);
+	return XVA_OK;
+}
+
+/* The source, the index, ova.xml and the disks' sizes: everything that
+ * reads the export, or depends on what its index says, before it is
+ * served. INDEX_CACHE: the index may come from the index cache. */
+static enum xva_status read_structure(struct xva *xva, const char *location,
+				      const struct xva_source_options *so,
+				      bool index_cache, struct xva_err *err)
+{
+	enum xva_status st;
+
+	st = xva_source_open(location, so, &xva->src, err);
+	if (st != XVA_OK)
+		return st;
+	st = index_export(xva, so->cache_dir, index_cache, err);
+	if (st != XVA_OK)
+		return st;
+	shrink(&xva->map);
+	if (!xva->idx.has_ova && xva->map.n_disks == 0)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_NO_EXPORT,
+				    "not an export: the tar holds neither ova.xml "
+				    "nor any disk data%s", xva->idx.members
+				    ? "" : " (it is empty or all zeros)");
+	if (xva->idx.has_ova)
+		st = load_ova(xva, err);
+	if (st == XVA_OK)
+		st = size_disks(xva, err);
+	if (st == XVA_OK && xva->idx.truncated)
+		st = add_unreached(xva, err);
+	return st;
+}
+
+/* Undoes read_structure for another try. */
+static void forget_structure(struct xva *xva)
+{
+	xva_ovaxml_free(xva->ova);
+	xva->ova = NULL;
+	xva_map_free(&xva->map);
+	xva_map_init(&xva->map);
+	memset(&xva->idx, 0, sizeof(xva->idx));
+	xva->index_from_cache = false;
+	xva_source_close(xva->src);
+	xva->src = NULL;
+}
+
+/* Whether the source served from an index or chunk cache it saved before
+ * (a compressed stream's): a failure reading through it may be that
+ * file's damage, which a fresh pass over the export itself does not have. */
+static bool used_saved_index(const struct xva *xva)
+{
+	struct xva_source_info info;
+
+	if (!xva->src)
+		return false;
+	xva_source_info(xva->src, &info);
+	return info.index_loaded;
+}
+
+enum xva_status xva_open(const char *location,
+			 const struct xva_open_options *options,
+			 struct xva **out, struct xva_err *err)
+{
+	struct xva_source_options so = { .s3_path_style = -1 };
+	const char *cache_dir = options ? options->cache_dir : NULL;
+	enum xva_status st;
+	struct xva *xva;
+
+	*out = NULL;
+	if (options)
+		so = options->source;
+	so.cache_dir = cache_dir;
+	xva = calloc(1, sizeof(*xva));
+	if (!xva)
+		return xva_nomem(err);
+	xva_map_init(&xva->map);
+	xva->stop = so.stop;
+	st = read_structure(xva, location, &so, true, err);
+	if (st != XVA_OK && st != XVA_EINTR &&
+	    (used_saved_index(xva) || xva->index_from_cache)) {
+		/* Never trusted: rebuilt from the export, once (without the
+		 * source's saved index too when it was used). */
+		snprintf(xva->cache_note, sizeof(xva->cache_note),
+			 "the saved index was unusable and has been rebuilt: "
+			 "%.400s", err->msg);
+		if (used_saved_index(xva))
+			so.fresh_pass = true;
+		forget_structure(xva);
+		st = read_structure(xva, location, &so, false, err);
+	}
+	if (st == XVA_OK)
+		st = xva_names_build(xva->ova, &xva->map, &xva->names, err);
+	if (st == XVA_OK)
+		st = guard_damaged_stream(xva, err);
+	if (st != XVA_OK)
+		goto fail;
+	*out = xva;
+	return XVA_OK;
+fail:
+	xva_close(xva);
+	return st;
+}
+
+void xva_close(struct xva *xva)
+{
+	if (!xva)
+		return;
+	xva_verify_free(xva);
+	xva_names_free(xva->names, xva->map.n_disks);
+	xva_map_free(&xva->map);
+	xva_ovaxml_free(xva->ova);
+	xva_source_close(xva->src);
+	free(xva);
+}
+
+const struct xva_disk *xva_find_disk(const struct xva *xva, const char *name)
+{
+	const struct xva_disk *d = xva_map_find(&xva->map, name);
+
+	for (size_t i = 0; !d && i < xva->map.n_disks; i++)
+		if (xva->names[i].device &&
+		    strcmp(xva->names[i].device, name) == 0)
+			d = &xva->map.disks[i];
+	for (size_t i = 0; !d && i < xva->map.n_disks; i++)
+		if (xva->names[i].label && strcmp(xva->names[i].label, name) == 0)
+			d = &xva->map.disks[i];
+	return d;
+}
+
+size_t xva_disk_index(const struct xva *xva, const struct xva_disk *disk)
+{
+	return (size_t)(disk - xva->map.disks);
+}
+
+const char *xva_stream_warning(const struct xva *xva)
+{
+	return xva->src->warning;
+}
+
+bool xva_stream_damaged(const struct xva *xva)
+{
+	return xva->src->stream_damaged;
+}
+
+uint64_t xva_tar_size(const struct xva *xva)
+{
+	return xva->src->size;
+}
+
+void xva_info(const struct xva *xva, struct xva_source_info *info)
+{
+	xva_source_info(xva->src, info);
+}
+
+struct timespec xva_mtime(const struct xva *xva)
+{
+	return xva->src->mtime;
+}
+
+int xva_direct_errno(const struct xva *xva)
+{
+	return xva->src->fd >= 0 && xva->src->direct_fd < 0
+		       ? xva->src->direct_errno : 0;
+}
+
+bool xva_is_export_file(const struct xva *xva, dev_t dev, ino_t ino)
+{
+	struct stat own;
+
+	return xva->src->fd >= 0 && fstat(xva->src->fd, &own) == 0 &&
+	       own.st_dev == dev && own.st_ino == ino;
+}
+
+void xva_advise_sequential(const struct xva *xva)
+{
+	if (xva->src->fd >= 0)
+		posix_fadvise(xva->src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+void xva_open_before_fork(struct xva *xva)
+{
+	xva_source_before_fork(xva->src);
+}
+
+void xva_open_after_fork(struct xva *xva)
+{
+	xva_source_after_fork(xva->src);
+}

@@ -1,0 +1,1479 @@
+/* The gzip decoder: random access into a gzip stream, zran style.
+ *
+ * Deflate has no restart points: every byte may refer to the 32 KiB before
+ * it. One sequential pass (the tar walk, then finish_pass) therefore
+ * records access points at deflate block boundaries, each with the bit
+ * position there and the 32 KiB of output before it (its window). A read
+ * then primes a raw inflate at the point before it and inflates forward.
+ *
+ * Access points are placed at the first block boundary after every
+ * XVA_GZIP_SPACING bytes of output, and at the start of every gzip member
+ * (concatenated members each start a fresh deflate stream with no
+ * history). 4 MiB was chosen by measurement on a 2 GiB export
+ * (bench/compressed.sh): a random 4 KiB read costs the inflate of half a
+ * span on average, 3.7 ms median at 4 MiB against 1.1 ms at 1 MiB and
+ * 14.5 ms at 16 MiB, but 1 MiB makes the index 3.9x bigger (15.4 MiB per
+ * GiB against 4.0) and the pass 28 % slower (deflating 4x the windows),
+ * while the LRU of decoded blocks and the cursors below make the reads a
+ * mounted disk sees (runs of neighbouring reads) pay that cost once per
+ * run, not once per read. 2 MiB (1.9 ms, 7.6 MiB per GiB) is the choice
+ * if latency matters more than the cache folder's size.
+ *
+ * The index is written to the cache folder as it grows (windows first, the
+ * point table and a footer at the end; see save_index), so its windows
+ * never have to sit in memory: reads fetch them with pread, each checked
+ * against the XXH64 kept in its point. Without a cache folder the windows
+ * are kept in memory, deflated.
+ *
+ * Random reads keep every decoded 1 MiB block (aligned in uncompressed
+ * offsets) in a bounded LRU and park their inflate state ("cursor") where
+ * they stop, so a sequential reader continues without re-priming and never
+ * inflates the same bytes twice.
+ *
+ * Lock order: pass_lock and cursor_lock are never held together (gz_read
+ * drops pass_lock before random_read). pass_lock is held across a whole
+ * pass step: the raw source's read (its locks, and a wait on the network
+ * for a remote one), the index file's writes and the progress callback,
+ * which must not call back into this source. cursor_lock is a leaf. A
+ * cursor marked busy is a lock without a mutex, taken with none of this
+ * file's locks held and kept across the raw source's reads, the windows'
+ * preads and the block LRU's lock. Callers above may hold the overlay's
+ * stripes (a copy-up). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zlib.h>
+
+#include "base/io.h"
+#include "xvafs/atomicfile.h"
+#include "source/blockcache.h"
+#include "xvafs/cachefile.h"
+#include "source/source.h"
+
+#ifndef XVA_GZIP_SPACING
+#define XVA_GZIP_SPACING ((uint64_t)4 << 20)
+#endif
+#define WINDOW_SIZE 32768u
+#define PASS_INPUT ((size_t)1 << 20)
+#define PASS_STEP ((size_t)1 << 20)
+/* Output of a deflate block is held back until the block ends (a corrupt
+ * block can produce wrong bytes before inflate notices), but no more than
+ * this much: zlib's blocks are at most a few MiB, and a forged stream must
+ * not make the pass hoard memory. */
+#define PENDING_MAX ((size_t)16 << 20)
+#define PASS_BUF_MAX (XVA_PASS_BACKLOG + PENDING_MAX + 4 * PASS_STEP)
+#define CURSOR_INPUT ((size_t)256 << 10)
+#define MAX_CURSORS 4
+#define DEFAULT_MEMORY ((uint64_t)64 << 20)
+#define PROGRESS_NS 200000000ll
+
+#define INDEX_MAGIC "XVAFSGZI"
+#define INDEX_VERSION 1u
+#define FOOTER_SIZE 128u
+#define POINT_SIZE 48u
+#define IDENTITY_MAX 4096u
+#define FLAG_DAMAGED 1u
+#define POINT_MEMBER_START 1u
+
+struct gz_point {
+	uint64_t uoff;  /* uncompressed offset */
+	uint64_t coff;  /* compressed offset of the first byte to feed */
+	uint64_t woff;  /* where its deflated window is in the window store */
+	uint64_t wsum;  /* XXH64 of the window as inflated */
+	uint32_t wclen; /* deflated window bytes */
+	uint32_t wlen;  /* window bytes (< 32 KiB near a member's start) */
+	uint8_t bits;   /* bits of the byte before COFF still to feed */
+	uint8_t flags;  /* POINT_MEMBER_START */
+};
+
+/* Deflated windows: in the index file (fd >= 0) or in memory. */
+struct window_store {
+	int fd;
+	unsigned char *mem;
+	uint64_t len, cap;
+};
+
+struct gz_pass {
+	z_stream strm;          /* gzip wrapper: zlib checks CRC and ISIZE */
+	bool strm_ready;
+	unsigned char *in;
+	uint64_t in_off;        /* compressed offset of in[0] */
+	uint64_t raw_next;      /* compressed offset of the next raw read */
+	bool raw_eof;
+	bool in_member;
+	bool header_done;
+	unsigned skip;          /* trailer bytes still to skip (after a CRC
+				   mismatch zlib stops before ISIZE) */
+	uint64_t members;
+	uint64_t last_point_uoff;
+	uint64_t block_coff;    /* where the block being decoded starts */
+	z_stream wdef;          /* deflates windows */
+	bool wdef_ready;
+	unsigned char window[WINDOW_SIZE];
+	unsigned char *wout;
+	size_t wout_cap;
+	XXH64_state_t *file_hash;
+	struct timespec last_progress;
+};
+
+struct gz_cursor {
+	z_stream strm;          /* raw inflate */
+	z_stream wstrm;         /* inflates windows */
+	bool ready;
+	unsigned char *in;
+	uint64_t next_coff;     /* compressed offset of the next fetch */
+	uint64_t pos;           /* uncompressed offset of the next byte out */
+	bool member_ended;
+	unsigned char *blk;     /* the 1 MiB block POS is in */
+	uint64_t blk_index;
+	size_t blk_from;        /* valid bytes: [blk_from, pos - block start) */
+	bool busy;
+	uint64_t last_used;
+	unsigned char window[WINDOW_SIZE];
+};
+
+struct gz_source {
+	struct xva_source base;
+	struct xva_source *raw;
+	uint64_t raw_size;      /* compressed bytes, or XVA_SIZE_UNKNOWN */
+	xva_progress_fn progress;
+	void *progress_ctx;
+	const volatile sig_atomic_t *stop;
+	uint64_t cache_max;
+	uint64_t memory_max;
+	char *cache_dir;
+	char *cache_path;       /* the .gzi, when persisting */
+	char *tmp_path;         /* while it is being written */
+	bool persisted;
+	bool index_loaded;
+	uint64_t index_bytes;
+	struct window_store ws;
+	struct gz_point *points;
+	size_t n_points, cap_points;
+	unsigned char tail[8];  /* the stream's last 8 bytes (its trailer) */
+
+	/* Guards the pass and what it grows (PASSING, PB, PASS, FAILED, the
+	 * points and window store; these stop changing when the pass ends,
+	 * and random reads then use them unlocked). Taken after the overlay's
+	 * stripes, before the raw source's locks; held across the raw
+	 * source's I/O. Never with cursor_lock. */
+	pthread_mutex_t pass_lock;
+	bool passing;
+	struct xva_pass_buf pb;
+	struct gz_pass *pass;
+	struct xva_err failed;  /* sticky: the pass cannot go on */
+
+	struct xva_block_lru *lru;
+	/* Guards the cursor table and every cursor not busy (a busy one is
+	 * its reader's). A leaf: only cursor_new's allocation is done under
+	 * it. */
+	pthread_mutex_t cursor_lock;
+	pthread_cond_t cursor_freed; /* a cursor stopped being busy */
+	struct gz_cursor *cursors[MAX_CURSORS];
+	size_t n_cursors;
+	uint64_t use_clock;
+};
+
+static enum xva_status write_failed(const struct gz_source *gz, int errnum,
+				    struct xva_err *err)
+{
+	if (errnum == ENOSPC || errnum == EDQUOT)
+		return xva_fail(err, XVA_ENOSPC, "no space left in the cache "
+				"folder %s for the gzip index: %s", gz->cache_dir,
+				strerror(errnum));
+	return xva_fail(err, XVA_EIO, "cannot write the gzip index %s: %s",
+			gz->tmp_path, strerror(errnum));
+}
+
+/* Appends LEN bytes to the window store; *OFF is where they went. */
+static enum xva_status store_append(struct gz_source *gz, const void *data,
+				    size_t len, uint64_t *off,
+				    struct xva_err *err)
+{
+	struct window_store *ws = &gz->ws;
+
+	*off = ws->len;
+	if (ws->fd >= 0) {
+		if (gz->cache_max && ws->len + len > gz->cache_max)
+			return xva_fail(err, XVA_ENOSPC, "the gzip index would "
+					"exceed the cap of %llu bytes (-o "
+					"cache_max)",
+					(unsigned long long)gz->cache_max);
+		if (xva_pwrite_full(ws->fd, data, len, ws->len) < 0)
+			return write_failed(gz, errno, err);
+		XXH64_update(gz->pass->file_hash, data, len);
+	} else {
+		if (ws->len + len > ws->cap) {
+			uint64_t cap = ws->cap ? ws->cap * 2 : 1 << 20;
+			unsigned char *grown;
+
+			while (cap < ws->len + len)
+				cap *= 2;
+			grown = realloc(ws->mem, cap);
+			if (!grown)
+				return xva_nomem(err);
+			ws->mem = grown;
+			ws->cap = cap;
+		}
+		memcpy(ws->mem + ws->len, data, len);
+	}
+	ws->len += len;
+	return XVA_OK;
+}
+
+static enum xva_status store_read(struct gz_source *gz, void *buf, size_t len,
+				  uint64_t off, struct xva_err *err)
+{
+	const struct window_store *ws = &gz->ws;
+
+	if (off > ws->len || len > ws->len - off)
+		return xva_fail(err, XVA_EIO, "the gzip index %s is damaged: a "
+				"window lies past its end; delete it",
+				gz->cache_path ? gz->cache_path : "(memory)");
+	if (ws->fd < 0) {
+		memcpy(buf, ws->mem + off, len);
+		return XVA_OK;
+	}
+	if (xva_pread_full(ws->fd, buf, len, off) < 0)
+		return xva_fail(err, XVA_EIO, "cannot read the gzip index %s: %s",
+				gz->cache_path ? gz->cache_path : gz->tmp_path,
+				errno ? strerror(errno) : "it is shorter than it "
+				"was");
+	return XVA_OK;
+}
+
+/* ---- the pass ---------------------------------------------------- */
+
+static uint64_t pass_consumed(const struct gz_pass *p)
+{
+	return p->in_off + (uint64_t)(p->strm.next_in - p->in);
+}
+
+static void report_progress(struct gz_source *gz, bool force)
+{
+	struct gz_pass *p = gz->pass;
+	struct timespec now;
+	long long ns;
+
+	if (!gz->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ns = (now.tv_sec - p->last_progress.tv_sec) * 1000000000ll +
+	     (now.tv_nsec - p->last_progress.tv_nsec);
+	if (!force && ns < PROGRESS_NS)
+		return;
+	p->last_progress = now;
+	gz->progress(gz->progress_ctx, p->raw_next,
+		     gz->raw_size == XVA_SIZE_UNKNOWN ? 0 : gz->raw_size);
+}
+
+/* Moves the unread input to the front and reads up to PASS_INPUT more. */
+static enum xva_status pass_refill(struct gz_source *gz, struct xva_err *err)
+{
+	struct gz_pass *p = gz->pass;
+	size_t left = p->strm.avail_in, got;
+	enum xva_status st;
+
+	if (gz->stop && *gz->stop)
+		return xva_fail(err, XVA_EINTR, "interrupted");
+	if (left)
+		memmove(p->in, p->strm.next_in, left);
+	p->in_off = p->raw_next - left;
+	st = xva_source_read(gz->raw, p->in + left, PASS_INPUT - left,
+			     p->raw_next, &got, err);
+	if (st != XVA_OK) {
+		p->strm.next_in = p->in;
+		p->strm.avail_in = (uInt)left;
+		return st;
+	}
+	if (got == 0)
+		p->raw_eof = true;
+	p->raw_next += got;
+	p->strm.next_in = p->in;
+	p->strm.avail_in = (uInt)(left + got);
+	report_progress(gz, false);
+	return XVA_OK;
+}
+
+static enum xva_status record_point(struct gz_source *gz, uint64_t uoff,
+				    uint64_t coff, unsigned bits,
+				    bool member_start, struct xva_err *err)
+{
+	struct gz_pass *p = gz->pass;
+	struct gz_point *pt;
+	unsigned wlen = 0;
+	enum xva_status st;
+
+	if (gz->n_points == gz->cap_points) {
+		size_t cap = gz->cap_points ? gz->cap_points * 2 : 256;
+		struct gz_point *grown = realloc(gz->points, cap * sizeof(*pt));
+
+		if (!grown)
+			return xva_nomem(err);
+		gz->points = grown;
+		gz->cap_points = cap;
+	}
+	pt = &gz->points[gz->n_points];
+	memset(pt, 0, sizeof(*pt));
+	pt->uoff = uoff;
+	pt->coff = coff;
+	pt->bits = (uint8_t)bits;
+	pt->flags = member_start ? POINT_MEMBER_START : 0;
+	if (!member_start) {
+		uInt len = WINDOW_SIZE;
+
+		if (inflateGetDictionary(&p->strm, p->window, &len) != Z_OK)
+			return xva_fail(err, XVA_EIO, "zlib cannot give the "
+					"window at uncompressed byte %llu",
+					(unsigned long long)uoff);
+		wlen = len;
+	}
+	pt->wlen = wlen;
+	pt->wsum = XXH64(p->window, wlen, 0);
+	if (wlen) {
+		deflateReset(&p->wdef);
+		p->wdef.next_in = p->window;
+		p->wdef.avail_in = wlen;
+		p->wdef.next_out = p->wout;
+		p->wdef.avail_out = (uInt)p->wout_cap;
+		if (deflate(&p->wdef, Z_FINISH) != Z_STREAM_END)
+			return xva_fail(err, XVA_EIO, "zlib cannot deflate the "
+					"window at uncompressed byte %llu",
+					(unsigned long long)uoff);
+		pt->wclen = (uint32_t)(p->wout_cap - p->wdef.avail_out);
+		st = store_append(gz, p->wout, pt->wclen, &pt->woff, err);
+		if (st != XVA_OK)
+			return st;
+	} else {
+		pt->woff = gz->ws.len;
+	}
+	gz->n_points++;
+	p->last_point_uoff = uoff;
+	return XVA_OK;
+}
+
+/* A failure after which the pass cannot go on (its index would miss a
+ * point, or its file is half written): every later call gets the same
+ * error, and no half-written index stays behind. */
+static enum xva_status pass_broken(struct gz_source *gz, struct xva_err *err)
+{
+	gz->failed = *err;
+	if (gz->tmp_path) {
+		unlink(gz->tmp_path);
+		free(gz->tmp_path);
+		gz->tmp_path = NULL;
+	}
+	return err->status;
+}
+
+/* Between members: a next member, the end, or bytes that are not gzip. */
+static enum xva_status next_member(struct gz_source *gz, struct xva_err *err)
+{
+	struct gz_pass *p = gz->pass;
+	struct xva_pass_buf *pb = &gz->pb;
+	enum xva_status st;
+
+	while (p->skip) {
+		if (p->strm.avail_in == 0) {
+			if (p->raw_eof)
+				break;
+			st = pass_refill(gz, err);
+			if (st != XVA_OK)
+				return st;
+			continue;
+		}
+		p->strm.next_in++;
+		p->strm.avail_in--;
+		p->skip--;
+	}
+	while (p->strm.avail_in < 2 && !p->raw_eof) {
+		st = pass_refill(gz, err);
+		if (st != XVA_OK)
+			return st;
+	}
+	if (p->strm.avail_in == 0) {
+		pb->ended = true;
+		return XVA_OK;
+	}
+	if (p->strm.avail_in < 2 || p->strm.next_in[0] != 0x1f ||
+	    p->strm.next_in[1] != 0x8b) {
+		uint64_t at = pass_consumed(p);
+
+		if (gz->raw_size != XVA_SIZE_UNKNOWN && gz->raw_size > at)
+			xva_source_warn(&gz->base, "the %llu bytes after the end of "
+				    "the gzip stream at compressed byte %llu are "
+				    "not gzip data: ignored",
+				    (unsigned long long)(gz->raw_size - at),
+				    (unsigned long long)at);
+		else
+			xva_source_warn(&gz->base, "the bytes after the end of the "
+				    "gzip stream at compressed byte %llu are not "
+				    "gzip data: ignored", (unsigned long long)at);
+		pb->ended = true;
+		return XVA_OK;
+	}
+	if (p->members && inflateReset(&p->strm) != Z_OK) {
+		xva_fail(err, XVA_EIO, "zlib cannot reset");
+		return pass_broken(gz, err);
+	}
+	p->members++;
+	p->in_member = true;
+	p->header_done = false;
+	p->block_coff = pass_consumed(p);
+	return XVA_OK;
+}
+
+static bool checksum_message(const char *msg)
+{
+	return msg && (strcmp(msg, "incorrect data check") == 0 ||
+		       strcmp(msg, "incorrect length check") == 0);
+}
+
+/* One step of the pass (xva_pass_more_fn). */
+static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
+{
+	struct gz_source *gz = ctx;
+	struct gz_pass *p = gz->pass;
+	struct xva_pass_buf *pb = &gz->pb;
+	uint64_t visible_before = pb->visible;
+	enum xva_status st;
+
+	st = xva_pass_buf_room(pb, keep, PASS_STEP, PASS_BUF_MAX, err);
+	if (st != XVA_OK)
+		return st;
+	for (;;) {
+		size_t room, produced;
+		uint64_t at;
+		int ret;
+
+		if (pb->ended || pb->visible > visible_before)
+			return XVA_OK;
+		if (!p->in_member) {
+			st = next_member(gz, err);
+			if (st != XVA_OK)
+				return st;
+			continue;
+		}
+		if (p->strm.avail_in == 0 && !p->raw_eof) {
+			st = pass_refill(gz, err);
+			if (st != XVA_OK)
+				return st;
+		}
+		room = pb->cap - (size_t)(pb->end - pb->start);
+		if (room == 0)
+			return XVA_OK; /* the caller makes room and calls again */
+		if (room > PASS_STEP)
+			room = PASS_STEP;
+		p->strm.next_out = pb->data + (pb->end - pb->start);
+		p->strm.avail_out = (uInt)room;
+		ret = inflate(&p->strm, Z_BLOCK);
+		produced = room - p->strm.avail_out;
+		pb->end += produced;
+		at = pass_consumed(p);
+		if (ret == Z_STREAM_END) {
+			pb->visible = pb->end;
+			p->in_member = false;
+			continue;
+		}
+		if (ret == Z_DATA_ERROR && checksum_message(p->strm.msg)) {
+			pb->visible = pb->end;
+			gz->base.stream_damaged = true;
+			xva_source_warn(&gz->base, "gzip member %llu, ending at "
+				    "compressed byte %llu (uncompressed byte "
+				    "%llu), fails its %s check: its data may be "
+				    "damaged", (unsigned long long)p->members,
+				    (unsigned long long)at,
+				    (unsigned long long)pb->end,
+				    strcmp(p->strm.msg, "incorrect data check") == 0
+				    ? "CRC-32" : "ISIZE (length)");
+			p->skip = strcmp(p->strm.msg, "incorrect data check")
+				  == 0 ? 4 : 0;
+			p->in_member = false;
+			continue;
+		}
+		if (ret == Z_MEM_ERROR) {
+			xva_nomem(err);
+			return pass_broken(gz, err);
+		}
+		if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			/* The bytes of the failing block are dropped: inflate
+			 * may have produced some of them wrong before it saw
+			 * the damage. */
+			pb->end = pb->visible;
+			pb->ended = true;
+			gz->base.stream_damaged = true;
+			xva_source_warn(&gz->base, "the gzip stream is corrupt in the "
+				    "deflate block at compressed byte %llu (%s, "
+				    "at byte %llu): it is served up to "
+				    "uncompressed byte %llu",
+				    (unsigned long long)p->block_coff,
+				    p->strm.msg ? p->strm.msg : "inflate error",
+				    (unsigned long long)at,
+				    (unsigned long long)pb->visible);
+			return XVA_OK;
+		}
+		if (p->strm.data_type & 128) {
+			unsigned bits = (unsigned)p->strm.data_type & 7;
+
+			if (!p->header_done) {
+				p->header_done = true;
+				st = record_point(gz, pb->end, at, 0, true, err);
+				if (st != XVA_OK)
+					return pass_broken(gz, err);
+			} else if (!(p->strm.data_type & 64) &&
+				   pb->end - p->last_point_uoff >=
+				   XVA_GZIP_SPACING) {
+				st = record_point(gz, pb->end, at, bits, false,
+						  err);
+				if (st != XVA_OK)
+					return pass_broken(gz, err);
+			}
+			pb->visible = pb->end;
+			p->block_coff = at;
+		} else if (pb->end - pb->visible > PENDING_MAX) {
+			pb->visible = pb->end;
+		}
+		if (ret == Z_BUF_ERROR && p->strm.avail_in == 0 && p->raw_eof) {
+			pb->visible = pb->end;
+			pb->ended = true;
+			xva_source_warn(&gz->base, "the gzip stream is cut short at "
+				    "compressed byte %llu (uncompressed byte "
+				    "%llu)", (unsigned long long)at,
+				    (unsigned long long)pb->end);
+			return XVA_OK;
+		}
+		if (produced && pb->visible > visible_before)
+			return XVA_OK;
+	}
+}
+
+static void pass_free(struct gz_pass *p)
+{
+	if (!p)
+		return;
+	if (p->strm_ready)
+		inflateEnd(&p->strm);
+	if (p->wdef_ready)
+		deflateEnd(&p->wdef);
+	if (p->file_hash)
+		XXH64_freeState(p->file_hash);
+	free(p->in);
+	free(p->wout);
+	free(p);
+}
+
+static enum xva_status pass_new(struct gz_source *gz, struct xva_err *err)
+{
+	struct gz_pass *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return xva_nomem(err);
+	gz->pass = p;
+	p->in = malloc(PASS_INPUT);
+	p->file_hash = XXH64_createState();
+	if (!p->in || !p->file_hash)
+		return xva_nomem(err);
+	XXH64_reset(p->file_hash, 0);
+	if (inflateInit2(&p->strm, 15 + 16) != Z_OK)
+		return xva_nomem(err);
+	p->strm_ready = true;
+	p->strm.next_in = p->in;
+	/* Windows are deflated on their own, raw, at level 6. Measured on
+	 * a 2 GiB export: 17.4 KiB a window on average, 0.25 s for its 513
+	 * windows (the pass takes seconds); level 1 saves 0.08 s and makes
+	 * them 2 % bigger. Windows before random data hardly shrink: zeroing
+	 * the bytes nothing refers to (ratarmount's trick) would, but needs
+	 * a deflate parser of our own. */
+	if (deflateInit2(&p->wdef, 6, Z_DEFLATED, -15, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return xva_nomem(err);
+	p->wdef_ready = true;
+	p->wout_cap = deflateBound(&p->wdef, WINDOW_SIZE);
+	p->wout = malloc(p->wout_cap);
+	if (!p->wout)
+		return xva_nomem(err);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &p->last_progress);
+	return XVA_OK;
+}
+
+/* ---- the index file ------------------------------------------------ */
+
+static void encode_point(unsigned char *e, const struct gz_point *pt)
+{
+	memset(e, 0, POINT_SIZE);
+	xva_put_le64(e, pt->uoff);
+	xva_put_le64(e + 8, pt->coff);
+	xva_put_le64(e + 16, pt->woff);
+	xva_put_le64(e + 24, pt->wsum);
+	xva_put_le32(e + 32, pt->wclen);
+	xva_put_le32(e + 36, pt->wlen);
+	e[40] = pt->bits;
+	e[41] = pt->flags;
+}
+
+/* The file: the deflated windows, the point table, the identity, the
+ * warning, and a footer whose last 8 bytes are the XXH64 of all before.
+ * Windows come first because they are written during the pass. */
+static enum xva_status save_index(struct gz_source *gz, struct xva_err *err)
+{
+	struct gz_pass *p = gz->pass;
+	size_t idlen = strlen(gz->base.identity), warnlen;
+	size_t table_len = gz->n_points * POINT_SIZE;
+	unsigned char footer[FOOTER_SIZE], *table;
+	uint64_t off = gz->ws.len, total;
+	enum xva_status st;
+
+	warnlen = strlen(gz->base.warning);
+	total = off + table_len + idlen + warnlen + FOOTER_SIZE;
+	if (gz->cache_max && total > gz->cache_max)
+		return xva_fail(err, XVA_ENOSPC, "the gzip index would exceed the "
+				"cap of %llu bytes (-o cache_max)",
+				(unsigned long long)gz->cache_max);
+	table = malloc(table_len ? table_len : 1);
+	if (!table)
+		return xva_nomem(err);
+	for (size_t i = 0; i < gz->n_points; i++)
+		encode_point(table + i * POINT_SIZE, &gz->points[i]);
+	memset(footer, 0, sizeof(footer));
+	memcpy(footer, INDEX_MAGIC, 8);
+	xva_put_le32(footer + 8, INDEX_VERSION);
+	xva_put_le32(footer + 12, gz->base.stream_damaged ? FLAG_DAMAGED : 0);
+	xva_put_le64(footer + 16, gz->raw_size);
+	xva_put_le64(footer + 24, gz->base.size);
+	xva_put_le64(footer + 32, XVA_GZIP_SPACING);
+	xva_put_le64(footer + 40, gz->n_points);
+	xva_put_le64(footer + 48, gz->ws.len);
+	xva_put_le64(footer + 56, p->members);
+	memcpy(footer + 64, gz->tail, 8);
+	xva_put_le32(footer + 72, (uint32_t)idlen);
+	xva_put_le32(footer + 76, (uint32_t)warnlen);
+	XXH64_update(p->file_hash, table, table_len);
+	XXH64_update(p->file_hash, gz->base.identity, idlen);
+	XXH64_update(p->file_hash, gz->base.warning, warnlen);
+	XXH64_update(p->file_hash, footer, FOOTER_SIZE - 8);
+	xva_put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(p->file_hash));
+	if (xva_pwrite_full(gz->ws.fd, table, table_len, off) < 0 ||
+	    xva_pwrite_full(gz->ws.fd, gz->base.identity, idlen,
+			    off + table_len) < 0 ||
+	    xva_pwrite_full(gz->ws.fd, gz->base.warning, warnlen,
+			    off + table_len + idlen) < 0 ||
+	    xva_pwrite_full(gz->ws.fd, footer, FOOTER_SIZE,
+			    off + table_len + idlen + warnlen) < 0) {
+		st = write_failed(gz, errno, err);
+		free(table);
+		return st;
+	}
+	free(table);
+	st = xva_atomic_file_commit(gz->ws.fd, gz->tmp_path, gz->cache_path, err);
+	if (st != XVA_OK)
+		return st;
+	free(gz->tmp_path);
+	gz->tmp_path = NULL;
+	gz->persisted = true;
+	gz->index_bytes = total;
+	return XVA_OK;
+}
+
+/* The stream's last 8 bytes: for a whole stream, its trailer (CRC-32 and
+ * length), which ties an index to the bytes it was made from beyond what
+ * the identity says. */
+static enum xva_status read_tail(struct gz_source *gz, unsigned char tail[8],
+				 struct xva_err *err)
+{
+	uint64_t at;
+
+	memset(tail, 0, 8);
+	if (gz->raw_size == XVA_SIZE_UNKNOWN)
+		return XVA_OK;
+	at = gz->raw_size < 8 ? 0 : gz->raw_size - 8;
+	return xva_source_read_full(gz->raw, tail, (size_t)(gz->raw_size - at),
+				    at, "the gzip trailer", err);
+}
+
+static bool valid_points(const struct gz_point *pts, size_t n,
+			 uint64_t csize, uint64_t usize, uint64_t wtotal)
+{
+	uint64_t wend = 0;
+
+	/* No point: a stream cut inside its first header, with no data. */
+	if (n == 0)
+		return usize == 0;
+	if (pts[0].uoff != 0 || !(pts[0].flags & POINT_MEMBER_START))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct gz_point *pt = &pts[i];
+		bool start = pt->flags & POINT_MEMBER_START;
+
+		if (pt->bits > 7 || (pt->bits && pt->coff == 0) ||
+		    pt->coff > csize || pt->uoff > usize ||
+		    pt->wlen > WINDOW_SIZE || (pt->flags & ~POINT_MEMBER_START) ||
+		    (start && (pt->bits || pt->wlen)) ||
+		    (pt->wlen == 0) != (pt->wclen == 0) ||
+		    pt->wclen > 2 * WINDOW_SIZE || pt->woff < wend ||
+		    pt->woff > wtotal || pt->wclen > wtotal - pt->woff)
+			return false;
+		wend = pt->woff + pt->wclen;
+		if (i == 0)
+			continue;
+		/* Strictly forward in the compressed stream, never back in
+		 * the uncompressed one. */
+		if (pt->uoff < pts[i - 1].uoff ||
+		    pt->coff * 8 - pt->bits <=
+		    pts[i - 1].coff * 8 - pts[i - 1].bits)
+			return false;
+	}
+	return true;
+}
+
+/* Loads the index at gz->cache_path if it is valid for this stream; any
+ * doubt and it is ignored (false), to be rebuilt. */
+static bool load_index(struct gz_source *gz)
+{
+	unsigned char footer[FOOTER_SIZE], tail[8], *file = NULL;
+	uint64_t fsize, csize, usize, npoints, wlen;
+	uint32_t flags, idlen, warnlen;
+	struct gz_point *pts = NULL;
+	struct stat st;
+	int fd;
+
+	if (gz->raw_size == XVA_SIZE_UNKNOWN)
+		return false;
+	fd = open(gz->cache_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < FOOTER_SIZE)
+		goto reject;
+	fsize = (uint64_t)st.st_size;
+	if (xva_pread_full(fd, footer, FOOTER_SIZE, fsize - FOOTER_SIZE) < 0 ||
+	    memcmp(footer, INDEX_MAGIC, 8) != 0 ||
+	    xva_get_le32(footer + 8) != INDEX_VERSION)
+		goto reject;
+	flags = xva_get_le32(footer + 12);
+	csize = xva_get_le64(footer + 16);
+	usize = xva_get_le64(footer + 24);
+	npoints = xva_get_le64(footer + 40);
+	wlen = xva_get_le64(footer + 48);
+	idlen = xva_get_le32(footer + 72);
+	warnlen = xva_get_le32(footer + 76);
+	if ((flags & ~FLAG_DAMAGED) || csize != gz->raw_size ||
+	    usize > (uint64_t)INT64_MAX || idlen > IDENTITY_MAX ||
+	    warnlen >= XVA_ERR_MAX || npoints > fsize / POINT_SIZE ||
+	    wlen > fsize ||
+	    wlen + npoints * POINT_SIZE + idlen + warnlen + FOOTER_SIZE != fsize)
+		goto reject;
+	if (idlen != strlen(gz->base.identity))
+		goto reject;
+	/* The whole file is read once to check its hash: then nothing in it
+	 * is taken on trust (windows are checked again when used, against
+	 * their own hashes, as the file stays open). */
+	file = malloc(fsize - wlen);
+	if (!file)
+		goto reject;
+	{
+		XXH64_state_t *h = XXH64_createState();
+		unsigned char *chunk = malloc(1 << 20);
+		uint64_t at = 0;
+		bool ok = h && chunk;
+
+		if (ok)
+			XXH64_reset(h, 0);
+		while (ok && at < wlen) {
+			size_t n = wlen - at > (1 << 20) ? 1 << 20
+							 : (size_t)(wlen - at);
+
+			ok = xva_pread_full(fd, chunk, n, at) == 0;
+			if (ok)
+				XXH64_update(h, chunk, n);
+			at += n;
+		}
+		if (ok)
+			ok = xva_pread_full(fd, file, fsize - wlen, wlen) == 0;
+		if (ok) {
+			XXH64_update(h, file, fsize - wlen - 8);
+			ok = XXH64_digest(h) == xva_get_le64(file + fsize - wlen - 8);
+		}
+		XXH64_freeState(h);
+		free(chunk);
+		if (!ok)
+			goto reject;
+	}
+	if (memcmp(file + npoints * POINT_SIZE, gz->base.identity, idlen) != 0)
+		goto reject;
+	if (read_tail(gz, tail, NULL) != XVA_OK ||
+	    memcmp(tail, footer + 64, 8) != 0)
+		goto reject;
+	pts = calloc(npoints ? npoints : 1, sizeof(*pts));
+	if (!pts)
+		goto reject;
+	for (uint64_t i = 0; i < npoints; i++) {
+		const unsigned char *e = file + i * POINT_SIZE;
+
+		pts[i].uoff = xva_get_le64(e);
+		pts[i].coff = xva_get_le64(e + 8);
+		pts[i].woff = xva_get_le64(e + 16);
+		pts[i].wsum = xva_get_le64(e + 24);
+		pts[i].wclen = xva_get_le32(e + 32);
+		pts[i].wlen = xva_get_le32(e + 36);
+		pts[i].bits = e[40];
+		pts[i].flags = e[41];
+		for (int k = 42; k < 48; k++)
+			if (e[k])
+				goto reject;
+	}
+	if (!valid_points(pts, (size_t)npoints, csize, usize, wlen))
+		goto reject;
+	for (uint32_t i = 0; i < warnlen; i++) {
+		unsigned char c = file[npoints * POINT_SIZE + idlen + i];
+
+		if (c < 0x20 || c == 0x7f)
+			goto reject;
+	}
+	memcpy(gz->base.warning, file + npoints * POINT_SIZE + idlen, warnlen);
+	gz->base.warning[warnlen] = '\0';
+	gz->base.stream_damaged = flags & FLAG_DAMAGED;
+	free(file);
+	gz->points = pts;
+	gz->n_points = gz->cap_points = (size_t)npoints;
+	gz->ws.fd = fd;
+	gz->ws.len = wlen;
+	memcpy(gz->tail, footer + 64, 8);
+	gz->base.size = usize;
+	gz->index_loaded = true;
+	gz->persisted = true;
+	gz->index_bytes = fsize;
+	return true;
+reject:
+	free(pts);
+	free(file);
+	close(fd);
+	return false;
+}
+
+/* ---- random access ------------------------------------------------- */
+
+/* The last point at or before uncompressed offset POS: of points with
+ * equal offsets (empty members), the last, whose member holds POS. */
+static size_t point_before(const struct gz_source *gz, uint64_t pos)
+{
+	size_t lo = 0, hi = gz->n_points;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (gz->points[mid].uoff <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first point at or after compressed offset COFF. */
+static size_t point_from_coff(const struct gz_source *gz, uint64_t coff)
+{
+	size_t lo = 0, hi = gz->n_points;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (gz->points[mid].coff < coff)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void cursor_free(struct gz_cursor *c)
+{
+	if (!c)
+		return;
+	if (c->ready) {
+		inflateEnd(&c->strm);
+		inflateEnd(&c->wstrm);
+	}
+	free(c->in);
+	free(c->blk);
+	free(c);
+}
+
+static struct gz_cursor *cursor_new(void)
+{
+	struct gz_cursor *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->in = malloc(CURSOR_INPUT);
+	c->blk = malloc(XVA_BLOCK_SIZE);
+	if (!c->in || !c->blk)
+		goto fail;
+	if (inflateInit2(&c->strm, -15) != Z_OK)
+		goto fail;
+	if (inflateInit2(&c->wstrm, -15) != Z_OK) {
+		inflateEnd(&c->strm);
+		goto fail;
+	}
+	c->ready = true;
+	c->pos = UINT64_MAX;
+	return c;
+fail:
+	cursor_free(c);
+	return NULL;
+}
+
+static const char *index_name(const struct gz_source *gz)
+{
+	return gz->cache_path && gz->persisted ? gz->cache_path
+						: "(kept in memory)";
+}
+
+/* Restarts C's inflate at point I, keeping its block if POS stays in it
+ * (a member boundary inside a block). */
+static enum xva_status cursor_restart(struct gz_source *gz, struct gz_cursor *c,
+				      size_t i, struct xva_err *err)
+{
+	const struct gz_point *pt = &gz->points[i];
+	unsigned char packed[2 * WINDOW_SIZE];
+	enum xva_status st;
+
+	c->pos = UINT64_MAX;
+	c->member_ended = false;
+	if (inflateReset(&c->strm) != Z_OK)
+		return xva_fail(err, XVA_EIO, "zlib cannot reset");
+	c->strm.avail_in = 0;
+	c->next_coff = pt->coff;
+	if (pt->bits) {
+		unsigned char byte;
+
+		st = xva_source_read_full(gz->raw, &byte, 1, pt->coff - 1,
+					  "the gzip stream", err);
+		if (st != XVA_OK)
+			return st;
+		if (inflatePrime(&c->strm, pt->bits, byte >> (8 - pt->bits))
+		    != Z_OK)
+			return xva_fail(err, XVA_EIO, "zlib cannot prime");
+	}
+	if (pt->wlen) {
+		st = store_read(gz, packed, pt->wclen, pt->woff, err);
+		if (st != XVA_OK)
+			return st;
+		inflateReset(&c->wstrm);
+		c->wstrm.next_in = packed;
+		c->wstrm.avail_in = pt->wclen;
+		c->wstrm.next_out = c->window;
+		c->wstrm.avail_out = WINDOW_SIZE;
+		if (inflate(&c->wstrm, Z_FINISH) != Z_STREAM_END ||
+		    c->wstrm.avail_out != WINDOW_SIZE - pt->wlen ||
+		    XXH64(c->window, pt->wlen, 0) != pt->wsum)
+			return xva_fail(err, XVA_EIO, "the gzip index %s is "
+					"damaged (the window of access point "
+					"%zu); delete it", index_name(gz), i);
+		if (inflateSetDictionary(&c->strm, c->window, pt->wlen) != Z_OK)
+			return xva_fail(err, XVA_EIO, "zlib cannot set a window");
+	}
+	c->pos = pt->uoff;
+	return XVA_OK;
+}
+
+static enum xva_status cursor_seek(struct gz_source *gz, struct gz_cursor *c,
+				   uint64_t pos, struct xva_err *err)
+{
+	size_t i = point_before(gz, pos);
+	enum xva_status st = cursor_restart(gz, c, i, err);
+
+	if (st != XVA_OK)
+		return st;
+	c->blk_index = c->pos >> XVA_BLOCK_SHIFT;
+	c->blk_from = (size_t)(c->pos & (XVA_BLOCK_SIZE - 1));
+	return XVA_OK;
+}
+
+/* The block C is in is complete: to the LRU if it holds all of it. */
+static enum xva_status cursor_next_block(struct gz_source *gz,
+					 struct gz_cursor *c, uint64_t blk_len,
+					 struct xva_err *err)
+{
+	if (c->blk_from == 0) {
+		c->blk = xva_block_lru_adopt(gz->lru, c->blk_index, c->blk,
+					     (size_t)blk_len);
+		if (!c->blk) {
+			c->blk = malloc(XVA_BLOCK_SIZE);
+			if (!c->blk) {
+				c->pos = UINT64_MAX;
+				return xva_nomem(err);
+			}
+		}
+	}
+	c->blk_index++;
+	c->blk_from = 0;
+	return XVA_OK;
+}
+
+static enum xva_status stream_changed(struct gz_cursor *c, const char *what,
+				      struct xva_err *err)
+{
+	uint64_t at = c->next_coff - c->strm.avail_in;
+
+	c->pos = UINT64_MAX;
+	return xva_fail(err, XVA_EIO, "the gzip stream does not match its index "
+			"at compressed byte %llu (%s): it changed or is damaged "
+			"since it was indexed", (unsigned long long)at, what);
+}
+
+/* Inflates C forward until POS reaches TARGET (in its current block or at
+ * its end), handing completed blocks to the LRU. */
+static enum xva_status cursor_advance(struct gz_source *gz,
+				      struct gz_cursor *c, uint64_t target,
+				      struct xva_err *err)
+{
+	enum xva_status st;
+
+	while (c->pos < target) {
+		uint64_t blk_start = c->blk_index << XVA_BLOCK_SHIFT;
+		uint64_t blk_end = blk_start + XVA_BLOCK_SIZE, stop;
+		size_t room;
+		int ret;
+
+		if (blk_end > gz->base.size)
+			blk_end = gz->base.size;
+		if (c->pos == blk_end) {
+			st = cursor_next_block(gz, c, blk_end - blk_start, err);
+			if (st != XVA_OK)
+				return st;
+			continue;
+		}
+		if (c->member_ended) {
+			size_t i = point_from_coff(gz, c->next_coff -
+						   c->strm.avail_in);
+			uint64_t pos = c->pos;
+
+			if (i >= gz->n_points || gz->points[i].uoff != pos ||
+			    !(gz->points[i].flags & POINT_MEMBER_START))
+				return stream_changed(c, "a gzip member "
+						      "ends early", err);
+			st = cursor_restart(gz, c, i, err);
+			if (st != XVA_OK)
+				return st;
+			continue;
+		}
+		if (c->strm.avail_in == 0) {
+			size_t want = CURSOR_INPUT, got;
+
+			if (c->next_coff >= gz->raw_size)
+				return stream_changed(c, "the stream ends "
+						      "early", err);
+			if (want > gz->raw_size - c->next_coff)
+				want = (size_t)(gz->raw_size - c->next_coff);
+			st = xva_source_read(gz->raw, c->in, want, c->next_coff,
+					     &got, err);
+			if (st != XVA_OK) {
+				c->pos = UINT64_MAX;
+				return st;
+			}
+			if (got == 0)
+				return stream_changed(c, "the stream ends "
+						      "early", err);
+			c->next_coff += got;
+			c->strm.next_in = c->in;
+			c->strm.avail_in = (uInt)got;
+		}
+		stop = target < blk_end ? target : blk_end;
+		room = (size_t)(stop - c->pos);
+		c->strm.next_out = c->blk + (c->pos - blk_start);
+		c->strm.avail_out = (uInt)room;
+		ret = inflate(&c->strm, Z_NO_FLUSH);
+		c->pos += room - c->strm.avail_out;
+		if (ret == Z_STREAM_END)
+			c->member_ended = true;
+		else if (ret == Z_MEM_ERROR)
+			return c->pos = UINT64_MAX, xva_nomem(err);
+		else if (ret != Z_OK && ret != Z_BUF_ERROR &&
+			 !(c->pos == gz->base.size && gz->base.stream_damaged))
+			/* (Unless it is the damage the pass found, just past
+			 * the intact part: inflate reads on into the header
+			 * of the failing block. Nothing is served past it.) */
+			return stream_changed(c, c->strm.msg ? c->strm.msg
+					      : "inflate error", err);
+	}
+	return XVA_OK;
+}
+
+/* Whether C can serve POS without restarting from a point: POS is in its
+ * block, or ahead of it by no more than a restart would inflate. */
+static bool cursor_fits(const struct gz_source *gz, const struct gz_cursor *c,
+			uint64_t pos)
+{
+	uint64_t blk_start = c->blk_index << XVA_BLOCK_SHIFT;
+
+	if (c->pos == UINT64_MAX)
+		return false;
+	if (pos < c->pos)
+		return pos >> XVA_BLOCK_SHIFT == c->blk_index &&
+		       pos >= blk_start + c->blk_from;
+	return gz->points[point_before(gz, pos)].uoff <= c->pos;
+}
+
+static enum xva_status cursor_take(struct gz_source *gz, uint64_t pos,
+				   struct gz_cursor **out, struct xva_err *err)
+{
+	struct gz_cursor *best;
+
+	pthread_mutex_lock(&gz->cursor_lock);
+	for (;;) {
+		struct gz_cursor *idle = NULL;
+
+		best = NULL;
+		for (size_t i = 0; i < gz->n_cursors; i++) {
+			struct gz_cursor *c = gz->cursors[i];
+
+			if (c->busy)
+				continue;
+			if (cursor_fits(gz, c, pos) &&
+			    (!best || c->pos > best->pos))
+				best = c;
+			if (!idle || c->last_used < idle->last_used)
+				idle = c;
+		}
+		if (!best && gz->n_cursors < MAX_CURSORS) {
+			best = cursor_new();
+			if (!best) {
+				pthread_mutex_unlock(&gz->cursor_lock);
+				return xva_nomem(err);
+			}
+			gz->cursors[gz->n_cursors++] = best;
+		}
+		if (!best)
+			best = idle;
+		if (best)
+			break;
+		pthread_cond_wait(&gz->cursor_freed, &gz->cursor_lock);
+	}
+	best->busy = true;
+	best->last_used = ++gz->use_clock;
+	pthread_mutex_unlock(&gz->cursor_lock);
+	*out = best;
+	return XVA_OK;
+}
+
+static void cursor_give_back(struct gz_source *gz, struct gz_cursor *c)
+{
+	pthread_mutex_lock(&gz->cursor_lock);
+	c->busy = false;
+	pthread_cond_signal(&gz->cursor_freed);
+	pthread_mutex_unlock(&gz->cursor_lock);
+}
+
+/* Copies [POS, STOP) (one block's part) into BUF through cursor C. */
+static enum xva_status cursor_read(struct gz_source *gz, struct gz_cursor *c,
+				   unsigned char *buf, uint64_t pos,
+				   uint64_t stop, struct xva_err *err)
+{
+	uint64_t blk_start;
+	enum xva_status st;
+
+	if (!cursor_fits(gz, c, pos)) {
+		st = cursor_seek(gz, c, pos, err);
+		if (st != XVA_OK)
+			return st;
+	}
+	st = cursor_advance(gz, c, stop, err);
+	if (st != XVA_OK)
+		return st;
+	blk_start = c->blk_index << XVA_BLOCK_SHIFT;
+	if (pos >= blk_start + c->blk_from && stop <= c->pos &&
+	    stop <= blk_start + XVA_BLOCK_SIZE) {
+		memcpy(buf, c->blk + (pos - blk_start), (size_t)(stop - pos));
+		return XVA_OK;
+	}
+	c->pos = UINT64_MAX;
+	return xva_fail(err, XVA_EIO, "the gzip decoder lost its place at "
+			"uncompressed byte %llu", (unsigned long long)pos);
+}
+
+static enum xva_status random_read(struct gz_source *gz, unsigned char *buf,
+				   size_t len, uint64_t off, size_t *got,
+				   struct xva_err *err)
+{
+	uint64_t end, pos = off;
+	struct gz_cursor *c = NULL;
+	enum xva_status st = XVA_OK;
+
+	if (off >= gz->base.size)
+		return XVA_OK;
+	end = gz->base.size - off < len ? gz->base.size : off + len;
+	while (pos < end) {
+		uint64_t index = pos >> XVA_BLOCK_SHIFT;
+		uint64_t stop = (index + 1) << XVA_BLOCK_SHIFT;
+		struct xva_block *b;
+
+		if (stop > end)
+			stop = end;
+		b = xva_block_lru_get(gz->lru, index);
+		if (b) {
+			size_t at = (size_t)(pos - (index << XVA_BLOCK_SHIFT));
+
+			if (at + (stop - pos) > b->len) {
+				xva_block_lru_unpin(gz->lru, b);
+				st = xva_fail(err, XVA_EIO, "a cached gzip block "
+					      "is short");
+				break;
+			}
+			memcpy(buf + (pos - off), b->data + at,
+			       (size_t)(stop - pos));
+			xva_block_lru_unpin(gz->lru, b);
+			pos = stop;
+			continue;
+		}
+		if (!c) {
+			st = cursor_take(gz, pos, &c, err);
+			if (st != XVA_OK)
+				break;
+		}
+		st = cursor_read(gz, c, buf + (pos - off), pos, stop, err);
+		if (st != XVA_OK)
+			break;
+		pos = stop;
+	}
+	if (c)
+		cursor_give_back(gz, c);
+	*got = (size_t)(pos - off);
+	return st;
+}
+
+/* ---- the source ---------------------------------------------------- */
+
+static enum xva_status gz_read(struct xva_source *src, void *buf, size_t len,
+			       uint64_t off, size_t *got, struct xva_err *err)
+{
+	struct gz_source *gz = (struct gz_source *)src;
+	struct xva_err local;
+	enum xva_status st;
+
+	if (!err)
+		err = &local;
+	pthread_mutex_lock(&gz->pass_lock);
+	if (gz->failed.status != XVA_OK) {
+		*err = gz->failed;
+		pthread_mutex_unlock(&gz->pass_lock);
+		return err->status;
+	}
+	if (gz->passing) {
+		st = xva_pass_read(&gz->pb, pass_more, gz, "the gzip stream",
+				   buf, len, off, got, err);
+		pthread_mutex_unlock(&gz->pass_lock);
+		return st;
+	}
+	pthread_mutex_unlock(&gz->pass_lock);
+	return random_read(gz, buf, len, off, got, err);
+}
+
+static enum xva_status gz_finish_pass(struct xva_source *src,
+				      struct xva_err *err)
+{
+	struct gz_source *gz = (struct gz_source *)src;
+	struct xva_err local;
+	enum xva_status st = XVA_OK;
+
+	if (!err)
+		err = &local;
+	pthread_mutex_lock(&gz->pass_lock);
+	if (gz->failed.status != XVA_OK) {
+		*err = gz->failed;
+		st = err->status;
+		goto out;
+	}
+	if (!gz->passing)
+		goto out;
+	while (!gz->pb.ended) {
+		st = pass_more(gz, gz->pb.end, err);
+		if (st != XVA_OK)
+			goto out;
+	}
+	report_progress(gz, true);
+	src->size = gz->pb.visible;
+	if (!gz->lru) {
+		st = xva_block_lru_new(gz->memory_max, &gz->lru, err);
+		if (st != XVA_OK)
+			goto out;
+	}
+	if (gz->ws.fd >= 0) {
+		st = read_tail(gz, gz->tail, err);
+		if (st != XVA_OK)
+			goto out;
+		st = save_index(gz, err);
+		if (st != XVA_OK) {
+			pass_broken(gz, err);
+			goto out;
+		}
+	}
+	pass_free(gz->pass);
+	gz->pass = NULL;
+	xva_pass_buf_free(&gz->pb);
+	gz->passing = false;
+	src->in_pass = false;
+out:
+	pthread_mutex_unlock(&gz->pass_lock);
+	return st;
+}
+
+static void gz_info(const struct xva_source *src, struct xva_source_info *info)
+{
+	struct gz_source *gz = (struct gz_source *)src;
+	struct xva_source_info raw;
+
+	xva_source_info(gz->raw, &raw);
+	/* The pass adds points as it goes. */
+	pthread_mutex_lock(&gz->pass_lock);
+	info->kind = "gzip";
+	info->over = raw.kind;
+	info->stored_size = raw.stored_size;
+	info->index_loaded = gz->index_loaded;
+	if (gz->persisted && gz->cache_path) {
+		snprintf(info->cache_path, sizeof(info->cache_path), "%s",
+			 gz->cache_path);
+		info->cache_bytes = gz->index_bytes;
+	}
+	info->index_memory = gz->cap_points * sizeof(struct gz_point) +
+			     (gz->ws.fd < 0 ? gz->ws.cap : 0);
+	info->access_points = gz->n_points;
+	pthread_mutex_unlock(&gz->pass_lock);
+}
+
+static void gz_close(struct xva_source *src)
+{
+	struct gz_source *gz = (struct gz_source *)src;
+
+	for (size_t i = 0; i < gz->n_cursors; i++)
+		cursor_free(gz->cursors[i]);
+	xva_block_lru_free(gz->lru);
+	pass_free(gz->pass);
+	xva_pass_buf_free(&gz->pb);
+	if (gz->tmp_path) {
+		unlink(gz->tmp_path);
+		free(gz->tmp_path);
+	}
+	if (gz->ws.fd >= 0)
+		close(gz->ws.fd);
+	free(gz->ws.mem);
+	free(gz->points);
+	free(gz->cache_path);
+	free(gz->cache_dir);
+	pthread_mutex_destroy(&gz->pass_lock);
+	pthread_mutex_destroy(&gz->cursor_lock);
+	pthread_cond_destroy(&gz->cursor_freed);
+	xva_source_close(gz->raw);
+	xva_source_fini(src);
+	free(gz);
+}
+
+/* The raw source (a remote one has an I/O thread) lives through forks. */
+static void gz_before_fork(struct xva_source *src)
+{
+	xva_source_before_fork(((struct gz_source *)src)->raw);
+}
+
+static void gz_after_fork(struct xva_source *src)
+{
+	xva_source_after_fork(((struct gz_source *)src)->raw);
+}
+
+static const struct xva_source_ops gz_ops = {
+	.read = gz_read,
+	.before_fork = gz_before_fork,
+	.after_fork = gz_after_fork,
+	.finish_pass = gz_finish_pass,
+	.info = gz_info,
+	.close = gz_close,
+};
+
+/* Starts writing a new index beside its final name; a folder that cannot
+ * be written leaves the index in memory, and says so in the warning. */
+static void start_index_file(struct gz_source *gz)
+{
+	struct xva_err why;
+	int fd;
+
+	if (xva_cache_mkdir(gz->cache_dir, &why) != XVA_OK ||
+	    xva_atomic_file_create(gz->cache_path, &gz->tmp_path, &fd, &why)
+	    != XVA_OK) {
+		xva_source_warn(&gz->base, "the gzip index is not kept: %s", why.msg);
+		return;
+	}
+	gz->ws.fd = fd;
+}
+
+enum xva_status xva_source_gzip_open(struct xva_source *raw,
+				     const struct xva_source_options *o,
+				     struct xva_source **out,
+				     struct xva_err *err)
+{
+	static const struct xva_source_options none = { .s3_path_style = -1 };
+	struct gz_source *gz;
+	char *identity = NULL;
+	enum xva_status st;
+
+	*out = NULL;
+	if (!o)
+		o = &none;
+	gz = calloc(1, sizeof(*gz));
+	if (!gz || asprintf(&identity, "gzip(%s)", raw->identity) < 0) {
+		free(gz);
+		xva_source_close(raw);
+		return xva_nomem(err);
+	}
+	st = xva_source_init(&gz->base, &gz_ops, raw->location, identity, err);
+	free(identity);
+	if (st != XVA_OK) {
+		free(gz);
+		xva_source_close(raw);
+		return st;
+	}
+	gz->raw = raw;
+	gz->ws.fd = -1;
+	pthread_mutex_init(&gz->pass_lock, NULL);
+	pthread_mutex_init(&gz->cursor_lock, NULL);
+	pthread_cond_init(&gz->cursor_freed, NULL);
+	gz->base.mtime = raw->mtime;
+	gz->raw_size = raw->size;
+	gz->progress = o->progress;
+	gz->progress_ctx = o->progress_ctx;
+	gz->stop = o->stop;
+	gz->cache_max = o->cache_max;
+	gz->memory_max = o->memory_max ? o->memory_max : DEFAULT_MEMORY;
+	if (o->cache_dir) {
+		gz->cache_dir = strdup(o->cache_dir);
+		gz->cache_path = xva_cache_path(o->cache_dir, gz->base.identity,
+						"gzi");
+		if (!gz->cache_dir || !gz->cache_path) {
+			st = xva_nomem(err);
+			goto fail;
+		}
+		if (!o->fresh_pass && load_index(gz)) {
+			st = xva_block_lru_new(gz->memory_max, &gz->lru, err);
+			if (st != XVA_OK)
+				goto fail;
+			*out = &gz->base;
+			return XVA_OK;
+		}
+		start_index_file(gz);
+	}
+	st = pass_new(gz, err);
+	if (st != XVA_OK)
+		goto fail;
+	gz->passing = true;
+	gz->base.in_pass = true;
+	*out = &gz->base;
+	return XVA_OK;
+fail:
+	gz_close(&gz->base);
+	return st;
+}

@@ -1,0 +1,606 @@
+/* An object on a web server or in S3, read with ranged GETs.
+ *
+ * One I/O thread owns a libcurl multi handle and so every connection;
+ * reader threads never call curl. They look the bytes up in an in-memory
+ * cache of extents, queue a request for what is missing and sleep until
+ * the I/O thread has it. The cache holds two kinds of extent:
+ *   blocks  1 MiB-aligned pieces, for reads and read-ahead;
+ *   small   exact ranges of at most SMALL_MAX bytes, for prefetch hints of
+ *           header-sized ranges: the tar walk predicts where thousands of
+ *           headers sit, and fetching a whole block for each would fetch
+ *           the whole object.
+ *
+ * Every response is checked before its bytes are used: 206, a
+ * Content-Range that is exactly the range asked for and of the size the
+ * object had at open, and a body of exactly that length. Range GETs carry
+ * If-Match with the ETag seen at open, so a replaced object answers 412
+ * and no read ever mixes bytes of two versions.
+ *
+ * Transient failures (5xx, 429, dropped connections, stalls) are retried
+ * with exponential backoff; what still fails is an error for the reads
+ * waiting on it and nothing else: failed extents leave the cache, so the
+ * next read asks again.
+ *
+ * HTTP/2 only where TLS negotiates it (ALPN): curl 7.88 breaks h2c on
+ * reused connections. A certificate that does not verify is XVA_ENET (the
+ * server cannot be reached safely), with curl's reason and the CA option;
+ * verification cannot be turned off. S3 requests are signed by curl
+ * (CURLOPT_AWS_SIGV4); 7.88 does not add x-amz-content-sha256 itself but
+ * signs it, and every other header set here (If-Match, the session
+ * token), when given. */
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/thread.h"
+#include "source/aws.h"
+#include "source/http_response.h"
+#include "source/source.h"
+#include "source/http.h"
+
+/* ---- the readers' side ---- */
+
+static void wake_io(struct http_source *hs)
+{
+	curl_multi_wakeup(hs->multi);
+}
+
+/* Under the lock: follows in-order readers and keeps read-ahead going
+ * for them. Returns the reader's stream. */
+static struct stream *follow_streams(struct http_source *hs, uint64_t off,
+				     size_t len)
+{
+	struct stream *s = NULL, *oldest = &hs->streams[0];
+	uint64_t end = off + len, target;
+	uint64_t slack = (uint64_t)STREAM_SLACK_READS * len;
+
+	if (slack < STREAM_SLACK_MIN)
+		slack = STREAM_SLACK_MIN;
+	for (int i = 0; i < STREAMS; i++) {
+		struct stream *c = &hs->streams[i];
+
+		if (c->stamp && off + BLOCK_SIZE >= c->next &&
+		    off <= c->next + slack) {
+			s = c;
+			break;
+		}
+		if (c->stamp < oldest->stamp)
+			oldest = c;
+	}
+	if (!s) {
+		s = oldest;
+		memset(s, 0, sizeof(*s));
+		s->window = READAHEAD;
+	}
+	s->stamp = ++hs->clock;
+	s->run += len;
+	if (end > s->next)
+		s->next = end;
+	if (s->run < SEQ_TRIGGER || end >= hs->base.size)
+		return s;
+	if (!s->grown_at)
+		s->grown_at = s->run;
+	if (s->ra_end < end)
+		s->ra_end = end & ~(uint64_t)(BLOCK_SIZE - 1);
+	target = end + s->window;
+	if (target > hs->base.size)
+		target = hs->base.size;
+	/* Topped up a request at a time, so requests stay RA_REQUEST long. */
+	if (target < s->ra_end + RA_REQUEST && target < hs->base.size)
+		return s;
+	if (target <= s->ra_end)
+		return s;
+	if (http_request_blocks(hs, s->ra_end >> BLOCK_SHIFT,
+			   (target - 1) >> BLOCK_SHIFT,
+			   RA_REQUEST >> BLOCK_SHIFT, true) == XVA_OK)
+		s->ra_end = ((target - 1) | (BLOCK_SIZE - 1)) + 1;
+	return s;
+}
+
+/* Under the lock: the reader of S waited for bytes. */
+static void stream_waited(struct http_source *hs, struct stream *s,
+			  uint64_t end)
+{
+	uint64_t max = hs->memory_max / 4;
+
+	if (max > READAHEAD_MAX)
+		max = READAHEAD_MAX;
+	/* Not at the start of a run: read-ahead has had a window's time. */
+	if (s->next != end || !s->grown_at ||
+	    s->run - s->grown_at < s->window || s->window * 2 > max)
+		return;
+	s->window *= 2;
+	s->grown_at = s->run;
+}
+
+/* Waits until X (held) has its part of [OFF, OFF+LEN) and copies it to
+ * BUF; *WAITED is set when it had to wait. */
+static enum xva_status take(struct http_source *hs, struct extent *x,
+			    char *buf, uint64_t off, size_t len,
+			    bool *waited, struct xva_err *err)
+{
+	uint64_t from = x->off > off ? x->off : off;
+	uint64_t to = x->off + x->len < off + len ? x->off + x->len : off + len;
+	size_t need = (size_t)(to - x->off), filled;
+	enum ext_state state;
+
+	pthread_mutex_lock(&hs->lock);
+	if (x->state == EXT_FETCHING && x->filled < need) {
+		*waited = true;
+		atomic_fetch_add(&hs->waiting, 1);
+		while (x->state == EXT_FETCHING && x->filled < need)
+			pthread_cond_wait(&hs->cond, &hs->lock);
+		atomic_fetch_sub(&hs->waiting, 1);
+	}
+	state = x->state;
+	filled = x->filled;
+	pthread_mutex_unlock(&hs->lock);
+	if (state == EXT_FAILED && filled < need)
+		return xva_fail(err, x->fail_status, "%s",
+				x->fail_msg ? x->fail_msg : "out of memory");
+	/* Bytes below FILLED are never written again, and X is held. */
+	memcpy(buf + (from - off), x->data + (from - x->off),
+	       (size_t)(to - from));
+	return XVA_OK;
+}
+
+static enum xva_status http_read(struct xva_source *src, void *buf,
+				 size_t len, uint64_t off, size_t *got,
+				 struct xva_err *err)
+{
+	struct http_source *hs = (struct http_source *)src;
+	struct extent *small, *held_stack[8], **held = held_stack;
+	struct stream *stream;
+	bool waited = false;
+	uint64_t first, last, n;
+	enum xva_status st = XVA_OK;
+	size_t i;
+
+	if (!hs->io_started)
+		return xva_fail(err, XVA_EIO, "%s: the I/O thread could not be "
+				"started again after the process forked",
+				src->location);
+	if (off >= src->size)
+		return XVA_OK;
+	if (len > src->size - off)
+		len = (size_t)(src->size - off);
+	first = off >> BLOCK_SHIFT;
+	last = (off + len - 1) >> BLOCK_SHIFT;
+	n = last - first + 1;
+	if (n > sizeof(held_stack) / sizeof(held_stack[0])) {
+		held = malloc(n * sizeof(*held));
+		if (!held)
+			return xva_nomem(err);
+	}
+
+	pthread_mutex_lock(&hs->lock);
+	small = http_find_small(hs, off, len);
+	if (small && (small->state == EXT_READY || !http_find_block(hs, first))) {
+		small->refs++;
+		small->used = true;
+		http_lru_touch(hs, small);
+		pthread_mutex_unlock(&hs->lock);
+		st = take(hs, small, buf, off, len, &waited, err);
+		pthread_mutex_lock(&hs->lock);
+		http_extent_unref(hs, small);
+		pthread_mutex_unlock(&hs->lock);
+		goto out;
+	}
+	if (http_request_blocks(hs, first, last, 16, false) != XVA_OK) {
+		pthread_mutex_unlock(&hs->lock);
+		st = xva_nomem(err);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		/* Making room for a later block of a long read can drop an
+		 * earlier one that was already there: ask again. */
+		held[i] = http_find_block(hs, first + i);
+		if (!held[i] && (http_request_blocks(hs, first + i, first + i, 1,
+						false) != XVA_OK ||
+				 !(held[i] = http_find_block(hs, first + i)))) {
+			while (i--)
+				http_extent_unref(hs, held[i]);
+			pthread_mutex_unlock(&hs->lock);
+			st = xva_nomem(err);
+			goto out;
+		}
+		held[i]->refs++;
+		held[i]->used = true;
+		http_lru_touch(hs, held[i]);
+	}
+	stream = follow_streams(hs, off, len);
+	pthread_mutex_unlock(&hs->lock);
+	wake_io(hs);
+	for (i = 0; i < n && st == XVA_OK; i++)
+		st = take(hs, held[i], buf, off, len, &waited, err);
+	pthread_mutex_lock(&hs->lock);
+	if (waited)
+		stream_waited(hs, stream, off + len);
+	for (i = 0; i < n; i++)
+		http_extent_unref(hs, held[i]);
+	pthread_mutex_unlock(&hs->lock);
+out:
+	if (held != held_stack)
+		free(held);
+	if (st == XVA_OK)
+		*got = len;
+	return st;
+}
+
+static void http_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
+{
+	struct http_source *hs = (struct http_source *)src;
+	bool queued = false;
+
+	if (off >= src->size || !hs->io_started)
+		return;
+	if (len > src->size - off)
+		len = src->size - off;
+	pthread_mutex_lock(&hs->lock);
+	if (len <= SMALL_MAX) {
+		uint64_t first = off >> BLOCK_SHIFT;
+		uint64_t last = (off + len - 1) >> BLOCK_SHIFT;
+		size_t want = (size_t)((len + SMALL_SLACK + 4095) & ~4095ull);
+		struct extent *x;
+		struct request *r;
+
+		if (want > src->size - off)
+			want = (size_t)(src->size - off);
+		if (http_find_small(hs, off, len) ||
+		    (http_find_block(hs, first) && http_find_block(hs, last)))
+			goto out;
+		if (!http_cache_make_room(hs, want))
+			goto out;
+		x = http_extent_new(hs, off, want, true);
+		if (!x)
+			goto out;
+		r = http_request_new(hs, &x, 1, false);
+		if (!r) {
+			http_cache_remove(hs, x);
+			goto out;
+		}
+		http_queue_request(hs, r);
+		queued = true;
+	} else {
+		uint64_t budget = hs->memory_max / 2;
+
+		if (len > budget)
+			len = budget;
+		queued = http_request_blocks(hs, off >> BLOCK_SHIFT,
+					(off + len - 1) >> BLOCK_SHIFT,
+					RA_REQUEST >> BLOCK_SHIFT, true) == XVA_OK;
+	}
+out:
+	pthread_mutex_unlock(&hs->lock);
+	if (queued)
+		wake_io(hs);
+}
+
+static void http_info(const struct xva_source *src,
+		      struct xva_source_info *info)
+{
+	const struct http_source *hs = (const struct http_source *)src;
+
+	info->kind = hs->s3 ? "s3" : "http";
+	info->stored_size = src->size;
+}
+
+/* Only the forking thread lives on in a child: the I/O thread is stopped
+ * (between two of its loops, holding nothing) before the fork and started
+ * again after it. Transfers still in flight stay with the multi handle,
+ * whose sockets the child inherits, and go on in the new thread. */
+static void stop_io(struct http_source *hs)
+{
+	if (!hs->io_started)
+		return;
+	pthread_mutex_lock(&hs->lock);
+	hs->stopping = true;
+	pthread_mutex_unlock(&hs->lock);
+	curl_multi_wakeup(hs->multi);
+	pthread_join(hs->io, NULL);
+	hs->io_started = false;
+}
+
+static void http_close(struct xva_source *src)
+{
+	struct http_source *hs = (struct http_source *)src;
+
+	stop_io(hs);
+	/* Requests still in flight: read-ahead nobody waited for. */
+	while (hs->active) {
+		struct request *r = hs->active;
+
+		http_active_remove(hs, r);
+		curl_multi_remove_handle(hs->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		for (size_t k = 0; k < r->n_ext; k++)
+			r->ext[k]->refs--;
+		http_request_free(r);
+	}
+	for (int q = 0; q < 2; q++) {
+		struct request *r = q ? hs->spec_head : hs->demand_head;
+
+		while (r) {
+			struct request *next = r->next;
+
+			for (size_t k = 0; k < r->n_ext; k++)
+				r->ext[k]->refs--;
+			http_request_free(r);
+			r = next;
+		}
+	}
+	for (size_t b = 0; b < HASH_BUCKETS; b++) {
+		while (hs->buckets[b]) {
+			struct extent *x = hs->buckets[b];
+
+			x->refs = 0;
+			http_cache_remove(hs, x);
+		}
+	}
+	while (hs->n_spare)
+		free(hs->spare[--hs->n_spare]);
+	while (hs->easy_free)
+		curl_easy_cleanup(hs->easy_pool[--hs->easy_free]);
+	free(hs->easy_pool);
+	if (hs->multi)
+		curl_multi_cleanup(hs->multi);
+	curl_slist_free_all(hs->probe_headers);
+	curl_slist_free_all(hs->read_headers);
+	pthread_mutex_destroy(&hs->lock);
+	pthread_cond_destroy(&hs->cond);
+	free(hs->url);
+	free(hs->shown);
+	free(hs->ca_file);
+	free(hs->etag);
+	free(hs->last_modified);
+	xva_s3_target_free(&hs->s3t);
+	xva_source_fini(&hs->base);
+	curl_global_cleanup();
+	free(hs);
+}
+
+static void http_before_fork(struct xva_source *src)
+{
+	stop_io((struct http_source *)src);
+}
+
+static void http_after_fork(struct xva_source *src)
+{
+	struct http_source *hs = (struct http_source *)src;
+
+	if (hs->io_started)
+		return;
+	hs->stopping = false;
+	/* Without its thread nothing could be read: a failure here is one
+	 * the next read reports (it finds no I/O thread and says so). */
+	hs->io_started = xva_thread_start(&hs->io, http_io_main, hs) == 0;
+}
+
+static const struct xva_source_ops http_ops = {
+	.read = http_read,
+	.prefetch = http_prefetch,
+	.info = http_info,
+	.before_fork = http_before_fork,
+	.after_fork = http_after_fork,
+	.close = http_close,
+};
+
+static enum xva_status add_header(struct curl_slist **list, const char *h,
+				  struct xva_err *err)
+{
+	struct curl_slist *l = curl_slist_append(*list, h);
+
+	if (!l)
+		return xva_nomem(err);
+	*list = l;
+	return XVA_OK;
+}
+
+/* Headers every request carries: S3 needs the payload hash header on
+ * every SigV4 request and curl 7.88 does not add it (it signs it when it
+ * is there), and temporary credentials need their token. */
+static enum xva_status common_headers(struct http_source *hs,
+				      struct curl_slist **list,
+				      struct xva_err *err)
+{
+	enum xva_status st = XVA_OK;
+	char *h;
+
+	if (hs->s3 && hs->s3t.access_key)
+		st = add_header(list, "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+				err);
+	if (st == XVA_OK && hs->s3 && hs->s3t.session_token) {
+		if (asprintf(&h, "x-amz-security-token: %s",
+			     hs->s3t.session_token) < 0)
+			return xva_nomem(err);
+		st = add_header(list, h, err);
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+	/* No "Expect: 100-continue" and no transfer encodings: the bytes
+	 * counted are the object's. */
+	if (st == XVA_OK)
+		st = add_header(list, "Accept-Encoding: identity", err);
+	return st;
+}
+
+/* The request at open: learns the size, the validators and that ranges
+ * work, and keeps the first block it brings. */
+static enum xva_status probe(struct http_source *hs, struct xva_err *err)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	enum xva_status st;
+	char *id = NULL, *h = NULL;
+	const char *validator;
+	struct extent *x;
+
+	if (!r)
+		return xva_nomem(err);
+	r->hs = hs;
+	r->probe = true;
+	r->demand = true;
+	r->len = BLOCK_SIZE;
+	r->data = malloc(BLOCK_SIZE);
+	if (!r->data) {
+		free(r);
+		return xva_nomem(err);
+	}
+	pthread_mutex_lock(&hs->lock);
+	http_queue_request(hs, r);
+	pthread_mutex_unlock(&hs->lock);
+	wake_io(hs);
+	pthread_mutex_lock(&hs->lock);
+	while (!r->done)
+		pthread_cond_wait(&hs->cond, &hs->lock);
+	pthread_mutex_unlock(&hs->lock);
+	if (r->result.status != XVA_OK) {
+		st = xva_fail(err, r->result.status, "%s", r->result.msg);
+		goto out;
+	}
+	hs->base.size = r->len == 0 ? 0 : r->resp.cr_total;
+	pthread_mutex_lock(&hs->lock);
+	hs->max_in_flight = hs->h2 ? H2_IN_FLIGHT : H1_CONNECTIONS;
+	pthread_mutex_unlock(&hs->lock);
+	if (r->resp.etag[0] && !(hs->etag = strdup(r->resp.etag)))
+		goto nomem;
+	if (r->resp.last_modified[0] &&
+	    !(hs->last_modified = strdup(r->resp.last_modified)))
+		goto nomem;
+	if (hs->last_modified) {
+		time_t t = curl_getdate(hs->last_modified, NULL);
+
+		if (t != -1)
+			hs->base.mtime.tv_sec = t;
+	}
+	/* A weak ETag never matches If-Match: the date stands in for it. */
+	if (hs->etag && strncmp(hs->etag, "W/", 2) != 0) {
+		if (asprintf(&h, "If-Match: %s", hs->etag) < 0)
+			goto nomem_h;
+	} else if (hs->last_modified) {
+		if (asprintf(&h, "If-Unmodified-Since: %s",
+			     hs->last_modified) < 0)
+			goto nomem_h;
+	}
+	st = common_headers(hs, &hs->read_headers, err);
+	if (st == XVA_OK && h)
+		st = add_header(&hs->read_headers, h, err);
+	if (st != XVA_OK)
+		goto out;
+	validator = hs->etag ? hs->etag : hs->last_modified ?
+		    hs->last_modified : "";
+	if (asprintf(&id, "%s:%s:%llu:%s", hs->s3 ? "s3" : "http", hs->shown,
+		     (unsigned long long)hs->base.size, validator) < 0)
+		goto nomem_h;
+	free(hs->base.identity);
+	hs->base.identity = id;
+	if (hs->base.size) {
+		pthread_mutex_lock(&hs->lock);
+		x = http_extent_new(hs, 0, (size_t)r->len, false);
+		if (x) {
+			memcpy(x->data, r->data, (size_t)r->len);
+			x->filled = x->len;
+			x->state = EXT_READY;
+		}
+		pthread_mutex_unlock(&hs->lock);
+		if (!x)
+			goto nomem;
+	}
+	st = XVA_OK;
+	goto out;
+nomem_h:
+	h = NULL;
+nomem:
+	st = xva_nomem(err);
+out:
+	free(h);
+	http_request_free(r);
+	return st;
+}
+
+enum xva_status xva_source_http_open(const char *url,
+				     const struct xva_source_options *o,
+				     struct xva_source **out,
+				     struct xva_err *err)
+{
+	struct http_source *hs;
+	enum xva_status st;
+	int rc;
+
+	*out = NULL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return xva_fail(err, XVA_ENOMEM, "cannot initialise libcurl");
+	hs = calloc(1, sizeof(*hs));
+	if (!hs) {
+		curl_global_cleanup();
+		return xva_nomem(err);
+	}
+	pthread_mutex_init(&hs->lock, NULL);
+	pthread_cond_init(&hs->cond, NULL);
+	hs->timeout_s = o->timeout_s ? (long)o->timeout_s : DEFAULT_TIMEOUT_S;
+	hs->tries = o->retries ? o->retries : DEFAULT_TRIES;
+	hs->memory_max = o->memory_max ? o->memory_max : DEFAULT_MEMORY;
+	/* Below a few blocks the cache could not hold one read-ahead. */
+	if (hs->memory_max < 8ull * BLOCK_SIZE)
+		hs->memory_max = 8ull * BLOCK_SIZE;
+	hs->max_in_flight = 1;
+	hs->rand_state = (unsigned)now_ns();
+	if (strncasecmp(url, "s3://", 5) == 0) {
+		hs->s3 = true;
+		st = xva_s3_resolve(url, o, &hs->s3t, err);
+		if (st != XVA_OK)
+			goto fail;
+		hs->url = strdup(hs->s3t.url);
+		hs->shown = strdup(hs->s3t.url);
+	} else {
+		hs->url = strdup(url);
+		hs->shown = xva_url_redact(url);
+	}
+	if (!hs->url || !hs->shown)
+		goto nomem;
+	if (o->ca_file && !(hs->ca_file = strdup(o->ca_file)))
+		goto nomem;
+	st = xva_source_init(&hs->base, &http_ops,
+			     hs->s3 ? hs->s3t.shown : hs->shown, hs->shown,
+			     err);
+	if (st != XVA_OK)
+		goto fail;
+	hs->easy_pool = calloc(H2_IN_FLIGHT, sizeof(*hs->easy_pool));
+	hs->multi = curl_multi_init();
+	if (!hs->easy_pool || !hs->multi)
+		goto nomem;
+	curl_multi_setopt(hs->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)H1_CONNECTIONS);
+	curl_multi_setopt(hs->multi, CURLMOPT_MAXCONNECTS, (long)H1_CONNECTIONS);
+	curl_multi_setopt(hs->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
+			  (long)H2_IN_FLIGHT);
+	st = common_headers(hs, &hs->probe_headers, err);
+	if (st != XVA_OK)
+		goto fail;
+	rc = xva_thread_start(&hs->io, http_io_main, hs);
+	if (rc != 0) {
+		st = xva_fail(err, XVA_ENOMEM, "cannot start the I/O thread: %s",
+			      strerror(rc));
+		goto fail;
+	}
+	hs->io_started = true;
+	st = probe(hs, err);
+	if (st != XVA_OK)
+		goto fail;
+	hs->base.skip_is_free = true;
+	hs->base.in_pass = false;
+	*out = &hs->base;
+	return XVA_OK;
+nomem:
+	st = xva_nomem(err);
+fail:
+	http_close(&hs->base);
+	return st;
+}

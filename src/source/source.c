@@ -1,0 +1,116 @@
+/* The source layer's base: the calls every kind shares (init, warnings,
+ * fini) and the dispatch through each kind's ops. It depends on no kind;
+ * picking and stacking kinds is open.c's. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/source.h"
+
+enum xva_status xva_source_init(struct xva_source *src,
+				const struct xva_source_ops *ops,
+				const char *location, const char *identity,
+				struct xva_err *err)
+{
+	memset(src, 0, sizeof(*src));
+	src->ops = ops;
+	src->fd = -1;
+	src->direct_fd = -1;
+	src->size = XVA_SIZE_UNKNOWN;
+	src->location = strdup(location);
+	src->identity = strdup(identity);
+	if (!src->location || !src->identity) {
+		xva_source_fini(src);
+		return xva_nomem(err);
+	}
+	return XVA_OK;
+}
+
+void xva_source_warn(struct xva_source *src, const char *fmt, ...)
+{
+	size_t used = strlen(src->warning);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(src->warning)) {
+		memcpy(src->warning + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(src->warning + used, sizeof(src->warning) - used, fmt, ap);
+	va_end(ap);
+}
+
+void xva_source_fini(struct xva_source *src)
+{
+	free(src->location);
+	free(src->identity);
+	src->location = src->identity = NULL;
+}
+
+void xva_source_close(struct xva_source *src)
+{
+	if (src)
+		src->ops->close(src);
+}
+
+enum xva_status xva_source_read(struct xva_source *src, void *buf,
+				size_t len, uint64_t off, size_t *got,
+				struct xva_err *err)
+{
+	*got = 0;
+	if (len == 0)
+		return XVA_OK;
+	return src->ops->read(src, buf, len, off, got, err);
+}
+
+enum xva_status xva_source_read_full(struct xva_source *src, void *buf,
+				     size_t len, uint64_t off, const char *what,
+				     struct xva_err *err)
+{
+	enum xva_status st;
+	size_t got;
+
+	st = xva_source_read(src, buf, len, off, &got, err);
+	if (st != XVA_OK)
+		return st;
+	if (got < len)
+		return xva_fail(err, XVA_ETRUNCATED, "%s: cannot read %zu bytes at "
+				"byte %llu: the export ends at byte %llu", what,
+				len, (unsigned long long)off,
+				(unsigned long long)(off + got));
+	return XVA_OK;
+}
+
+void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
+{
+	if (src->ops->prefetch && len)
+		src->ops->prefetch(src, off, len);
+}
+
+enum xva_status xva_source_finish_pass(struct xva_source *src,
+				       struct xva_err *err)
+{
+	if (!src->in_pass || !src->ops->finish_pass)
+		return XVA_OK;
+	return src->ops->finish_pass(src, err);
+}
+
+void xva_source_info(const struct xva_source *src,
+		     struct xva_source_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	src->ops->info(src, info);
+}
+
+void xva_source_before_fork(struct xva_source *src)
+{
+	if (src->ops->before_fork)
+		src->ops->before_fork(src);
+}
+
+void xva_source_after_fork(struct xva_source *src)
+{
+	if (src->ops->after_fork)
+		src->ops->after_fork(src);
+}

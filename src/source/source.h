@@ -1,0 +1,118 @@
+/* The source layer's inside: what each kind implements and the calls the
+ * core (the tar walk, the index cache, the read path) makes. Front ends
+ * never include this: they get an export's facts through xvafs/xva.h.
+ * The layer itself is described in xvafs/source.h. */
+#ifndef XVAFS_SOURCE_SOURCE_H
+#define XVAFS_SOURCE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "xvafs/error.h"
+#include "xvafs/source.h"
+
+/* What each kind implements; callers use the xva_source_* calls below. */
+struct xva_source_ops {
+	enum xva_status (*read)(struct xva_source *src, void *buf, size_t len,
+				uint64_t off, size_t *got, struct xva_err *err);
+	/* Optional: a hint that LEN bytes at OFF will be read soon. */
+	void (*prefetch)(struct xva_source *src, uint64_t off, uint64_t len);
+	/* Optional: ends a pass (see above). */
+	enum xva_status (*finish_pass)(struct xva_source *src,
+				       struct xva_err *err);
+	void (*info)(const struct xva_source *src,
+		     struct xva_source_info *info);
+	/* Optional: a source with threads of its own (the remote one's I/O
+	 * thread) stops them before the process forks (daemonizing), since
+	 * only the forking thread lives on in the child, and starts them
+	 * again after, in the process that goes on. */
+	void (*before_fork)(struct xva_source *src);
+	void (*after_fork)(struct xva_source *src);
+	void (*close)(struct xva_source *src);
+};
+
+struct xva_source {
+	const struct xva_source_ops *ops;
+	/* The location as given, for messages (never with credentials). */
+	char *location;
+	/* What the caches are keyed by: equal for the same bytes, different
+	 * whenever the bytes may differ (a file's device, inode, size and
+	 * mtime; an object's URL, size and ETag; a decoder adds its kind). */
+	char *identity;
+	uint64_t size;          /* tar bytes; XVA_SIZE_UNKNOWN in a pass */
+	bool in_pass;           /* reads must go forward (see above) */
+	bool skip_is_free;      /* bytes not needed need not be read */
+	/* >= 0: the tar's bytes are this local file's at the same offsets,
+	 * so replies may be spliced from it; else -1. */
+	int fd;
+	int direct_fd;          /* the same file opened O_DIRECT, or -1 */
+	int direct_errno;       /* why direct_fd is -1 for a local file */
+	struct timespec mtime;  /* of the file or object */
+	/* A problem of the stream found by the pass that does not stop the
+	 * export being served: it is cut short, or fails its own checksum
+	 * (stream_damaged). Empty when none. */
+	char warning[XVA_ERR_MAX];
+	bool stream_damaged;
+};
+
+/* Opens LOCATION: a path, an http:// or https:// URL, or s3://BUCKET/KEY;
+ * a gzip or zstd stream is recognised by its magic and decoded; xz and
+ * bzip2 are XVA_EUNSUPPORTED. O may be NULL. */
+enum xva_status xva_source_open(const char *location,
+				const struct xva_source_options *o,
+				struct xva_source **out, struct xva_err *err);
+void xva_source_close(struct xva_source *src);
+
+/* Reads up to LEN bytes at OFF into BUF; *GOT < LEN only where the stream
+ * ends. During a pass the end may not be known yet; afterwards a read that
+ * starts at or past src->size gets 0 bytes. */
+enum xva_status xva_source_read(struct xva_source *src, void *buf,
+				size_t len, uint64_t off, size_t *got,
+				struct xva_err *err);
+/* Exactly LEN bytes, or XVA_ETRUNCATED naming WHAT ("ova.xml", ...). */
+enum xva_status xva_source_read_full(struct xva_source *src, void *buf,
+				     size_t len, uint64_t off, const char *what,
+				     struct xva_err *err);
+void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len);
+enum xva_status xva_source_finish_pass(struct xva_source *src,
+				       struct xva_err *err);
+void xva_source_info(const struct xva_source *src,
+		     struct xva_source_info *info);
+/* Around a fork() of a process holding SRC (see before_fork above): no
+ * read may be made between the two calls. */
+void xva_source_before_fork(struct xva_source *src);
+void xva_source_after_fork(struct xva_source *src);
+
+/* The kinds. Each constructor fills a struct xva_source it allocates; a
+ * decoder takes RAW over and closes it with itself (or on failure). */
+enum xva_status xva_source_file_open(const char *path,
+				     const struct xva_source_options *o,
+				     struct xva_source **out,
+				     struct xva_err *err);
+enum xva_status xva_source_http_open(const char *url,
+				     const struct xva_source_options *o,
+				     struct xva_source **out,
+				     struct xva_err *err);
+enum xva_status xva_source_gzip_open(struct xva_source *raw,
+				     const struct xva_source_options *o,
+				     struct xva_source **out,
+				     struct xva_err *err);
+enum xva_status xva_source_zstd_open(struct xva_source *raw,
+				     const struct xva_source_options *o,
+				     struct xva_source **out,
+				     struct xva_err *err);
+
+/* For the kinds: fills the common fields (fd and direct_fd -1). */
+enum xva_status xva_source_init(struct xva_source *src,
+				const struct xva_source_ops *ops,
+				const char *location, const char *identity,
+				struct xva_err *err);
+/* Adds a line to SRC's warning ("; " between lines). */
+void xva_source_warn(struct xva_source *src, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Frees the common fields (not SRC itself). */
+void xva_source_fini(struct xva_source *src);
+
+#endif

@@ -1,0 +1,229 @@
+/* The VM as a shell script that runs qemu-system-x86_64 with KVM, its
+ * disks in the xvafs mount. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/vm_writer.h"
+
+/* One shell word: single quotes, each ' as '\''. */
+static void sh_word(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/* BEFORE, VALUE with its commas doubled (qemu's escape in an option
+ * list) and AFTER, as one shell word. */
+static void qemu_opt_word(struct writer *w, const char *before,
+			  const char *value, const char *after)
+{
+	size_t n = strlen(value);
+	char *buf = malloc(strlen(before) + 2 * n + strlen(after) + 1);
+	char *q;
+
+	if (!buf) {
+		w->nomem = true;
+		return;
+	}
+	q = stpcpy(buf, before);
+	for (size_t i = 0; i < n; i++) {
+		*q++ = value[i];
+		if (value[i] == ',')
+			*q++ = ',';
+	}
+	strcpy(q, after);
+	sh_word(w->f, buf);
+	free(buf);
+}
+
+#define NEXT " \\\n\t"
+
+/* The shell script's start: the header, what the script needs, and the
+ * UEFI variables' copy. */
+static void qemu_preamble(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	bool pv = vm->kind != XVA_VM_HVM;
+
+	fputs("#!/bin/sh\n", w->f);
+	vmw_header(w);
+	if (pv)
+		vmw_comment(w, "", "XenServer ran this guest paravirtualised (%s); "
+			"qemu runs it as HVM from its own disk: it needs a boot "
+			"loader on the disk (grub-install from a rescue system "
+			"if pygrub was all it had), virtio drivers, and "
+			"/etc/fstab without /dev/xvd* names.",
+			vm->kind == XVA_VM_PVH ? "PVH" : "PV");
+	if (vm->windows)
+		vmw_comment(w, "", "A Windows guest: it has no virtio driver yet, so "
+			"its disks are on SATA (AHCI) and its NICs e1000e. If it "
+			"stops with INACCESSIBLE_BOOT_DEVICE, use -machine pc and "
+			"if=ide. Install the virtio-win drivers, then switch to "
+			"if=virtio and virtio-net-pci.");
+	if (vm->n_vifs)
+		vmw_comment(w, "", "-netdev bridge needs qemu-bridge-helper to allow "
+			"each bridge (\"allow BRIDGE\" in /etc/qemu/bridge.conf); "
+			"the bridge names are the XenServer host's.");
+	fputs("set -eu\n", w->f);
+	if (vm->firmware == XVA_VM_UEFI) {
+		vmw_comment(w, "", "The UEFI variables live in a copy of OVMF's "
+			"template, made on first start (XVAFS_OVMF_VARS chooses "
+			"where; a path without commas).");
+		/* The UUID is checked: a plain word. */
+		fprintf(w->f, "vars=${XVAFS_OVMF_VARS-}\n[ -n \"$vars\" ] || "
+			"vars=./%s.OVMF_VARS.fd\n[ -e \"$vars\" ] || cp %s "
+			"\"$vars\"\n", vm->uuid ? vm->uuid : "vm",
+			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
+	}
+}
+
+/* The machine: name, type, CPU, memory, vCPUs, firmware, boot, clock. */
+static void qemu_machine(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	const struct xva_vm_platform *p = &vm->platform;
+
+	fputs("exec qemu-system-x86_64" NEXT, w->f);
+	fputs("-name ", w->f);
+	qemu_opt_word(w, "guest=", vm->name[0] ? vm->name : "vm", "");
+	fputs(NEXT, w->f);
+	if (vm->uuid)
+		fprintf(w->f, "-uuid %s" NEXT, vm->uuid);
+	fprintf(w->f, "-machine q35,accel=kvm%s%s%s" NEXT,
+		vm->secure_boot ? ",smm=on" : "",
+		p->acpi == XVA_VM_OFF ? ",acpi=off" : "",
+		p->hpet == XVA_VM_OFF ? ",hpet=off" : "");
+	fprintf(w->f, "-cpu host%s%s", p->nx == XVA_VM_OFF ? ",nx=off" : "",
+		p->pae == XVA_VM_OFF ? ",pae=off" : "");
+	if (p->viridian == XVA_VM_ON)
+		fprintf(w->f, ",hv_relaxed,hv_vapic,hv_spinlocks=0x1fff,hv_time%s",
+			p->viridian_extra & XVA_VM_VIRIDIAN_STIMER
+			? ",hv_vpindex,hv_synic,hv_stimer" : "");
+	fputs(NEXT, w->f);
+	/* qemu has no balloon target on its command line: the guest gets
+	 * its static maximum, all it could ever see under Xen. */
+	fprintf(w->f, "-m %llu" NEXT, vmw_mib_up(vm->memory_max));
+	fprintf(w->f, "-smp cpus=%u,maxcpus=%u", vm->vcpus_at_startup,
+		vm->vcpus_max);
+	if (p->cores_per_socket)
+		fprintf(w->f, ",sockets=%u,cores=%u,threads=1",
+			vm->vcpus_max / p->cores_per_socket, p->cores_per_socket);
+	fputs(NEXT, w->f);
+	if (vm->firmware == XVA_VM_UEFI) {
+		if (vm->secure_boot)
+			fputs("-global driver=cfi.pflash01,property=secure,"
+			      "value=on" NEXT, w->f);
+		fprintf(w->f, "-drive if=pflash,format=raw,unit=0,readonly=on,"
+			"file=%s" NEXT "-drive \"if=pflash,format=raw,unit=1,"
+			"file=$vars\"" NEXT, vm->secure_boot ? OVMF_CODE_SECURE
+							      : OVMF_CODE);
+	}
+	if (vm->boot_order)
+		fprintf(w->f, "-boot order=%s" NEXT, vm->boot_order);
+	if (p->has_timeoffset && p->timeoffset)
+		fprintf(w->f, "-rtc \"base=$(date -u -d @$(($(date +%%s) + %ld))"
+			" +%%Y-%%m-%%dT%%H:%%M:%%S)\"" NEXT, p->timeoffset);
+}
+
+/* The next SATA port (*SATA): q35's own controller first, then the
+ * extra ones qemu_drives() adds. */
+static void sata_bus(struct writer *w, unsigned *sata)
+{
+	if (*sata < AHCI_PORTS)
+		fprintf(w->f, "ide.%u", *sata);
+	else
+		fprintf(w->f, "ahci%u.%u", *sata / AHCI_PORTS,
+			*sata % AHCI_PORTS);
+	(*sata)++;
+}
+
+/* The disks, on virtio (SATA for Windows), then the CD drives on SATA. */
+static void qemu_drives(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+	unsigned sata = 0;
+
+	for (size_t i = 0; i < vm->n_disks; i++) {
+		const struct xva_vm_disk *d = &vm->disks[i];
+		char *path;
+
+		if (asprintf(&path, "%s/by-device/%s", w->mnt, d->device) < 0) {
+			w->nomem = true;
+			return;
+		}
+		fputs("-drive ", w->f);
+		if (vm->windows) {
+			char tail[128];
+
+			snprintf(tail, sizeof(tail), ",format=raw,if=none,id=disk%zu,"
+				 "cache=none,aio=native%s", i,
+				 d->read_only ? ",readonly=on" : "");
+			qemu_opt_word(w, "file=", path, tail);
+			fprintf(w->f, NEXT "-device ide-hd,drive=disk%zu,bus=", i);
+			sata_bus(w, &sata);
+		} else {
+			qemu_opt_word(w, "file=", path, d->read_only
+				      ? ",format=raw,if=virtio,cache=none,"
+					"aio=native,readonly=on"
+				      : ",format=raw,if=virtio,cache=none,"
+					"aio=native");
+		}
+		fputs(NEXT, w->f);
+		free(path);
+	}
+	for (size_t i = 0; i < vm->n_cdroms; i++) {
+		fprintf(w->f, "-drive if=none,id=cd%zu,media=cdrom,readonly=on"
+			NEXT "-device ide-cd,drive=cd%zu,bus=", i, i);
+		sata_bus(w, &sata);
+		fputs(NEXT, w->f);
+	}
+	/* More drives than q35's own six SATA ports: more controllers. */
+	for (unsigned c = 1; c * AHCI_PORTS < sata; c++)
+		fprintf(w->f, "-device ahci,id=ahci%u" NEXT, c);
+}
+
+static void qemu_vifs(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	for (size_t i = 0; i < vm->n_vifs; i++) {
+		const struct xva_vm_vif *v = &vm->vifs[i];
+
+		if (v->bridge)
+			fprintf(w->f, "-netdev bridge,id=net%zu,br=%s" NEXT, i,
+				v->bridge);
+		else
+			fprintf(w->f, "-netdev user,id=net%zu" NEXT, i);
+		fprintf(w->f, "-device %s,netdev=net%zu",
+			vm->windows ? "e1000e" : "virtio-net-pci", i);
+		if (v->mac)
+			fprintf(w->f, ",mac=%s", v->mac);
+		if (v->mtu && v->mtu != 1500 && !vm->windows)
+			fprintf(w->f, ",host_mtu=%u", v->mtu);
+		fputs(NEXT, w->f);
+	}
+}
+
+void xva_vm_write_qemu(struct writer *w)
+{
+	const struct xva_vm_platform *p = &w->vm->platform;
+
+	vmw_kvm_notes(w);
+	qemu_preamble(w);
+	qemu_machine(w);
+	qemu_drives(w);
+	qemu_vifs(w);
+	if (p->usb_tablet == XVA_VM_ON)
+		fputs("-device qemu-xhci,id=xhci -device usb-tablet,bus=xhci.0"
+		      NEXT, w->f);
+	if (p->vga)
+		fprintf(w->f, "-vga %s" NEXT, p->vga);
+	fputs("-vnc 127.0.0.1:0,to=99\n", w->f);
+}
