@@ -116,24 +116,14 @@ static void *append_rare(void *array, size_t *n, size_t size, const void *elem,
 	return bigger;
 }
 
-enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
-				  const char *prefix, uint64_t number,
-				  int width, uint64_t file_off,
-				  uint64_t len, struct xva_err *err)
+/* Where member NAME (number NUMBER, at FILE_OFF) starts on DISK: after
+ * the blocks missing since the last member, each the disk's block size. */
+static enum xva_status place_member(const struct xva_disk *disk,
+				    const char *name, uint64_t number,
+				    uint64_t file_off, uint64_t *pos,
+				    struct xva_err *err)
 {
-	struct xva_disk *disk;
-	enum xva_status st;
-	uint64_t pos, gap;
-	char name[64];
-
-	st = disk_for(map, prefix, number, &disk, err);
-	if (st != XVA_OK)
-		return st;
-	if (disk->members == 0)
-		disk->number_width = width;
-	else if (disk->number_width != width)
-		disk->number_width = 0;
-	xva_disk_member_name(disk, number, name, sizeof(name));
+	uint64_t gap;
 
 	if (disk->members > 0 && number <= disk->last_number) {
 		char prev[64];
@@ -145,65 +135,103 @@ enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
 				    (unsigned long long)file_off, prev);
 	}
 	gap = disk->members > 0 ? number - disk->last_number - 1 : number;
-	pos = disk->data_end;
-	if (gap > 0) {
-		if (disk->block == 0)
-			return xva_fail_why(err, XVA_EFORMAT, XVA_R_GAP,
-					    "member %s at byte %llu: %llu missing "
-					    "blocks before any member with data, so their "
-					    "size is unknown", name,
+	*pos = disk->data_end;
+	if (gap == 0)
+		return XVA_OK;
+	if (disk->block == 0)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_GAP,
+				    "member %s at byte %llu: %llu missing "
+				    "blocks before any member with data, so their "
+				    "size is unknown", name,
+				    (unsigned long long)file_off,
+				    (unsigned long long)gap);
+	if (gap > (POS_LIMIT - *pos) / disk->block)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
+				    "member %s at byte %llu: the gap of %llu "
+				    "blocks puts the disk past 2^63 bytes", name,
+				    (unsigned long long)file_off,
+				    (unsigned long long)gap);
+	*pos += gap * disk->block;
+	return XVA_OK;
+}
+
+/* A chunk of LEN bytes: the first sets the disk's block size, every other
+ * is at most that long, and only the disk's last may be shorter. */
+static enum xva_status check_chunk_len(struct xva_disk *disk,
+				       const char *name, uint64_t file_off,
+				       uint64_t len, uint64_t pos,
+				       struct xva_err *err)
+{
+	if (disk->block == 0) {
+		if (len > UINT32_MAX)
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
+					    "member %s at byte %llu is %llu "
+					    "bytes, too large for a chunk", name,
 					    (unsigned long long)file_off,
-					    (unsigned long long)gap);
-		if (gap > (POS_LIMIT - pos) / disk->block)
-			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
-					    "member %s at byte %llu: the gap of %llu "
-					    "blocks puts the disk past 2^63 bytes", name,
-					    (unsigned long long)file_off,
-					    (unsigned long long)gap);
-		pos += gap * disk->block;
+					    (unsigned long long)len);
+		disk->block = len;
 	}
+	if (len > disk->block)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
+				    "member %s at byte %llu is %llu bytes, "
+				    "longer than the block size %llu set by the "
+				    "disk's first chunk", name,
+				    (unsigned long long)file_off,
+				    (unsigned long long)len,
+				    (unsigned long long)disk->block);
+	if (disk->n_extents > 0) {
+		const struct xva_extent *prev =
+			&disk->extents[disk->n_extents - 1];
+
+		if (prev->len != disk->block) {
+			char pname[64];
+
+			xva_disk_member_name(disk, prev->number, pname,
+					     sizeof(pname));
+			return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
+					    "member %s is %u bytes, neither "
+					    "the block size %llu nor 0, yet it is "
+					    "not the disk's last chunk (%s follows)",
+					    pname, prev->len,
+					    (unsigned long long)disk->block, name);
+		}
+	}
+	if (len > POS_LIMIT - pos)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
+				    "member %s at byte %llu puts the disk "
+				    "past 2^63 bytes", name,
+				    (unsigned long long)file_off);
+	return XVA_OK;
+}
+
+enum xva_status xva_map_add_chunk(struct xva_diskmap *map,
+				  const char *prefix, uint64_t number,
+				  int width, uint64_t file_off,
+				  uint64_t len, struct xva_err *err)
+{
+	struct xva_disk *disk;
+	enum xva_status st;
+	uint64_t pos = 0;
+	char name[64];
+
+	st = disk_for(map, prefix, number, &disk, err);
+	if (st != XVA_OK)
+		return st;
+	if (disk->members == 0)
+		disk->number_width = width;
+	else if (disk->number_width != width)
+		disk->number_width = 0;
+	xva_disk_member_name(disk, number, name, sizeof(name));
+
+	st = place_member(disk, name, number, file_off, &pos, err);
+	if (st != XVA_OK)
+		return st;
 	if (len > 0) {
 		struct xva_extent ext;
 
-		if (disk->block == 0) {
-			if (len > UINT32_MAX)
-				return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
-						    "member %s at byte %llu is %llu "
-						    "bytes, too large for a chunk", name,
-						    (unsigned long long)file_off,
-						    (unsigned long long)len);
-			disk->block = len;
-		}
-		if (len > disk->block)
-			return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
-					    "member %s at byte %llu is %llu bytes, "
-					    "longer than the block size %llu set by the "
-					    "disk's first chunk", name,
-					    (unsigned long long)file_off,
-					    (unsigned long long)len,
-					    (unsigned long long)disk->block);
-		if (disk->n_extents > 0) {
-			const struct xva_extent *prev =
-				&disk->extents[disk->n_extents - 1];
-
-			if (prev->len != disk->block) {
-				char pname[64];
-
-				xva_disk_member_name(disk, prev->number, pname,
-						     sizeof(pname));
-				return xva_fail_why(err, XVA_EFORMAT, XVA_R_CHUNK_LEN,
-						    "member %s is %u bytes, neither "
-						    "the block size %llu nor 0, yet it is "
-						    "not the disk's last chunk (%s follows)",
-						    pname, prev->len,
-						    (unsigned long long)disk->block, name);
-			}
-		}
-		if (len > POS_LIMIT - pos)
-			return xva_fail_why(err, XVA_EFORMAT, XVA_R_OVERFLOW,
-					    "member %s at byte %llu puts the disk "
-					    "past 2^63 bytes", name,
-					    (unsigned long long)file_off);
+		st = check_chunk_len(disk, name, file_off, len, pos, err);
+		if (st != XVA_OK)
+			return st;
 		ext.disk_off = pos;
 		ext.file_off = file_off;
 		ext.number = number;

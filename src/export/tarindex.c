@@ -237,6 +237,64 @@ static enum xva_status cut_in_member(const struct xva_tar_member *m,
 			(unsigned long long)end, m->name);
 }
 
+/* Why libarchive could not open the export (read its first header). */
+static enum xva_status open_failure(struct archive *a, struct walk_io *io,
+				    struct xva_err *err)
+{
+	if (io->status != XVA_OK) {
+		*err = io->read_err;
+		return io->status;
+	}
+	if (io->at_end && io->end == 0 && io->src->warning[0])
+		/* A compressed stream cut before its first byte. */
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_EMPTY,
+				    "the export holds no data: %s",
+				    io->src->warning);
+	if (io->at_end && io->end == 0)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_EMPTY,
+				    "the export is empty");
+	return xva_fail_why(err, XVA_EFORMAT, XVA_R_NOT_TAR,
+			    "not a tar archive (byte 0: %s)",
+			    archive_error_string(a));
+}
+
+/* The member ENTRY just read into M (its name borrowed from ENTRY, valid
+ * until the next header). Data is served at its offsets, so they are
+ * checked against what the walk itself implies (EXPECTED, where the
+ * header must start) rather than trusted. */
+static enum xva_status read_member(struct archive *a,
+				   struct archive_entry *entry,
+				   uint64_t expected, struct xva_tar_member *m,
+				   struct xva_err *err)
+{
+	const char *name;
+
+	m->header_off = (uint64_t)archive_read_header_position(a);
+	m->data_off = (uint64_t)archive_filter_bytes(a, 0);
+	name = archive_entry_pathname(entry);
+	if (!name)
+		name = archive_entry_pathname_utf8(entry);
+	if (!name)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_HEADER,
+				    "member name at byte %llu cannot be "
+				    "decoded", (unsigned long long)m->header_off);
+	if (m->header_off != expected ||
+	    m->data_off < m->header_off + TAR_BLOCK ||
+	    m->data_off % TAR_BLOCK != 0)
+		return xva_fail_why(err, XVA_EFORMAT, XVA_R_HEADER,
+				    "member %s: header at byte %llu, data at "
+				    "byte %llu, expected the header at byte "
+				    "%llu", name,
+				    (unsigned long long)m->header_off,
+				    (unsigned long long)m->data_off,
+				    (unsigned long long)expected);
+	m->name = name;
+	m->size = (uint64_t)archive_entry_size(entry);
+	m->is_dir = archive_entry_filetype(entry) == AE_IFDIR;
+	m->available = m->size;
+	return check_entry(entry, name, m->header_off, err);
+}
+
 enum xva_status xva_tar_walk(struct xva_source *src, xva_tar_member_fn fn,
 			     void *ctx, struct xva_err *err)
 {
@@ -270,22 +328,7 @@ enum xva_status xva_tar_walk(struct xva_source *src, xva_tar_member_fn fn,
 	archive_read_set_skip_callback(a, walk_skip);
 	/* Opening reads the first header to recognise the format. */
 	if (archive_read_open1(a) != ARCHIVE_OK) {
-		if (io.status != XVA_OK) {
-			*err = io.read_err;
-			status = io.status;
-		} else if (io.at_end && io.end == 0 && src->warning[0]) {
-			/* A compressed stream cut before its first byte. */
-			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_EMPTY,
-					      "the export holds no data: %s",
-					      src->warning);
-		} else if (io.at_end && io.end == 0) {
-			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_EMPTY,
-					      "the export is empty");
-		} else {
-			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_NOT_TAR,
-					      "not a tar archive (byte 0: %s)",
-					      archive_error_string(a));
-		}
+		status = open_failure(a, &io, err);
 		goto out;
 	}
 
@@ -301,39 +344,10 @@ enum xva_status xva_tar_walk(struct xva_source *src, xva_tar_member_fn fn,
 			status = header_failure(a, &io, expected, last, err);
 			goto out;
 		}
-		m.header_off = (uint64_t)archive_read_header_position(a);
-		m.data_off = (uint64_t)archive_filter_bytes(a, 0);
-		name = archive_entry_pathname(entry);
-		if (!name)
-			name = archive_entry_pathname_utf8(entry);
-		if (!name) {
-			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_HEADER,
-					      "member name at byte %llu cannot "
-					      "be decoded",
-					      (unsigned long long)m.header_off);
-			goto out;
-		}
-		/* Data is served at these offsets, so they are checked
-		 * against what the walk itself implies rather than trusted. */
-		if (m.header_off != expected ||
-		    m.data_off < m.header_off + TAR_BLOCK ||
-		    m.data_off % TAR_BLOCK != 0) {
-			status = xva_fail_why(err, XVA_EFORMAT, XVA_R_HEADER,
-					      "member %s: header at byte %llu, "
-					      "data at byte %llu, expected the "
-					      "header at byte %llu", name,
-					      (unsigned long long)m.header_off,
-					      (unsigned long long)m.data_off,
-					      (unsigned long long)expected);
-			goto out;
-		}
-		status = check_entry(entry, name, m.header_off, err);
+		status = read_member(a, entry, expected, &m, err);
 		if (status != XVA_OK)
 			goto out;
-		m.name = name;
-		m.size = (uint64_t)archive_entry_size(entry);
-		m.is_dir = archive_entry_filetype(entry) == AE_IFDIR;
-		m.available = m.size;
+		name = m.name;
 		status = skip_data(a, &io, &m, &cut);
 		if (status != XVA_OK) {
 			*err = io.read_err;

@@ -547,183 +547,219 @@ static enum xva_status find_credentials(struct xva_s3_target *t,
 	return XVA_OK;
 }
 
-enum xva_status xva_s3_resolve(const char *location,
-			       const struct xva_source_options *o,
-			       struct xva_s3_target *t, struct xva_err *err)
+/* BUCKET and KEY of s3://BUCKET/KEY, and the name shown in messages. */
+static enum xva_status parse_location(const char *location,
+				      struct xva_s3_target *t,
+				      struct xva_err *err)
 {
-	char *cred_file = NULL, *config_file = NULL, *enc_key = NULL;
-	char *scheme = NULL, *host = NULL, section[300];
-	const char *profile_name, *endpoint = NULL, *region, *slash;
-	struct profile p = { 0 };
-	enum xva_status st;
-	bool found;
-	int path_style;
+	const char *slash;
 
-	memset(t, 0, sizeof(*t));
 	if (strncasecmp(location, "s3://", 5) != 0)
 		return xva_fail(err, XVA_EINVAL, "%s: not an s3:// location",
 				location);
 	slash = strchr(location + 5, '/');
-	if (!slash || !slash[1]) {
-		st = xva_fail(err, XVA_EINVAL, "%s: expected s3://BUCKET/KEY",
-			      location);
-		goto out;
-	}
+	if (!slash || !slash[1])
+		return xva_fail(err, XVA_EINVAL, "%s: expected s3://BUCKET/KEY",
+				location);
 	t->bucket = strndup(location + 5, (size_t)(slash - location - 5));
 	t->key = strdup(slash + 1);
 	if (!t->bucket || !t->key || asprintf(&t->shown, "s3://%s/%s",
 					      t->bucket, t->key) < 0) {
 		t->shown = NULL;
-		st = xva_nomem(err);
-		goto out;
+		return xva_nomem(err);
 	}
-	if (!bucket_ok(t->bucket)) {
-		st = xva_fail(err, XVA_EINVAL, "%s: \"%s\" is not a bucket "
-			      "name", location, t->bucket);
-		goto out;
-	}
+	if (!bucket_ok(t->bucket))
+		return xva_fail(err, XVA_EINVAL, "%s: \"%s\" is not a bucket "
+				"name", location, t->bucket);
+	return XVA_OK;
+}
 
-	profile_name = o->aws_profile ? o->aws_profile : env("AWS_PROFILE");
-	if (!profile_name)
-		profile_name = env("AWS_DEFAULT_PROFILE");
-	if (!profile_name)
-		profile_name = "default";
-	cred_file = env("AWS_SHARED_CREDENTIALS_FILE") ?
-		    strdup(env("AWS_SHARED_CREDENTIALS_FILE")) :
-		    home_path(".aws/credentials");
-	config_file = env("AWS_CONFIG_FILE") ? strdup(env("AWS_CONFIG_FILE")) :
-		      home_path(".aws/config");
-	if (!cred_file || !config_file) {
-		st = xva_nomem(err);
-		goto out;
-	}
-	st = read_profile(cred_file, profile_name, false, &p, &found, err);
+/* The profile PROFILE_NAME from the credentials file and the config file
+ * (their paths in *CRED_FILE and *CONFIG_FILE, which the caller frees),
+ * as the AWS CLI reads them: a profile named but in neither file is an
+ * error; "default" may be missing. */
+static enum xva_status load_profile(const char *profile_name,
+				    char **cred_file, char **config_file,
+				    struct profile *p, struct xva_err *err)
+{
+	char section[300];
+	enum xva_status st;
+	bool found, in_creds;
+
+	*cred_file = env("AWS_SHARED_CREDENTIALS_FILE") ?
+		     strdup(env("AWS_SHARED_CREDENTIALS_FILE")) :
+		     home_path(".aws/credentials");
+	*config_file = env("AWS_CONFIG_FILE") ?
+		       strdup(env("AWS_CONFIG_FILE")) :
+		       home_path(".aws/config");
+	if (!*cred_file || !*config_file)
+		return xva_nomem(err);
+	st = read_profile(*cred_file, profile_name, false, p, &found, err);
 	if (st != XVA_OK)
-		goto out;
-	p.in_credentials = found && (p.key || p.secret);
+		return st;
+	p->in_credentials = found && (p->key || p->secret);
 	if (strcmp(profile_name, "default") == 0) {
-		st = read_profile(config_file, "default", true, &p, &found, err);
+		st = read_profile(*config_file, "default", true, p, &found, err);
 		if (st == XVA_OK && !found)
-			st = read_profile(config_file, "profile default", true,
-					  &p, &found, err);
+			st = read_profile(*config_file, "profile default", true,
+					  p, &found, err);
 	} else {
 		snprintf(section, sizeof(section), "profile %s", profile_name);
-		st = read_profile(config_file, section, true, &p, &found, err);
+		st = read_profile(*config_file, section, true, p, &found, err);
 	}
 	if (st != XVA_OK)
-		goto out;
-	p.in_config = found;
-	if (strcmp(profile_name, "default") != 0 && !p.in_config) {
-		bool in_creds;
+		return st;
+	p->in_config = found;
+	if (strcmp(profile_name, "default") == 0 || p->in_config)
+		return XVA_OK;
+	st = xva_aws_ini_has_section(*cred_file, profile_name, &in_creds, err);
+	if (st == XVA_OK && !in_creds)
+		st = xva_fail(err, XVA_EACCESS, "the AWS profile %s is in "
+			      "neither %s nor %s", profile_name, *cred_file,
+			      *config_file);
+	return st;
+}
 
-		st = xva_aws_ini_has_section(cred_file, profile_name, &in_creds,
-					     err);
-		if (st != XVA_OK)
-			goto out;
-		if (!in_creds) {
-			st = xva_fail(err, XVA_EACCESS, "the AWS profile %s is "
-				      "in neither %s nor %s", profile_name,
-				      cred_file, config_file);
-			goto out;
-		}
-	}
-	st = find_credentials(t, o, profile_name, cred_file, config_file, &p,
-			      err);
-	if (st != XVA_OK)
-		goto out;
+/* The region: the option, the environment, the profile, else us-east-1. */
+static enum xva_status pick_region(const struct xva_source_options *o,
+				   const struct profile *p,
+				   struct xva_s3_target *t, struct xva_err *err)
+{
+	const char *region = o->s3_region;
 
-	region = o->s3_region;
 	if (!region)
 		region = env("AWS_REGION");
 	if (!region)
 		region = env("AWS_DEFAULT_REGION");
 	if (!region)
-		region = p.region;
+		region = p->region;
 	if (!region || !*region)
 		region = "us-east-1";
-	for (const char *c = region; *c; c++) {
-		if (!isalnum((unsigned char)*c) && *c != '-') {
-			st = xva_fail(err, XVA_EINVAL, "\"%s\" is not an AWS "
-				      "region", region);
-			goto out;
-		}
-	}
+	for (const char *c = region; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-')
+			return xva_fail(err, XVA_EINVAL, "\"%s\" is not an AWS "
+					"region", region);
 	t->region = strdup(region);
 	if (!t->region || asprintf(&t->sigv4, "aws:amz:%s:s3", region) < 0) {
 		t->sigv4 = NULL;
-		st = xva_nomem(err);
-		goto out;
+		return xva_nomem(err);
 	}
+	return XVA_OK;
+}
 
-	endpoint = o->s3_endpoint;
+/* The endpoint (NULL: AWS's own) and the addressing style: the options,
+ * the environment, the profile; path-style for a custom endpoint or a
+ * bucket that cannot be a host name. */
+static enum xva_status pick_addressing(const struct xva_source_options *o,
+				       const struct profile *p,
+				       struct xva_s3_target *t,
+				       const char **endpoint_out,
+				       struct xva_err *err)
+{
+	const char *endpoint = o->s3_endpoint;
+	int path_style;
+
 	if (!endpoint)
 		endpoint = env("AWS_ENDPOINT_URL_S3");
 	if (!endpoint)
 		endpoint = env("AWS_ENDPOINT_URL");
 	if (!endpoint)
-		endpoint = p.s3_endpoint;
+		endpoint = p->s3_endpoint;
 	if (!endpoint)
-		endpoint = p.endpoint;
+		endpoint = p->endpoint;
 	if (endpoint && !*endpoint)
 		endpoint = NULL;
 	t->custom_endpoint = endpoint != NULL;
+	*endpoint_out = endpoint;
 
 	path_style = o->s3_path_style;
-	if (path_style < 0 && p.addressing) {
-		if (!strcasecmp(p.addressing, "path"))
+	if (path_style < 0 && p->addressing) {
+		if (!strcasecmp(p->addressing, "path"))
 			path_style = 1;
-		else if (!strcasecmp(p.addressing, "virtual"))
+		else if (!strcasecmp(p->addressing, "virtual"))
 			path_style = 0;
 	}
 	if (path_style < 0)
 		path_style = t->custom_endpoint || !bucket_is_dns_name(t->bucket);
-	if (!path_style && !bucket_is_dns_name(t->bucket)) {
-		st = xva_fail(err, XVA_EINVAL, "bucket %s cannot be addressed "
-			      "as a host name (virtual-host style): use "
-			      "path-style addressing", t->bucket);
-		goto out;
-	}
+	if (!path_style && !bucket_is_dns_name(t->bucket))
+		return xva_fail(err, XVA_EINVAL, "bucket %s cannot be addressed "
+				"as a host name (virtual-host style): use "
+				"path-style addressing", t->bucket);
 	t->path_style = path_style;
+	return XVA_OK;
+}
+
+/* The object's URL from the endpoint (or AWS's for the region) and the
+ * addressing style. */
+static enum xva_status build_url(struct xva_s3_target *t,
+				 const char *endpoint, struct xva_err *err)
+{
+	char *scheme = NULL, *host = NULL, *enc_key;
+	enum xva_status st = XVA_OK;
 
 	enc_key = xva_uri_encode(t->key, true);
-	if (!enc_key) {
-		st = xva_nomem(err);
-		goto out;
-	}
+	if (!enc_key)
+		return xva_nomem(err);
 	if (endpoint) {
 		st = split_endpoint(endpoint, &scheme, &host, err);
-		if (st != XVA_OK)
-			goto out;
 	} else {
 		scheme = strdup("https");
-		if (!scheme || asprintf(&host, "s3.%s.amazonaws.com%s", region,
-					strncmp(region, "cn-", 3) ? "" : ".cn") < 0) {
+		if (!scheme || asprintf(&host, "s3.%s.amazonaws.com%s",
+					t->region, strncmp(t->region, "cn-", 3)
+					? "" : ".cn") < 0) {
 			host = NULL;
 			st = xva_nomem(err);
-			goto out;
 		}
 	}
-	if (path_style) {
-		if (asprintf(&t->url, "%s://%s/%s/%s", scheme, host, t->bucket,
-			     enc_key) < 0)
+	if (st == XVA_OK) {
+		int n = t->path_style
+			? asprintf(&t->url, "%s://%s/%s/%s", scheme, host,
+				   t->bucket, enc_key)
+			: asprintf(&t->url, "%s://%s.%s/%s", scheme, t->bucket,
+				   host, enc_key);
+		if (n < 0) {
 			t->url = NULL;
-	} else {
-		if (asprintf(&t->url, "%s://%s.%s/%s", scheme, t->bucket, host,
-			     enc_key) < 0)
-			t->url = NULL;
+			st = xva_nomem(err);
+		}
 	}
-	if (!t->url) {
-		st = xva_nomem(err);
+	free(enc_key);
+	free(scheme);
+	free(host);
+	return st;
+}
+
+enum xva_status xva_s3_resolve(const char *location,
+			       const struct xva_source_options *o,
+			       struct xva_s3_target *t, struct xva_err *err)
+{
+	char *cred_file = NULL, *config_file = NULL;
+	const char *profile_name, *endpoint = NULL;
+	struct profile p = { 0 };
+	enum xva_status st;
+
+	memset(t, 0, sizeof(*t));
+	st = parse_location(location, t, err);
+	if (st != XVA_OK)
 		goto out;
-	}
-	st = XVA_OK;
+	profile_name = o->aws_profile ? o->aws_profile : env("AWS_PROFILE");
+	if (!profile_name)
+		profile_name = env("AWS_DEFAULT_PROFILE");
+	if (!profile_name)
+		profile_name = "default";
+	st = load_profile(profile_name, &cred_file, &config_file, &p, err);
+	if (st == XVA_OK)
+		st = find_credentials(t, o, profile_name, cred_file,
+				      config_file, &p, err);
+	if (st == XVA_OK)
+		st = pick_region(o, &p, t, err);
+	if (st == XVA_OK)
+		st = pick_addressing(o, &p, t, &endpoint, err);
+	if (st == XVA_OK)
+		st = build_url(t, endpoint, err);
 out:
 	profile_free(&p);
 	free(cred_file);
 	free(config_file);
-	free(enc_key);
-	free(scheme);
-	free(host);
 	if (st != XVA_OK)
 		xva_s3_target_free(t);
 	return st;
