@@ -6,7 +6,7 @@ PACKAGES="
   build-essential cmake pkg-config
   libfuse3-dev fuse3
   libarchive-dev libxml2-dev libxxhash-dev libssl-dev libjson-c-dev
-  e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace
+  e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace xorriso
   xxhash bc fio valgrind clang libclang-rt-dev passwd bash-completion dpkg-dev
   parted lvm2
   libxen-dev libvirt-clients libxml2-utils

@@ -9,6 +9,7 @@
 #include "source/source.h"
 #include "export/indexcache.h"
 #include "export/members.h"
+#include "export/notexport.h"
 #include "export/tarindex.h"
 #include "xvafs/verify.h"
 #include "xvafs/xva.h"
@@ -185,6 +186,8 @@ static enum xva_status walk(struct xva *xva, struct xva_err *err)
 
 	xva->idx.cut_disk_pos = UINT64_MAX;
 	st = xva_tar_walk(xva->src, on_member, &ctx, err);
+	if (st == XVA_EFORMAT && err->reason == XVA_R_NOT_TAR)
+		xva_explain_not_export(xva->src, err);
 	if (st == XVA_ETRUNCATED) {
 		/* Cut short: serve what is there; reads past it fail. */
 		xva->idx.truncated = true;
@@ -279,11 +282,17 @@ static enum xva_status read_structure(struct xva *xva, const char *location,
 	if (st != XVA_OK)
 		return st;
 	shrink(&xva->map);
-	if (!xva->idx.has_ova && xva->map.n_disks == 0)
-		return xva_fail_why(err, XVA_EFORMAT, XVA_R_NO_EXPORT,
-				    "not an export: the tar holds neither ova.xml "
-				    "nor any disk data%s", xva->idx.members
-				    ? "" : " (it is empty or all zeros)");
+	if (!xva->idx.has_ova && xva->map.n_disks == 0) {
+		xva_fail_why(err, XVA_EFORMAT, XVA_R_NO_EXPORT, "not an "
+			     "export: the tar holds neither ova.xml nor any "
+			     "disk data%s", xva->idx.members ? "" :
+			     " (it is empty or all zeros)");
+		/* Images that start with zeros (ISO 9660, a fixed VHD)
+		 * read as an empty tar. */
+		if (xva->idx.members == 0)
+			xva_explain_not_export(xva->src, err);
+		return XVA_EFORMAT;
+	}
 	if (xva->idx.has_ova)
 		st = load_ova(xva, err);
 	if (st == XVA_OK)

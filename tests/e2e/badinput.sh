@@ -47,6 +47,39 @@ refused "$WORK/xz.xva" 2 "xz-compressed; xvafs reads plain, gzip and zstd export
 refused "$WORK/missing.xva" 2 "cannot open: No such file"
 refused "$WORK" 2 "not a regular file"
 
+# Disk images people mistake for exports are named, with what reads
+# them, whatever their first bytes (a fixed VHD and an ISO start with
+# zeros, and read as an empty tar).
+if command -v qemu-img >/dev/null; then
+	qemu-img create -q -f qcow2 "$WORK/img.qcow2" 1G
+	refused "$WORK/img.qcow2" 2 "not an export but a qcow2 disk image \(version 3, virtual size 1.0 GiB\): qemu-img"
+	qemu-img create -q -f vpc "$WORK/dynamic.vhd" 1G
+	refused "$WORK/dynamic.vhd" 2 "not an export but a dynamic VHD disk image .*format vpc"
+	qemu-img create -q -f vpc -o subformat=fixed "$WORK/fixed.vhd" 8M
+	refused "$WORK/fixed.vhd" 2 "not an export but a fixed VHD disk image \(virtual size 8.0 MiB\)"
+	qemu-img create -q -f vhdx "$WORK/img.vhdx" 1G
+	refused "$WORK/img.vhdx" 2 "not an export but a VHDX disk image"
+	qemu-img create -q -f vmdk "$WORK/img.vmdk" 1G
+	refused "$WORK/img.vmdk" 2 "not an export but a VMDK disk image"
+	qemu-img create -q -f vdi "$WORK/img.vdi" 1G
+	refused "$WORK/img.vdi" 2 "not an export but a VirtualBox VDI disk image"
+else
+	note "SKIP part: qemu-img (qemu-utils) is not installed: image formats not checked"
+fi
+truncate -s 16M "$WORK/mbr.img" "$WORK/gpt.img"
+echo ',8M,L' | sfdisk -q "$WORK/mbr.img"
+refused "$WORK/mbr.img" 2 "not an export but a raw disk image with an MBR partition table: it is already what xvafs serves"
+echo ',8M,L' | sfdisk -q -X gpt "$WORK/gpt.img"
+refused "$WORK/gpt.img" 2 "not an export but a raw disk image with a GPT partition table"
+if command -v xorriso >/dev/null; then
+	mkdir -p "$WORK/iso"
+	echo hello >"$WORK/iso/file"
+	xorriso -as mkisofs -quiet -o "$WORK/img.iso" "$WORK/iso" 2>/dev/null
+	refused "$WORK/img.iso" 2 "not an export but an ISO 9660"
+else
+	note "SKIP part: xorriso is not installed: ISO images not checked"
+fi
+
 # A damaged header: one bit of the first chunk's name flipped.
 cp "$WORK/good.xva" "$WORK/bad-header.xva"
 at=$(grep -boa 'Ref:1/00000000' "$WORK/bad-header.xva" | head -1 | cut -d: -f1)
