@@ -4,7 +4,8 @@
  * of input is adding one module here.
  *
  * Kinds: a plain local file (source_file.c), an object on a web server or
- * in S3 (source_http.c), and a gzip or zstd stream over either of them
+ * in S3 (source_http.c), a file Xen Orchestra encrypted over either of
+ * them (source/crypt.c), and a gzip or zstd stream over any of these
  * (source_gzip.c, source_zstd.c). xva_source_open(), the factory in
  * source_open.c (which no kind calls), picks the raw kind from the location
  * and stacks a decoder on it when the first bytes are a gzip or zstd magic;
@@ -30,6 +31,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "xvafs/crypt.h"
 #include "xvafs/error.h"
 
 #define XVA_SIZE_UNKNOWN UINT64_MAX
@@ -64,6 +66,10 @@ struct xva_source_options {
 	int s3_path_style;       /* 1 path-style, 0 virtual-host, -1 auto */
 	unsigned timeout_s;      /* per request; 0: the default */
 	unsigned retries;        /* per request; 0: the default */
+	/* An encrypted file: serve its bytes before its tag is checked (the
+	 * user asked for it; the source then warns that they are not
+	 * authenticated). */
+	bool crypt_unauthenticated;
 };
 
 /* Facts for --list and the logs. */
@@ -173,6 +179,45 @@ enum xva_status xva_source_zstd_open(struct xva_source *raw,
 				     const struct xva_source_options *o,
 				     struct xva_source **out,
 				     struct xva_err *err);
+
+/* A file Xen Orchestra encrypted with KEY and ALG, read as its plaintext
+ * (RAW's size - 28 bytes) over RAW, a raw source of known size. Where it
+ * starts, by its authentication (the tag over the whole file):
+ *  - the cache folder (o->cache_dir) records that this file was
+ *    authenticated with this key, and o->fresh_pass is not set: it reads
+ *    anywhere (XVA_CRYPT_AUTH_CACHED);
+ *  - else with o->crypt_unauthenticated: it reads anywhere and its
+ *    warning says it is not authenticated (XVA_CRYPT_AUTH_SKIPPED);
+ *  - else it starts in a pass (XVA_CRYPT_AUTH_PENDING): finish_pass
+ *    checks the tag (XVA_ECORRUPT, reason XVA_R_STREAM_CHECKSUM, when it
+ *    does not match; every read fails from then on), records it in the
+ *    cache folder, and then it reads anywhere (XVA_CRYPT_AUTH_CHECKED).
+ * Errors: XVA_EFORMAT for a file too short to be encrypted (or too long
+ * for AES-256-GCM), XVA_EUNSUPPORTED for a cipher OpenSSL lacks. */
+enum xva_status xva_source_crypt_open(struct xva_source *raw,
+				      const struct xva_crypt_key *key,
+				      enum xva_crypt_alg alg,
+				      const struct xva_source_options *o,
+				      struct xva_source **out,
+				      struct xva_err *err);
+enum xva_crypt_auth {
+	XVA_CRYPT_AUTH_NOT_ENCRYPTED = 0, /* not a crypt source */
+	XVA_CRYPT_AUTH_PENDING,  /* in its pass: the tag is checked at its end */
+	XVA_CRYPT_AUTH_SKIPPED,  /* not checked: crypt_unauthenticated */
+	XVA_CRYPT_AUTH_CACHED,   /* checked before, with this key */
+	XVA_CRYPT_AUTH_CHECKED,  /* checked by this process */
+	XVA_CRYPT_AUTH_FAILED,   /* the tag does not match: no reads */
+};
+/* SRC's state; NOTE (may be NULL) gets why it FAILED, or why its
+ * authentication could not be recorded, or "". */
+enum xva_crypt_auth xva_crypt_auth_state(const struct xva_source *src,
+					 char *note, size_t note_len);
+/* Checks SRC's tag now, reading the whole file (progress and stop from
+ * its options): ends its pass if it is in one, else makes a pass of its
+ * own (--verify; after crypt_unauthenticated). A tag that does not match
+ * is XVA_ECORRUPT and every read fails from then on. */
+enum xva_status xva_crypt_authenticate(struct xva_source *src,
+				       struct xva_err *err);
 
 /* For the kinds: fills the common fields (fd and direct_fd -1). */
 enum xva_status xva_source_init(struct xva_source *src,
