@@ -21,7 +21,8 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 echo "install-deps: installed:" $PACKAGES
 
-# The remote source's test servers: s3rver, pinned by
+# The remote source's test servers (s3rver) and Xen Orchestra's remote
+# handler (@xen-orchestra/fs, which writes the encrypted repositories), pinned by
 # tests/servers/package-lock.json. npm comes with nodejs from some sources
 # and as its own package from Debian's.
 if ! command -v npm >/dev/null; then
@@ -29,4 +30,4 @@ if ! command -v npm >/dev/null; then
 fi
 servers=$(cd "$(dirname "$0")/../tests/servers" && pwd)
 (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error)
-echo "install-deps: installed s3rver in $servers/node_modules"
+echo "install-deps: installed s3rver and @xen-orchestra/fs in $servers/node_modules"

@@ -25,6 +25,7 @@ PUBLIC = {
     "checksum.h": "export", "verify.h": "export", "read.h": "access",
     "view.h": "access", "overlay.h": "access", "vm.h": "vm",
     "partition.h": "guest", "lvm.h": "guest", "fsprobe.h": "guest",
+    "guest.h": "guest", "crypt.h": "source",
     "repository.h": "export",
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

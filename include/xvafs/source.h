@@ -4,11 +4,12 @@
  * of input is adding one module here.
  *
  * Kinds (in src/source/): a plain local file (file.c), an object on a
- * web server or in S3 (http.c), and a gzip or zstd stream over either of
- * them (gzip.c, zstd.c). xva_source_open(), the factory in open.c (which
- * no kind calls), picks the raw kind from the location and stacks a
- * decoder on it when the first bytes are a gzip or zstd magic; exports
- * are named .xva either way. source.c is the base every kind uses.
+ * web server or in S3 (http.c), a file Xen Orchestra encrypted over
+ * either of them (crypt.c), and a gzip or zstd stream over any of these
+ * (gzip.c, zstd.c). xva_source_open(), the factory in open.c (which no
+ * kind calls), picks the raw kind from the location and stacks a decoder
+ * on it when the first bytes are a gzip or zstd magic; exports are named
+ * .xva either way. source.c is the base every kind uses.
  *
  * This header is what front ends may know of a source: its options and
  * facts. What the kinds implement and the calls the core makes are in
@@ -68,6 +69,10 @@ struct xva_source_options {
 	int s3_path_style;       /* 1 path-style, 0 virtual-host, -1 auto */
 	unsigned timeout_s;      /* per request; 0: the default */
 	unsigned retries;        /* per request; 0: the default */
+	/* An encrypted file: serve its bytes before its tag is checked (the
+	 * user asked for it; the source then warns that they are not
+	 * authenticated). */
+	bool crypt_unauthenticated;
 };
 
 /* Facts for --list and the logs. */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "xvafs/error.h"
+#include "xvafs/crypt.h"
 #include "xvafs/source.h"
 
 /* What each kind implements; callers use the xva_source_* calls below. */
@@ -103,6 +104,56 @@ enum xva_status xva_source_zstd_open(struct xva_source *raw,
 				     const struct xva_source_options *o,
 				     struct xva_source **out,
 				     struct xva_err *err);
+
+/* A file Xen Orchestra encrypted with KEY and ALG, read as its plaintext
+ * (RAW's size - 28 bytes) over RAW, a raw source of known size. Where it
+ * starts, by its authentication (the tag over the whole file):
+ *  - the cache folder (o->cache_dir) records that this file was
+ *    authenticated with this key, and o->fresh_pass is not set: it reads
+ *    anywhere (XVA_CRYPT_AUTH_CACHED);
+ *  - else with o->crypt_unauthenticated: it reads anywhere and its
+ *    warning says it is not authenticated (XVA_CRYPT_AUTH_SKIPPED);
+ *  - else it starts in a pass (XVA_CRYPT_AUTH_PENDING): finish_pass
+ *    checks the tag (XVA_ECORRUPT, reason XVA_R_STREAM_CHECKSUM, when it
+ *    does not match; every read fails from then on), records it in the
+ *    cache folder, and then it reads anywhere (XVA_CRYPT_AUTH_CHECKED).
+ * Errors: XVA_EFORMAT for a file too short to be encrypted (or too long
+ * for AES-256-GCM), XVA_EUNSUPPORTED for a cipher OpenSSL lacks. */
+enum xva_status xva_source_crypt_open(struct xva_source *raw,
+				      const struct xva_crypt_key *key,
+				      enum xva_crypt_alg alg,
+				      const struct xva_source_options *o,
+				      struct xva_source **out,
+				      struct xva_err *err);
+enum xva_crypt_auth {
+	XVA_CRYPT_AUTH_NOT_ENCRYPTED = 0, /* not a crypt source */
+	XVA_CRYPT_AUTH_PENDING,  /* in its pass: the tag is checked at its end */
+	XVA_CRYPT_AUTH_SKIPPED,  /* not checked: crypt_unauthenticated */
+	XVA_CRYPT_AUTH_CACHED,   /* checked before, with this key */
+	XVA_CRYPT_AUTH_CHECKED,  /* checked by this process */
+	XVA_CRYPT_AUTH_FAILED,   /* the tag does not match: no reads */
+};
+/* SRC's state; NOTE (may be NULL) gets why it FAILED, or why its
+ * authentication could not be recorded, or "". */
+enum xva_crypt_auth xva_crypt_auth_state(const struct xva_source *src,
+					 char *note, size_t note_len);
+/* Checks SRC's tag now, reading the whole file (progress and stop from
+ * its options): ends its pass if it is in one, else makes a pass of its
+ * own (--verify; after crypt_unauthenticated). A tag that does not match
+ * is XVA_ECORRUPT and every read fails from then on. */
+enum xva_status xva_crypt_authenticate(struct xva_source *src,
+				       struct xva_err *err);
+
+/* For the kinds: fills the common fields (fd and direct_fd -1). */
+enum xva_status xva_source_init(struct xva_source *src,
+				const struct xva_source_ops *ops,
+				const char *location, const char *identity,
+				struct xva_err *err);
+/* Adds a line to SRC's warning ("; " between lines). */
+void xva_source_warn(struct xva_source *src, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Frees the common fields (not SRC itself). */
+void xva_source_fini(struct xva_source *src);
 
 /* For the kinds: fills the common fields (fd and direct_fd -1). */
 enum xva_status xva_source_init(struct xva_source *src,
