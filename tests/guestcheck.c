@@ -15,7 +15,7 @@
 
 static void print_fs(const struct xva_fsinfo *fs)
 {
-	printf(" TYPE=%s VERSION=%s LABEL=\"%s\" UUID=%s\n", fs->type,
+	printf(" TYPE=%s VERSION=\"%s\" LABEL=\"%s\" UUID=%s\n", fs->type,
 	       fs->version, fs->label, fs->uuid);
 }
 
