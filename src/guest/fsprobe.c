@@ -153,12 +153,13 @@ static bool probe_fat(const unsigned char *s, struct xva_fsinfo *fs)
 	unsigned ssz = le16(s + 11), spc = s[13], fats = s[16];
 	uint64_t sectors = le16(s + 19) ? le16(s + 19) : le32(s + 32);
 	uint64_t fat_len = le16(s + 22) ? le16(s + 22) : le32(s + 36);
-	uint64_t dir = ((uint64_t)le16(s + 17) * 32 + ssz - 1) / ssz;
-	uint64_t meta = le16(s + 14) + fats * fat_len + dir, clusters;
+	uint64_t dir, meta, clusters;
 	const unsigned char *id, *label;
 
-	if (!fat_bpb(s))
+	if (!fat_bpb(s)) /* before dividing by its sizes */
 		return false;
+	dir = ((uint64_t)le16(s + 17) * 32 + ssz - 1) / ssz;
+	meta = le16(s + 14) + fats * fat_len + dir;
 	clusters = sectors > meta ? (sectors - meta) / spc : 0;
 	if (le16(s + 22) == 0) {
 		set(fs, "vfat", "FAT32");
