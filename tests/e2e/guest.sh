@@ -11,7 +11,9 @@
 #     with its own LVM code, and from the LV guestcheck serves.
 # Needs root (loop devices for lvm2) and the tools of guestfixtures.sh.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=guestfixtures.sh
 source "$(dirname "$0")/guestfixtures.sh"
 : "${GUESTCHECK:?path to guestcheck}"
 
@@ -148,8 +150,9 @@ compare_lv vgs/data "$F/lv/vgs-data.img" "$F/sa.img" "$F/sb.img"
 note "two VGs named VolGroup00"
 "$GUESTCHECK" list "$F/d1.img" "$F/d2.img" >"$WORK/dup"
 mapfile -t paths < <(sed -n 's/^lv path=\([^ ]*\) .*/\1/p' "$WORK/dup")
-[ "${#paths[@]}" = 2 ] && [ "${paths[0]}" != "${paths[1]}" ] ||
+if [ "${#paths[@]}" != 2 ] || [ "${paths[0]}" = "${paths[1]}" ]; then
 	fail "two LVs with distinct paths expected: ${paths[*]}"
+fi
 for p in "${paths[@]}"; do
 	case $p in VolGroup00.*/LogVol00) ;; *) fail "path $p" ;; esac
 done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Disk images with partitions, LVM volumes and filesystems, made with the
 # real tools only (sfdisk, lvm2, mkfs.*), and the bytes each partition and
 # LV must hold, taken from what those tools report -- never from xvafs's
