@@ -10,6 +10,7 @@
  *            overlay was opened for writing)
  *   slice    the bytes [offset, offset + len) of another view, every
  *            operation clipped to them and moved by offset: a partition
+ *   map      segments striped over other views: an LVM logical volume
  *
  * How a reader reads is decided once, when it opens the view
  * (xva_view_choose): into a buffer (COPY), as segments of files it may
@@ -102,6 +103,37 @@ enum xva_status xva_view_overlay(const struct xva *xva,
 enum xva_status xva_view_slice(struct xva_view *parent, uint64_t offset,
 			       uint64_t len, const char *name,
 			       struct xva_view **out, struct xva_err *err);
+/* A MAP view: SIZE bytes made of segments laid end to end, each mapping
+ * its run of the view onto stripes over parent views (an LVM logical
+ * volume over its physical volumes' data areas).
+ *
+ * A segment covers [start, start + len) of the view. Its bytes are a
+ * pattern of CHUNK-byte chunks dealt out round-robin over N_STRIPES
+ * parents (Linux dm-stripe): pattern byte p is in chunk c = p / chunk,
+ * on stripe c % n, at stripe byte (c / n) * chunk + p % chunk, that is
+ * parent byte stripes[c % n].offset plus that. The segment starts SKIP
+ * bytes into its pattern (a piece of a longer striped run). One stripe
+ * is linear (CHUNK is then unused); none reads as zeros. Segments must
+ * follow each other from 0 to SIZE. */
+struct xva_map_stripe {
+	struct xva_view *view;
+	uint64_t offset;   /* parent byte of the stripe's first chunk */
+};
+struct xva_map_seg {
+	uint64_t start, len;
+	uint64_t skip;     /* bytes into the pattern the segment starts at */
+	uint64_t chunk;    /* bytes; > 0 when n_stripes > 1 */
+	unsigned n_stripes; /* 0: zeros */
+	const struct xva_map_stripe *stripes;
+};
+/* The map view of SEGS (copied), named NAME (copied): writable when
+ * WRITABLE and every parent is; it splices and reads O_DIRECT when every
+ * parent can. XVA_EINVAL for segments that do not tile [0, SIZE) or name
+ * parent bytes past a parent's end; XVA_ENOMEM. */
+enum xva_status xva_view_map(const char *name, uint64_t size,
+			     const struct xva_map_seg *segs, size_t n_segs,
+			     bool writable, struct xva_view **out,
+			     struct xva_err *err);
 /* The view of disk INDEX of XVA: through OVL when there is one. */
 enum xva_status xva_view_open(const struct xva *xva, struct xva_overlay *ovl,
 			      size_t index, bool writable,
