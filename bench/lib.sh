@@ -79,7 +79,7 @@ slow_disk_stop() {
 		rm -f "$slow.ext4"
 	fi
 	[ -n "$slow_cg" ] && [ -d "$slow_cg" ] && rmdir "$slow_cg" 2>/dev/null
-	slow= slow_loop= slow_cg=
+	slow='' slow_loop='' slow_cg=''
 	return 0
 }
 # slow_limit BPS IOPS: the reads allowed from the slow disk (0: no limit).
