@@ -170,7 +170,9 @@ describe() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$meta"; }
 # note ID WHO RUN VALUE: one measurement, recorded and shown.
 note() {
 	printf '%s\t%s\t%s\t%s\n' "$@" >>"$results"
-	printf '  %-14s run %d  %-6s %s\n' "$1" "$3" "$2" "$4"
+	local v=$4
+	[ "$v" = fail ] || v=$(printf '%.3f' "$v")
+	printf '  %-14s run %d  %-6s %s\n' "$1" "$3" "$2" "$v"
 }
 # in_order RUN: the builds, in an order that alternates from run to run
 # (neither is always the one that runs right after the reference).
@@ -446,7 +448,7 @@ machine_line="$(nproc) cores ($cpu), $mem GiB of memory, kernel $(uname -r), lib
 [ -n "$virt" ] && [ "$virt" != none ] && machine_line+=", a virtual machine ($virt)"
 machine_line+="; data on $storage"
 mode=$([ $quick = yes ] && echo "quick mode, " || true)
-header="Measured $(date +%Y-%m-%d) by \`bench/all.sh\` (${mode}$RUNS runs of each, min / median / max; every reference in the same run) on: $machine_line."
+header="Measured $(date +%Y-%m-%d) by \`bench/all.sh\` (${mode}$RUNS run$( ((RUNS > 1)) && echo s || true) of each, min / median / max; every reference in the same run) on: $machine_line."
 
 echo "machine: $machine_line"
 echo "date: $(date -Is); load: $(cut -d' ' -f1-3 /proc/loadavg)"
