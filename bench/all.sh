@@ -125,11 +125,24 @@ what() {
 		echo "revision $1, $(git -C "$here/.." log -1 --format='%h %s' "$1" | cut -c1-80)"
 	fi
 }
+# commit_of SPEC DIR: the short commit a build was made from, for the
+# README ("uncommitted changes" when its source tree has them).
+commit_of() {
+	if [ -x "$1/xvafs" ]; then
+		local c
+		c=$(git -C "$2/.." rev-parse --short HEAD 2>/dev/null) || { echo "an unknown commit"; return; }
+		[ -z "$(git -C "$2/.." status --porcelain --untracked-files=no)" ] || c+=" with uncommitted changes"
+		echo "$c"
+	else
+		git -C "$here/.." rev-parse --short "$1^{commit}"
+	fi
+}
 declare -A bin label
 dir=$(resolve "$after")
 builds=(after)
 bin[after]=$dir/xvafs
 label[after]=$(what "$after" "$dir")
+after_commit=$(commit_of "$after" "$dir")
 after=$dir
 if [ -n "$before" ]; then
 	dir=$(resolve "$before")
@@ -171,7 +184,7 @@ describe() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$meta"; }
 note() {
 	printf '%s\t%s\t%s\t%s\n' "$@" >>"$results"
 	local v=$4
-	[ "$v" = fail ] || v=$(printf '%.3f' "$v")
+	[[ $v == *.* ]] && v=$(printf '%.3f' "$v") # seconds; IOPS are whole
 	printf '  %-14s run %d  %-6s %s\n' "$1" "$3" "$2" "$v"
 }
 # in_order RUN: the builds, in an order that alternates from run to run
@@ -289,7 +302,7 @@ slow_up() {
 part_throttled() {
 	local mbps r who t
 	slow_up
-	echo "== throttled: $(disk_size "$DISK_MIB") disk, a third holes, on ext4 on a direct-I/O loop device, blkio limits"
+	echo "== throttled: $(disk_size "$DISK_MIB") disk, a third holes, $(gb "$(stat -c %s "$slow_export")") \`.xva\` on ext4 on a direct-I/O loop device, blkio limits"
 	for mbps in $LIMITS; do
 		describe "seq-$mbps" time "\`cat\` through the mount, reads limited to $mbps MB/s" "\`cat\` of the \`.xva\`" ">= 0.9 every run"
 		slow_limit $((mbps * 1000000)) 0
@@ -448,7 +461,7 @@ machine_line="$(nproc) cores ($cpu), $mem GiB of memory, kernel $(uname -r), lib
 [ -n "$virt" ] && [ "$virt" != none ] && machine_line+=", a virtual machine ($virt)"
 machine_line+="; data on $storage"
 mode=$([ $quick = yes ] && echo "quick mode, " || true)
-header="Measured $(date +%Y-%m-%d) by \`bench/all.sh\` (${mode}$RUNS run$( ((RUNS > 1)) && echo s || true) of each, min / median / max; every reference in the same run) on: $machine_line."
+header="Measured $(date +%Y-%m-%d), xvafs at $after_commit, by \`bench/all.sh\` (${mode}$RUNS run$( ((RUNS > 1)) && echo s || true) of each, min / median / max; every reference in the same run) on: $machine_line."
 
 echo "machine: $machine_line"
 echo "date: $(date -Is); load: $(cut -d' ' -f1-3 /proc/loadavg)"
