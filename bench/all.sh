@@ -7,6 +7,7 @@
 #
 #   bench/all.sh [--quick] [--runs N] [--before BUILD|REV] [--after BUILD|REV]
 #                [--parts "PART..."] [--update-readme] [--readme FILE]
+#                [--scripts "NAME..."|all]
 #
 # BUILD is a build folder (holding xvafs and tests/mkxva); REV is a git
 # revision of this repository, built once into $BENCH_DIR/build-SHA.
@@ -37,8 +38,15 @@
 # with RUNTIME 10 / 3 s, URL_MIB 1024 / 256, BENCH_RTTS "0 5 20" / "0",
 # LIMITS "200 500 1000", RUNS 5 / 1. The environment overrides each.
 #
+# --scripts also runs these other scripts of bench/ (NAME.sh; all: every
+# one), with each build in turn, and prints their outputs one after the
+# other (each measures its own reference), so that no bench is left out
+# of a before/after comparison; with --quick they get small sizes too.
+# --parts "" runs only them.
+#
 # Results go to $BENCH_DIR/all.meta and all.tsv (bench/all_report.py
-# prints the tables again from them).
+# prints the tables again from them); the scripts' outputs to
+# $BENCH_DIR/script-NAME-BUILD.log.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -55,6 +63,7 @@ before=${XVAFS_BEFORE:-}
 after=${XVAFS_AFTER:-${BUILD:-$here/../build}}
 parts="cached throttled verify overlay zstd gzip url"
 runs=
+scripts=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=yes ;;
@@ -62,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--before) before=$2; shift ;;
 	--after) after=$2; shift ;;
 	--parts) parts=$2; shift ;;
+	--scripts) scripts=$2; shift ;;
 	--update-readme) update_readme=yes ;;
 	--readme) readme=$2; readme_given=yes; shift ;;
 	-h | --help) usage 0 ;;
@@ -76,6 +86,11 @@ fi
 all_parts=" cached throttled verify overlay zstd gzip url "
 for p in $parts; do
 	[[ $all_parts == *" $p "* ]] || { echo "all.sh: unknown part $p" >&2; exit 2; }
+done
+all_scripts="seqread randread usable index verify overlay throttled nbd compressed remote mounted"
+[ "$scripts" = all ] && scripts=$all_scripts
+for p in $scripts; do
+	[[ " $all_scripts " == *" $p "* ]] || { echo "all.sh: no script bench/$p.sh to run" >&2; exit 2; }
 done
 
 if [ $quick = yes ]; then
@@ -450,6 +465,45 @@ part_url() {
 	done
 }
 
+# --- the other scripts -------------------------------------------------------
+
+# script_setup NAME: the arguments (s_args) and environment (s_env) of
+# bench/NAME.sh in this mode: their own defaults, or small sizes with
+# --quick; --runs is passed on.
+script_setup() {
+	s_args=()
+	s_env=()
+	[ -n "$runs" ] && s_env+=("RUNS=$runs")
+	[ $quick = yes ] || return 0
+	[ -n "$runs" ] || s_env+=(RUNS=1)
+	case $1 in
+	seqread | usable | verify | compressed) s_args=(256) ;;
+	randread) s_args=(256) s_env+=(IOS=5000) ;;
+	index) s_env+=("MEMBERS_K=10 100") ;;
+	overlay) s_args=(256) s_env+=(RUNTIME=3) ;;
+	throttled) s_args=(256) s_env+=("PARTS=seq verify" LIMITS=500) ;;
+	nbd) s_args=(256) s_env+=(IOS=2000) ;;
+	remote) s_env+=(BENCH_SEQ_MIB=256 BENCH_MEMBERS=1000 BENCH_RTTS=0) ;;
+	mounted) s_env+=(COMPRESSED_MIB=256 URL_MIB=256 BENCH_MEMBERS=1000 BENCH_RTTS=0) ;;
+	esac
+}
+
+run_scripts() {
+	local name who log rc
+	for name in $scripts; do
+		script_setup "$name"
+		for who in "${builds[@]}"; do
+			log=$work/script-$name-$who.log
+			echo "=== bench/$name.sh ${s_args[*]} (${s_env[*]}), $who: ${label[$who]}"
+			rc=0
+			env "${s_env[@]}" BUILD="$(dirname "${bin[$who]}")" BENCH_DIR="$work" \
+				bash "$here/$name.sh" "${s_args[@]}" >"$log" 2>&1 || rc=$?
+			sed 's/^/    /' "$log"
+			[ $rc = 0 ] || echo "    (bench/$name.sh exited with status $rc)"
+		done
+	done
+}
+
 # --- the run -----------------------------------------------------------------
 
 libfuse=$(pkg-config --modversion fuse3 2>/dev/null || fusermount3 --version | sed 's/.*: //')
@@ -468,11 +522,13 @@ echo "date: $(date -Is); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for who in "${builds[@]}"; do
 	echo "$who: ${bin[$who]} (${label[$who]})"
 done
-echo "runs: $RUNS; parts: $parts$([ $quick = yes ] && echo "; quick mode" || true)"
+echo "runs: $RUNS; parts: $parts; scripts: ${scripts:-none}$([ $quick = yes ] && echo "; quick mode" || true)"
 for p in $parts; do
 	"part_$p"
 done
+[ -z "$scripts" ] || run_scripts
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$parts" ] || exit 0
 echo
 report=(python3 "$here/all_report.py" "$meta" "$results" "${builds[*]}" "$header")
 [ $update_readme = yes ] && report+=("$readme")
