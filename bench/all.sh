@@ -286,7 +286,7 @@ part_cached() {
 	local xva desc r who t
 	xva=$(seq_export "$DISK_MIB")
 	desc="$(disk_size "$DISK_MIB") disk, a third holes, $(gb "$(stat -c %s "$xva")") \`.xva\`"
-	describe cached time "\`cat\` through the mount, host-cached storage ($desc)" "\`cat\` of the \`.xva\`" ">= 0.5"
+	describe cached time "\`cat\` through the mount, unthrottled, page cache dropped ($desc)" "\`cat\` of the \`.xva\`" ">= 0.5"
 	describe cached-p0 time "the same, \`-o prefetch=0\`" "\`cat\` of the \`.xva\`" "defaults never slower"
 	echo "== cached: $desc, in $work"
 	for ((r = 0; r < RUNS; r++)); do
