@@ -177,8 +177,10 @@ mnt=$work/all-mnt
 mkdir -p "$mnt"
 meta=$work/all.meta
 results=$work/all.tsv
-: >"$meta"
-: >"$results"
+if [ -n "$parts" ]; then # a run of --scripts alone keeps the last results
+	: >"$meta"
+	: >"$results"
+fi
 srv_started=no
 
 cleanup() {
@@ -494,7 +496,7 @@ run_scripts() {
 		script_setup "$name"
 		for who in "${builds[@]}"; do
 			log=$work/script-$name-$who.log
-			echo "=== bench/$name.sh ${s_args[*]} (${s_env[*]}), $who: ${label[$who]}"
+			echo "=== bench/$name.sh ${s_args[*]} (${s_env[*]}), $who: ${label[$who]:0:60}"
 			rc=0
 			env "${s_env[@]}" BUILD="$(dirname "${bin[$who]}")" BENCH_DIR="$work" \
 				bash "$here/$name.sh" "${s_args[@]}" >"$log" 2>&1 || rc=$?
