@@ -4,7 +4,8 @@
 # the index built by walking the headers (warm and cold page cache) and
 # read from the index cache (warm and cold).
 #
-#   bench/index.sh                         (root; BUILD=dir for the build)
+#   bench/index.sh                         (root; BUILD=dir for the build;
+#                                           MEMBERS_K="10 100 1000", thousands)
 . "$(dirname "$0")/lib.sh"
 [ "$can_drop" = yes ] || { echo "bench: needs root to drop the page cache" >&2; exit 1; }
 mnt=$work/mnt
@@ -24,7 +25,7 @@ mount_once() {
 machine
 printf '%9s %14s | %-26s | %-26s | %-26s | %-26s\n' members "xva bytes" \
 	"walk, warm (s, max RSS)" "walk, cold" "cache, warm" "cache, cold"
-for k in 10 100 1000; do
+for k in ${MEMBERS_K:-10 100 1000}; do
 	members=$((k * 1000))
 	xva=$work/idx-$k.xva
 	if [ ! -f "$xva" ]; then

@@ -45,6 +45,51 @@ machine() {
 	echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), libfuse $(pkg-config --modversion fuse3)"
 }
 
+# The slow disk (bench/throttled.sh, bench/all.sh). This machine's disk is
+# cached by the host and faster than FUSE, which hides what users see on
+# real disks; this makes one: an ext4 image on a loop device with
+# --direct-io=on (the loop device reads its backing file without the page
+# cache), and a cgroup v1 blkio group that limits reads from it. Commands
+# run from a shell inside the group (in_cg), the daemon included.
+#
+# slow_disk_start BYTES: an empty file system of at least BYTES, mounted
+# at $slow; sets slow, slow_loop, slow_dev (MAJ:MIN) and slow_cg. Needs
+# root and the blkio controller. slow_disk_stop undoes exactly that.
+slow=
+slow_loop=
+slow_dev=
+slow_cg=
+slow_disk_start() {
+	[ -d /sys/fs/cgroup/blkio ] || { echo "bench: no cgroup v1 blkio controller" >&2; return 1; }
+	slow=$work/slow-$$
+	slow_cg=/sys/fs/cgroup/blkio/xvafs-bench-$$
+	mkdir -p "$slow"
+	truncate -s $((($1 + 1700 * MIB) / MIB))M "$slow.ext4"
+	mkfs.ext4 -q -F "$slow.ext4"
+	slow_loop=$(losetup --direct-io=on -f --show "$slow.ext4")
+	mount "$slow_loop" "$slow"
+	slow_dev=$(lsblk -dno MAJ:MIN "$slow_loop" | tr -d ' ')
+	mkdir -p "$slow_cg"
+}
+slow_disk_stop() {
+	[ -n "$slow" ] && mountpoint -q "$slow" && umount "$slow"
+	[ -n "$slow_loop" ] && losetup -d "$slow_loop" 2>/dev/null
+	if [ -n "$slow" ]; then
+		rmdir "$slow" 2>/dev/null
+		rm -f "$slow.ext4"
+	fi
+	[ -n "$slow_cg" ] && [ -d "$slow_cg" ] && rmdir "$slow_cg" 2>/dev/null
+	slow='' slow_loop='' slow_cg=''
+	return 0
+}
+# slow_limit BPS IOPS: the reads allowed from the slow disk (0: no limit).
+slow_limit() {
+	echo "$slow_dev $1" >"$slow_cg/blkio.throttle.read_bps_device"
+	echo "$slow_dev $2" >"$slow_cg/blkio.throttle.read_iops_device"
+}
+# in_cg CMD...: runs CMD from a shell inside the slow disk's group.
+in_cg() { bash -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$slow_cg" "$@"; }
+
 is_fuse_mount() {
 	awk -v m="$1" '$2 == m && $3 ~ /^fuse/ { f = 1 } END { exit !f }' /proc/self/mounts
 }

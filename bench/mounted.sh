@@ -13,12 +13,16 @@
 #               a mount of the URL against curl -o /dev/null of the object.
 #
 #   bench/mounted.sh [compressed] [remote]    (root; BUILD=dir; RUNS=3;
-#       BENCH_RTTS="0 5 20"; BENCH_MEMBERS="1000 10000 100000")
+#       BENCH_RTTS="0 5 20"; BENCH_MEMBERS="1000 10000 100000";
+#       COMPRESSED_MIB=2048, the compressed disk; URL_MIB=1024, the disk
+#       read through a URL mount)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parts=" ${*:-compressed remote} "
 runs=${RUNS:-3}
 rtts=${BENCH_RTTS:-0 5 20}
 members_list=${BENCH_MEMBERS:-1000 10000 100000}
+compressed_mib=${COMPRESSED_MIB:-2048}
+url_mib=${URL_MIB:-1024}
 [ "$can_drop" = yes ] || { echo "bench: needs root (page cache, mounts)" >&2; exit 1; }
 xvafs=$build/xvafs
 mnt=$work/mnt
@@ -31,17 +35,17 @@ machine
 if [[ $parts == *" compressed "* ]]; then
 	# Data that compresses as disks do (bench/compressed_image.py: random,
 	# zeros and real binaries; 15 % of the chunks all zeros).
-	img=$work/mounted-2048.img
-	xva=$work/mounted-2048.xva
+	img=$work/mounted-$compressed_mib.img
+	xva=$work/mounted-$compressed_mib.xva
 	if [ ! -f "$xva" ]; then
-		python3 "$top/bench/compressed_image.py" "$img" 2048
+		python3 "$top/bench/compressed_image.py" "$img" "$compressed_mib"
 		"$build/tests/mkxva" "$xva" "$img=Ref:1"
 		rm -f "$img"
 	fi
 	[ -f "$xva.gz" ] || gzip -c <"$xva" >"$xva.gz"
 	[ -f "$xva.zst" ] || zstd -q -3 -c <"$xva" >"$xva.zst"
 	cache=$work/mounted-cache
-	echo "export: $(stat -c %s "$xva") bytes (a 2 GiB disk, 15 % of its chunks left out); gzip $(stat -c %s "$xva.gz"), zstd $(stat -c %s "$xva.zst")"
+	echo "export: $(stat -c %s "$xva") bytes (a $compressed_mib MiB disk, 15 % of its chunks left out); gzip $(stat -c %s "$xva.gz"), zstd $(stat -c %s "$xva.zst")"
 	for kind in gz zst; do
 		x=$xva.$kind
 		ref=(); ref2=(); first=(); second=(); seq=(); dec=()
@@ -90,9 +94,9 @@ if [[ $parts == *" remote "* ]]; then
 	for m in $members_list; do
 		[ -f "$data/walk-$m.xva" ] || python3 "$top/tests/servers/mksparsexva.py" "$data/walk-$m.xva" "$m"
 	done
-	img=$work/seq-1024.img
-	bench_image "$img" 1024
-	[ -f "$data/seq-1024.xva" ] || "$build/tests/mkxva" "$data/seq-1024.xva" "$img=Ref:1"
+	img=$work/seq-$url_mib.img
+	bench_image "$img" "$url_mib"
+	[ -f "$data/seq-$url_mib.xva" ] || "$build/tests/mkxva" "$data/seq-$url_mib.xva" "$img=Ref:1"
 	nginx_start "$data" || exit 1
 	for rtt in $rtts; do
 		delayproxy_start "$NGINX_TLS_PORT" "$(echo "$rtt / 2" | bc -l)" || exit 1
@@ -115,15 +119,15 @@ if [[ $parts == *" remote "* ]]; then
 		done
 		ref=(); seq=()
 		for ((r = 0; r < runs; r++)); do
-			ref+=("$(timeit curl -s --cacert "$CA_FILE" -o /dev/null "$url/seq-1024.xva")")
-			"$xvafs" -o noindexcache,ca_file="$CA_FILE" "$url/seq-1024.xva" "$mnt"
+			ref+=("$(timeit curl -s --cacert "$CA_FILE" -o /dev/null "$url/seq-$url_mib.xva")")
+			"$xvafs" -o noindexcache,ca_file="$CA_FILE" "$url/seq-$url_mib.xva" "$mnt"
 			mounted "$mnt"
 			seq+=("$(timeit cat "$mnt/Ref:1")")
 			fusermount3 -u "$mnt"
 		done
 		a=$(printf '%s\n' "${ref[@]}" | median)
 		b=$(printf '%s\n' "${seq[@]}" | median)
-		echo "remote ${rtt} ms: cat of a 1 GiB disk through the mount $(f2 "$b") s, curl -o /dev/null of its export $(f2 "$a") s: $(ratio "$a" "$b")"
+		echo "remote ${rtt} ms: cat of a $url_mib MiB disk through the mount $(f2 "$b") s, curl -o /dev/null of its export $(f2 "$a") s: $(ratio "$a" "$b")"
 		kill "$PROXY_PID" 2>/dev/null || true
 	done
 fi

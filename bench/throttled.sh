@@ -31,7 +31,6 @@ LIMITS=${LIMITS:-"200 500 1000"}
 IOPS=${IOPS:-20000}
 PARTS=${PARTS:-"seq verify rand"}
 [ "$can_drop" = yes ] || { echo "bench: needs root to drop the page cache" >&2; exit 1; }
-[ -d /sys/fs/cgroup/blkio ] || { echo "bench: no cgroup v1 blkio controller" >&2; exit 1; }
 
 img=$work/seq-$size_mib.img
 src_xva=$work/seq-$size_mib.xva
@@ -47,37 +46,19 @@ if [[ " $PARTS " == *" rand "* ]]; then
 	[ -f "$full_src" ] || "$build/tests/mkxva" "$full_src" "$full_img=Ref:1"
 fi
 
-# The slow disk: ext4 on a direct-I/O loop device.
-slow=$work/slow
-fs_img=$work/slow.ext4
-cg=/sys/fs/cgroup/blkio/xvafs-bench
+# The slow disk (bench/lib.sh): ext4 on a direct-I/O loop device.
 mnt=$work/mnt
-mkdir -p "$slow" "$mnt"
-loop=
+mkdir -p "$mnt"
 teardown() {
 	mountpoint -q "$mnt" && fusermount3 -u "$mnt" 2>/dev/null
-	mountpoint -q "$slow" && umount "$slow"
-	[ -n "$loop" ] && losetup -d "$loop" 2>/dev/null
-	[ -d "$cg" ] && rmdir "$cg" 2>/dev/null
-	rm -f "$fs_img"
+	slow_disk_stop
 }
 trap teardown EXIT
-truncate -s $(((xva_bytes + 1700 * MIB) / MIB))M "$fs_img"
-mkfs.ext4 -q -F "$fs_img"
-loop=$(losetup --direct-io=on -f --show "$fs_img")
-mount "$loop" "$slow"
+slow_disk_start "$xva_bytes"
 cp "$src_xva" "$slow/vm.xva"
 xva=$slow/vm.xva
 [ -f "$full_src" ] && cp "$full_src" "$slow/full.xva"
-dev=$(lsblk -dno MAJ:MIN "$loop" | tr -d ' ')
-mkdir -p "$cg"
-
-limit() { # limit BPS IOPS: 0 for none
-	echo "$dev $1" >"$cg/blkio.throttle.read_bps_device"
-	echo "$dev $2" >"$cg/blkio.throttle.read_iops_device"
-}
-# in_cg CMD...: runs CMD from a shell inside the cgroup.
-in_cg() { bash -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$cg" "$@"; }
+limit() { slow_limit "$@"; } # limit BPS IOPS: 0 for none
 timed() { local s; s=$(now); "$@" >/dev/null; elapsed "$s"; }
 stats() { # min median max of the ratios on stdin
 	sort -n | awk '{ v[NR] = $1 } END { printf "min %.2f median %.2f max %.2f", v[1], v[int((NR + 1) / 2)], v[NR] }'
