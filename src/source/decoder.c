@@ -1,0 +1,590 @@
+/* The decoder base: the skeleton every compressed kind (gzip.c, zstd.c)
+ * stands on. See decoder.h for what it owns and what a kind gives it.
+ *
+ * Lock order: pass_lock is taken after the overlay's stripes, before the
+ * kind's pass locks (zstd's queue lock) and the raw source's locks, and
+ * held across a whole pass step and the kind's finish and info hooks (see
+ * decoder.h). decoder_read drops it before a random read, which takes
+ * none of this file's locks; the block LRU's lock is a leaf. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "source/decoder.h"
+#include "xvafs/atomicfile.h"
+#include "xvafs/cachefile.h"
+
+#define PASS_INPUT ((size_t)1 << 20)
+#define DEFAULT_MEMORY ((uint64_t)64 << 20)
+#define PROGRESS_NS 200000000ll
+
+/* ---- the pass ------------------------------------------------------ */
+
+void xva_decoder_progress(struct xva_decoder *d, bool force)
+{
+	struct timespec now;
+	long long ns;
+
+	if (!d->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ns = (now.tv_sec - d->last_progress.tv_sec) * 1000000000ll +
+	     (now.tv_nsec - d->last_progress.tv_nsec);
+	if (!force && ns < PROGRESS_NS)
+		return;
+	d->last_progress = now;
+	d->progress(d->progress_ctx, d->in.raw_next,
+		    d->raw_size == XVA_SIZE_UNKNOWN ? 0 : d->raw_size);
+}
+
+enum xva_status xva_decoder_refill(struct xva_decoder *d, struct xva_err *err)
+{
+	struct xva_decoder_input *in = &d->in;
+	size_t left = in->len - in->pos, got;
+	enum xva_status st;
+
+	if (d->stop && *d->stop)
+		return xva_fail(err, XVA_EINTR, "interrupted");
+	memmove(in->data, in->data + in->pos, left);
+	in->off += in->pos;
+	in->pos = 0;
+	in->len = left;
+	st = xva_source_read(d->raw, in->data + left, PASS_INPUT - left,
+			     in->raw_next, &got, err);
+	if (st != XVA_OK)
+		return st;
+	if (got == 0)
+		in->raw_eof = true;
+	in->raw_next += got;
+	in->len += got;
+	xva_decoder_progress(d, false);
+	return XVA_OK;
+}
+
+enum xva_status xva_decoder_pass_broken(struct xva_decoder *d,
+					struct xva_err *err)
+{
+	d->failed = *err;
+	if (d->tmp_path) {
+		unlink(d->tmp_path);
+		free(d->tmp_path);
+		d->tmp_path = NULL;
+	}
+	return err->status;
+}
+
+enum xva_status xva_decoder_read_tail(struct xva_decoder *d,
+				      unsigned char tail[8],
+				      struct xva_err *err)
+{
+	uint64_t at;
+
+	memset(tail, 0, 8);
+	if (d->raw_size == XVA_SIZE_UNKNOWN)
+		return XVA_OK;
+	at = d->raw_size < 8 ? 0 : d->raw_size - 8;
+	return xva_source_read_full(d->raw, tail, (size_t)(d->raw_size - at),
+				    at, d->kind->tail_what, err);
+}
+
+void xva_decoder_not_ours(struct xva_decoder *d, uint64_t at)
+{
+	const char *name = d->kind->name;
+
+	if (d->raw_size != XVA_SIZE_UNKNOWN && d->raw_size > at)
+		xva_source_warn(&d->base, "the %llu bytes after the end of the "
+				"%s stream at compressed byte %llu are not %s "
+				"data: ignored",
+				(unsigned long long)(d->raw_size - at), name,
+				(unsigned long long)at, name);
+	else
+		xva_source_warn(&d->base, "the bytes after the end of the %s "
+				"stream at compressed byte %llu are not %s "
+				"data: ignored", name, (unsigned long long)at,
+				name);
+	d->pb.ended = true;
+}
+
+/* A step failed with ERR: sticky if the kind's cache file now misses
+ * something. */
+static void step_failed(struct xva_decoder *d, struct xva_err *err)
+{
+	if (d->kind->step_broke && d->kind->step_broke(d))
+		xva_decoder_pass_broken(d, err);
+}
+
+static enum xva_status start_pass(struct xva_decoder *d, struct xva_err *err)
+{
+	d->in.data = malloc(PASS_INPUT);
+	if (!d->in.data)
+		return xva_nomem(err);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &d->last_progress);
+	return d->kind->start(d, err);
+}
+
+/* Frees what only the pass needs; also on close. */
+static void end_pass(struct xva_decoder *d)
+{
+	d->kind->end_pass(d);
+	free(d->in.data);
+	d->in.data = NULL;
+	xva_pass_buf_free(&d->pb);
+	d->passing = false;
+	d->base.in_pass = false;
+}
+
+/* ---- the cache file ------------------------------------------------ */
+
+void xva_decoder_file_name(const struct xva_decoder *d, char *buf, size_t len)
+{
+	if (d->persisted)
+		snprintf(buf, len, "the %s %s", d->kind->file, d->cache_path);
+	else if (d->tmp_path)
+		snprintf(buf, len, "the %s %s", d->kind->file, d->tmp_path);
+	else
+		snprintf(buf, len, "the temporary %s in %s", d->kind->file,
+			 d->tmp_dir ? d->tmp_dir : "?");
+}
+
+enum xva_status xva_decoder_write_failed(const struct xva_decoder *d,
+					 int errnum, struct xva_err *err)
+{
+	const char *dir = d->tmp_path ? d->cache_dir : d->tmp_dir;
+	char name[4200];
+
+	if (errnum == ENOSPC || errnum == EDQUOT)
+		return xva_fail(err, XVA_ENOSPC, "no space left in the cache "
+				"folder %s for the %s: %s", dir ? dir : "?",
+				d->kind->file_of_kind, strerror(errnum));
+	xva_decoder_file_name(d, name, sizeof(name));
+	return xva_fail(err, XVA_EIO, "cannot write %s: %s", name,
+			strerror(errnum));
+}
+
+enum xva_status xva_decoder_cap_exceeded(const struct xva_decoder *d,
+					 struct xva_err *err)
+{
+	return xva_fail(err, XVA_ENOSPC, "the %s would exceed the cap of %llu "
+			"bytes (-o cache_max)", d->kind->file,
+			(unsigned long long)d->cache_max);
+}
+
+enum xva_status xva_decoder_pread(const struct xva_decoder *d, void *buf,
+				  size_t len, uint64_t off,
+				  struct xva_err *err)
+{
+	char name[4200];
+	int errnum;
+
+	if (xva_pread_full(d->fd, buf, len, off) == 0)
+		return XVA_OK;
+	errnum = errno;
+	xva_decoder_file_name(d, name, sizeof(name));
+	return xva_fail(err, XVA_EIO, "cannot read %s: %s", name,
+			errnum ? strerror(errnum) : "it is shorter than it was");
+}
+
+void xva_decoder_create_file(struct xva_decoder *d, const char *not_kept)
+{
+	struct xva_err why;
+	int fd;
+
+	if (xva_cache_mkdir(d->cache_dir, &why) != XVA_OK ||
+	    xva_atomic_file_create(d->cache_path, &d->tmp_path, &fd, &why)
+	    != XVA_OK) {
+		xva_source_warn(&d->base, "%s: %s", not_kept, why.msg);
+		return;
+	}
+	d->fd = fd;
+}
+
+enum xva_status xva_decoder_open_unlinked(struct xva_decoder *d,
+					  struct xva_err *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = NULL;
+	int fd;
+
+	if (!dir || dir[0] != '/')
+		dir = "/var/tmp";
+	d->tmp_dir = strdup(dir);
+	if (!d->tmp_dir)
+		return xva_nomem(err);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+		       errno == EINVAL)) {
+		/* A file system without O_TMPFILE: the same, by hand. */
+		if (asprintf(&path, "%s/xvafs-%s-XXXXXX", dir,
+			     d->kind->name) < 0)
+			return xva_nomem(err);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+	}
+	if (fd < 0)
+		return xva_fail(err, errno == ENOSPC ? XVA_ENOSPC : XVA_EIO,
+				"cannot create a temporary %s in %s: %s",
+				d->kind->file, dir, strerror(errno));
+	d->fd = fd;
+	return XVA_OK;
+}
+
+enum xva_status xva_decoder_commit(struct xva_decoder *d, struct xva_err *err)
+{
+	enum xva_status st;
+
+	st = xva_atomic_file_commit(d->fd, d->tmp_path, d->cache_path, err);
+	if (st != XVA_OK)
+		return st;
+	free(d->tmp_path);
+	d->tmp_path = NULL;
+	d->persisted = true;
+	return XVA_OK;
+}
+
+/* ---- the footer ---------------------------------------------------- */
+
+void xva_decoder_put_footer(const struct xva_decoder *d,
+			    unsigned char *footer, const char *magic,
+			    uint32_t version)
+{
+	memcpy(footer, magic, 8);
+	xva_put_le32(footer + 8, version);
+	xva_put_le32(footer + 12,
+		     d->base.stream_damaged ? XVA_DECODER_DAMAGED : 0);
+	xva_put_le64(footer + 16, d->raw_size);
+	xva_put_le64(footer + 24, d->base.size);
+}
+
+bool xva_decoder_footer_fits(const struct xva_decoder *d,
+			     const unsigned char *footer, const char *magic,
+			     uint32_t version, uint64_t *usize, bool *damaged)
+{
+	uint32_t flags = xva_get_le32(footer + 12);
+
+	*usize = xva_get_le64(footer + 24);
+	*damaged = flags & XVA_DECODER_DAMAGED;
+	return memcmp(footer, magic, 8) == 0 &&
+	       xva_get_le32(footer + 8) == version &&
+	       !(flags & ~XVA_DECODER_DAMAGED) &&
+	       xva_get_le64(footer + 16) == d->raw_size &&
+	       *usize <= (uint64_t)INT64_MAX;
+}
+
+/* ---- loading a saved cache file ------------------------------------ */
+
+int xva_decoder_open_saved(struct xva_decoder *d, uint64_t min_size,
+			   uint64_t *size)
+{
+	struct stat st;
+	int fd;
+
+	if (d->raw_size == XVA_SIZE_UNKNOWN)
+		return -1;
+	fd = open(d->cache_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < min_size) {
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+bool xva_decoder_saved_fits(struct xva_decoder *d,
+			    const unsigned char *identity,
+			    const unsigned char tail[8])
+{
+	unsigned char now[8];
+
+	return memcmp(identity, d->base.identity,
+		      strlen(d->base.identity)) == 0 &&
+	       xva_decoder_read_tail(d, now, NULL) == XVA_OK &&
+	       memcmp(now, tail, 8) == 0;
+}
+
+bool xva_decoder_loaded(struct xva_decoder *d, int fd, uint64_t fsize,
+			uint64_t usize, bool damaged,
+			const unsigned char *warning, uint32_t warnlen,
+			const unsigned char tail[8])
+{
+	for (uint32_t i = 0; i < warnlen; i++)
+		if (warning[i] < 0x20 || warning[i] == 0x7f)
+			return false;
+	memcpy(d->base.warning, warning, warnlen);
+	d->base.warning[warnlen] = '\0';
+	d->base.stream_damaged = damaged;
+	d->fd = fd;
+	d->cache_bytes = fsize;
+	memcpy(d->tail, tail, 8);
+	d->base.size = usize;
+	d->index_loaded = true;
+	d->persisted = true;
+	return true;
+}
+
+/* ---- random reads -------------------------------------------------- */
+
+/* From the LRU of decoded blocks, and the kind for a block it lacks. */
+static enum xva_status random_read(struct xva_decoder *d, unsigned char *buf,
+				   size_t len, uint64_t off, size_t *got,
+				   struct xva_err *err)
+{
+	uint64_t end, pos = off;
+	void *reader = NULL;
+	enum xva_status st = XVA_OK;
+
+	if (off >= d->base.size)
+		return XVA_OK;
+	end = d->base.size - off < len ? d->base.size : off + len;
+	while (pos < end) {
+		uint64_t index = pos >> XVA_BLOCK_SHIFT;
+		uint64_t stop = (index + 1) << XVA_BLOCK_SHIFT;
+		struct xva_block *b;
+
+		if (stop > end)
+			stop = end;
+		b = xva_block_lru_get(d->lru, index);
+		if (b) {
+			size_t at = (size_t)(pos - (index << XVA_BLOCK_SHIFT));
+
+			if (at + (stop - pos) > b->len) {
+				xva_block_lru_unpin(d->lru, b);
+				st = xva_fail(err, XVA_EIO, "a cached %s block "
+					      "is short", d->kind->name);
+				break;
+			}
+			memcpy(buf + (pos - off), b->data + at,
+			       (size_t)(stop - pos));
+			xva_block_lru_unpin(d->lru, b);
+		} else {
+			st = d->kind->read_block(d, &reader, index,
+						 buf + (pos - off), pos, stop,
+						 err);
+			if (st != XVA_OK)
+				break;
+		}
+		pos = stop;
+	}
+	if (reader && d->kind->reader_done)
+		d->kind->reader_done(d, reader);
+	*got = (size_t)(pos - off);
+	return st;
+}
+
+/* ---- the source ---------------------------------------------------- */
+
+static enum xva_status decoder_read(struct xva_source *src, void *buf,
+				    size_t len, uint64_t off, size_t *got,
+				    struct xva_err *err)
+{
+	struct xva_decoder *d = (struct xva_decoder *)src;
+	struct xva_err local;
+	enum xva_status st;
+
+	if (!err)
+		err = &local;
+	pthread_mutex_lock(&d->pass_lock);
+	if (d->failed.status != XVA_OK) {
+		*err = d->failed;
+		pthread_mutex_unlock(&d->pass_lock);
+		return err->status;
+	}
+	if (d->passing) {
+		st = xva_pass_read(&d->pb, d->kind->pass_more, d,
+				   d->kind->stream, buf, len, off, got, err);
+		if (st != XVA_OK)
+			step_failed(d, err);
+		pthread_mutex_unlock(&d->pass_lock);
+		return st;
+	}
+	pthread_mutex_unlock(&d->pass_lock);
+	return random_read(d, buf, len, off, got, err);
+}
+
+static enum xva_status decoder_finish_pass(struct xva_source *src,
+					   struct xva_err *err)
+{
+	struct xva_decoder *d = (struct xva_decoder *)src;
+	struct xva_err local;
+	enum xva_status st = XVA_OK;
+
+	if (!err)
+		err = &local;
+	pthread_mutex_lock(&d->pass_lock);
+	if (d->failed.status != XVA_OK) {
+		*err = d->failed;
+		st = err->status;
+		goto out;
+	}
+	if (!d->passing)
+		goto out;
+	while (!d->pb.ended) {
+		st = d->kind->pass_more(d, d->pb.end, err);
+		if (st != XVA_OK) {
+			step_failed(d, err);
+			goto out;
+		}
+	}
+	xva_decoder_progress(d, true);
+	src->size = d->pb.visible;
+	st = d->kind->finish(d, err);
+	if (st == XVA_OK)
+		end_pass(d);
+out:
+	pthread_mutex_unlock(&d->pass_lock);
+	return st;
+}
+
+static void decoder_info(const struct xva_source *src,
+			 struct xva_source_info *info)
+{
+	struct xva_decoder *d = (struct xva_decoder *)src;
+	struct xva_source_info raw;
+
+	xva_source_info(d->raw, &raw);
+	/* The pass grows the kind's index as it goes. */
+	pthread_mutex_lock(&d->pass_lock);
+	info->kind = d->kind->name;
+	info->over = raw.kind;
+	info->stored_size = raw.stored_size;
+	info->index_loaded = d->index_loaded;
+	if (d->persisted) {
+		snprintf(info->cache_path, sizeof(info->cache_path), "%s",
+			 d->cache_path);
+		info->cache_bytes = d->cache_bytes;
+	}
+	d->kind->info(d, info);
+	pthread_mutex_unlock(&d->pass_lock);
+}
+
+static void decoder_close(struct xva_source *src)
+{
+	struct xva_decoder *d = (struct xva_decoder *)src;
+
+	/* The pass first: zstd's compressing threads write the file. */
+	end_pass(d);
+	d->kind->close(d);
+	xva_block_lru_free(d->lru);
+	if (d->tmp_path) {
+		unlink(d->tmp_path);
+		free(d->tmp_path);
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->cache_path);
+	free(d->cache_dir);
+	free(d->tmp_dir);
+	pthread_mutex_destroy(&d->pass_lock);
+	pthread_mutex_destroy(&d->reader_lock);
+	pthread_cond_destroy(&d->reader_freed);
+	xva_source_close(d->raw);
+	xva_source_fini(src);
+	free(d);
+}
+
+/* The raw source (a remote one has an I/O thread) lives through forks. */
+static void decoder_before_fork(struct xva_source *src)
+{
+	xva_source_before_fork(((struct xva_decoder *)src)->raw);
+}
+
+static void decoder_after_fork(struct xva_source *src)
+{
+	xva_source_after_fork(((struct xva_decoder *)src)->raw);
+}
+
+static const struct xva_source_ops decoder_ops = {
+	.read = decoder_read,
+	.before_fork = decoder_before_fork,
+	.after_fork = decoder_after_fork,
+	.finish_pass = decoder_finish_pass,
+	.info = decoder_info,
+	.close = decoder_close,
+};
+
+/* The options and the cache file's names; the saved file if valid, else
+ * the pass. */
+static enum xva_status decoder_start(struct xva_decoder *d,
+				     const struct xva_source_options *o,
+				     struct xva_err *err)
+{
+	enum xva_status st;
+
+	d->base.mtime = d->raw->mtime;
+	d->raw_size = d->raw->size;
+	d->progress = o->progress;
+	d->progress_ctx = o->progress_ctx;
+	d->stop = o->stop;
+	d->cache_max = o->cache_max;
+	d->memory_max = o->memory_max ? o->memory_max : DEFAULT_MEMORY;
+	st = xva_block_lru_new(d->memory_max, &d->lru, err);
+	if (st != XVA_OK)
+		return st;
+	if (o->cache_dir) {
+		d->cache_dir = strdup(o->cache_dir);
+		d->cache_path = xva_cache_path(o->cache_dir, d->base.identity,
+					       d->kind->ext);
+		if (!d->cache_dir || !d->cache_path)
+			return xva_nomem(err);
+		if (!o->fresh_pass && d->kind->load(d))
+			return XVA_OK;
+	}
+	st = start_pass(d, err);
+	if (st != XVA_OK)
+		return st;
+	d->passing = true;
+	d->base.in_pass = true;
+	return XVA_OK;
+}
+
+enum xva_status xva_decoder_open(const struct xva_decoder_kind *kind,
+				 struct xva_source *raw,
+				 const struct xva_source_options *o,
+				 struct xva_source **out, struct xva_err *err)
+{
+	static const struct xva_source_options none = { .s3_path_style = -1 };
+	struct xva_decoder *d;
+	char *identity = NULL;
+	enum xva_status st;
+
+	*out = NULL;
+	if (!o)
+		o = &none;
+	d = calloc(1, kind->size);
+	if (!d || asprintf(&identity, "%s(%s)", kind->name,
+			   raw->identity) < 0) {
+		free(d);
+		xva_source_close(raw);
+		return xva_nomem(err);
+	}
+	st = xva_source_init(&d->base, &decoder_ops, raw->location, identity,
+			     err);
+	free(identity);
+	if (st != XVA_OK) {
+		free(d);
+		xva_source_close(raw);
+		return st;
+	}
+	d->kind = kind;
+	d->raw = raw;
+	d->fd = -1;
+	pthread_mutex_init(&d->pass_lock, NULL);
+	pthread_mutex_init(&d->reader_lock, NULL);
+	pthread_cond_init(&d->reader_freed, NULL);
+	st = decoder_start(d, o, err);
+	if (st != XVA_OK) {
+		decoder_close(&d->base);
+		return st;
+	}
+	*out = &d->base;
+	return XVA_OK;
+}
