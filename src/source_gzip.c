@@ -68,7 +68,6 @@
 
 #define INDEX_MAGIC "XVAFSGZI"
 #define INDEX_VERSION 1u
-#define FOOTER_SIZE 128u
 #define POINT_SIZE 48u
 #define IDENTITY_MAX 4096u
 #define POINT_MEMBER_START 1u
@@ -505,9 +504,11 @@ static enum xva_status gz_start(struct xva_decoder *d, struct xva_err *err)
 
 /* ---- the index file ------------------------------------------------ */
 
-static void encode_point(unsigned char *e, const struct gz_point *pt)
+static void encode_point(const struct xva_decoder *d, uint64_t i,
+			 unsigned char *e)
 {
-	memset(e, 0, POINT_SIZE);
+	const struct gz_point *pt = &((const struct gz_source *)d)->points[i];
+
 	xva_put_le64(e, pt->uoff);
 	xva_put_le64(e + 8, pt->coff);
 	xva_put_le64(e + 16, pt->woff);
@@ -518,58 +519,48 @@ static void encode_point(unsigned char *e, const struct gz_point *pt)
 	e[41] = pt->flags;
 }
 
-/* The file: the deflated windows, the point table, the identity, the
- * warning, and a footer whose last 8 bytes are the XXH64 of all before.
- * Windows come first because they are written during the pass. */
+/* False if its padding is not zeros. */
+static bool decode_point(const unsigned char *e, struct gz_point *pt)
+{
+	pt->uoff = xva_get_le64(e);
+	pt->coff = xva_get_le64(e + 8);
+	pt->woff = xva_get_le64(e + 16);
+	pt->wsum = xva_get_le64(e + 24);
+	pt->wclen = xva_get_le32(e + 32);
+	pt->wlen = xva_get_le32(e + 36);
+	pt->bits = e[40];
+	pt->flags = e[41];
+	for (unsigned k = 42; k < POINT_SIZE; k++)
+		if (e[k])
+			return false;
+	return true;
+}
+
+/* The file (see decoder.h): the deflated windows as the body, written
+ * during the pass (so they come first, and the hash covers them), the
+ * point table, the identity, the warning and the footer, which also holds
+ * the spacing (at 32) and the number of members (at 56). */
+static const struct xva_decoder_layout gz_layout = {
+	.magic = INDEX_MAGIC,
+	.version = INDEX_VERSION,
+	.entry = POINT_SIZE,
+	.hash_body = true,
+	.count_at = 40,
+	.body_end_at = 48,
+	.tail_at = 64,
+	.idlen_at = 72,
+	.warnlen_at = 76,
+	.encode = encode_point,
+};
+
 static enum xva_status save_index(struct gz_source *gz, struct xva_err *err)
 {
-	struct gz_pass *p = gz->pass;
-	size_t idlen = strlen(gz->dec.base.identity), warnlen;
-	size_t table_len = gz->n_points * POINT_SIZE;
-	unsigned char footer[FOOTER_SIZE], *table;
-	uint64_t off = gz->ws.len, total;
-	enum xva_status st;
+	unsigned char footer[XVA_DECODER_FOOTER] = { 0 };
 
-	warnlen = strlen(gz->dec.base.warning);
-	total = off + table_len + idlen + warnlen + FOOTER_SIZE;
-	if (gz->dec.cache_max && total > gz->dec.cache_max)
-		return xva_decoder_cap_exceeded(&gz->dec, err);
-	table = malloc(table_len ? table_len : 1);
-	if (!table)
-		return xva_nomem(err);
-	for (size_t i = 0; i < gz->n_points; i++)
-		encode_point(table + i * POINT_SIZE, &gz->points[i]);
-	memset(footer, 0, sizeof(footer));
-	xva_decoder_put_footer(&gz->dec, footer, INDEX_MAGIC, INDEX_VERSION);
 	xva_put_le64(footer + 32, XVA_GZIP_SPACING);
-	xva_put_le64(footer + 40, gz->n_points);
-	xva_put_le64(footer + 48, gz->ws.len);
-	xva_put_le64(footer + 56, p->members);
-	memcpy(footer + 64, gz->dec.tail, 8);
-	xva_put_le32(footer + 72, (uint32_t)idlen);
-	xva_put_le32(footer + 76, (uint32_t)warnlen);
-	XXH64_update(p->file_hash, table, table_len);
-	XXH64_update(p->file_hash, gz->dec.base.identity, idlen);
-	XXH64_update(p->file_hash, gz->dec.base.warning, warnlen);
-	XXH64_update(p->file_hash, footer, FOOTER_SIZE - 8);
-	xva_put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(p->file_hash));
-	if (xva_pwrite_full(gz->dec.fd, table, table_len, off) < 0 ||
-	    xva_pwrite_full(gz->dec.fd, gz->dec.base.identity, idlen,
-			    off + table_len) < 0 ||
-	    xva_pwrite_full(gz->dec.fd, gz->dec.base.warning, warnlen,
-			    off + table_len + idlen) < 0 ||
-	    xva_pwrite_full(gz->dec.fd, footer, FOOTER_SIZE,
-			    off + table_len + idlen + warnlen) < 0) {
-		st = xva_decoder_write_failed(&gz->dec, errno, err);
-		free(table);
-		return st;
-	}
-	free(table);
-	st = xva_decoder_commit(&gz->dec, err);
-	if (st != XVA_OK)
-		return st;
-	gz->dec.cache_bytes = total;
-	return XVA_OK;
+	xva_put_le64(footer + 56, gz->pass->members);
+	return xva_decoder_save(&gz->dec, &gz_layout, gz->ws.len, gz->n_points,
+				footer, gz->pass->file_hash, err);
 }
 
 static bool valid_points(const struct gz_point *pts, size_t n,
@@ -608,102 +599,37 @@ static bool valid_points(const struct gz_point *pts, size_t n,
 }
 
 /* The decoder's load: the index at dec.cache_path if it is valid for this
- * stream; any doubt and it is ignored (false), to be rebuilt. */
+ * stream; any doubt and it is ignored (false), to be rebuilt. The whole
+ * file is read once to check its hash: then nothing in it is taken on
+ * trust (windows are checked again when used, against their own hashes,
+ * as the file stays open). An identity longer than IDENTITY_MAX never
+ * loads one. */
 static bool load_index(struct xva_decoder *d)
 {
 	struct gz_source *gz = (struct gz_source *)d;
-	unsigned char footer[FOOTER_SIZE], *file = NULL;
-	uint64_t fsize, usize, npoints, wlen;
-	uint32_t idlen, warnlen;
-	bool damaged;
+	struct xva_decoder_saved s;
 	struct gz_point *pts = NULL;
-	int fd;
 
-	fd = xva_decoder_open_saved(d, FOOTER_SIZE, &fsize);
-	if (fd < 0)
+	if (strlen(d->base.identity) > IDENTITY_MAX ||
+	    !xva_decoder_open_saved(d, &gz_layout, &s))
 		return false;
-	if (xva_pread_full(fd, footer, FOOTER_SIZE, fsize - FOOTER_SIZE) < 0 ||
-	    !xva_decoder_footer_fits(d, footer, INDEX_MAGIC, INDEX_VERSION,
-				     &usize, &damaged))
-		goto reject;
-	npoints = xva_get_le64(footer + 40);
-	wlen = xva_get_le64(footer + 48);
-	idlen = xva_get_le32(footer + 72);
-	warnlen = xva_get_le32(footer + 76);
-	if (idlen > IDENTITY_MAX || warnlen >= XVA_ERR_MAX || npoints > fsize / POINT_SIZE ||
-	    wlen > fsize ||
-	    wlen + npoints * POINT_SIZE + idlen + warnlen + FOOTER_SIZE != fsize)
-		goto reject;
-	if (idlen != strlen(gz->dec.base.identity))
-		goto reject;
-	/* The whole file is read once to check its hash: then nothing in it
-	 * is taken on trust (windows are checked again when used, against
-	 * their own hashes, as the file stays open). */
-	file = malloc(fsize - wlen);
-	if (!file)
-		goto reject;
-	{
-		XXH64_state_t *h = XXH64_createState();
-		unsigned char *chunk = malloc(1 << 20);
-		uint64_t at = 0;
-		bool ok = h && chunk;
-
-		if (ok)
-			XXH64_reset(h, 0);
-		while (ok && at < wlen) {
-			size_t n = wlen - at > (1 << 20) ? 1 << 20
-							 : (size_t)(wlen - at);
-
-			ok = xva_pread_full(fd, chunk, n, at) == 0;
-			if (ok)
-				XXH64_update(h, chunk, n);
-			at += n;
-		}
-		if (ok)
-			ok = xva_pread_full(fd, file, fsize - wlen, wlen) == 0;
-		if (ok) {
-			XXH64_update(h, file, fsize - wlen - 8);
-			ok = XXH64_digest(h) == xva_get_le64(file + fsize - wlen - 8);
-		}
-		XXH64_freeState(h);
-		free(chunk);
-		if (!ok)
-			goto reject;
-	}
-	if (!xva_decoder_saved_fits(d, file + npoints * POINT_SIZE, footer + 64))
-		goto reject;
-	pts = calloc(npoints ? npoints : 1, sizeof(*pts));
+	pts = calloc(s.count ? s.count : 1, sizeof(*pts));
 	if (!pts)
 		goto reject;
-	for (uint64_t i = 0; i < npoints; i++) {
-		const unsigned char *e = file + i * POINT_SIZE;
-
-		pts[i].uoff = xva_get_le64(e);
-		pts[i].coff = xva_get_le64(e + 8);
-		pts[i].woff = xva_get_le64(e + 16);
-		pts[i].wsum = xva_get_le64(e + 24);
-		pts[i].wclen = xva_get_le32(e + 32);
-		pts[i].wlen = xva_get_le32(e + 36);
-		pts[i].bits = e[40];
-		pts[i].flags = e[41];
-		for (int k = 42; k < 48; k++)
-			if (e[k])
-				goto reject;
-	}
-	if (!valid_points(pts, (size_t)npoints, d->raw_size, usize, wlen) ||
-	    !xva_decoder_loaded(d, fd, fsize, usize, damaged,
-				file + npoints * POINT_SIZE + idlen, warnlen,
-				footer + 64))
+	for (uint64_t i = 0; i < s.count; i++)
+		if (!decode_point(s.table + i * POINT_SIZE, &pts[i]))
+			goto reject;
+	if (!valid_points(pts, (size_t)s.count, d->raw_size, s.usize,
+			  s.body_end) ||
+	    !xva_decoder_loaded(d, &s))
 		goto reject;
-	free(file);
 	gz->points = pts;
-	gz->n_points = gz->cap_points = (size_t)npoints;
-	gz->ws.len = wlen;
+	gz->n_points = gz->cap_points = (size_t)s.count;
+	gz->ws.len = s.body_end;
 	return true;
 reject:
 	free(pts);
-	free(file);
-	close(fd);
+	xva_decoder_saved_free(&s);
 	return false;
 }
 

@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xxhash.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -69,9 +68,7 @@
 #define FOOTER_MAGIC "XVAZSCft"
 #define CACHE_VERSION 1u
 #define HEADER_SIZE 16u
-#define FOOTER_SIZE 128u
 #define PIECE_SIZE 16u
-#define IDENTITY_MAX 4096u
 #define PIECE_FRAME 0u
 #define PIECE_ZERO 1u
 
@@ -545,58 +542,38 @@ static enum xva_status pass_new(struct zs_source *zs, struct xva_err *err)
 
 /* ---- the cache file ------------------------------------------------ */
 
-/* After the frames: the piece table, the identity, the warning and the
- * footer, whose last 8 bytes are the XXH64 of all four (the frames carry
- * their own checksums). The file starts with a 16-byte header. */
+static void encode_piece(const struct xva_decoder *d, uint64_t i,
+			 unsigned char *e)
+{
+	const struct zs_piece *pc = &((const struct zs_source *)d)->pieces[i];
+
+	xva_put_le64(e, pc->coff);
+	xva_put_le32(e + 8, pc->clen);
+	xva_put_le32(e + 12, pc->kind);
+}
+
+/* The file (see decoder.h): a 16-byte header and the frames as the body,
+ * then the piece table, the identity, the warning and the footer, whose
+ * hash covers those four only (the frames carry their own checksums). */
+static const struct xva_decoder_layout zs_layout = {
+	.magic = FOOTER_MAGIC,
+	.version = CACHE_VERSION,
+	.entry = PIECE_SIZE,
+	.body_min = HEADER_SIZE,
+	.count_at = 32,
+	.body_end_at = 40,
+	.tail_at = 48,
+	.idlen_at = 56,
+	.warnlen_at = 60,
+	.encode = encode_piece,
+};
+
 static enum xva_status save_cache(struct zs_source *zs, struct xva_err *err)
 {
-	size_t idlen = strlen(zs->dec.base.identity);
-	size_t warnlen = strlen(zs->dec.base.warning);
-	size_t table_len = zs->n_pieces * PIECE_SIZE;
-	size_t tail_len = table_len + idlen + warnlen + FOOTER_SIZE;
-	unsigned char *buf, *footer;
-	XXH64_state_t *h;
-	enum xva_status st;
+	unsigned char footer[XVA_DECODER_FOOTER] = { 0 };
 
-	if (zs->dec.cache_max && zs->file_end + tail_len > zs->dec.cache_max)
-		return xva_decoder_cap_exceeded(&zs->dec, err);
-	buf = calloc(1, tail_len);
-	h = XXH64_createState();
-	if (!buf || !h) {
-		free(buf);
-		XXH64_freeState(h);
-		return xva_nomem(err);
-	}
-	for (size_t i = 0; i < zs->n_pieces; i++) {
-		unsigned char *e = buf + i * PIECE_SIZE;
-
-		xva_put_le64(e, zs->pieces[i].coff);
-		xva_put_le32(e + 8, zs->pieces[i].clen);
-		xva_put_le32(e + 12, zs->pieces[i].kind);
-	}
-	memcpy(buf + table_len, zs->dec.base.identity, idlen);
-	memcpy(buf + table_len + idlen, zs->dec.base.warning, warnlen);
-	footer = buf + table_len + idlen + warnlen;
-	xva_decoder_put_footer(&zs->dec, footer, FOOTER_MAGIC, CACHE_VERSION);
-	xva_put_le64(footer + 32, zs->n_pieces);
-	xva_put_le64(footer + 40, zs->file_end);
-	memcpy(footer + 48, zs->dec.tail, 8);
-	xva_put_le32(footer + 56, (uint32_t)idlen);
-	xva_put_le32(footer + 60, (uint32_t)warnlen);
-	XXH64_reset(h, 0);
-	XXH64_update(h, buf, tail_len - 8);
-	xva_put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(h));
-	XXH64_freeState(h);
-	if (xva_pwrite_full(zs->dec.fd, buf, tail_len, zs->file_end) < 0) {
-		st = xva_decoder_write_failed(&zs->dec, errno, err);
-		free(buf);
-		return st;
-	}
-	free(buf);
-	zs->dec.cache_bytes = zs->file_end + tail_len;
-	if (!zs->dec.tmp_path)
-		return XVA_OK; /* unlinked: nothing to keep */
-	return xva_decoder_commit(&zs->dec, err);
+	return xva_decoder_save(&zs->dec, &zs_layout, zs->file_end,
+				zs->n_pieces, footer, NULL, err);
 }
 
 static int by_coff(const void *a, const void *b)
@@ -645,66 +622,40 @@ static bool valid_pieces(const struct zs_piece *pcs, size_t n,
 static bool load_cache(struct xva_decoder *d)
 {
 	struct zs_source *zs = (struct zs_source *)d;
-	unsigned char header[HEADER_SIZE], footer[FOOTER_SIZE];
-	unsigned char *buf = NULL;
-	uint64_t fsize, usize, npieces, frames_end, tail_len;
-	uint32_t idlen, warnlen;
-	bool damaged;
+	unsigned char header[HEADER_SIZE];
+	struct xva_decoder_saved s;
 	struct zs_piece *pcs = NULL;
-	int fd;
+	size_t n_frames = 0;
 
-	fd = xva_decoder_open_saved(d, HEADER_SIZE + FOOTER_SIZE, &fsize);
-	if (fd < 0)
+	if (!xva_decoder_open_saved(d, &zs_layout, &s))
 		return false;
-	if (xva_pread_full(fd, header, HEADER_SIZE, 0) < 0 ||
+	if (xva_pread_full(s.fd, header, HEADER_SIZE, 0) < 0 ||
 	    memcmp(header, CACHE_MAGIC, 8) != 0 ||
 	    xva_get_le32(header + 8) != CACHE_VERSION ||
-	    xva_pread_full(fd, footer, FOOTER_SIZE, fsize - FOOTER_SIZE) < 0 ||
-	    !xva_decoder_footer_fits(d, footer, FOOTER_MAGIC, CACHE_VERSION,
-				     &usize, &damaged))
+	    s.count != (s.usize + XVA_BLOCK_SIZE - 1) >> XVA_BLOCK_SHIFT)
 		goto reject;
-	npieces = xva_get_le64(footer + 32);
-	frames_end = xva_get_le64(footer + 40);
-	idlen = xva_get_le32(footer + 56);
-	warnlen = xva_get_le32(footer + 60);
-	if (idlen != strlen(zs->dec.base.identity) || warnlen >= XVA_ERR_MAX || npieces > fsize / PIECE_SIZE ||
-	    npieces != (usize + XVA_BLOCK_SIZE - 1) >> XVA_BLOCK_SHIFT ||
-	    frames_end < HEADER_SIZE || frames_end > fsize)
-		goto reject;
-	tail_len = npieces * PIECE_SIZE + idlen + warnlen + FOOTER_SIZE;
-	if (frames_end + tail_len != fsize)
-		goto reject;
-	buf = malloc(tail_len);
-	if (!buf || xva_pread_full(fd, buf, tail_len, frames_end) < 0 ||
-	    XXH64(buf, tail_len - 8, 0) != xva_get_le64(buf + tail_len - 8) ||
-	    !xva_decoder_saved_fits(d, buf + npieces * PIECE_SIZE, footer + 48))
-		goto reject;
-	pcs = calloc(npieces ? npieces : 1, sizeof(*pcs));
+	pcs = calloc(s.count ? s.count : 1, sizeof(*pcs));
 	if (!pcs)
 		goto reject;
-	for (uint64_t i = 0; i < npieces; i++) {
-		const unsigned char *e = buf + i * PIECE_SIZE;
+	for (uint64_t i = 0; i < s.count; i++) {
+		const unsigned char *e = s.table + i * PIECE_SIZE;
 
 		pcs[i].coff = xva_get_le64(e);
 		pcs[i].clen = xva_get_le32(e + 8);
 		pcs[i].kind = xva_get_le32(e + 12);
-		zs->n_frames += pcs[i].kind == PIECE_FRAME;
+		n_frames += pcs[i].kind == PIECE_FRAME;
 	}
-	if (!valid_pieces(pcs, (size_t)npieces, frames_end) ||
-	    !xva_decoder_loaded(d, fd, fsize, usize, damaged,
-				buf + npieces * PIECE_SIZE + idlen, warnlen,
-				footer + 48))
+	if (!valid_pieces(pcs, (size_t)s.count, s.body_end) ||
+	    !xva_decoder_loaded(d, &s))
 		goto reject;
-	free(buf);
 	zs->pieces = pcs;
-	zs->n_pieces = zs->cap_pieces = (size_t)npieces;
-	zs->file_end = frames_end;
+	zs->n_pieces = zs->cap_pieces = (size_t)s.count;
+	zs->n_frames = n_frames;
+	zs->file_end = s.body_end;
 	return true;
 reject:
-	zs->n_frames = 0;
 	free(pcs);
-	free(buf);
-	close(fd);
+	xva_decoder_saved_free(&s);
 	return false;
 }
 

@@ -248,87 +248,203 @@ enum xva_status xva_decoder_commit(struct xva_decoder *d, struct xva_err *err)
 	return XVA_OK;
 }
 
-/* ---- the footer ---------------------------------------------------- */
+/* ---- the end of the cache file ------------------------------------ */
 
-void xva_decoder_put_footer(const struct xva_decoder *d,
-			    unsigned char *footer, const char *magic,
-			    uint32_t version)
+enum xva_status xva_decoder_save(struct xva_decoder *d,
+				 const struct xva_decoder_layout *l,
+				 uint64_t body_end, uint64_t count,
+				 unsigned char footer[XVA_DECODER_FOOTER],
+				 XXH64_state_t *h, struct xva_err *err)
 {
-	memcpy(footer, magic, 8);
-	xva_put_le32(footer + 8, version);
-	xva_put_le32(footer + 12,
-		     d->base.stream_damaged ? XVA_DECODER_DAMAGED : 0);
-	xva_put_le64(footer + 16, d->raw_size);
-	xva_put_le64(footer + 24, d->base.size);
-}
+	size_t idlen = strlen(d->base.identity);
+	size_t warnlen = strlen(d->base.warning);
+	size_t table_len = (size_t)count * l->entry;
+	size_t len = table_len + idlen + warnlen + XVA_DECODER_FOOTER;
+	XXH64_state_t *own = NULL;
+	unsigned char *buf, *f;
+	enum xva_status st;
 
-bool xva_decoder_footer_fits(const struct xva_decoder *d,
-			     const unsigned char *footer, const char *magic,
-			     uint32_t version, uint64_t *usize, bool *damaged)
-{
-	uint32_t flags = xva_get_le32(footer + 12);
-
-	*usize = xva_get_le64(footer + 24);
-	*damaged = flags & XVA_DECODER_DAMAGED;
-	return memcmp(footer, magic, 8) == 0 &&
-	       xva_get_le32(footer + 8) == version &&
-	       !(flags & ~XVA_DECODER_DAMAGED) &&
-	       xva_get_le64(footer + 16) == d->raw_size &&
-	       *usize <= (uint64_t)INT64_MAX;
-}
-
-/* ---- loading a saved cache file ------------------------------------ */
-
-int xva_decoder_open_saved(struct xva_decoder *d, uint64_t min_size,
-			   uint64_t *size)
-{
-	struct stat st;
-	int fd;
-
-	if (d->raw_size == XVA_SIZE_UNKNOWN)
-		return -1;
-	fd = open(d->cache_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size < min_size) {
-		close(fd);
-		return -1;
+	if (d->cache_max && body_end + len > d->cache_max)
+		return xva_decoder_cap_exceeded(d, err);
+	buf = calloc(1, len);
+	if (!h)
+		h = own = XXH64_createState();
+	if (!buf || !h) {
+		free(buf);
+		XXH64_freeState(own);
+		return xva_nomem(err);
 	}
-	*size = (uint64_t)st.st_size;
-	return fd;
+	if (own)
+		XXH64_reset(own, 0);
+	for (uint64_t i = 0; i < count; i++)
+		l->encode(d, i, buf + i * l->entry);
+	memcpy(buf + table_len, d->base.identity, idlen);
+	memcpy(buf + table_len + idlen, d->base.warning, warnlen);
+	f = buf + table_len + idlen + warnlen;
+	memcpy(f, footer, XVA_DECODER_FOOTER);
+	memcpy(f, l->magic, 8);
+	xva_put_le32(f + 8, l->version);
+	xva_put_le32(f + 12, d->base.stream_damaged ? XVA_DECODER_DAMAGED : 0);
+	xva_put_le64(f + 16, d->raw_size);
+	xva_put_le64(f + 24, d->base.size);
+	xva_put_le64(f + l->count_at, count);
+	xva_put_le64(f + l->body_end_at, body_end);
+	memcpy(f + l->tail_at, d->tail, 8);
+	xva_put_le32(f + l->idlen_at, (uint32_t)idlen);
+	xva_put_le32(f + l->warnlen_at, (uint32_t)warnlen);
+	XXH64_update(h, buf, len - 8);
+	xva_put_le64(buf + len - 8, XXH64_digest(h));
+	XXH64_freeState(own);
+	if (xva_pwrite_full(d->fd, buf, len, body_end) < 0) {
+		st = xva_decoder_write_failed(d, errno, err);
+		free(buf);
+		return st;
+	}
+	free(buf);
+	d->cache_bytes = body_end + len;
+	if (!d->tmp_path)
+		return XVA_OK; /* unlinked: nothing to keep */
+	return xva_decoder_commit(d, err);
 }
 
-bool xva_decoder_saved_fits(struct xva_decoder *d,
-			    const unsigned char *identity,
-			    const unsigned char tail[8])
+/* Whether the footer's head is L's and this stream's. */
+static bool head_fits(struct xva_decoder *d, const struct xva_decoder_layout *l,
+		      struct xva_decoder_saved *s)
 {
-	unsigned char now[8];
+	const unsigned char *f = s->footer;
+	uint32_t flags = xva_get_le32(f + 12);
 
-	return memcmp(identity, d->base.identity,
-		      strlen(d->base.identity)) == 0 &&
-	       xva_decoder_read_tail(d, now, NULL) == XVA_OK &&
-	       memcmp(now, tail, 8) == 0;
+	s->usize = xva_get_le64(f + 24);
+	s->damaged = flags & XVA_DECODER_DAMAGED;
+	return memcmp(f, l->magic, 8) == 0 &&
+	       xva_get_le32(f + 8) == l->version &&
+	       !(flags & ~XVA_DECODER_DAMAGED) &&
+	       xva_get_le64(f + 16) == d->raw_size &&
+	       s->usize <= (uint64_t)INT64_MAX;
 }
 
-bool xva_decoder_loaded(struct xva_decoder *d, int fd, uint64_t fsize,
-			uint64_t usize, bool damaged,
-			const unsigned char *warning, uint32_t warnlen,
-			const unsigned char tail[8])
+/* Reads [FROM, S->size) into S->table, checking the hash in its last 8
+ * bytes: of the file from HASH_FROM (at most FROM) on. */
+static bool read_sealed(struct xva_decoder_saved *s, uint64_t hash_from,
+			uint64_t from)
 {
-	for (uint32_t i = 0; i < warnlen; i++)
-		if (warning[i] < 0x20 || warning[i] == 0x7f)
+	uint64_t len = s->size - from, at = hash_from;
+	XXH64_state_t *h = XXH64_createState();
+	unsigned char *chunk = NULL;
+	bool ok;
+
+	s->table = malloc(len);
+	if (at < from)
+		chunk = malloc(1 << 20);
+	ok = h && s->table && (at == from || chunk);
+	if (ok)
+		XXH64_reset(h, 0);
+	/* The body is hashed a MiB at a time; it stays on disk. */
+	while (ok && at < from) {
+		size_t n = from - at > (1 << 20) ? 1 << 20 : (size_t)(from - at);
+
+		ok = xva_pread_full(s->fd, chunk, n, at) == 0;
+		if (ok)
+			XXH64_update(h, chunk, n);
+		at += n;
+	}
+	if (ok)
+		ok = xva_pread_full(s->fd, s->table, len, from) == 0;
+	if (ok) {
+		XXH64_update(h, s->table, len - 8);
+		ok = XXH64_digest(h) == xva_get_le64(s->table + len - 8);
+	}
+	XXH64_freeState(h);
+	free(chunk);
+	return ok;
+}
+
+/* The footer's lengths against the file's size, then the whole end read
+ * and its hash checked. */
+static bool read_end(struct xva_decoder *d, const struct xva_decoder_layout *l,
+		     struct xva_decoder_saved *s)
+{
+	const unsigned char *f = s->footer;
+	uint32_t idlen = xva_get_le32(f + l->idlen_at);
+
+	s->count = xva_get_le64(f + l->count_at);
+	s->body_end = xva_get_le64(f + l->body_end_at);
+	s->warnlen = xva_get_le32(f + l->warnlen_at);
+	if (idlen != strlen(d->base.identity) ||
+	    s->warnlen >= XVA_ERR_MAX || s->count > s->size / l->entry ||
+	    s->body_end < l->body_min || s->body_end > s->size ||
+	    s->body_end + s->count * l->entry + idlen + s->warnlen +
+	    XVA_DECODER_FOOTER != s->size)
+		return false;
+	if (!read_sealed(s, l->hash_body ? 0 : s->body_end, s->body_end))
+		return false;
+	s->warning = s->table + s->count * l->entry + idlen;
+	return true;
+}
+
+bool xva_decoder_open_saved(struct xva_decoder *d,
+			    const struct xva_decoder_layout *l,
+			    struct xva_decoder_saved *s)
+{
+	unsigned char tail[8];
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (d->raw_size == XVA_SIZE_UNKNOWN)
+		return false;
+	s->fd = open(d->cache_path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return false;
+	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < l->body_min + XVA_DECODER_FOOTER)
+		goto reject;
+	s->size = (uint64_t)st.st_size;
+	if (xva_pread_full(s->fd, s->footer, XVA_DECODER_FOOTER,
+			   s->size - XVA_DECODER_FOOTER) < 0 ||
+	    !head_fits(d, l, s) || !read_end(d, l, s))
+		goto reject;
+	/* Made from these bytes: the identity says which, the stream's tail
+	 * (a gzip trailer) backs it. */
+	if (memcmp(s->table + s->count * l->entry, d->base.identity,
+		   strlen(d->base.identity)) != 0 ||
+	    xva_decoder_read_tail(d, tail, NULL) != XVA_OK ||
+	    memcmp(tail, s->footer + l->tail_at, 8) != 0)
+		goto reject;
+	memcpy(s->tail, tail, 8);
+	return true;
+reject:
+	xva_decoder_saved_free(s);
+	return false;
+}
+
+bool xva_decoder_loaded(struct xva_decoder *d, struct xva_decoder_saved *s)
+{
+	for (uint32_t i = 0; i < s->warnlen; i++)
+		if (s->warning[i] < 0x20 || s->warning[i] == 0x7f)
 			return false;
-	memcpy(d->base.warning, warning, warnlen);
-	d->base.warning[warnlen] = '\0';
-	d->base.stream_damaged = damaged;
-	d->fd = fd;
-	d->cache_bytes = fsize;
-	memcpy(d->tail, tail, 8);
-	d->base.size = usize;
+	memcpy(d->base.warning, s->warning, s->warnlen);
+	d->base.warning[s->warnlen] = '\0';
+	d->base.stream_damaged = s->damaged;
+	d->fd = s->fd;
+	s->fd = -1;
+	d->cache_bytes = s->size;
+	memcpy(d->tail, s->tail, 8);
+	d->base.size = s->usize;
 	d->index_loaded = true;
 	d->persisted = true;
+	xva_decoder_saved_free(s);
 	return true;
+}
+
+void xva_decoder_saved_free(struct xva_decoder_saved *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->table);
+	s->table = NULL;
+	s->warning = NULL;
 }
 
 /* ---- random reads -------------------------------------------------- */

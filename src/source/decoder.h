@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "xvafs/blockcache.h"
 #include "xvafs/error.h"
 #include "xvafs/source.h"
@@ -201,40 +203,72 @@ enum xva_status xva_decoder_pread(const struct xva_decoder *d, void *buf,
 				  size_t len, uint64_t off,
 				  struct xva_err *err);
 
-/* ---- the footer every kind's cache file ends with ---- */
+/* ---- how every kind's cache file ends ---- */
 
-/* Its first 32 bytes are alike: the kind's magic (8 bytes), the format's
- * version (le32), flags (le32: XVA_DECODER_DAMAGED or none), the stream's
- * compressed and uncompressed sizes (le64 each). */
+/* [body][table][identity][warning][footer]. The body is the kind's (gzip's
+ * windows; zstd's header and frames) and ends where the table starts; the
+ * table holds COUNT entries of ENTRY bytes each; the footer is
+ * XVA_DECODER_FOOTER bytes. The footer starts with a head alike in every
+ * kind: the kind's magic (8 bytes), the format's version (le32), flags
+ * (le32: XVA_DECODER_DAMAGED or none), the stream's compressed and
+ * uncompressed sizes (le64 each); it holds the count, the body's end, the
+ * stream's tail, the identity's and the warning's lengths at the kind's
+ * offsets; and it ends with the XXH64 of the file from the body's start
+ * (HASH_BODY) or from the table's, up to those 8 bytes. */
+#define XVA_DECODER_FOOTER 128u
 #define XVA_DECODER_DAMAGED 1u  /* the stream fails its own checksum */
-void xva_decoder_put_footer(const struct xva_decoder *d,
-			    unsigned char *footer, const char *magic,
-			    uint32_t version);
-/* Whether a saved footer's head is MAGIC's, VERSION, and this stream's
- * (its compressed size); its uncompressed size in *USIZE (at most
- * INT64_MAX), its flag in *DAMAGED. */
-bool xva_decoder_footer_fits(const struct xva_decoder *d,
-			     const unsigned char *footer, const char *magic,
-			     uint32_t version, uint64_t *usize, bool *damaged);
 
-/* ---- loading a saved cache file (the kind's load hook) ---- */
+struct xva_decoder_layout {
+	const char *magic;
+	uint32_t version;
+	size_t entry;
+	uint64_t body_min;       /* the body's least size */
+	bool hash_body;
+	/* In the footer: le64 count, le64 body end, the 8 tail bytes, le32
+	 * identity length, le32 warning length. */
+	unsigned count_at, body_end_at, tail_at, idlen_at, warnlen_at;
+	/* Writes entry I (E is zeroed). */
+	void (*encode)(const struct xva_decoder *d, uint64_t i,
+		       unsigned char *e);
+};
 
-/* The saved file at d->cache_path opened for reading, if the stream's size
- * is known and it is a regular file of at least MIN_SIZE bytes (*SIZE);
- * else -1. */
-int xva_decoder_open_saved(struct xva_decoder *d, uint64_t min_size,
-			   uint64_t *size);
-/* Whether a saved file's IDENTITY (as long as d's, checked before) and
- * TAIL are this stream's. */
-bool xva_decoder_saved_fits(struct xva_decoder *d,
-			    const unsigned char *identity,
-			    const unsigned char tail[8]);
-/* The last step of a load: takes the saved WARNING (false if it holds a
- * control character: then nothing is taken) and the facts common to every
- * kind; FD (FSIZE bytes) becomes d->fd. */
-bool xva_decoder_loaded(struct xva_decoder *d, int fd, uint64_t fsize,
-			uint64_t usize, bool damaged,
-			const unsigned char *warning, uint32_t warnlen,
-			const unsigned char tail[8]);
+/* Writes the end of the cache file after its body (BODY_END bytes, hashed
+ * into H already when the layout hashes the body; H may be NULL
+ * otherwise): COUNT entries, the identity, the warning and FOOTER (the
+ * kind's own fields set, the rest zero; the base fills the others), within
+ * the cap; then publishes it at d->cache_path when it has a name there. */
+enum xva_status xva_decoder_save(struct xva_decoder *d,
+				 const struct xva_decoder_layout *l,
+				 uint64_t body_end, uint64_t count,
+				 unsigned char footer[XVA_DECODER_FOOTER],
+				 XXH64_state_t *h, struct xva_err *err);
+
+/* A saved file being loaded. */
+struct xva_decoder_saved {
+	int fd;
+	uint64_t size;          /* of the file */
+	uint64_t usize;         /* the stream's uncompressed size */
+	bool damaged;
+	uint64_t count, body_end;
+	unsigned char footer[XVA_DECODER_FOOTER];
+	unsigned char tail[8];  /* the stream's, as the footer holds it */
+	unsigned char *table;   /* COUNT entries, then the identity, the
+				   warning and the footer */
+	const unsigned char *warning;
+	uint32_t warnlen;
+};
+
+/* Opens the saved file at d->cache_path if the stream's size is known and
+ * the file is whole (its hash), laid out as L, and made from this stream
+ * (its identity and tail); else false, nothing held. */
+bool xva_decoder_open_saved(struct xva_decoder *d,
+			    const struct xva_decoder_layout *l,
+			    struct xva_decoder_saved *s);
+/* The last step of a load, once the kind has taken the table: takes the
+ * saved warning (false if it holds a control character: then nothing is
+ * taken) and what every kind keeps; S's file becomes d->fd. */
+bool xva_decoder_loaded(struct xva_decoder *d, struct xva_decoder_saved *s);
+/* Frees what S still holds (the file unless loaded, the table). */
+void xva_decoder_saved_free(struct xva_decoder_saved *s);
 
 #endif
