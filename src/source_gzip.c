@@ -20,7 +20,7 @@
  * if latency matters more than the cache folder's size.
  *
  * The index is written to the cache folder as it grows (windows first, the
- * point table and a footer at the end; see save_index), so its windows
+ * point table and a footer at the end; see gz_layout), so its windows
  * never have to sit in memory: reads fetch them with pread, each checked
  * against the XXH64 kept in its point. Without a cache folder the windows
  * are kept in memory, deflated.
@@ -30,20 +30,25 @@
  * they stop, so a sequential reader continues without re-priming and never
  * inflates the same bytes twice.
  *
- * Lock order: pass_lock and cursor_lock are never held together (gz_read
- * drops pass_lock before random_read). pass_lock is held across a whole
- * pass step: the raw source's read (its locks, and a wait on the network
- * for a remote one), the index file's writes and the progress callback,
- * which must not call back into this source. cursor_lock is a leaf. A
- * cursor marked busy is a lock without a mutex, taken with none of this
- * file's locks held and kept across the raw source's reads, the windows'
- * preads and the block LRU's lock. Callers above may hold the overlay's
- * stripes (a copy-up). */
+ * What every compressed kind shares (the pass's input, the sticky failure,
+ * the source's ops, the cache file's handling, the random-read loop over
+ * the LRU) is the decoder base's (source/decoder.c); this file gives it
+ * the gzip format through a struct xva_decoder_kind.
+ *
+ * Lock order: this file uses the base's two locks. pass_lock and
+ * reader_lock (which guards the cursor table) are never held together
+ * (the base drops pass_lock before a random read). pass_lock is held
+ * across a whole pass step: the raw source's read (its locks, and a wait
+ * on the network for a remote one), the index file's writes and the
+ * progress callback, which must not call back into this source.
+ * reader_lock is a leaf. A cursor marked busy is a lock without a mutex,
+ * taken with neither lock held and kept across the raw source's reads, the
+ * windows' preads and the block LRU's lock. Callers above may hold the
+ * overlay's stripes (a copy-up). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <xxhash.h>
 #include <zlib.h>
 
@@ -92,7 +97,7 @@ struct window_store {
 
 struct gz_pass {
 	z_stream strm;          /* gzip wrapper: zlib checks CRC and ISIZE */
-	bool strm_ready;        /* its input is the decoder's (see pass_refill) */
+	bool strm_ready;        /* its input is the decoder's (pass_refill) */
 	bool in_member;
 	bool header_done;
 	unsigned skip;          /* trailer bytes still to skip (after a CRC
@@ -185,7 +190,8 @@ static enum xva_status store_read(struct gz_source *gz, void *buf, size_t len,
 	if (off > ws->len || len > ws->len - off)
 		return xva_fail(err, XVA_EIO, "the gzip index %s is damaged: a "
 				"window lies past its end; delete it",
-				gz->dec.cache_path ? gz->dec.cache_path : "(memory)");
+				gz->dec.cache_path ? gz->dec.cache_path
+						   : "(memory)");
 	if (gz->dec.fd < 0) {
 		memcpy(buf, ws->mem + off, len);
 		return XVA_OK;
@@ -330,8 +336,9 @@ static bool checksum_message(const char *msg)
 static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 {
 	struct gz_source *gz = ctx;
+	struct xva_decoder *d = &gz->dec;
 	struct gz_pass *p = gz->pass;
-	struct xva_pass_buf *pb = &gz->dec.pb;
+	struct xva_pass_buf *pb = &d->pb;
 	uint64_t visible_before = pb->visible;
 	enum xva_status st;
 
@@ -351,7 +358,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 				return st;
 			continue;
 		}
-		if (p->strm.avail_in == 0 && !gz->dec.in.raw_eof) {
+		if (p->strm.avail_in == 0 && !d->in.raw_eof) {
 			st = pass_refill(gz, err);
 			if (st != XVA_OK)
 				return st;
@@ -374,8 +381,8 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		}
 		if (ret == Z_DATA_ERROR && checksum_message(p->strm.msg)) {
 			pb->visible = pb->end;
-			gz->dec.base.stream_damaged = true;
-			xva_source_warn(&gz->dec.base, "gzip member %llu, ending at "
+			d->base.stream_damaged = true;
+			xva_source_warn(&d->base, "gzip member %llu, ending at "
 				    "compressed byte %llu (uncompressed byte "
 				    "%llu), fails its %s check: its data may be "
 				    "damaged", (unsigned long long)p->members,
@@ -390,7 +397,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		}
 		if (ret == Z_MEM_ERROR) {
 			xva_nomem(err);
-			return xva_decoder_pass_broken(&gz->dec, err);
+			return xva_decoder_pass_broken(d, err);
 		}
 		if (ret != Z_OK && ret != Z_BUF_ERROR) {
 			/* The bytes of the failing block are dropped: inflate
@@ -398,8 +405,8 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 			 * the damage. */
 			pb->end = pb->visible;
 			pb->ended = true;
-			gz->dec.base.stream_damaged = true;
-			xva_source_warn(&gz->dec.base, "the gzip stream is corrupt in the "
+			d->base.stream_damaged = true;
+			xva_source_warn(&d->base, "the gzip stream is corrupt in the "
 				    "deflate block at compressed byte %llu (%s, "
 				    "at byte %llu): it is served up to "
 				    "uncompressed byte %llu",
@@ -416,24 +423,24 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 				p->header_done = true;
 				st = record_point(gz, pb->end, at, 0, true, err);
 				if (st != XVA_OK)
-					return xva_decoder_pass_broken(&gz->dec, err);
+					return xva_decoder_pass_broken(d, err);
 			} else if (!(p->strm.data_type & 64) &&
 				   pb->end - p->last_point_uoff >=
 				   XVA_GZIP_SPACING) {
 				st = record_point(gz, pb->end, at, bits, false,
 						  err);
 				if (st != XVA_OK)
-					return xva_decoder_pass_broken(&gz->dec, err);
+					return xva_decoder_pass_broken(d, err);
 			}
 			pb->visible = pb->end;
 			p->block_coff = at;
 		} else if (pb->end - pb->visible > PENDING_MAX) {
 			pb->visible = pb->end;
 		}
-		if (ret == Z_BUF_ERROR && p->strm.avail_in == 0 && gz->dec.in.raw_eof) {
+		if (ret == Z_BUF_ERROR && p->strm.avail_in == 0 && d->in.raw_eof) {
 			pb->visible = pb->end;
 			pb->ended = true;
-			xva_source_warn(&gz->dec.base, "the gzip stream is cut short at "
+			xva_source_warn(&d->base, "the gzip stream is cut short at "
 				    "compressed byte %llu (uncompressed byte "
 				    "%llu)", (unsigned long long)at,
 				    (unsigned long long)pb->end);
@@ -847,9 +854,10 @@ static enum xva_status cursor_advance(struct gz_source *gz,
 				return stream_changed(c, "the stream ends "
 						      "early", err);
 			if (want > gz->dec.raw_size - c->next_coff)
-				want = (size_t)(gz->dec.raw_size - c->next_coff);
-			st = xva_source_read(gz->dec.raw, c->in, want, c->next_coff,
-					     &got, err);
+				want = (size_t)(gz->dec.raw_size -
+						c->next_coff);
+			st = xva_source_read(gz->dec.raw, c->in, want,
+					     c->next_coff, &got, err);
 			if (st != XVA_OK) {
 				c->pos = UINT64_MAX;
 				return st;
@@ -872,7 +880,8 @@ static enum xva_status cursor_advance(struct gz_source *gz,
 		else if (ret == Z_MEM_ERROR)
 			return c->pos = UINT64_MAX, xva_nomem(err);
 		else if (ret != Z_OK && ret != Z_BUF_ERROR &&
-			 !(c->pos == gz->dec.base.size && gz->dec.base.stream_damaged))
+			 !(c->pos == gz->dec.base.size &&
+			   gz->dec.base.stream_damaged))
 			/* (Unless it is the damage the pass found, just past
 			 * the intact part: inflate reads on into the header
 			 * of the failing block. Nothing is served past it.) */

@@ -23,14 +23,20 @@
  * can be written, else in an unlinked temporary file in $TMPDIR or
  * /var/tmp that goes away with the source.
  *
- * Lock order: pass_lock, then the pass's LOCK (submit_piece, worker_failed,
- * zs_info); dctx_lock is never held with either. pass_lock is held across a
- * whole pass step: the raw source's read (its locks, and a wait on the
+ * What every compressed kind shares (the pass's input, the sticky failure,
+ * the source's ops, the cache file's handling, the random-read loop over
+ * the LRU) is the decoder base's (source/decoder.c); this file gives it
+ * the zstd format through a struct xva_decoder_kind.
+ *
+ * Lock order: the base's pass_lock, then the pass's LOCK (submit_piece,
+ * worker_failed, zs_info); the base's reader_lock (which guards the pool
+ * of decompression contexts) is never held with either. pass_lock is held
+ * across a whole pass step: the raw source's read (its locks, and a wait on the
  * network for a remote one), the progress callback (which must not call
  * back into this source), waits for room in the queue, the cache file's
  * writes and sync, and the join of the compressing threads. That is safe
  * because those threads take only the pass's LOCK, which is a leaf: they
- * drop it to compress and write. dctx_lock is a leaf too. A
+ * drop it to compress and write. reader_lock is a leaf too. A
  * decompression context taken from the pool is a lock without a mutex,
  * kept across the cache file's pread and the block LRU's lock. Callers
  * above may hold the overlay's stripes (a copy-up). */
@@ -173,7 +179,8 @@ static enum xva_status store_piece(struct zs_worker *w, const struct zs_job *j,
 		piece.clen = (uint32_t)clen;
 	}
 	pthread_mutex_lock(&p->lock);
-	if (clen && zs->dec.cache_max && zs->file_end + clen > zs->dec.cache_max) {
+	if (clen && zs->dec.cache_max &&
+	    zs->file_end + clen > zs->dec.cache_max) {
 		pthread_mutex_unlock(&p->lock);
 		return xva_decoder_cap_exceeded(&zs->dec, err);
 	}
@@ -196,7 +203,8 @@ static enum xva_status store_piece(struct zs_worker *w, const struct zs_job *j,
 			p->written_back = to;
 		pthread_mutex_unlock(&p->lock);
 		if (to - from >= WRITEBACK_STEP)
-			sync_file_range(zs->dec.fd, (off_t)from, (off_t)(to - from),
+			sync_file_range(zs->dec.fd, (off_t)from,
+					(off_t)(to - from),
 					SYNC_FILE_RANGE_WRITE);
 	}
 	return XVA_OK;

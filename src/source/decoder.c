@@ -186,7 +186,8 @@ enum xva_status xva_decoder_pread(const struct xva_decoder *d, void *buf,
 	errnum = errno;
 	xva_decoder_file_name(d, name, sizeof(name));
 	return xva_fail(err, XVA_EIO, "cannot read %s: %s", name,
-			errnum ? strerror(errnum) : "it is shorter than it was");
+			errnum ? strerror(errnum)
+			       : "it is shorter than it was");
 }
 
 void xva_decoder_create_file(struct xva_decoder *d, const char *not_kept)
@@ -341,7 +342,8 @@ static bool read_sealed(struct xva_decoder_saved *s, uint64_t hash_from,
 		XXH64_reset(h, 0);
 	/* The body is hashed a MiB at a time; it stays on disk. */
 	while (ok && at < from) {
-		size_t n = from - at > (1 << 20) ? 1 << 20 : (size_t)(from - at);
+		size_t n = from - at > (1 << 20) ? 1 << 20
+						 : (size_t)(from - at);
 
 		ok = xva_pread_full(s->fd, chunk, n, at) == 0;
 		if (ok)
