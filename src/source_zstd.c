@@ -31,15 +31,15 @@
  * Lock order: the base's pass_lock, then the pass's LOCK (submit_piece,
  * worker_failed, zs_info); the base's reader_lock (which guards the pool
  * of decompression contexts) is never held with either. pass_lock is held
- * across a whole pass step: the raw source's read (its locks, and a wait on the
- * network for a remote one), the progress callback (which must not call
- * back into this source), waits for room in the queue, the cache file's
- * writes and sync, and the join of the compressing threads. That is safe
- * because those threads take only the pass's LOCK, which is a leaf: they
- * drop it to compress and write. reader_lock is a leaf too. A
- * decompression context taken from the pool is a lock without a mutex,
- * kept across the cache file's pread and the block LRU's lock. Callers
- * above may hold the overlay's stripes (a copy-up). */
+ * across a whole pass step: the raw source's read (its locks, and a wait
+ * on the network for a remote one), the progress callback (which must not
+ * call back into this source), waits for room in the queue, the cache
+ * file's writes and sync, and the join of the compressing threads (in
+ * finish_pass). That is safe because those threads take only the pass's
+ * LOCK, which is a leaf: they drop it to compress and write. reader_lock
+ * is a leaf too. A decompression context taken from the pool is a lock
+ * without a mutex, kept across the cache file's pread and the block LRU's
+ * lock. Callers above may hold the overlay's stripes (a copy-up). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -5,7 +5,9 @@
  * kind's pass locks (zstd's queue lock) and the raw source's locks, and
  * held across a whole pass step and the kind's finish and info hooks (see
  * decoder.h). decoder_read drops it before a random read, which takes
- * none of this file's locks; the block LRU's lock is a leaf. */
+ * none of this file's locks (the kind's read_block takes reader_lock, a
+ * leaf this file only creates and destroys; the block LRU's lock is a
+ * leaf too). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
