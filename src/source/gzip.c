@@ -20,7 +20,7 @@
  * if latency matters more than the cache folder's size.
  *
  * The index is written to the cache folder as it grows (windows first, the
- * point table and a footer at the end; see save_index), so its windows
+ * point table and a footer at the end; see gz_layout), so its windows
  * never have to sit in memory: reads fetch them with pread, each checked
  * against the XXH64 kept in its point. Without a cache folder the windows
  * are kept in memory, deflated.
@@ -30,40 +30,38 @@
  * they stop, so a sequential reader continues without re-priming and never
  * inflates the same bytes twice.
  *
- * Lock order: pass_lock and cursor_lock are never held together (gz_read
- * drops pass_lock before random_read). pass_lock is held across a whole
- * pass step: the raw source's read (its locks, and a wait on the network
- * for a remote one), the index file's writes and the progress callback,
- * which must not call back into this source. cursor_lock is a leaf. A
- * cursor marked busy is a lock without a mutex, taken with none of this
- * file's locks held and kept across the raw source's reads, the windows'
- * preads and the block LRU's lock. Callers above may hold the overlay's
- * stripes (a copy-up). */
+ * What every compressed kind shares (the pass's input, the sticky failure,
+ * the source's ops, the cache file's handling, the random-read loop over
+ * the LRU) is the decoder base's (source/decoder.c); this file gives it
+ * the gzip format through a struct xva_decoder_kind.
+ *
+ * Lock order: this file uses the base's two locks. pass_lock and
+ * reader_lock (which guards the cursor table) are never held together
+ * (the base drops pass_lock before a random read). pass_lock is held
+ * across a whole pass step: the raw source's read (its locks, and a wait
+ * on the network for a remote one), the index file's writes and the
+ * progress callback, which must not call back into this source.
+ * reader_lock is a leaf. A cursor marked busy is a lock without a mutex,
+ * taken with neither lock held and kept across the raw source's reads, the
+ * windows' preads and the block LRU's lock. Callers above may hold the
+ * overlay's stripes (a copy-up). */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 #include <xxhash.h>
 #include <zlib.h>
 
 #include "base/io.h"
-#include "xvafs/atomicfile.h"
+#include "source/decoder.h"
 #include "source/blockcache.h"
-#include "xvafs/cachefile.h"
 #include "source/source.h"
 
 #ifndef XVA_GZIP_SPACING
 #define XVA_GZIP_SPACING ((uint64_t)4 << 20)
 #endif
 #define WINDOW_SIZE 32768u
-#define PASS_INPUT ((size_t)1 << 20)
-#define PASS_STEP ((size_t)1 << 20)
+#define PASS_STEP XVA_DECODER_STEP
 /* Output of a deflate block is held back until the block ends (a corrupt
  * block can produce wrong bytes before inflate notices), but no more than
  * this much: zlib's blocks are at most a few MiB, and a forged stream must
@@ -72,15 +70,11 @@
 #define PASS_BUF_MAX (XVA_PASS_BACKLOG + PENDING_MAX + 4 * PASS_STEP)
 #define CURSOR_INPUT ((size_t)256 << 10)
 #define MAX_CURSORS 4
-#define DEFAULT_MEMORY ((uint64_t)64 << 20)
-#define PROGRESS_NS 200000000ll
 
 #define INDEX_MAGIC "XVAFSGZI"
 #define INDEX_VERSION 1u
-#define FOOTER_SIZE 128u
 #define POINT_SIZE 48u
 #define IDENTITY_MAX 4096u
-#define FLAG_DAMAGED 1u
 #define POINT_MEMBER_START 1u
 
 struct gz_point {
@@ -94,20 +88,16 @@ struct gz_point {
 	uint8_t flags;  /* POINT_MEMBER_START */
 };
 
-/* Deflated windows: in the index file (fd >= 0) or in memory. */
+/* Deflated windows: in the index file (the decoder's fd, when >= 0) or
+ * in memory. */
 struct window_store {
-	int fd;
 	unsigned char *mem;
 	uint64_t len, cap;
 };
 
 struct gz_pass {
 	z_stream strm;          /* gzip wrapper: zlib checks CRC and ISIZE */
-	bool strm_ready;
-	unsigned char *in;
-	uint64_t in_off;        /* compressed offset of in[0] */
-	uint64_t raw_next;      /* compressed offset of the next raw read */
-	bool raw_eof;
+	bool strm_ready;        /* its input is the decoder's (pass_refill) */
 	bool in_member;
 	bool header_done;
 	unsigned skip;          /* trailer bytes still to skip (after a CRC
@@ -121,7 +111,6 @@ struct gz_pass {
 	unsigned char *wout;
 	size_t wout_cap;
 	XXH64_state_t *file_hash;
-	struct timespec last_progress;
 };
 
 struct gz_cursor {
@@ -141,57 +130,24 @@ struct gz_cursor {
 };
 
 struct gz_source {
-	struct xva_source base;
-	struct xva_source *raw;
-	uint64_t raw_size;      /* compressed bytes, or XVA_SIZE_UNKNOWN */
-	xva_progress_fn progress;
-	void *progress_ctx;
-	const volatile sig_atomic_t *stop;
-	uint64_t cache_max;
-	uint64_t memory_max;
-	char *cache_dir;
-	char *cache_path;       /* the .gzi, when persisting */
-	char *tmp_path;         /* while it is being written */
-	bool persisted;
-	bool index_loaded;
-	uint64_t index_bytes;
+	/* Its cache file is the .gzi index, when persisting. */
+	struct xva_decoder dec;
+
+	/* Grown by the pass under dec.pass_lock, like PASS; they stop
+	 * changing when the pass ends, and random reads then use them
+	 * unlocked. */
 	struct window_store ws;
 	struct gz_point *points;
 	size_t n_points, cap_points;
-	unsigned char tail[8];  /* the stream's last 8 bytes (its trailer) */
-
-	/* Guards the pass and what it grows (PASSING, PB, PASS, FAILED, the
-	 * points and window store; these stop changing when the pass ends,
-	 * and random reads then use them unlocked). Taken after the overlay's
-	 * stripes, before the raw source's locks; held across the raw
-	 * source's I/O. Never with cursor_lock. */
-	pthread_mutex_t pass_lock;
-	bool passing;
-	struct xva_pass_buf pb;
 	struct gz_pass *pass;
-	struct xva_err failed;  /* sticky: the pass cannot go on */
 
-	struct xva_block_lru *lru;
-	/* Guards the cursor table and every cursor not busy (a busy one is
-	 * its reader's). A leaf: only cursor_new's allocation is done under
-	 * it. */
-	pthread_mutex_t cursor_lock;
-	pthread_cond_t cursor_freed; /* a cursor stopped being busy */
+	/* Under dec.reader_lock (a leaf: only cursor_new's allocation is
+	 * done under it), with every cursor not busy (a busy one is its
+	 * reader's); dec.reader_freed: a cursor stopped being busy. */
 	struct gz_cursor *cursors[MAX_CURSORS];
 	size_t n_cursors;
 	uint64_t use_clock;
 };
-
-static enum xva_status write_failed(const struct gz_source *gz, int errnum,
-				    struct xva_err *err)
-{
-	if (errnum == ENOSPC || errnum == EDQUOT)
-		return xva_fail(err, XVA_ENOSPC, "no space left in the cache "
-				"folder %s for the gzip index: %s", gz->cache_dir,
-				strerror(errnum));
-	return xva_fail(err, XVA_EIO, "cannot write the gzip index %s: %s",
-			gz->tmp_path, strerror(errnum));
-}
 
 /* Appends LEN bytes to the window store; *OFF is where they went. */
 static enum xva_status store_append(struct gz_source *gz, const void *data,
@@ -201,14 +157,11 @@ static enum xva_status store_append(struct gz_source *gz, const void *data,
 	struct window_store *ws = &gz->ws;
 
 	*off = ws->len;
-	if (ws->fd >= 0) {
-		if (gz->cache_max && ws->len + len > gz->cache_max)
-			return xva_fail(err, XVA_ENOSPC, "the gzip index would "
-					"exceed the cap of %llu bytes (-o "
-					"cache_max)",
-					(unsigned long long)gz->cache_max);
-		if (xva_pwrite_full(ws->fd, data, len, ws->len) < 0)
-			return write_failed(gz, errno, err);
+	if (gz->dec.fd >= 0) {
+		if (gz->dec.cache_max && ws->len + len > gz->dec.cache_max)
+			return xva_decoder_cap_exceeded(&gz->dec, err);
+		if (xva_pwrite_full(gz->dec.fd, data, len, ws->len) < 0)
+			return xva_decoder_write_failed(&gz->dec, errno, err);
 		XXH64_update(gz->pass->file_hash, data, len);
 	} else {
 		if (ws->len + len > ws->cap) {
@@ -237,70 +190,38 @@ static enum xva_status store_read(struct gz_source *gz, void *buf, size_t len,
 	if (off > ws->len || len > ws->len - off)
 		return xva_fail(err, XVA_EIO, "the gzip index %s is damaged: a "
 				"window lies past its end; delete it",
-				gz->cache_path ? gz->cache_path : "(memory)");
-	if (ws->fd < 0) {
+				gz->dec.cache_path ? gz->dec.cache_path
+						   : "(memory)");
+	if (gz->dec.fd < 0) {
 		memcpy(buf, ws->mem + off, len);
 		return XVA_OK;
 	}
-	if (xva_pread_full(ws->fd, buf, len, off) < 0)
-		return xva_fail(err, XVA_EIO, "cannot read the gzip index %s: %s",
-				gz->cache_path ? gz->cache_path : gz->tmp_path,
-				errno ? strerror(errno) : "it is shorter than it "
-				"was");
-	return XVA_OK;
+	return xva_decoder_pread(&gz->dec, buf, len, off, err);
 }
 
 /* ---- the pass ---------------------------------------------------- */
 
-static uint64_t pass_consumed(const struct gz_pass *p)
+/* The inflate stream's next_in and avail_in are where the pass's input
+ * (the decoder's) stands between refills: its unread bytes always end at
+ * dec.in.len. */
+static uint64_t pass_consumed(const struct gz_source *gz)
 {
-	return p->in_off + (uint64_t)(p->strm.next_in - p->in);
+	const struct xva_decoder_input *in = &gz->dec.in;
+
+	return in->off + (uint64_t)(gz->pass->strm.next_in - in->data);
 }
 
-static void report_progress(struct gz_source *gz, bool force)
-{
-	struct gz_pass *p = gz->pass;
-	struct timespec now;
-	long long ns;
-
-	if (!gz->progress)
-		return;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	ns = (now.tv_sec - p->last_progress.tv_sec) * 1000000000ll +
-	     (now.tv_nsec - p->last_progress.tv_nsec);
-	if (!force && ns < PROGRESS_NS)
-		return;
-	p->last_progress = now;
-	gz->progress(gz->progress_ctx, p->raw_next,
-		     gz->raw_size == XVA_SIZE_UNKNOWN ? 0 : gz->raw_size);
-}
-
-/* Moves the unread input to the front and reads up to PASS_INPUT more. */
 static enum xva_status pass_refill(struct gz_source *gz, struct xva_err *err)
 {
-	struct gz_pass *p = gz->pass;
-	size_t left = p->strm.avail_in, got;
+	struct xva_decoder_input *in = &gz->dec.in;
+	z_stream *strm = &gz->pass->strm;
 	enum xva_status st;
 
-	if (gz->stop && *gz->stop)
-		return xva_fail(err, XVA_EINTR, "interrupted");
-	if (left)
-		memmove(p->in, p->strm.next_in, left);
-	p->in_off = p->raw_next - left;
-	st = xva_source_read(gz->raw, p->in + left, PASS_INPUT - left,
-			     p->raw_next, &got, err);
-	if (st != XVA_OK) {
-		p->strm.next_in = p->in;
-		p->strm.avail_in = (uInt)left;
-		return st;
-	}
-	if (got == 0)
-		p->raw_eof = true;
-	p->raw_next += got;
-	p->strm.next_in = p->in;
-	p->strm.avail_in = (uInt)(left + got);
-	report_progress(gz, false);
-	return XVA_OK;
+	in->pos = (size_t)(strm->next_in - in->data);
+	st = xva_decoder_refill(&gz->dec, err);
+	strm->next_in = in->data + in->pos;
+	strm->avail_in = (uInt)(in->len - in->pos);
+	return st;
 }
 
 static enum xva_status record_point(struct gz_source *gz, uint64_t uoff,
@@ -360,30 +281,16 @@ static enum xva_status record_point(struct gz_source *gz, uint64_t uoff,
 	return XVA_OK;
 }
 
-/* A failure after which the pass cannot go on (its index would miss a
- * point, or its file is half written): every later call gets the same
- * error, and no half-written index stays behind. */
-static enum xva_status pass_broken(struct gz_source *gz, struct xva_err *err)
-{
-	gz->failed = *err;
-	if (gz->tmp_path) {
-		unlink(gz->tmp_path);
-		free(gz->tmp_path);
-		gz->tmp_path = NULL;
-	}
-	return err->status;
-}
-
 /* Between members: a next member, the end, or bytes that are not gzip. */
 static enum xva_status next_member(struct gz_source *gz, struct xva_err *err)
 {
 	struct gz_pass *p = gz->pass;
-	struct xva_pass_buf *pb = &gz->pb;
+	struct xva_pass_buf *pb = &gz->dec.pb;
 	enum xva_status st;
 
 	while (p->skip) {
 		if (p->strm.avail_in == 0) {
-			if (p->raw_eof)
+			if (gz->dec.in.raw_eof)
 				break;
 			st = pass_refill(gz, err);
 			if (st != XVA_OK)
@@ -394,7 +301,7 @@ static enum xva_status next_member(struct gz_source *gz, struct xva_err *err)
 		p->strm.avail_in--;
 		p->skip--;
 	}
-	while (p->strm.avail_in < 2 && !p->raw_eof) {
+	while (p->strm.avail_in < 2 && !gz->dec.in.raw_eof) {
 		st = pass_refill(gz, err);
 		if (st != XVA_OK)
 			return st;
@@ -405,29 +312,17 @@ static enum xva_status next_member(struct gz_source *gz, struct xva_err *err)
 	}
 	if (p->strm.avail_in < 2 || p->strm.next_in[0] != 0x1f ||
 	    p->strm.next_in[1] != 0x8b) {
-		uint64_t at = pass_consumed(p);
-
-		if (gz->raw_size != XVA_SIZE_UNKNOWN && gz->raw_size > at)
-			xva_source_warn(&gz->base, "the %llu bytes after the end of "
-				    "the gzip stream at compressed byte %llu are "
-				    "not gzip data: ignored",
-				    (unsigned long long)(gz->raw_size - at),
-				    (unsigned long long)at);
-		else
-			xva_source_warn(&gz->base, "the bytes after the end of the "
-				    "gzip stream at compressed byte %llu are not "
-				    "gzip data: ignored", (unsigned long long)at);
-		pb->ended = true;
+		xva_decoder_not_ours(&gz->dec, pass_consumed(gz));
 		return XVA_OK;
 	}
 	if (p->members && inflateReset(&p->strm) != Z_OK) {
 		xva_fail(err, XVA_EIO, "zlib cannot reset");
-		return pass_broken(gz, err);
+		return xva_decoder_pass_broken(&gz->dec, err);
 	}
 	p->members++;
 	p->in_member = true;
 	p->header_done = false;
-	p->block_coff = pass_consumed(p);
+	p->block_coff = pass_consumed(gz);
 	return XVA_OK;
 }
 
@@ -441,8 +336,9 @@ static bool checksum_message(const char *msg)
 static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 {
 	struct gz_source *gz = ctx;
+	struct xva_decoder *d = &gz->dec;
 	struct gz_pass *p = gz->pass;
-	struct xva_pass_buf *pb = &gz->pb;
+	struct xva_pass_buf *pb = &d->pb;
 	uint64_t visible_before = pb->visible;
 	enum xva_status st;
 
@@ -462,7 +358,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 				return st;
 			continue;
 		}
-		if (p->strm.avail_in == 0 && !p->raw_eof) {
+		if (p->strm.avail_in == 0 && !d->in.raw_eof) {
 			st = pass_refill(gz, err);
 			if (st != XVA_OK)
 				return st;
@@ -477,7 +373,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		ret = inflate(&p->strm, Z_BLOCK);
 		produced = room - p->strm.avail_out;
 		pb->end += produced;
-		at = pass_consumed(p);
+		at = pass_consumed(gz);
 		if (ret == Z_STREAM_END) {
 			pb->visible = pb->end;
 			p->in_member = false;
@@ -485,8 +381,8 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		}
 		if (ret == Z_DATA_ERROR && checksum_message(p->strm.msg)) {
 			pb->visible = pb->end;
-			gz->base.stream_damaged = true;
-			xva_source_warn(&gz->base, "gzip member %llu, ending at "
+			d->base.stream_damaged = true;
+			xva_source_warn(&d->base, "gzip member %llu, ending at "
 				    "compressed byte %llu (uncompressed byte "
 				    "%llu), fails its %s check: its data may be "
 				    "damaged", (unsigned long long)p->members,
@@ -501,7 +397,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 		}
 		if (ret == Z_MEM_ERROR) {
 			xva_nomem(err);
-			return pass_broken(gz, err);
+			return xva_decoder_pass_broken(d, err);
 		}
 		if (ret != Z_OK && ret != Z_BUF_ERROR) {
 			/* The bytes of the failing block are dropped: inflate
@@ -509,8 +405,8 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 			 * the damage. */
 			pb->end = pb->visible;
 			pb->ended = true;
-			gz->base.stream_damaged = true;
-			xva_source_warn(&gz->base, "the gzip stream is corrupt in the "
+			d->base.stream_damaged = true;
+			xva_source_warn(&d->base, "the gzip stream is corrupt in the "
 				    "deflate block at compressed byte %llu (%s, "
 				    "at byte %llu): it is served up to "
 				    "uncompressed byte %llu",
@@ -527,24 +423,24 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 				p->header_done = true;
 				st = record_point(gz, pb->end, at, 0, true, err);
 				if (st != XVA_OK)
-					return pass_broken(gz, err);
+					return xva_decoder_pass_broken(d, err);
 			} else if (!(p->strm.data_type & 64) &&
 				   pb->end - p->last_point_uoff >=
 				   XVA_GZIP_SPACING) {
 				st = record_point(gz, pb->end, at, bits, false,
 						  err);
 				if (st != XVA_OK)
-					return pass_broken(gz, err);
+					return xva_decoder_pass_broken(d, err);
 			}
 			pb->visible = pb->end;
 			p->block_coff = at;
 		} else if (pb->end - pb->visible > PENDING_MAX) {
 			pb->visible = pb->end;
 		}
-		if (ret == Z_BUF_ERROR && p->strm.avail_in == 0 && p->raw_eof) {
+		if (ret == Z_BUF_ERROR && p->strm.avail_in == 0 && d->in.raw_eof) {
 			pb->visible = pb->end;
 			pb->ended = true;
-			xva_source_warn(&gz->base, "the gzip stream is cut short at "
+			xva_source_warn(&d->base, "the gzip stream is cut short at "
 				    "compressed byte %llu (uncompressed byte "
 				    "%llu)", (unsigned long long)at,
 				    (unsigned long long)pb->end);
@@ -555,8 +451,12 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 	}
 }
 
-static void pass_free(struct gz_pass *p)
+/* The decoder's end_pass. */
+static void gz_end_pass(struct xva_decoder *d)
 {
+	struct gz_source *gz = (struct gz_source *)d;
+	struct gz_pass *p = gz->pass;
+
 	if (!p)
 		return;
 	if (p->strm_ready)
@@ -565,27 +465,33 @@ static void pass_free(struct gz_pass *p)
 		deflateEnd(&p->wdef);
 	if (p->file_hash)
 		XXH64_freeState(p->file_hash);
-	free(p->in);
 	free(p->wout);
 	free(p);
+	gz->pass = NULL;
 }
 
-static enum xva_status pass_new(struct gz_source *gz, struct xva_err *err)
+/* The decoder's start: the index file beside its final name when there is
+ * a cache folder (one that cannot be written leaves the index in memory,
+ * and the warning says so), and the pass. */
+static enum xva_status gz_start(struct xva_decoder *d, struct xva_err *err)
 {
-	struct gz_pass *p = calloc(1, sizeof(*p));
+	struct gz_source *gz = (struct gz_source *)d;
+	struct gz_pass *p;
 
+	if (d->cache_dir)
+		xva_decoder_create_file(d, "the gzip index is not kept");
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return xva_nomem(err);
 	gz->pass = p;
-	p->in = malloc(PASS_INPUT);
 	p->file_hash = XXH64_createState();
-	if (!p->in || !p->file_hash)
+	if (!p->file_hash)
 		return xva_nomem(err);
 	XXH64_reset(p->file_hash, 0);
 	if (inflateInit2(&p->strm, 15 + 16) != Z_OK)
 		return xva_nomem(err);
 	p->strm_ready = true;
-	p->strm.next_in = p->in;
+	p->strm.next_in = d->in.data;
 	/* Windows are deflated on their own, raw, at level 6. Measured on
 	 * a 2 GiB export: 17.4 KiB a window on average, 0.25 s for its 513
 	 * windows (the pass takes seconds); level 1 saves 0.08 s and makes
@@ -600,15 +506,16 @@ static enum xva_status pass_new(struct gz_source *gz, struct xva_err *err)
 	p->wout = malloc(p->wout_cap);
 	if (!p->wout)
 		return xva_nomem(err);
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &p->last_progress);
 	return XVA_OK;
 }
 
 /* ---- the index file ------------------------------------------------ */
 
-static void encode_point(unsigned char *e, const struct gz_point *pt)
+static void encode_point(const struct xva_decoder *d, uint64_t i,
+			 unsigned char *e)
 {
-	memset(e, 0, POINT_SIZE);
+	const struct gz_point *pt = &((const struct gz_source *)d)->points[i];
+
 	xva_put_le64(e, pt->uoff);
 	xva_put_le64(e + 8, pt->coff);
 	xva_put_le64(e + 16, pt->woff);
@@ -619,83 +526,48 @@ static void encode_point(unsigned char *e, const struct gz_point *pt)
 	e[41] = pt->flags;
 }
 
-/* The file: the deflated windows, the point table, the identity, the
- * warning, and a footer whose last 8 bytes are the XXH64 of all before.
- * Windows come first because they are written during the pass. */
-static enum xva_status save_index(struct gz_source *gz, struct xva_err *err)
+/* False if its padding is not zeros. */
+static bool decode_point(const unsigned char *e, struct gz_point *pt)
 {
-	struct gz_pass *p = gz->pass;
-	size_t idlen = strlen(gz->base.identity), warnlen;
-	size_t table_len = gz->n_points * POINT_SIZE;
-	unsigned char footer[FOOTER_SIZE], *table;
-	uint64_t off = gz->ws.len, total;
-	enum xva_status st;
-
-	warnlen = strlen(gz->base.warning);
-	total = off + table_len + idlen + warnlen + FOOTER_SIZE;
-	if (gz->cache_max && total > gz->cache_max)
-		return xva_fail(err, XVA_ENOSPC, "the gzip index would exceed the "
-				"cap of %llu bytes (-o cache_max)",
-				(unsigned long long)gz->cache_max);
-	table = malloc(table_len ? table_len : 1);
-	if (!table)
-		return xva_nomem(err);
-	for (size_t i = 0; i < gz->n_points; i++)
-		encode_point(table + i * POINT_SIZE, &gz->points[i]);
-	memset(footer, 0, sizeof(footer));
-	memcpy(footer, INDEX_MAGIC, 8);
-	xva_put_le32(footer + 8, INDEX_VERSION);
-	xva_put_le32(footer + 12, gz->base.stream_damaged ? FLAG_DAMAGED : 0);
-	xva_put_le64(footer + 16, gz->raw_size);
-	xva_put_le64(footer + 24, gz->base.size);
-	xva_put_le64(footer + 32, XVA_GZIP_SPACING);
-	xva_put_le64(footer + 40, gz->n_points);
-	xva_put_le64(footer + 48, gz->ws.len);
-	xva_put_le64(footer + 56, p->members);
-	memcpy(footer + 64, gz->tail, 8);
-	xva_put_le32(footer + 72, (uint32_t)idlen);
-	xva_put_le32(footer + 76, (uint32_t)warnlen);
-	XXH64_update(p->file_hash, table, table_len);
-	XXH64_update(p->file_hash, gz->base.identity, idlen);
-	XXH64_update(p->file_hash, gz->base.warning, warnlen);
-	XXH64_update(p->file_hash, footer, FOOTER_SIZE - 8);
-	xva_put_le64(footer + FOOTER_SIZE - 8, XXH64_digest(p->file_hash));
-	if (xva_pwrite_full(gz->ws.fd, table, table_len, off) < 0 ||
-	    xva_pwrite_full(gz->ws.fd, gz->base.identity, idlen,
-			    off + table_len) < 0 ||
-	    xva_pwrite_full(gz->ws.fd, gz->base.warning, warnlen,
-			    off + table_len + idlen) < 0 ||
-	    xva_pwrite_full(gz->ws.fd, footer, FOOTER_SIZE,
-			    off + table_len + idlen + warnlen) < 0) {
-		st = write_failed(gz, errno, err);
-		free(table);
-		return st;
-	}
-	free(table);
-	st = xva_atomic_file_commit(gz->ws.fd, gz->tmp_path, gz->cache_path, err);
-	if (st != XVA_OK)
-		return st;
-	free(gz->tmp_path);
-	gz->tmp_path = NULL;
-	gz->persisted = true;
-	gz->index_bytes = total;
-	return XVA_OK;
+	pt->uoff = xva_get_le64(e);
+	pt->coff = xva_get_le64(e + 8);
+	pt->woff = xva_get_le64(e + 16);
+	pt->wsum = xva_get_le64(e + 24);
+	pt->wclen = xva_get_le32(e + 32);
+	pt->wlen = xva_get_le32(e + 36);
+	pt->bits = e[40];
+	pt->flags = e[41];
+	for (unsigned k = 42; k < POINT_SIZE; k++)
+		if (e[k])
+			return false;
+	return true;
 }
 
-/* The stream's last 8 bytes: for a whole stream, its trailer (CRC-32 and
- * length), which ties an index to the bytes it was made from beyond what
- * the identity says. */
-static enum xva_status read_tail(struct gz_source *gz, unsigned char tail[8],
-				 struct xva_err *err)
-{
-	uint64_t at;
+/* The file (see decoder.h): the deflated windows as the body, written
+ * during the pass (so they come first, and the hash covers them), the
+ * point table, the identity, the warning and the footer, which also holds
+ * the spacing (at 32) and the number of members (at 56). */
+static const struct xva_decoder_layout gz_layout = {
+	.magic = INDEX_MAGIC,
+	.version = INDEX_VERSION,
+	.entry = POINT_SIZE,
+	.hash_body = true,
+	.count_at = 40,
+	.body_end_at = 48,
+	.tail_at = 64,
+	.idlen_at = 72,
+	.warnlen_at = 76,
+	.encode = encode_point,
+};
 
-	memset(tail, 0, 8);
-	if (gz->raw_size == XVA_SIZE_UNKNOWN)
-		return XVA_OK;
-	at = gz->raw_size < 8 ? 0 : gz->raw_size - 8;
-	return xva_source_read_full(gz->raw, tail, (size_t)(gz->raw_size - at),
-				    at, "the gzip trailer", err);
+static enum xva_status save_index(struct gz_source *gz, struct xva_err *err)
+{
+	unsigned char footer[XVA_DECODER_FOOTER] = { 0 };
+
+	xva_put_le64(footer + 32, XVA_GZIP_SPACING);
+	xva_put_le64(footer + 56, gz->pass->members);
+	return xva_decoder_save(&gz->dec, &gz_layout, gz->ws.len, gz->n_points,
+				footer, gz->pass->file_hash, err);
 }
 
 static bool valid_points(const struct gz_point *pts, size_t n,
@@ -733,128 +605,38 @@ static bool valid_points(const struct gz_point *pts, size_t n,
 	return true;
 }
 
-/* Loads the index at gz->cache_path if it is valid for this stream; any
- * doubt and it is ignored (false), to be rebuilt. */
-static bool load_index(struct gz_source *gz)
+/* The decoder's load: the index at dec.cache_path if it is valid for this
+ * stream; any doubt and it is ignored (false), to be rebuilt. The whole
+ * file is read once to check its hash: then nothing in it is taken on
+ * trust (windows are checked again when used, against their own hashes,
+ * as the file stays open). An identity longer than IDENTITY_MAX never
+ * loads one. */
+static bool load_index(struct xva_decoder *d)
 {
-	unsigned char footer[FOOTER_SIZE], tail[8], *file = NULL;
-	uint64_t fsize, csize, usize, npoints, wlen;
-	uint32_t flags, idlen, warnlen;
+	struct gz_source *gz = (struct gz_source *)d;
+	struct xva_decoder_saved s;
 	struct gz_point *pts = NULL;
-	struct stat st;
-	int fd;
 
-	if (gz->raw_size == XVA_SIZE_UNKNOWN)
+	if (strlen(d->base.identity) > IDENTITY_MAX ||
+	    !xva_decoder_open_saved(d, &gz_layout, &s))
 		return false;
-	fd = open(gz->cache_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < FOOTER_SIZE)
-		goto reject;
-	fsize = (uint64_t)st.st_size;
-	if (xva_pread_full(fd, footer, FOOTER_SIZE, fsize - FOOTER_SIZE) < 0 ||
-	    memcmp(footer, INDEX_MAGIC, 8) != 0 ||
-	    xva_get_le32(footer + 8) != INDEX_VERSION)
-		goto reject;
-	flags = xva_get_le32(footer + 12);
-	csize = xva_get_le64(footer + 16);
-	usize = xva_get_le64(footer + 24);
-	npoints = xva_get_le64(footer + 40);
-	wlen = xva_get_le64(footer + 48);
-	idlen = xva_get_le32(footer + 72);
-	warnlen = xva_get_le32(footer + 76);
-	if ((flags & ~FLAG_DAMAGED) || csize != gz->raw_size ||
-	    usize > (uint64_t)INT64_MAX || idlen > IDENTITY_MAX ||
-	    warnlen >= XVA_ERR_MAX || npoints > fsize / POINT_SIZE ||
-	    wlen > fsize ||
-	    wlen + npoints * POINT_SIZE + idlen + warnlen + FOOTER_SIZE != fsize)
-		goto reject;
-	if (idlen != strlen(gz->base.identity))
-		goto reject;
-	/* The whole file is read once to check its hash: then nothing in it
-	 * is taken on trust (windows are checked again when used, against
-	 * their own hashes, as the file stays open). */
-	file = malloc(fsize - wlen);
-	if (!file)
-		goto reject;
-	{
-		XXH64_state_t *h = XXH64_createState();
-		unsigned char *chunk = malloc(1 << 20);
-		uint64_t at = 0;
-		bool ok = h && chunk;
-
-		if (ok)
-			XXH64_reset(h, 0);
-		while (ok && at < wlen) {
-			size_t n = wlen - at > (1 << 20) ? 1 << 20
-							 : (size_t)(wlen - at);
-
-			ok = xva_pread_full(fd, chunk, n, at) == 0;
-			if (ok)
-				XXH64_update(h, chunk, n);
-			at += n;
-		}
-		if (ok)
-			ok = xva_pread_full(fd, file, fsize - wlen, wlen) == 0;
-		if (ok) {
-			XXH64_update(h, file, fsize - wlen - 8);
-			ok = XXH64_digest(h) == xva_get_le64(file + fsize - wlen - 8);
-		}
-		XXH64_freeState(h);
-		free(chunk);
-		if (!ok)
-			goto reject;
-	}
-	if (memcmp(file + npoints * POINT_SIZE, gz->base.identity, idlen) != 0)
-		goto reject;
-	if (read_tail(gz, tail, NULL) != XVA_OK ||
-	    memcmp(tail, footer + 64, 8) != 0)
-		goto reject;
-	pts = calloc(npoints ? npoints : 1, sizeof(*pts));
+	pts = calloc(s.count ? s.count : 1, sizeof(*pts));
 	if (!pts)
 		goto reject;
-	for (uint64_t i = 0; i < npoints; i++) {
-		const unsigned char *e = file + i * POINT_SIZE;
-
-		pts[i].uoff = xva_get_le64(e);
-		pts[i].coff = xva_get_le64(e + 8);
-		pts[i].woff = xva_get_le64(e + 16);
-		pts[i].wsum = xva_get_le64(e + 24);
-		pts[i].wclen = xva_get_le32(e + 32);
-		pts[i].wlen = xva_get_le32(e + 36);
-		pts[i].bits = e[40];
-		pts[i].flags = e[41];
-		for (int k = 42; k < 48; k++)
-			if (e[k])
-				goto reject;
-	}
-	if (!valid_points(pts, (size_t)npoints, csize, usize, wlen))
-		goto reject;
-	for (uint32_t i = 0; i < warnlen; i++) {
-		unsigned char c = file[npoints * POINT_SIZE + idlen + i];
-
-		if (c < 0x20 || c == 0x7f)
+	for (uint64_t i = 0; i < s.count; i++)
+		if (!decode_point(s.table + i * POINT_SIZE, &pts[i]))
 			goto reject;
-	}
-	memcpy(gz->base.warning, file + npoints * POINT_SIZE + idlen, warnlen);
-	gz->base.warning[warnlen] = '\0';
-	gz->base.stream_damaged = flags & FLAG_DAMAGED;
-	free(file);
+	if (!valid_points(pts, (size_t)s.count, d->raw_size, s.usize,
+			  s.body_end) ||
+	    !xva_decoder_loaded(d, &s))
+		goto reject;
 	gz->points = pts;
-	gz->n_points = gz->cap_points = (size_t)npoints;
-	gz->ws.fd = fd;
-	gz->ws.len = wlen;
-	memcpy(gz->tail, footer + 64, 8);
-	gz->base.size = usize;
-	gz->index_loaded = true;
-	gz->persisted = true;
-	gz->index_bytes = fsize;
+	gz->n_points = gz->cap_points = (size_t)s.count;
+	gz->ws.len = s.body_end;
 	return true;
 reject:
 	free(pts);
-	free(file);
-	close(fd);
+	xva_decoder_saved_free(&s);
 	return false;
 }
 
@@ -932,7 +714,7 @@ fail:
 
 static const char *index_name(const struct gz_source *gz)
 {
-	return gz->cache_path && gz->persisted ? gz->cache_path
+	return gz->dec.cache_path && gz->dec.persisted ? gz->dec.cache_path
 						: "(kept in memory)";
 }
 
@@ -954,7 +736,7 @@ static enum xva_status cursor_restart(struct gz_source *gz, struct gz_cursor *c,
 	if (pt->bits) {
 		unsigned char byte;
 
-		st = xva_source_read_full(gz->raw, &byte, 1, pt->coff - 1,
+		st = xva_source_read_full(gz->dec.raw, &byte, 1, pt->coff - 1,
 					  "the gzip stream", err);
 		if (st != XVA_OK)
 			return st;
@@ -1003,7 +785,7 @@ static enum xva_status cursor_next_block(struct gz_source *gz,
 					 struct xva_err *err)
 {
 	if (c->blk_from == 0) {
-		c->blk = xva_block_lru_adopt(gz->lru, c->blk_index, c->blk,
+		c->blk = xva_block_lru_adopt(gz->dec.lru, c->blk_index, c->blk,
 					     (size_t)blk_len);
 		if (!c->blk) {
 			c->blk = malloc(XVA_BLOCK_SIZE);
@@ -1043,8 +825,8 @@ static enum xva_status cursor_advance(struct gz_source *gz,
 		size_t room;
 		int ret;
 
-		if (blk_end > gz->base.size)
-			blk_end = gz->base.size;
+		if (blk_end > gz->dec.base.size)
+			blk_end = gz->dec.base.size;
 		if (c->pos == blk_end) {
 			st = cursor_next_block(gz, c, blk_end - blk_start, err);
 			if (st != XVA_OK)
@@ -1068,13 +850,14 @@ static enum xva_status cursor_advance(struct gz_source *gz,
 		if (c->strm.avail_in == 0) {
 			size_t want = CURSOR_INPUT, got;
 
-			if (c->next_coff >= gz->raw_size)
+			if (c->next_coff >= gz->dec.raw_size)
 				return stream_changed(c, "the stream ends "
 						      "early", err);
-			if (want > gz->raw_size - c->next_coff)
-				want = (size_t)(gz->raw_size - c->next_coff);
-			st = xva_source_read(gz->raw, c->in, want, c->next_coff,
-					     &got, err);
+			if (want > gz->dec.raw_size - c->next_coff)
+				want = (size_t)(gz->dec.raw_size -
+						c->next_coff);
+			st = xva_source_read(gz->dec.raw, c->in, want,
+					     c->next_coff, &got, err);
 			if (st != XVA_OK) {
 				c->pos = UINT64_MAX;
 				return st;
@@ -1097,7 +880,8 @@ static enum xva_status cursor_advance(struct gz_source *gz,
 		else if (ret == Z_MEM_ERROR)
 			return c->pos = UINT64_MAX, xva_nomem(err);
 		else if (ret != Z_OK && ret != Z_BUF_ERROR &&
-			 !(c->pos == gz->base.size && gz->base.stream_damaged))
+			 !(c->pos == gz->dec.base.size &&
+			   gz->dec.base.stream_damaged))
 			/* (Unless it is the damage the pass found, just past
 			 * the intact part: inflate reads on into the header
 			 * of the failing block. Nothing is served past it.) */
@@ -1127,7 +911,7 @@ static enum xva_status cursor_take(struct gz_source *gz, uint64_t pos,
 {
 	struct gz_cursor *best;
 
-	pthread_mutex_lock(&gz->cursor_lock);
+	pthread_mutex_lock(&gz->dec.reader_lock);
 	for (;;) {
 		struct gz_cursor *idle = NULL;
 
@@ -1146,7 +930,7 @@ static enum xva_status cursor_take(struct gz_source *gz, uint64_t pos,
 		if (!best && gz->n_cursors < MAX_CURSORS) {
 			best = cursor_new();
 			if (!best) {
-				pthread_mutex_unlock(&gz->cursor_lock);
+				pthread_mutex_unlock(&gz->dec.reader_lock);
 				return xva_nomem(err);
 			}
 			gz->cursors[gz->n_cursors++] = best;
@@ -1155,21 +939,25 @@ static enum xva_status cursor_take(struct gz_source *gz, uint64_t pos,
 			best = idle;
 		if (best)
 			break;
-		pthread_cond_wait(&gz->cursor_freed, &gz->cursor_lock);
+		pthread_cond_wait(&gz->dec.reader_freed, &gz->dec.reader_lock);
 	}
 	best->busy = true;
 	best->last_used = ++gz->use_clock;
-	pthread_mutex_unlock(&gz->cursor_lock);
+	pthread_mutex_unlock(&gz->dec.reader_lock);
 	*out = best;
 	return XVA_OK;
 }
 
-static void cursor_give_back(struct gz_source *gz, struct gz_cursor *c)
+/* The decoder's reader_done: gives cursor C back. */
+static void cursor_give_back(struct xva_decoder *d, void *reader)
 {
-	pthread_mutex_lock(&gz->cursor_lock);
+	struct gz_source *gz = (struct gz_source *)d;
+	struct gz_cursor *c = reader;
+
+	pthread_mutex_lock(&gz->dec.reader_lock);
 	c->busy = false;
-	pthread_cond_signal(&gz->cursor_freed);
-	pthread_mutex_unlock(&gz->cursor_lock);
+	pthread_cond_signal(&gz->dec.reader_freed);
+	pthread_mutex_unlock(&gz->dec.reader_lock);
 }
 
 /* Copies [POS, STOP) (one block's part) into BUF through cursor C. */
@@ -1199,281 +987,89 @@ static enum xva_status cursor_read(struct gz_source *gz, struct gz_cursor *c,
 			"uncompressed byte %llu", (unsigned long long)pos);
 }
 
-static enum xva_status random_read(struct gz_source *gz, unsigned char *buf,
-				   size_t len, uint64_t off, size_t *got,
-				   struct xva_err *err)
+/* The decoder's read_block: through a cursor, taken for the whole read
+ * (*READER, then given back by cursor_give_back). */
+static enum xva_status gz_read_block(struct xva_decoder *d, void **reader,
+				     uint64_t index, unsigned char *buf,
+				     uint64_t pos, uint64_t stop,
+				     struct xva_err *err)
 {
-	uint64_t end, pos = off;
-	struct gz_cursor *c = NULL;
-	enum xva_status st = XVA_OK;
+	struct gz_source *gz = (struct gz_source *)d;
+	struct gz_cursor *c = *reader;
+	enum xva_status st;
 
-	if (off >= gz->base.size)
-		return XVA_OK;
-	end = gz->base.size - off < len ? gz->base.size : off + len;
-	while (pos < end) {
-		uint64_t index = pos >> XVA_BLOCK_SHIFT;
-		uint64_t stop = (index + 1) << XVA_BLOCK_SHIFT;
-		struct xva_block *b;
-
-		if (stop > end)
-			stop = end;
-		b = xva_block_lru_get(gz->lru, index);
-		if (b) {
-			size_t at = (size_t)(pos - (index << XVA_BLOCK_SHIFT));
-
-			if (at + (stop - pos) > b->len) {
-				xva_block_lru_unpin(gz->lru, b);
-				st = xva_fail(err, XVA_EIO, "a cached gzip block "
-					      "is short");
-				break;
-			}
-			memcpy(buf + (pos - off), b->data + at,
-			       (size_t)(stop - pos));
-			xva_block_lru_unpin(gz->lru, b);
-			pos = stop;
-			continue;
-		}
-		if (!c) {
-			st = cursor_take(gz, pos, &c, err);
-			if (st != XVA_OK)
-				break;
-		}
-		st = cursor_read(gz, c, buf + (pos - off), pos, stop, err);
+	(void)index;
+	if (!c) {
+		st = cursor_take(gz, pos, &c, err);
 		if (st != XVA_OK)
-			break;
-		pos = stop;
+			return st;
+		*reader = c;
 	}
-	if (c)
-		cursor_give_back(gz, c);
-	*got = (size_t)(pos - off);
-	return st;
+	return cursor_read(gz, c, buf, pos, stop, err);
 }
 
 /* ---- the source ---------------------------------------------------- */
 
-static enum xva_status gz_read(struct xva_source *src, void *buf, size_t len,
-			       uint64_t off, size_t *got, struct xva_err *err)
+/* The decoder's finish: with a cache folder, the index is saved. */
+static enum xva_status gz_finish(struct xva_decoder *d, struct xva_err *err)
 {
-	struct gz_source *gz = (struct gz_source *)src;
-	struct xva_err local;
+	struct gz_source *gz = (struct gz_source *)d;
 	enum xva_status st;
 
-	if (!err)
-		err = &local;
-	pthread_mutex_lock(&gz->pass_lock);
-	if (gz->failed.status != XVA_OK) {
-		*err = gz->failed;
-		pthread_mutex_unlock(&gz->pass_lock);
-		return err->status;
-	}
-	if (gz->passing) {
-		st = xva_pass_read(&gz->pb, pass_more, gz, "the gzip stream",
-				   buf, len, off, got, err);
-		pthread_mutex_unlock(&gz->pass_lock);
+	if (d->fd < 0)
+		return XVA_OK;
+	st = xva_decoder_read_tail(d, d->tail, err);
+	if (st != XVA_OK)
 		return st;
-	}
-	pthread_mutex_unlock(&gz->pass_lock);
-	return random_read(gz, buf, len, off, got, err);
+	st = save_index(gz, err);
+	if (st != XVA_OK)
+		return xva_decoder_pass_broken(d, err);
+	return XVA_OK;
 }
 
-static enum xva_status gz_finish_pass(struct xva_source *src,
-				      struct xva_err *err)
+static void gz_info(struct xva_decoder *d, struct xva_source_info *info)
 {
-	struct gz_source *gz = (struct gz_source *)src;
-	struct xva_err local;
-	enum xva_status st = XVA_OK;
+	struct gz_source *gz = (struct gz_source *)d;
 
-	if (!err)
-		err = &local;
-	pthread_mutex_lock(&gz->pass_lock);
-	if (gz->failed.status != XVA_OK) {
-		*err = gz->failed;
-		st = err->status;
-		goto out;
-	}
-	if (!gz->passing)
-		goto out;
-	while (!gz->pb.ended) {
-		st = pass_more(gz, gz->pb.end, err);
-		if (st != XVA_OK)
-			goto out;
-	}
-	report_progress(gz, true);
-	src->size = gz->pb.visible;
-	if (!gz->lru) {
-		st = xva_block_lru_new(gz->memory_max, &gz->lru, err);
-		if (st != XVA_OK)
-			goto out;
-	}
-	if (gz->ws.fd >= 0) {
-		st = read_tail(gz, gz->tail, err);
-		if (st != XVA_OK)
-			goto out;
-		st = save_index(gz, err);
-		if (st != XVA_OK) {
-			pass_broken(gz, err);
-			goto out;
-		}
-	}
-	pass_free(gz->pass);
-	gz->pass = NULL;
-	xva_pass_buf_free(&gz->pb);
-	gz->passing = false;
-	src->in_pass = false;
-out:
-	pthread_mutex_unlock(&gz->pass_lock);
-	return st;
-}
-
-static void gz_info(const struct xva_source *src, struct xva_source_info *info)
-{
-	struct gz_source *gz = (struct gz_source *)src;
-	struct xva_source_info raw;
-
-	xva_source_info(gz->raw, &raw);
-	/* The pass adds points as it goes. */
-	pthread_mutex_lock(&gz->pass_lock);
-	info->kind = "gzip";
-	info->over = raw.kind;
-	info->stored_size = raw.stored_size;
-	info->index_loaded = gz->index_loaded;
-	if (gz->persisted && gz->cache_path) {
-		snprintf(info->cache_path, sizeof(info->cache_path), "%s",
-			 gz->cache_path);
-		info->cache_bytes = gz->index_bytes;
-	}
 	info->index_memory = gz->cap_points * sizeof(struct gz_point) +
-			     (gz->ws.fd < 0 ? gz->ws.cap : 0);
+			     (d->fd < 0 ? gz->ws.cap : 0);
 	info->access_points = gz->n_points;
-	pthread_mutex_unlock(&gz->pass_lock);
 }
 
-static void gz_close(struct xva_source *src)
+static void gz_close(struct xva_decoder *d)
 {
-	struct gz_source *gz = (struct gz_source *)src;
+	struct gz_source *gz = (struct gz_source *)d;
 
 	for (size_t i = 0; i < gz->n_cursors; i++)
 		cursor_free(gz->cursors[i]);
-	xva_block_lru_free(gz->lru);
-	pass_free(gz->pass);
-	xva_pass_buf_free(&gz->pb);
-	if (gz->tmp_path) {
-		unlink(gz->tmp_path);
-		free(gz->tmp_path);
-	}
-	if (gz->ws.fd >= 0)
-		close(gz->ws.fd);
 	free(gz->ws.mem);
 	free(gz->points);
-	free(gz->cache_path);
-	free(gz->cache_dir);
-	pthread_mutex_destroy(&gz->pass_lock);
-	pthread_mutex_destroy(&gz->cursor_lock);
-	pthread_cond_destroy(&gz->cursor_freed);
-	xva_source_close(gz->raw);
-	xva_source_fini(src);
-	free(gz);
 }
 
-/* The raw source (a remote one has an I/O thread) lives through forks. */
-static void gz_before_fork(struct xva_source *src)
-{
-	xva_source_before_fork(((struct gz_source *)src)->raw);
-}
-
-static void gz_after_fork(struct xva_source *src)
-{
-	xva_source_after_fork(((struct gz_source *)src)->raw);
-}
-
-static const struct xva_source_ops gz_ops = {
-	.read = gz_read,
-	.before_fork = gz_before_fork,
-	.after_fork = gz_after_fork,
-	.finish_pass = gz_finish_pass,
+static const struct xva_decoder_kind gz_kind = {
+	.name = "gzip",
+	.ext = "gzi",
+	.stream = "the gzip stream",
+	/* CRC-32 and length */
+	.tail_what = "the gzip trailer",
+	.file = "gzip index",
+	.file_of_kind = "gzip index",
+	.size = sizeof(struct gz_source),
+	.load = load_index,
+	.start = gz_start,
+	.pass_more = pass_more,
+	.finish = gz_finish,
+	.end_pass = gz_end_pass,
+	.read_block = gz_read_block,
+	.reader_done = cursor_give_back,
 	.info = gz_info,
 	.close = gz_close,
 };
-
-/* Starts writing a new index beside its final name; a folder that cannot
- * be written leaves the index in memory, and says so in the warning. */
-static void start_index_file(struct gz_source *gz)
-{
-	struct xva_err why;
-	int fd;
-
-	if (xva_cache_mkdir(gz->cache_dir, &why) != XVA_OK ||
-	    xva_atomic_file_create(gz->cache_path, &gz->tmp_path, &fd, &why)
-	    != XVA_OK) {
-		xva_source_warn(&gz->base, "the gzip index is not kept: %s", why.msg);
-		return;
-	}
-	gz->ws.fd = fd;
-}
 
 enum xva_status xva_source_gzip_open(struct xva_source *raw,
 				     const struct xva_source_options *o,
 				     struct xva_source **out,
 				     struct xva_err *err)
 {
-	static const struct xva_source_options none = { .s3_path_style = -1 };
-	struct gz_source *gz;
-	char *identity = NULL;
-	enum xva_status st;
-
-	*out = NULL;
-	if (!o)
-		o = &none;
-	gz = calloc(1, sizeof(*gz));
-	if (!gz || asprintf(&identity, "gzip(%s)", raw->identity) < 0) {
-		free(gz);
-		xva_source_close(raw);
-		return xva_nomem(err);
-	}
-	st = xva_source_init(&gz->base, &gz_ops, raw->location, identity, err);
-	free(identity);
-	if (st != XVA_OK) {
-		free(gz);
-		xva_source_close(raw);
-		return st;
-	}
-	gz->raw = raw;
-	gz->ws.fd = -1;
-	pthread_mutex_init(&gz->pass_lock, NULL);
-	pthread_mutex_init(&gz->cursor_lock, NULL);
-	pthread_cond_init(&gz->cursor_freed, NULL);
-	gz->base.mtime = raw->mtime;
-	gz->raw_size = raw->size;
-	gz->progress = o->progress;
-	gz->progress_ctx = o->progress_ctx;
-	gz->stop = o->stop;
-	gz->cache_max = o->cache_max;
-	gz->memory_max = o->memory_max ? o->memory_max : DEFAULT_MEMORY;
-	if (o->cache_dir) {
-		gz->cache_dir = strdup(o->cache_dir);
-		gz->cache_path = xva_cache_path(o->cache_dir, gz->base.identity,
-						"gzi");
-		if (!gz->cache_dir || !gz->cache_path) {
-			st = xva_nomem(err);
-			goto fail;
-		}
-		if (!o->fresh_pass && load_index(gz)) {
-			st = xva_block_lru_new(gz->memory_max, &gz->lru, err);
-			if (st != XVA_OK)
-				goto fail;
-			*out = &gz->base;
-			return XVA_OK;
-		}
-		start_index_file(gz);
-	}
-	st = pass_new(gz, err);
-	if (st != XVA_OK)
-		goto fail;
-	gz->passing = true;
-	gz->base.in_pass = true;
-	*out = &gz->base;
-	return XVA_OK;
-fail:
-	gz_close(&gz->base);
-	return st;
+	return xva_decoder_open(&gz_kind, raw, o, out, err);
 }
