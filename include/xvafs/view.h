@@ -185,6 +185,17 @@ enum xva_status xva_view_extents(struct xva_view *v, uint64_t len,
 				 uint64_t off, bool one, xva_extent_fn fn,
 				 void *ctx, struct xva_err *err);
 
+/* For implementations: LEN clipped to the bytes V has from OFF on. */
+uint64_t xva_view_clip(const struct xva_view *v, uint64_t len, uint64_t off);
+/* For implementations: whether [OFF, OFF + LEN) may be written or zeroed
+ * (XVA_EROFS on a read-only view, XVA_ENOSPC past its end, naming V). */
+enum xva_status xva_view_check_change(const struct xva_view *v, uint64_t len,
+				      uint64_t off, struct xva_err *err);
+/* For implementations whose allocated operation is the sum of their data
+ * runs (a slice, a map): a walk of V's extents; V's size when the walk
+ * fails. */
+uint64_t xva_view_data_bytes(struct xva_view *v);
+
 /* Read-ahead for one reader (an open file, an NBD connection): before a
  * read of LEN bytes at OFF is served; announces through the prefetch
  * operation what the stream (read.h) says lies ahead. */

@@ -94,25 +94,11 @@ static enum xva_status disk_segments(struct xva_view *v, size_t len,
 	return st;
 }
 
-/* Whether a change of [OFF, OFF + LEN) may go ahead. */
-static enum xva_status may_change(const struct xva_view *v, uint64_t len,
-				  uint64_t off, struct xva_err *err)
-{
-	if (!v->writable)
-		return xva_fail(err, XVA_EROFS, "disk %s is read-only", v->name);
-	if (off > v->size || len > v->size - off)
-		return xva_fail(err, XVA_ENOSPC, "disk %s: bytes %llu+%llu lie "
-				"past its end (%llu bytes)", v->name,
-				(unsigned long long)off, (unsigned long long)len,
-				(unsigned long long)v->size);
-	return XVA_OK;
-}
-
 static enum xva_status disk_write(struct xva_view *v, const void *buf,
 				  size_t len, uint64_t off, struct xva_err *err)
 {
 	struct disk_view *d = dv_of(v);
-	enum xva_status st = may_change(v, len, off, err);
+	enum xva_status st = xva_view_check_change(v, len, off, err);
 
 	if (st != XVA_OK || len == 0)
 		return st;
@@ -123,7 +109,7 @@ static enum xva_status disk_zero(struct xva_view *v, uint64_t len,
 				 uint64_t off, struct xva_err *err)
 {
 	struct disk_view *d = dv_of(v);
-	enum xva_status st = may_change(v, len, off, err);
+	enum xva_status st = xva_view_check_change(v, len, off, err);
 
 	if (st != XVA_OK || len == 0)
 		return st;
@@ -349,4 +335,45 @@ void xva_view_note_read(struct xva_view *v, struct xva_stream *s,
 
 	if (xva_stream_next(s, v->size, off, len, &from, &to))
 		xva_view_prefetch(v, from, to - from);
+}
+
+static enum xva_status add_data(void *ctx, uint64_t off, uint64_t len,
+				bool zero, struct xva_err *err)
+{
+	(void)off;
+	(void)err;
+	if (!zero)
+		*(uint64_t *)ctx += len;
+	return XVA_OK;
+}
+
+uint64_t xva_view_data_bytes(struct xva_view *v)
+{
+	struct xva_err err;
+	uint64_t bytes = 0;
+
+	if (xva_view_extents(v, v->size, 0, false, add_data, &bytes, &err) !=
+	    XVA_OK)
+		return v->size;
+	return bytes;
+}
+
+uint64_t xva_view_clip(const struct xva_view *v, uint64_t len, uint64_t off)
+{
+	if (off >= v->size)
+		return 0;
+	return len < v->size - off ? len : v->size - off;
+}
+
+enum xva_status xva_view_check_change(const struct xva_view *v, uint64_t len,
+				      uint64_t off, struct xva_err *err)
+{
+	if (!v->writable)
+		return xva_fail(err, XVA_EROFS, "%s is read-only", v->name);
+	if (off > v->size || len > v->size - off)
+		return xva_fail(err, XVA_ENOSPC, "%s: bytes %llu+%llu lie past "
+				"its end (%llu bytes)", v->name,
+				(unsigned long long)off, (unsigned long long)len,
+				(unsigned long long)v->size);
+	return XVA_OK;
 }

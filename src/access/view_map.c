@@ -138,13 +138,6 @@ static enum xva_status walk(struct map_view *m, uint64_t len, uint64_t off,
 	return XVA_OK;
 }
 
-static uint64_t clip(const struct xva_view *v, uint64_t len, uint64_t off)
-{
-	if (off >= v->size)
-		return 0;
-	return min64(len, v->size - off);
-}
-
 /* A parent that gave fewer bytes than its piece asked for. */
 static enum xva_status short_piece(const struct xva_view *v,
 				   const struct piece *p, size_t done,
@@ -191,7 +184,7 @@ static enum xva_status map_read(struct xva_view *v, void *buf, size_t len,
 	enum xva_status st;
 
 	xva_err_clear(err);
-	len = (size_t)clip(v, len, off);
+	len = (size_t)xva_view_clip(v, len, off);
 	st = walk(mv_of(v), len, off, read_piece, &c, err);
 	*done = st == XVA_OK ? len : 0;
 	return st;
@@ -233,23 +226,10 @@ static enum xva_status map_segments(struct xva_view *v, size_t len,
 	struct seg_ctx c = { v, splice && v->can_splice, fn, ctx };
 	enum xva_status st;
 
-	len = (size_t)clip(v, len, off);
+	len = (size_t)xva_view_clip(v, len, off);
 	st = walk(mv_of(v), len, off, segments_piece, &c, err);
 	*done = st == XVA_OK ? len : 0;
 	return st;
-}
-
-static enum xva_status may_change(const struct xva_view *v, uint64_t len,
-				  uint64_t off, struct xva_err *err)
-{
-	if (!v->writable)
-		return xva_fail(err, XVA_EROFS, "%s is read-only", v->name);
-	if (off > v->size || len > v->size - off)
-		return xva_fail(err, XVA_ENOSPC, "%s: bytes %llu+%llu lie past "
-				"its end (%llu bytes)", v->name,
-				(unsigned long long)off, (unsigned long long)len,
-				(unsigned long long)v->size);
-	return XVA_OK;
 }
 
 struct write_ctx {
@@ -286,7 +266,7 @@ static enum xva_status map_write(struct xva_view *v, const void *buf,
 				 size_t len, uint64_t off, struct xva_err *err)
 {
 	struct write_ctx c = { v, buf };
-	enum xva_status st = may_change(v, len, off, err);
+	enum xva_status st = xva_view_check_change(v, len, off, err);
 
 	if (st != XVA_OK)
 		return st;
@@ -297,7 +277,7 @@ static enum xva_status map_zero(struct xva_view *v, uint64_t len,
 				uint64_t off, struct xva_err *err)
 {
 	struct write_ctx c = { v, NULL };
-	enum xva_status st = may_change(v, len, off, err);
+	enum xva_status st = xva_view_check_change(v, len, off, err);
 
 	if (st != XVA_OK)
 		return st;
@@ -397,7 +377,7 @@ static void map_prefetch(struct xva_view *v, uint64_t off, uint64_t len)
 	uint64_t end;
 	size_t i;
 
-	len = clip(v, len, off);
+	len = xva_view_clip(v, len, off);
 	if (len == 0)
 		return;
 	end = off + len;
@@ -419,26 +399,6 @@ static void map_prefetch(struct xva_view *v, uint64_t off, uint64_t len)
 	}
 }
 
-static enum xva_status add_data(void *ctx, uint64_t off, uint64_t len,
-				bool zero, struct xva_err *err)
-{
-	(void)off;
-	(void)err;
-	if (!zero)
-		*(uint64_t *)ctx += len;
-	return XVA_OK;
-}
-
-static uint64_t map_allocated(struct xva_view *v)
-{
-	struct xva_err err;
-	uint64_t bytes = 0;
-
-	if (xva_view_extents(v, v->size, 0, false, add_data, &bytes, &err) !=
-	    XVA_OK)
-		return v->size;
-	return bytes;
-}
 
 static void map_close(struct xva_view *v)
 {
@@ -458,7 +418,7 @@ static const struct xva_view_ops map_ops = {
 	.sync = map_sync,
 	.seek = map_seek,
 	.prefetch = map_prefetch,
-	.allocated = map_allocated,
+	.allocated = xva_view_data_bytes,
 	.close = map_close,
 };
 

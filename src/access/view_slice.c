@@ -18,21 +18,13 @@ static struct slice_view *sv_of(struct xva_view *v)
 	return (struct slice_view *)v;
 }
 
-/* LEN clipped to the slice from OFF. */
-static uint64_t clip(const struct xva_view *v, uint64_t len, uint64_t off)
-{
-	if (off >= v->size)
-		return 0;
-	return len < v->size - off ? len : v->size - off;
-}
-
 static enum xva_status slice_read(struct xva_view *v, void *buf, size_t len,
 				  uint64_t off, unsigned flags, size_t *done,
 				  struct xva_err *err)
 {
 	struct slice_view *s = sv_of(v);
 
-	len = (size_t)clip(v, len, off);
+	len = (size_t)xva_view_clip(v, len, off);
 	if (len == 0) {
 		*done = 0;
 		xva_err_clear(err);
@@ -49,7 +41,7 @@ static enum xva_status slice_segments(struct xva_view *v, size_t len,
 {
 	struct slice_view *s = sv_of(v);
 
-	len = (size_t)clip(v, len, off);
+	len = (size_t)xva_view_clip(v, len, off);
 	if (len == 0) {
 		*done = 0;
 		return XVA_OK;
@@ -58,26 +50,12 @@ static enum xva_status slice_segments(struct xva_view *v, size_t len,
 				 ctx, done, err);
 }
 
-/* Whether a change of [OFF, OFF + LEN) stays inside the slice. */
-static enum xva_status may_change(const struct xva_view *v, uint64_t len,
-				  uint64_t off, struct xva_err *err)
-{
-	if (!v->writable)
-		return xva_fail(err, XVA_EROFS, "%s is read-only", v->name);
-	if (off > v->size || len > v->size - off)
-		return xva_fail(err, XVA_ENOSPC, "%s: bytes %llu+%llu lie past "
-				"its end (%llu bytes)", v->name,
-				(unsigned long long)off, (unsigned long long)len,
-				(unsigned long long)v->size);
-	return XVA_OK;
-}
-
 static enum xva_status slice_write(struct xva_view *v, const void *buf,
 				   size_t len, uint64_t off,
 				   struct xva_err *err)
 {
 	struct slice_view *s = sv_of(v);
-	enum xva_status st = may_change(v, len, off, err);
+	enum xva_status st = xva_view_check_change(v, len, off, err);
 
 	if (st != XVA_OK || len == 0)
 		return st;
@@ -88,7 +66,7 @@ static enum xva_status slice_zero(struct xva_view *v, uint64_t len,
 				  uint64_t off, struct xva_err *err)
 {
 	struct slice_view *s = sv_of(v);
-	enum xva_status st = may_change(v, len, off, err);
+	enum xva_status st = xva_view_check_change(v, len, off, err);
 
 	if (st != XVA_OK || len == 0)
 		return st;
@@ -128,32 +106,11 @@ static void slice_prefetch(struct xva_view *v, uint64_t off, uint64_t len)
 {
 	struct slice_view *s = sv_of(v);
 
-	len = clip(v, len, off);
+	len = xva_view_clip(v, len, off);
 	if (len)
 		xva_view_prefetch(s->parent, s->offset + off, len);
 }
 
-static enum xva_status add_data(void *ctx, uint64_t off, uint64_t len,
-				bool zero, struct xva_err *err)
-{
-	(void)off;
-	(void)err;
-	if (!zero)
-		*(uint64_t *)ctx += len;
-	return XVA_OK;
-}
-
-/* The data runs inside the slice: a walk of its extents. */
-static uint64_t slice_allocated(struct xva_view *v)
-{
-	struct xva_err err;
-	uint64_t bytes = 0;
-
-	if (xva_view_extents(v, v->size, 0, false, add_data, &bytes, &err) !=
-	    XVA_OK)
-		return v->size;
-	return bytes;
-}
 
 static void slice_close(struct xva_view *v)
 {
@@ -171,7 +128,7 @@ static const struct xva_view_ops slice_ops = {
 	.sync = slice_sync,
 	.seek = slice_seek,
 	.prefetch = slice_prefetch,
-	.allocated = slice_allocated,
+	.allocated = xva_view_data_bytes,
 	.close = slice_close,
 };
 

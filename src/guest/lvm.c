@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "guest/lvm_internal.h"
+#include "guest/notes.h"
 #include "guest/lvm_text.h"
 #include "xvafs/lvm.h"
 
@@ -207,23 +208,13 @@ enum xva_status xva_lvm_label_read(struct xva_view *dev,
 
 enum xva_status lvm_note(struct xva_lvm *l, const char *fmt, ...)
 {
-	char **grown, *line;
+	enum xva_status st;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	st = guest_vnote(&l->notes, &l->n_notes, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return XVA_ENOMEM;
-	grown = realloc(l->notes, (l->n_notes + 1) * sizeof(*grown));
-	if (!grown) {
-		free(line);
-		return XVA_ENOMEM;
-	}
-	grown[l->n_notes++] = line;
-	l->notes = grown;
-	return XVA_OK;
+	return st;
 }
 
 /* --- metadata areas --- */

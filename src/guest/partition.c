@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "guest/notes.h"
 #include "xvafs/fsprobe.h"
 #include "xvafs/lvm.h"
 #include "xvafs/partition.h"
@@ -37,23 +38,13 @@ static uint64_t le64(const unsigned char *p)
 __attribute__((format(printf, 2, 3)))
 static enum xva_status note(struct ctx *c, const char *fmt, ...)
 {
-	char **grown, *line;
+	enum xva_status st;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	st = guest_vnote(&c->t->notes, &c->t->n_notes, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return xva_nomem(c->err);
-	grown = realloc(c->t->notes, (c->t->n_notes + 1) * sizeof(*grown));
-	if (!grown) {
-		free(line);
-		return xva_nomem(c->err);
-	}
-	grown[c->t->n_notes++] = line;
-	c->t->notes = grown;
-	return XVA_OK;
+	return st == XVA_OK ? XVA_OK : xva_nomem(c->err);
 }
 
 /* LEN bytes at OFF into BUF; *WHOLE false when the disk ends first (not
