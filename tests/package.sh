@@ -65,7 +65,10 @@ for p in $packages; do
 		skip "$p is installed already ($(dpkg-query -W -f '${Version} ${db:Status-Abbrev}' "$p")): not replacing it"
 	fi
 done
-[ ! -e /usr/bin/xvafs ] || skip "/usr/bin/xvafs exists and is not from the package: not replacing it"
+plugin=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/nbdkit/plugins/nbdkit-xva-plugin.so
+for f in /usr/bin/xvafs "$plugin"; do
+	[ ! -e "$f" ] || skip "$f exists and is not from the package (cmake --install?): not replacing it"
+done
 
 # copy_tree DEST: the files a clean clone has (tracked, and new ones not
 # ignored), as they are in the working tree; no build folder.
