@@ -23,7 +23,7 @@ trap 'rm -f "$link"; cleanup' EXIT
 # mount.fuse3 runs the first xvafs on PATH: it must be this link, not a
 # packaged /usr/bin/xvafs (tests/package.sh installs one for a while).
 [ "$(command -v xvafs)" = "$link" ] ||
-	fail "xvafs on PATH is $(command -v xvafs), not $link: put /usr/local/sbin first in PATH"
+	fail "xvafs on PATH is $(command -v xvafs || echo none), not $link: put /usr/local/sbin first in PATH"
 MNT=$WORK/mnt
 mkdir -p "$MNT"
 head -c 3000000 /dev/urandom >"$WORK/disk.img"
