@@ -28,17 +28,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$demo/root/etc" "$demo/root/home/admin" "$demo/mnt" "$demo/guest"
-echo "demo-vm" >"$demo/root/etc/hostname"
-echo "This file was written into the guest filesystem before export." >"$demo/root/home/admin/notes.txt"
-head -c 5000000 /dev/urandom >"$demo/root/home/admin/data.bin"
-truncate -s 64M "$demo/disk.img"
-printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$demo/disk.img"
-mkfs.ext4 -q -F -E offset=1048576 -d "$demo/root" "$demo/disk.img" 64512k
-"$mkxva" --keepalive 4 --vm hvm-bios --vm-name demo-vm "$demo/backup.xva" "$demo/disk.img=Ref:12"
+mkdir -p "$demo/mnt" "$demo/guest"
+mountpoint -q "$demo/mnt" && fusermount3 -u "$demo/mnt"
+"$top/contrib/mkdemo.sh" "$mkxva" "$demo"
 echo "demo: made $demo/backup.xva ($(stat -c %s "$demo/backup.xva") bytes) from a $(stat -c %s "$demo/disk.img")-byte disk"
 
-mountpoint -q "$demo/mnt" && fusermount3 -u "$demo/mnt"
 show "$xvafs" "$demo/backup.xva" "$demo/mnt"
 show ls -l "$demo/mnt" "$demo/mnt/by-device" "$demo/mnt/vm"
 show sfdisk -l "$demo/mnt/Ref:12"

@@ -15,6 +15,7 @@ PACKAGES="
   libcurl4-openssl-dev curl ca-certificates openssl
   nginx-light python3-botocore awscli nodejs
   zlib1g-dev libzstd-dev pigz python3-indexed-gzip python3-jsonschema
+  debhelper lintian autopkgtest procps
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

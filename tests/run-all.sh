@@ -2,8 +2,9 @@
 # The whole test suite: a warnings-as-errors build and an ASan+UBSan build,
 # each running every ctest test (unit tests; end-to-end mounts, NBD
 # servers, web and S3 servers on loopback; valgrind and the slow test in
-# the first), then each libFuzzer harness for FUZZ_SECONDS (default 30)
-# from the generator's seeds and the checked-in regressions.
+# the first), the Debian packages (tests/package.sh), then each libFuzzer
+# harness for FUZZ_SECONDS (default 30) from the generator's seeds and the
+# checked-in regressions.
 #
 #   tests/run-all.sh            as root, with /dev/fuse and loop devices
 #
@@ -32,6 +33,13 @@ run_build() {
 }
 
 run_build build "" -DXVAFS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The Debian packages: built from a clean copy, lintian, installed,
+# debian/tests (autopkgtest's null testbed, or the scripts directly),
+# removed and purged. SKIP (77) when not root or without dpkg-buildpackage.
+echo "== Debian packages: tests/package.sh"
+package_status=0
+tests/package.sh || package_status=$?
+[ "$package_status" = 0 ] || [ "$package_status" = 77 ] || exit "$package_status"
 # The slow test (offsets past 4 GiB through gzip and zstd) is mostly zlib
 # and libzstd work, which the sanitizers do not see: the plain build runs it.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
