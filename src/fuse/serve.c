@@ -435,6 +435,32 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 			    : xvafs_exit_for(st, XVAFS_AT_MOUNT_OVERLAY);
 }
 
+/* vm/NAME.OVMF_VARS.fd, vm/NAME.tpm2-00.permall: the firmware state the
+ * configurations copy on the VM's first start. */
+static int add_vm_firmware_files(struct xvafs_fs *fs, const struct xva_vm *vm)
+{
+	struct xva_vm_file files[XVA_VM_MAX_FILES];
+	size_t n = xva_vm_files(vm, files);
+
+	for (size_t i = 0; i < n; i++) {
+		char *name = NULL, *copy = malloc(files[i].len);
+
+		if (!copy || asprintf(&name, "%s%s", vm->file_stem,
+				      files[i].suffix) < 0) {
+			free(copy);
+			return -1;
+		}
+		memcpy(copy, files[i].data, files[i].len);
+		if (xvafs_fs_add_text(fs, XVA_NAME_VM, name, copy, files[i].len,
+				      false) != 0) {
+			free(name);
+			return -1;
+		}
+		free(name);
+	}
+	return 0;
+}
+
 /* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
  * qemu, its disks in this mount. An export whose VM record is missing or
  * cannot be right mounts without them (the disks are what matter);
@@ -472,6 +498,8 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 					xva_vm_format_executable(format));
 		free(name);
 	}
+	if (!ret)
+		ret = add_vm_firmware_files(fs, vm);
 	xva_vm_free(vm);
 	return ret;
 }
