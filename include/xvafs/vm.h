@@ -148,6 +148,15 @@ enum xva_status xva_vm_build(const struct xva_ovaxml *ova,
 			     struct xva_vm **out, struct xva_err *err);
 void xva_vm_free(struct xva_vm *vm);
 
+/* Puts every network card of VM on BRIDGE, this host's bridge, instead
+ * of the XenServer host's (-o bridge=NAME). A name no interface can have
+ * (longer than 15 bytes, or with characters other than letters, digits,
+ * '_', '.' and '-'): XVA_EINVAL. */
+enum xva_status xva_vm_set_bridge(struct xva_vm *vm, const char *bridge,
+				  struct xva_err *err);
+/* Whether xva_vm_set_bridge() takes NAME. */
+bool xva_vm_bridge_valid(const char *name);
+
 /* The files VM's configurations name beside them (FILES has room for
  * XVA_VM_MAX_FILES): its OVMF variable store, its vTPM state. Returns how
  * many; the data stays the VM's. */

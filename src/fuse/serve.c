@@ -466,7 +466,7 @@ static int add_vm_firmware_files(struct xvafs_fs *fs, const struct xva_vm *vm)
  * cannot be right mounts without them (the disks are what matter);
  * --vm-config and --list --json say why. */
 static int add_vm_files(struct xvafs_fs *fs, const char *image,
-			const char *mountpoint)
+			const char *mountpoint, const char *bridge)
 {
 	const char *base = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
 	struct xva_vm *vm;
@@ -475,7 +475,7 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 
 	if (!fs->xva->ova || fs->xva->ova->n_vms == 0)
 		return 0;
-	vm = xvafs_vm_of(fs->xva, &err);
+	vm = xvafs_vm_of(fs->xva, bridge, &err);
 	if (!vm)
 		return err.status == XVA_ENOMEM ? -1 : 0;
 	for (int format = 0; format < XVA_VM_N_FORMATS && !ret; format++) {
@@ -521,6 +521,13 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	 * until the stopper takes them: a stop signal during the mount, the
 	 * fork or the start of serving is not lost, and never kills the
 	 * process with the file system mounted. */
+	if (cli->value[XVAFS_OPT_BRIDGE] &&
+	    !xva_vm_bridge_valid(cli->value[XVAFS_OPT_BRIDGE])) {
+		fprintf(stderr, "xvafs: bridge=%s: not a bridge name (at most 15 "
+			"letters, digits, '_', '.' or '-')\n",
+			cli->value[XVAFS_OPT_BRIDGE]);
+		return XVAFS_EXIT_USAGE;
+	}
 	stop_signals(&stops);
 	pthread_sigmask(SIG_BLOCK, &stops, NULL);
 	if (xva_direct_errno(xva))
@@ -541,7 +548,8 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	}
 	status = XVAFS_EXIT_MOUNT;
 	if (xvafs_fs_init(&fs, xva) != 0 ||
-	    add_vm_files(&fs, cli->image, opts->mountpoint) != 0 ||
+	    add_vm_files(&fs, cli->image, opts->mountpoint,
+			 cli->value[XVAFS_OPT_BRIDGE]) != 0 ||
 	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
 		fprintf(stderr, "xvafs: out of memory\n");
 		goto out;

@@ -892,6 +892,29 @@ fail:
 	return status;
 }
 
+bool xva_vm_bridge_valid(const char *name)
+{
+	return is_bridge_name(name);
+}
+
+enum xva_status xva_vm_set_bridge(struct xva_vm *vm, const char *bridge,
+				  struct xva_err *err)
+{
+	if (!is_bridge_name(bridge))
+		return xva_fail(err, XVA_EINVAL, "bridge=%.40s: not a bridge name "
+				"(at most 15 letters, digits, '_', '.' or '-')",
+				bridge ? bridge : "");
+	for (size_t i = 0; i < vm->n_vifs; i++) {
+		char *copy = strdup(bridge);
+
+		if (!copy)
+			return xva_nomem(err);
+		free(vm->vifs[i].bridge);
+		vm->vifs[i].bridge = copy;
+	}
+	return XVA_OK;
+}
+
 void xva_vm_free(struct xva_vm *vm)
 {
 	if (!vm)

@@ -99,7 +99,9 @@ static void qemu_tpm(struct writer *w)
 		"and the PCRs differ from XenServer's, so secrets sealed to "
 		"them (BitLocker) ask for their recovery key.", vm->file_stem,
 		XVA_VM_TPM_STATE_SUFFIX);
+	/* swtpm --daemon works from /: the folder is made absolute. */
 	fprintf(w->f, "tpm=${XVAFS_TPM_STATE:-./%s.swtpm}\n"
+		"case $tpm in /*) ;; *) tpm=$PWD/$tpm ;; esac\n"
 		"if [ ! -e \"$tpm/tpm2-00.permall\" ]; then\n"
 		"\tmkdir -p \"$tpm\"\n\tcp ", vm->uuid ? vm->uuid : "vm");
 	sh_vm_file(w, XVA_VM_TPM_STATE_SUFFIX);
@@ -118,7 +120,8 @@ static void qemu_tpm(struct writer *w)
 /* NIC I's -netdev in $netI: the export's bridge unless XVAFS_BRIDGE_I or
  * XVAFS_BRIDGE names another; qemu's user networking with XVAFS_NET=user
  * or when the export names no usable bridge. A bridge this host does not
- * have stops the script with what to set. */
+ * have stops the script with what to set (XVAFS_NET=bridge skips that
+ * check). */
 static void qemu_nic_setting(struct writer *w, size_t i)
 {
 	const struct xva_vm_vif *v = &w->vm->vifs[i];
@@ -129,12 +132,12 @@ static void qemu_nic_setting(struct writer *w, size_t i)
 	else
 		fprintf(w->f, "br%zu=${XVAFS_BRIDGE_%zu:-${XVAFS_BRIDGE-}}\n", i, i);
 	fprintf(w->f, "net%zu=user,id=net%zu\n"
-		"if [ \"${XVAFS_NET:-bridge}\" = bridge ] && [ -n \"$br%zu\" ]; then\n"
-		"\t[ -d \"/sys/class/net/$br%zu/bridge\" ] || {\n"
+		"if [ \"$net\" != user ] && [ -n \"$br%zu\" ]; then\n"
+		"\tif [ -z \"$net\" ] && [ ! -d \"/sys/class/net/$br%zu/bridge\" ]; then\n"
 		"\t\techo \"$0: NIC %zu (MAC %s) wants the bridge $br%zu, which "
 		"this host does not have: set XVAFS_BRIDGE_%zu=BRIDGE (or "
 		"XVAFS_BRIDGE for every NIC), or XVAFS_NET=user for qemu's user "
-		"networking\" >&2\n\t\texit 1\n\t}\n"
+		"networking\" >&2\n\t\texit 1\n\tfi\n"
 		"\tnet%zu=bridge,id=net%zu,br=$br%zu\nfi\n", i, i, i, i, i,
 		v->mac ? v->mac : "made up by qemu", i, i, i, i, i);
 }
@@ -167,9 +170,10 @@ static void qemu_preamble(struct writer *w)
 		"qemu's. The guest's serial console is this terminal (Ctrl-A X "
 		"ends qemu), its screen on VNC.", vm->n_vifs
 		? ", XVAFS_BRIDGE or XVAFS_BRIDGE_N (the bridge of every NIC or "
-		  "of NIC N, default the XenServer host's), XVAFS_NET=user "
-		  "(qemu's user networking instead of bridges; a bridge needs "
-		  "\"allow BRIDGE\" in /etc/qemu/bridge.conf)" : "");
+		  "of NIC N, default the XenServer host's; a bridge needs "
+		  "\"allow BRIDGE\" in /etc/qemu/bridge.conf), XVAFS_NET=user "
+		  "(qemu's user networking instead of bridges) or =bridge (the "
+		  "bridges, without checking that this host has them)" : "");
 	fputs("set -eu\n"
 	      "accel=${XVAFS_ACCEL:-kvm:tcg}\n"
 	      "cpu=${XVAFS_CPU:-}\n"
@@ -181,6 +185,11 @@ static void qemu_preamble(struct writer *w)
 		qemu_uefi_vars(w);
 	if (vm->tpm_state)
 		qemu_tpm(w);
+	if (vm->n_vifs)
+		fputs("net=${XVAFS_NET:-}\n"
+		      "case $net in\n\t''|user|bridge) ;;\n"
+		      "\t*) echo \"$0: XVAFS_NET=$net: neither user nor bridge\" >&2; "
+		      "exit 1 ;;\nesac\n", w->f);
 	for (size_t i = 0; i < vm->n_vifs; i++)
 		qemu_nic_setting(w, i);
 }
@@ -294,6 +303,8 @@ static void qemu_vifs(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
 
+	if (!vm->n_vifs)
+		fputs("-nic none" NEXT, w->f); /* not qemu's default NIC */
 	for (size_t i = 0; i < vm->n_vifs; i++) {
 		const struct xva_vm_vif *v = &vm->vifs[i];
 

@@ -74,13 +74,13 @@ run_guest() {
 	pid=$!
 	GUESTS+=("$pid")
 	wait_until --pid "$pid" "$name's marker on its console" \
-		console_has "$log" "XVAFS-GUEST-(UP|FAIL)" ||
+		console_has "$log" "XVAFS-GUEST-(UP|FAIL)|Kernel panic" ||
 		{ tail -30 "$log" >&2; fail "$name: qemu ended before the guest started"; }
-	console_has "$log" XVAFS-GUEST-FAIL && { tail -30 "$log" >&2; fail "$name: the guest failed"; }
+	console_has "$log" "XVAFS-GUEST-FAIL|Kernel panic" && { tail -30 "$log" >&2; fail "$name: the guest failed"; }
 	note "$name: marker $(echo "$(now) - $t0" | bc | xargs printf '%.1f') s after xvafs started: $(console "$log" | grep -ao 'XVAFS-GUEST-UP.*')"
-	wait_until --pid "$pid" "$name to power off" console_has "$log" "XVAFS-GUEST-(DONE|FAIL)" ||
+	wait_until --pid "$pid" "$name to power off" console_has "$log" "XVAFS-GUEST-(DONE|FAIL)|Kernel panic" ||
 		{ tail -30 "$log" >&2; fail "$name: qemu ended before the guest was done"; }
-	console_has "$log" XVAFS-GUEST-FAIL && { tail -30 "$log" >&2; fail "$name: the guest failed"; }
+	console_has "$log" "XVAFS-GUEST-FAIL|Kernel panic" && { tail -30 "$log" >&2; fail "$name: the guest failed"; }
 	wait "$pid" || rc=$?
 	[ "$rc" = 0 ] || { tail -30 "$log" >&2; fail "$name: qemu exited with $rc"; }
 }
@@ -115,19 +115,30 @@ run_guest bios "$WORK/bios.log" "$t0" env XVAFS_ACCEL=tcg sh "$WORK/mnt/vm/web01
 unmount_xva "$WORK/mnt"
 check_after bios "$WORK/bios.xva" "$WORK/bios.ovl" 1 63 "guest=bios firmware=bios"
 
-note "UEFI guest (loader only at \\EFI\\debian\\grubx64.efi, Boot0001 in NVRAM) by the generated qemu script, zstd export"
+note "UEFI guest (loader only at \\EFI\\debian\\grubx64.efi, Boot0001 in NVRAM, a vTPM) by the generated qemu script, zstd export"
 # Secure Boot off (the guest's loader is unsigned); the NVRAM holds the
-# keys all the same, as an XCP-ng pool's VMs do.
-export_guest uefi "$G/uefi.img" hvm-uefi --platform-add secureboot=false --nvram "$G/uefi-nvram-v2.b64"
+# keys all the same, as an XCP-ng pool's VMs do. The vTPM's state is a
+# TPM 2.0 swtpm_setup made, in the VTPM object as XAPI exports it:
+# "PERMALL SAVESTATE VOLATILESTATE", each base64 (the last two empty).
+command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null ||
+	skip "no swtpm or swtpm_setup (Debian packages swtpm, swtpm-tools)"
+mkdir -p "$WORK/tpm"
+swtpm_setup --tpm2 --tpmstate "$WORK/tpm" --createek --overwrite >"$WORK/swtpm_setup.log" 2>&1 ||
+	{ cat "$WORK/swtpm_setup.log" >&2; fail "swtpm_setup failed"; }
+printf '%s  ' "$(base64 -w0 "$WORK/tpm/tpm2-00.permall")" >"$WORK/vtpm.txt"
+export_guest uefi "$G/uefi.img" hvm-uefi --platform-add secureboot=false \
+	--nvram "$G/uefi-nvram-v2.b64" --vtpm "$WORK/vtpm.txt"
 t0=$(now)
 mount_xva "$WORK/uefi.zstd.xva" "$WORK/mnt" -o overlay="$WORK/uefi.ovl"
 python3 "$EFIVARS" compare "$WORK/mnt/vm/db01.OVMF_VARS.fd" "$G/uefi-nvram-v2.b64" >/dev/null ||
 	fail "vm/db01.OVMF_VARS.fd does not hold the VM record's variables"
+cmp "$WORK/mnt/vm/db01.tpm2-00.permall" "$WORK/tpm/tpm2-00.permall" ||
+	fail "vm/db01.tpm2-00.permall is not the vTPM's state"
 run_guest uefi "$WORK/uefi.log" "$t0" env XVAFS_ACCEL=tcg XVAFS_OVMF_VARS="$WORK/run/uefi-vars.fd" \
-	sh "$WORK/mnt/vm/db01.qemu.sh" -display none
+	XVAFS_TPM_STATE="$WORK/run/uefi-tpm" sh "$WORK/mnt/vm/db01.qemu.sh" -display none
 console_has "$WORK/uefi.log" 'starting Boot0001 "debian"' || fail "OVMF did not start the carried Boot0001"
-console_has "$WORK/uefi.log" "XVAFS-GUEST-UP .*bootcurrent=0001 secureboot=0 pk=yes" ||
-	fail "the UEFI guest did not see its carried boot entry, Secure Boot off and its keys"
+console_has "$WORK/uefi.log" "XVAFS-GUEST-UP .*bootcurrent=0001 secureboot=0 pk=yes tpm=2" ||
+	fail "the UEFI guest did not see its carried boot entry, Secure Boot off, its keys and its TPM"
 unmount_xva "$WORK/mnt"
 check_after uefi "$WORK/uefi.zstd.xva" "$WORK/uefi.ovl" 33 38 "guest=uefi firmware=uefi bootcurrent=0001"
 
@@ -146,6 +157,59 @@ wait "$lost" 2>/dev/null || true
 note "without the NVRAM: $(console "$WORK/lost.log" | grep -a -E 'BdsDxe: failed|starting Boot.*Shell' | tr '\n' ' ')"
 unmount_xva "$WORK/mnt"
 sha256sum -c --quiet "$WORK/uefi.sums" || fail "uefi: the export changed"
+
+note "UEFI guest by the generated libvirt XML, through libvirt's qemu driver"
+# libvirt for root is its system daemon, which needs systemd's sockets;
+# a session daemon runs for any other user: nobody, in folders of this
+# test's. The domain type (qemu, not kvm) and the CPU (host-passthrough
+# needs KVM) are the accelerator's override; the serial console is read
+# from its pty.
+if ! command -v virsh >/dev/null || [ ! -x /usr/sbin/libvirtd ]; then
+	note "SKIP libvirt: no libvirtd (Debian packages libvirt-daemon-system, libvirt-clients)"
+elif ! id nobody >/dev/null 2>&1; then
+	note "SKIP libvirt: no user nobody to run a session daemon as"
+else
+	lv=$WORK/libvirt
+	mkdir -p "$lv/run" "$lv/cfg" "$lv/cache" "$lv/data"
+	chmod 700 "$lv/run"
+	chmod 755 "$WORK"
+	chown -R nobody: "$lv"
+	lvsh() {
+		runuser -u nobody -- env HOME="$lv" XDG_RUNTIME_DIR="$lv/run" XDG_CONFIG_HOME="$lv/cfg" \
+			XDG_CACHE_HOME="$lv/cache" XDG_DATA_HOME="$lv/data" virsh -q -c qemu:///session "$@"
+	}
+	if ! lvsh version >"$WORK/virsh.err" 2>&1; then
+		note "SKIP libvirt: its session daemon does not start here: $(tr '\n' ' ' <"$WORK/virsh.err")"
+	else
+		t0=$(now)
+		mount_xva "$WORK/uefi.xva" "$WORK/mnt" -o overlay="$WORK/libvirt.ovl",allow_other,uid="$(id -u nobody)",gid="$(id -g nobody)"
+		sed -e "s/<domain type='kvm'>/<domain type='qemu'>/" \
+			-e "s/<cpu mode='host-passthrough' check='none'>/<cpu mode='maximum' check='none'>/" \
+			"$WORK/mnt/vm/db01.xml" >"$lv/db01.xml"
+		# The vTPM's state where libvirt's session daemon keeps it, as the
+		# XML's comment says for the system one.
+		uuid=7a9d0c61-3f42-4b8e-a1d5-2c6e9b0f4d13
+		mkdir -p "$lv/cfg/libvirt/qemu/swtpm/$uuid/tpm2"
+		cp "$WORK/mnt/vm/db01.tpm2-00.permall" "$lv/cfg/libvirt/qemu/swtpm/$uuid/tpm2/tpm2-00.permall"
+		chown -R nobody: "$lv"
+		lvsh define "$lv/db01.xml" >/dev/null || fail "virsh define refuses the generated XML"
+		lvsh start --paused db01 >/dev/null || fail "libvirt cannot start the generated domain"
+		pty=$(lvsh ttyconsole db01)
+		cat "$pty" >"$WORK/libvirt.log" 2>/dev/null &
+		GUESTS+=("$!")
+		lvsh resume db01 >/dev/null
+		wait_until "the libvirt guest's marker" console_has "$WORK/libvirt.log" "XVAFS-GUEST-(DONE|FAIL)|Kernel panic"
+		console_has "$WORK/libvirt.log" "XVAFS-GUEST-FAIL|Kernel panic" && fail "the libvirt guest failed"
+		note "libvirt: marker $(echo "$(now) - $t0" | bc | xargs printf '%.1f') s after xvafs started: $(console "$WORK/libvirt.log" | grep -ao 'XVAFS-GUEST-UP.*')"
+		console_has "$WORK/libvirt.log" "XVAFS-GUEST-UP .*bootcurrent=0001 secureboot=0 pk=yes tpm=2" ||
+			fail "the libvirt guest did not boot its carried entry with its keys and TPM"
+		lv_off() { lvsh domstate db01 2>/dev/null | grep 'shut off' >/dev/null; }
+		wait_until "the libvirt domain to shut off" lv_off
+		lvsh undefine --nvram --tpm db01 >/dev/null
+		unmount_xva "$WORK/mnt"
+		check_after uefi "$WORK/uefi.xva" "$WORK/libvirt.ovl" 33 38 "guest=uefi firmware=uefi bootcurrent=0001"
+	fi
+fi
 
 note "PV guest: pygrub from the disk the xl config names, then qemu with the served disk as root"
 PYGRUB=$(ls /usr/lib/xen-*/bin/pygrub 2>/dev/null | tail -1) || true

@@ -18,6 +18,9 @@
 # the Boot0001 entry that starts the loader, BootOrder, and the Secure
 # Boot keys of OVMF's Microsoft-keyed store (tests/guests/efivars.py).
 #
+# The kernel's command lines have no_timer_check: under TCG on a loaded
+# host its check of the IO-APIC timer can fail and panic the guest.
+#
 # Prints the folder holding them. Exits 77 with "SKIP: reason" on stderr
 # when a tool or the kernel cannot be had. Needs root (a loop mount for
 # extlinux, which must see the files as the kernel wrote them: extlinux
@@ -130,7 +133,7 @@ TIMEOUT 0
 LABEL xvafs
 	LINUX /boot/vmlinuz
 	INITRD /boot/initrd.img
-	APPEND console=ttyS0 xvafs_guest=bios
+	APPEND console=ttyS0 no_timer_check xvafs_guest=bios
 CFG
 extlinux --install "$mnt/boot/extlinux" 2>/dev/null
 umount "$mnt"
@@ -145,7 +148,7 @@ cat >"$tmp/pv-root/boot/grub/grub.cfg" <<'CFG'
 set default=0
 set timeout=0
 menuentry 'Debian GNU/Linux (xvafs PV test guest)' {
-	linux /boot/vmlinuz root=LABEL=xvaroot ro console=hvc0 console=ttyS0 xvafs_guest=pv
+	linux /boot/vmlinuz root=LABEL=xvaroot ro console=hvc0 console=ttyS0 no_timer_check xvafs_guest=pv
 	initrd /boot/initrd.img
 }
 CFG
@@ -159,7 +162,7 @@ dd if="$tmp/pv-rootfs.img" of="$tmp/pv.img" bs=1M seek=1 conv=notrunc,sparse sta
 # --- UEFI: GPT, ESP with \EFI\debian\grubx64.efi only, ext4 root ---
 cat >"$tmp/grub-embedded.cfg" <<'CFG'
 search --no-floppy --label --set=root xvaroot
-linux /boot/vmlinuz console=ttyS0 xvafs_guest=uefi
+linux /boot/vmlinuz console=ttyS0 no_timer_check xvafs_guest=uefi
 initrd /boot/initrd.img
 boot
 CFG
