@@ -220,11 +220,14 @@ else
 	t0=$(now)
 	mount_xva "$WORK/pv.zstd.xva" "$WORK/mnt" -o overlay="$WORK/pv.ovl"
 	grep -q '^bootloader = "pygrub"' "$WORK/mnt/vm/legacy01.cfg" || fail "the xl config does not boot with pygrub"
-	disk=$(sed -n "s/^disk = \[ *'.*target=\([^']*\)'.*/\1/p" "$WORK/mnt/vm/legacy01.cfg")
+	# As xl runs it: bootloader_args, then the disk's target.
+	disk=$(sed -n 's/^[[:space:]]*"format=raw,.*target=\([^"]*\)",$/\1/p' "$WORK/mnt/vm/legacy01.cfg")
 	[ "$disk" = "$WORK/mnt/by-device/xvda" ] || fail "the xl config's disk is \"$disk\""
+	bootargs=$(sed -n 's/^bootloader_args = \[ "\(.*\)" \]$/\1/p' "$WORK/mnt/vm/legacy01.cfg")
 	mkdir -p "$WORK/pygrub"
-	"$PYGRUB" -q --output-format=simple --output-directory="$WORK/pygrub" "$disk" >"$WORK/pygrub.out" ||
-		fail "pygrub failed on the served disk"
+	"$PYGRUB" -q --output-format=simple --output-directory="$WORK/pygrub" ${bootargs:+"$bootargs"} "$disk" \
+		>"$WORK/pygrub.out" || fail "pygrub failed on the served disk"
+	note "pygrub: $(tr '\n' ' ' <"$WORK/pygrub.out")"
 	kernel=$(sed -n 's/^kernel \(.*\)/\1/p' "$WORK/pygrub.out")
 	ramdisk=$(sed -n 's/^ramdisk \(.*\)/\1/p' "$WORK/pygrub.out")
 	args=$(sed -n 's/^args \(.*\)/\1/p' "$WORK/pygrub.out")
