@@ -8,7 +8,10 @@
 #     by the generated vm/NAME.qemu.sh as generated, the accelerator alone
 #     set (XVAFS_ACCEL=tcg: KVM guests hang on this machine);
 #   - the UEFI guest again with OVMF's empty variables: it ends in the UEFI
-#     shell, as a migrated guest whose variables were lost;
+#     shell, as a migrated guest whose variables were lost; and with Secure
+#     Boot on (the carried keys enforce it): its unsigned loader refused;
+#   - the UEFI guest by the generated libvirt XML, libvirt's qemu driver
+#     (a session daemon) starting it, the variables its <nvram> template;
 #   - PV: pygrub (Xen's, as xl create runs it for bootloader="pygrub")
 #     takes kernel and initrd from the served disk the generated xl config
 #     names; qemu boots them with that disk as root;
@@ -157,6 +160,24 @@ wait "$lost" 2>/dev/null || true
 note "without the NVRAM: $(console "$WORK/lost.log" | grep -a -E 'BdsDxe: failed|starting Boot.*Shell' | tr '\n' ' ')"
 unmount_xva "$WORK/mnt"
 sha256sum -c --quiet "$WORK/uefi.sums" || fail "uefi: the export changed"
+
+note "the UEFI guest with Secure Boot on, as its platform says: the carried keys refuse its unsigned loader"
+export_guest uefisb "$G/uefi.img" hvm-uefi --nvram "$G/uefi-nvram-v2.b64"
+mount_xva "$WORK/uefisb.xva" "$WORK/mnt" -o overlay="$WORK/uefisb.ovl"
+grep -q OVMF_CODE_4M.secboot.fd "$WORK/mnt/vm/db01.qemu.sh" || fail "Secure Boot on, but not OVMF's Secure Boot build"
+XVAFS_ACCEL=tcg XVAFS_OVMF_VARS="$WORK/run/sb-vars.fd" sh "$WORK/mnt/vm/db01.qemu.sh" -display none \
+	</dev/null >"$WORK/sb.log" 2>&1 &
+sb=$!
+GUESTS+=("$sb")
+wait_until --pid "$sb" "OVMF to refuse the unsigned loader" \
+	console_has "$WORK/sb.log" 'failed to load Boot0001 "debian".*Access Denied' ||
+	{ console "$WORK/sb.log" | tail -30 >&2; fail "qemu ended before OVMF refused the loader"; }
+console_has "$WORK/sb.log" "XVAFS-GUEST" && fail "an unsigned loader started under Secure Boot"
+kill "$sb"
+wait "$sb" 2>/dev/null || true
+note "Secure Boot: $(console "$WORK/sb.log" | grep -a -o 'BdsDxe: failed to load Boot0001.*Access Denied' | head -1)"
+unmount_xva "$WORK/mnt"
+sha256sum -c --quiet "$WORK/uefisb.sums" || fail "uefisb: the export changed"
 
 note "UEFI guest by the generated libvirt XML, through libvirt's qemu driver"
 # libvirt for root is its system daemon, which needs systemd's sockets;
