@@ -16,9 +16,16 @@ PACKAGES="
   nginx-light python3-botocore awscli nodejs
   zlib1g-dev libzstd-dev pigz python3-indexed-gzip python3-jsonschema
   debhelper lintian autopkgtest procps
+  qemu-system-x86 ovmf swtpm swtpm-tools libvirt-daemon-system
+  grub-efi-amd64-bin extlinux syslinux-common busybox-static mtools
+  dosfstools kmod cpio
 "
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# The boot tests run Xen's pygrub, in the xen-utils of the release
+# (xen-utils-4.17 in Debian 12).
+xen_utils=$(apt-cache search --names-only '^xen-utils-4\.[0-9]+$' | awk '{ print $1 }' | sort -V | tail -1)
+PACKAGES="$PACKAGES $xen_utils"
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 echo "install-deps: installed:" $PACKAGES

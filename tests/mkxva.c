@@ -59,6 +59,9 @@ struct options {
 	const char *userdevices;  /* "0,1,4": the disks' slots, in order */
 	bool with_snapshot;
 	unsigned vifs;
+	char *nvram;              /* --nvram FILE's text: EFI-variables */
+	char *vtpm;               /* --vtpm FILE's text: a VTPM's content */
+	const char *platform_add; /* "k=v;k=v" after the profile's */
 };
 
 struct disk {
@@ -261,7 +264,8 @@ static char *vm_ova_xml(const struct options *o, const struct disk *disks,
 		.profile = o->vm, .name = o->vm_name, .xo = o->xo,
 		.with_snapshot = o->with_snapshot, .cd_iso = o->with_cd,
 		.cd_userdevice = 3, .n_vifs = o->vifs, .disks = recs,
-		.n_disks = n,
+		.n_disks = n, .nvram = o->nvram, .vtpm = o->vtpm,
+		.platform_add = o->platform_add,
 	};
 	char *xml;
 
@@ -475,6 +479,33 @@ static void write_spec(struct archive *a, const struct options *o)
 	fclose(f);
 }
 
+/* A whole text file, its trailing newlines dropped. */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = (len + 4096 + 1) * 2;
+			if (!(text = realloc(text, cap)))
+				die("out of memory");
+		}
+		n = fread(text + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f))
+		die("%s: cannot read", path);
+	fclose(f);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	text[len] = '\0';
+	return text;
+}
+
 static void usage(void)
 {
 	fputs("usage: mkxva [options] OUT.xva IMAGE[=PREFIX[=LABEL]]...\n"
@@ -500,7 +531,10 @@ static void usage(void)
 	      "  --vm-name NAME             the VM's name_label (any text)\n"
 	      "  --userdevices LIST         the disks' slots in order, e.g. 0,1,4\n"
 	      "  --vifs N                   network interfaces (default 2)\n"
-	      "  --with-snapshot            also a snapshot of the VM\n",
+	      "  --with-snapshot            also a snapshot of the VM\n"
+	      "  --nvram FILE               NVRAM EFI-variables: FILE's text (base64)\n"
+	      "  --vtpm FILE                a VTPM whose content is FILE's text\n"
+	      "  --platform-add K=V;K=V     platform keys after the profile's\n",
 	      stderr);
 	exit(2);
 }
@@ -530,6 +564,9 @@ int main(int argc, char **argv)
 		{ "userdevices", required_argument, NULL, 'U' },
 		{ "vifs", required_argument, NULL, 'I' },
 		{ "with-snapshot", no_argument, NULL, 'P' },
+		{ "nvram", required_argument, NULL, 'R' },
+		{ "vtpm", required_argument, NULL, 'T' },
+		{ "platform-add", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options o = { .format = "v7", .checksum = SUM_XXHASH,
@@ -574,6 +611,9 @@ int main(int argc, char **argv)
 		case 'U': o.userdevices = optarg; break;
 		case 'I': o.vifs = (unsigned)atoi(optarg); break;
 		case 'P': o.with_snapshot = true; break;
+		case 'R': o.nvram = read_text(optarg); break;
+		case 'T': o.vtpm = read_text(optarg); break;
+		case 'A': o.platform_add = optarg; break;
 		default: usage();
 		}
 	}
@@ -631,8 +671,10 @@ int main(int argc, char **argv)
 	}
 	if (o.no_ova && n != 1)
 		die("a single-VDI export holds exactly one image");
-	if ((o.vm_name || o.userdevices || o.with_snapshot) && !o.vm)
-		die("--vm-name, --userdevices and --with-snapshot need --vm");
+	if ((o.vm_name || o.userdevices || o.with_snapshot || o.nvram ||
+	     o.vtpm || o.platform_add) && !o.vm)
+		die("--vm-name, --userdevices, --with-snapshot, --nvram, --vtpm "
+		    "and --platform-add need --vm");
 	if (o.vm && (o.no_ova || o.suspend || o.empty_drive))
 		die("--vm writes its own drives: not with --no-ova, --suspend "
 		    "or --empty-drive");

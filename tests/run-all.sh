@@ -48,7 +48,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 fuzz_seconds=${FUZZ_SECONDS:-30}
 # Every harness (tests/fuzz/fuzz_H.c; tests/fuzz/CMakeLists.txt has the
 # same list for the replay tests).
-harnesses="index ovaxml vm indexcache gzipindex zstdindex http aws overlaymap guest"
+harnesses="index ovaxml vm efivars indexcache gzipindex zstdindex http aws overlaymap guest"
 # -timeout= only catches an input that hangs: how long a slow input may
 # take depends on the machine and its load, so it is the hang guard.
 echo "== build-fuzz: libFuzzer harnesses, ${fuzz_seconds}s each"

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		const char *export_path = getenv("VMCONFIG_EXPORT");
 
 		rc = xvafs_vm_config(stdout, argv[1], ova, disks, n, argv[3],
-				     export_path ? export_path : argv[2]);
+				     export_path ? export_path : argv[2], NULL);
 	}
 	free(disks);
 	xva_ovaxml_free(ova);

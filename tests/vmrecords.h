@@ -110,6 +110,10 @@ struct vmrec_opts {
 	unsigned n_vifs;
 	const struct vmrec_disk *disks;
 	size_t n_disks;
+	const char *nvram;       /* EFI-variables (base64) instead of the
+				    profile's stand-in */
+	const char *vtpm;        /* a VTPM object with this content */
+	const char *platform_add; /* "k=v;k=v" after the profile's platform */
 };
 
 struct vmrec_buf {
@@ -276,7 +280,10 @@ static void vmrec_vm(struct vmrec_buf *b, const struct vmrec_opts *o,
 	}
 	vmrec_empty_array(&s, "VUSBs");
 	vmrec_empty_array(&s, "crash_dumps");
-	vmrec_empty_array(&s, "VTPMs");
+	if (o->vtpm && !snapshot)
+		vmrec_refs(&s, "VTPMs", "Ref:", 6000, 1);
+	else
+		vmrec_empty_array(&s, "VTPMs");
 	vmrec_str(&s, o->xo, "PV_bootloader", p->pv_bootloader);
 	vmrec_str(&s, o->xo, "PV_kernel", "");
 	vmrec_str(&s, o->xo, "PV_ramdisk", "");
@@ -295,7 +302,18 @@ static void vmrec_vm(struct vmrec_buf *b, const struct vmrec_opts *o,
 	}
 	vmrec_put(&s, "<member><name>HVM_shadow_multiplier</name><value>"
 		  "<double>1</double></value></member>");
-	vmrec_map(&s, o->xo, "platform", p->platform);
+	if (o->platform_add) {
+		size_t n = strlen(p->platform) + strlen(o->platform_add) + 2;
+		char *platform = malloc(n);
+
+		if (!platform)
+			abort();
+		snprintf(platform, n, "%s;%s", p->platform, o->platform_add);
+		vmrec_map(&s, o->xo, "platform", platform);
+		free(platform);
+	} else {
+		vmrec_map(&s, o->xo, "platform", p->platform);
+	}
 	vmrec_str(&s, o->xo, "PCI_bus", "");
 	vmrec_map(&s, o->xo, "other_config", p->other_config);
 	vmrec_put(&s, "<member><name>domid</name><value>-1</value></member>");
@@ -342,7 +360,12 @@ static void vmrec_vm(struct vmrec_buf *b, const struct vmrec_opts *o,
 	vmrec_bool(&s, "requires_reboot", false);
 	vmrec_str(&s, o->xo, "reference_label", "");
 	vmrec_str(&s, o->xo, "domain_type", p->domain_type);
-	if (p->nvram)
+	if (o->nvram && !snapshot) {
+		/* Longer than vmrec_map's values. */
+		vmrec_put(&s, "<member><name>NVRAM</name><value><struct>");
+		vmrec_str(&s, o->xo, "EFI-variables", o->nvram);
+		vmrec_put(&s, "</struct></value></member>");
+	} else if (p->nvram)
 		vmrec_map(&s, o->xo, "NVRAM", "EFI-variables=AAAAAAAAAAAAAAAA"
 			  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 			  "VUVGSSB2YXJpYWJsZXMgb2YgYSBndWVzdAo=");
@@ -466,6 +489,19 @@ static char *vmrec_ova_xml(const struct vmrec_opts *o)
 		vmrec_str(&s, o->xo, "default_locking_mode", "unlocked");
 		snprintf(id, sizeof(id), "Ref:%u", 5000 + i);
 		vmrec_object(&b, o->xo, "network", id, &s);
+	}
+	if (o->vtpm) {
+		/* As XAPI's export writes a VTPM: a record made by hand, the
+		 * TPM's state in content. */
+		s.len = 0;
+		if (s.s)
+			s.s[0] = '\0';
+		vmrec_str(&s, o->xo, "VM", "Ref:1000");
+		vmrec_str(&s, o->xo, "uuid", "5e1d2c3b-4a59-4687-9a6b-7c8d9e0f1a2b");
+		vmrec_bool(&s, "is_unique", false);
+		vmrec_bool(&s, "is_protected", false);
+		vmrec_str(&s, o->xo, "content", o->vtpm);
+		vmrec_object(&b, o->xo, "VTPM", "Ref:6000", &s);
 	}
 	for (size_t i = 0; i <= o->n_disks; i++) {
 		bool cd = i == o->n_disks;

@@ -9,23 +9,64 @@
 #   - platform settings with no equivalent here:
 #     device-model=qemu-upstream-compat
 #   - videoram=8 MiB: left to qemu's default
-# -netdev bridge needs qemu-bridge-helper to allow each bridge ("allow BRIDGE"
-#   in /etc/qemu/bridge.conf); the bridge names are the XenServer host's.
+# Settings, from the environment: XVAFS_ACCEL (qemu's accelerator, default
+#   kvm:tcg), XVAFS_CPU (default host with KVM, max without), XVAFS_BRIDGE or
+#   XVAFS_BRIDGE_N (the bridge of every NIC or of NIC N, default the XenServer
+#   host's; a bridge needs "allow BRIDGE" in /etc/qemu/bridge.conf),
+#   XVAFS_NET=user (qemu's user networking instead of bridges) or =bridge (the
+#   bridges, without checking that this host has them). Arguments to this
+#   script are added to qemu's. The guest's serial console is this terminal
+#   (Ctrl-A X ends qemu), its screen on VNC.
 set -eu
+accel=${XVAFS_ACCEL:-kvm:tcg}
+cpu=${XVAFS_CPU:-}
+if [ -z "$cpu" ]; then
+	case $accel in
+	kvm*) if [ -w /dev/kvm ]; then cpu=host; else cpu=max; fi ;;
+	*) cpu=max ;;
+	esac
+fi
+net=${XVAFS_NET:-}
+case $net in
+	''|user|bridge) ;;
+	*) echo "$0: XVAFS_NET=$net: neither user nor bridge" >&2; exit 1 ;;
+esac
+br0=${XVAFS_BRIDGE_0:-${XVAFS_BRIDGE:-xenbr0}}
+net0=user,id=net0
+if [ "$net" != user ] && [ -n "$br0" ]; then
+	if [ -z "$net" ] && [ ! -d "/sys/class/net/$br0/bridge" ]; then
+		echo "$0: NIC 0 (MAC b6:4e:9c:21:7d:01) wants the bridge $br0, which this host does not have: set XVAFS_BRIDGE_0=BRIDGE (or XVAFS_BRIDGE for every NIC), or XVAFS_NET=user for qemu's user networking" >&2
+		exit 1
+	fi
+	net0=bridge,id=net0,br=$br0
+fi
+br1=${XVAFS_BRIDGE_1:-${XVAFS_BRIDGE:-xapi1}}
+net1=user,id=net1
+if [ "$net" != user ] && [ -n "$br1" ]; then
+	if [ -z "$net" ] && [ ! -d "/sys/class/net/$br1/bridge" ]; then
+		echo "$0: NIC 1 (MAC b6:4e:9c:21:7d:02) wants the bridge $br1, which this host does not have: set XVAFS_BRIDGE_1=BRIDGE (or XVAFS_BRIDGE for every NIC), or XVAFS_NET=user for qemu's user networking" >&2
+		exit 1
+	fi
+	net1=bridge,id=net1,br=$br1
+fi
 exec qemu-system-x86_64 \
 	-name 'guest=web01' \
 	-uuid 2f1c8a3e-5b7d-4e21-9c0a-6d3e8f1b2a47 \
-	-machine q35,accel=kvm \
-	-cpu host \
+	-machine "q35,accel=$accel" \
+	-cpu "$cpu" \
 	-m 4096 \
 	-smp cpus=2,maxcpus=4,sockets=2,cores=2,threads=1 \
 	-boot order=cdn \
+	-smbios 'type=0,vendor=Xen' \
+	-smbios 'type=1,manufacturer=Xen,product=HVM domU' \
 	-drive 'file=/mnt/xva/by-device/xvda,format=raw,if=virtio,cache=none,aio=native' \
 	-drive if=none,id=cd0,media=cdrom,readonly=on \
 	-device ide-cd,drive=cd0,bus=ide.0 \
-	-netdev bridge,id=net0,br=xenbr0 \
+	-netdev "$net0" \
 	-device virtio-net-pci,netdev=net0,mac=b6:4e:9c:21:7d:01 \
-	-netdev bridge,id=net1,br=xapi1 \
+	-netdev "$net1" \
 	-device virtio-net-pci,netdev=net1,mac=b6:4e:9c:21:7d:02,host_mtu=9000 \
 	-vga std \
-	-vnc 127.0.0.1:0,to=99
+	-serial mon:stdio \
+	-vnc 127.0.0.1:0,to=99 \
+	"$@"

@@ -2,7 +2,7 @@
  *
  * Parsed with libxml2 with no network, no entity substitution, and documents
  * with a DTD refused outright, so no entity can expand. Only the objects
- * xvafs uses are kept: VMs, VBDs, VDIs, SRs, VIFs and networks. Missing
+ * xvafs uses are kept: VMs, VBDs, VDIs, SRs, VIFs, networks and VTPMs. Missing
  * text fields are NULL, missing maps and reference lists are empty.
  * Numbers of the VM record (memory, vCPUs, MTU) are kept as text: a VM
  * field a reader cannot make sense of must not stop the disks from being
@@ -49,7 +49,14 @@ struct xva_ova_vm {
 	char *memory_static_min, *vcpus_max, *vcpus_at_startup;
 	bool is_a_template, is_control_domain;
 	struct xva_ova_map hvm_boot_params, platform, nvram, other_config;
+	struct xva_ova_map bios_strings;
 	struct xva_ova_refs vbds, vifs, vgpus, attached_pcis, vtpms, vusbs;
+};
+
+/* A virtual TPM: its state is the secret CONTENT (swtpm's state files,
+ * base64). */
+struct xva_ova_vtpm {
+	char *id, *vm, *uuid, *content;
 };
 
 struct xva_ova_vif {
@@ -86,6 +93,8 @@ struct xva_ovaxml {
 	struct xva_ova_vif *vifs;
 	struct xva_ova_network *networks;
 	size_t n_vifs, n_networks;
+	struct xva_ova_vtpm *vtpms;
+	size_t n_vtpms;
 };
 
 /* Parses LEN bytes of ova.xml into *OUT (freed with xva_ovaxml_free). */
@@ -98,6 +107,8 @@ const struct xva_ova_vdi *xva_ovaxml_find_vdi(const struct xva_ovaxml *ova,
 					      const char *id);
 const struct xva_ova_sr *xva_ovaxml_find_sr(const struct xva_ovaxml *ova,
 					    const char *id);
+const struct xva_ova_vtpm *xva_ovaxml_find_vtpm(const struct xva_ovaxml *ova,
+					       const char *id);
 const struct xva_ova_network *
 xva_ovaxml_find_network(const struct xva_ovaxml *ova, const char *id);
 /* KEY's value in MAP, or NULL. */

@@ -81,6 +81,26 @@ struct xva_vm_platform {
 	unsigned cores_per_socket; /* 0 if unset */
 };
 
+/* One SMBIOS string from the VM record's bios_strings, by the structure
+ * (0 BIOS, 1 system, 2 baseboard, 3 chassis, 11 OEM strings) and field
+ * qemu's -smbios and libvirt's <sysinfo> both name it by. */
+struct xva_vm_smbios {
+	unsigned type;
+	const char *field;   /* "vendor", "product", ...; "value" for OEM */
+	char *value;         /* as it was: the writers quote it */
+};
+
+/* A file the configurations name beside themselves, in the mount's vm/
+ * folder as vm/STEM SUFFIX. */
+struct xva_vm_file {
+	const char *suffix;
+	const unsigned char *data;
+	size_t len;
+};
+#define XVA_VM_MAX_FILES 2
+#define XVA_VM_OVMF_VARS_SUFFIX ".OVMF_VARS.fd"
+#define XVA_VM_TPM_STATE_SUFFIX ".tpm2-00.permall"
+
 struct xva_vm {
 	char *name;          /* name_label, as it is */
 	char *uuid;          /* checked to be a UUID, NULL if not */
@@ -104,6 +124,16 @@ struct xva_vm {
 	struct xva_vm_cdrom *cdroms;  /* userdevice order */
 	struct xva_vm_vif *vifs;      /* device order */
 	size_t n_disks, n_cdroms, n_vifs;
+	/* Firmware state carried over; NULL when the VM has none (or it
+	 * could not be read: a note says why). */
+	unsigned char *ovmf_vars;  /* its UEFI variables as an OVMF store */
+	size_t ovmf_vars_len;
+	char *efi_vars_summary;    /* "12 variables: Boot0001, BootOrder, ..." */
+	bool efi_secure_boot_keys; /* the variables hold a platform key */
+	unsigned char *tpm_state;  /* its vTPM's permanent state (swtpm) */
+	size_t tpm_state_len;
+	struct xva_vm_smbios *smbios;
+	size_t n_smbios;
 	char **notes;        /* what no format carries over, one line each */
 	size_t n_notes;
 };
@@ -117,6 +147,21 @@ enum xva_status xva_vm_build(const struct xva_ovaxml *ova,
 			     const struct xva_vm_disk_ref *disks, size_t n_disks,
 			     struct xva_vm **out, struct xva_err *err);
 void xva_vm_free(struct xva_vm *vm);
+
+/* Puts every network card of VM on BRIDGE, this host's bridge, instead
+ * of the XenServer host's (-o bridge=NAME). A name no interface can have
+ * (longer than 15 bytes, or with characters other than letters, digits,
+ * '_', '.' and '-'): XVA_EINVAL. */
+enum xva_status xva_vm_set_bridge(struct xva_vm *vm, const char *bridge,
+				  struct xva_err *err);
+/* Whether xva_vm_set_bridge() takes NAME. */
+bool xva_vm_bridge_valid(const char *name);
+
+/* The files VM's configurations name beside them (FILES has room for
+ * XVA_VM_MAX_FILES): its OVMF variable store, its vTPM state. Returns how
+ * many; the data stays the VM's. */
+size_t xva_vm_files(const struct xva_vm *vm,
+		    struct xva_vm_file files[XVA_VM_MAX_FILES]);
 
 enum xva_vm_format {
 	XVA_VM_XL,

@@ -222,7 +222,7 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 	json_object_object_add(root, "vms", vms);
 	{
 		struct xva_err err;
-		struct xva_vm *vm = xvafs_vm_of(xva, &err);
+		struct xva_vm *vm = xvafs_vm_of(xva, NULL, &err);
 
 		json_object_object_add(root, "vm", vm ? xvafs_vm_json(vm) : NULL);
 		add_string(root, "vm_error", vm ? NULL : err.msg);

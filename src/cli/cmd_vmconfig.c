@@ -18,7 +18,8 @@ static const char *base_name(const char *path)
 int xvafs_vm_config(FILE *out, const char *format_name,
 		    const struct xva_ovaxml *ova,
 		    const struct xva_vm_disk_ref *disks, size_t n,
-		    const char *mountpoint, const char *export_path)
+		    const char *mountpoint, const char *export_path,
+		    const char *bridge)
 {
 	int format = xva_vm_format_from_name(format_name);
 	const char *path = export_path ? export_path : "-";
@@ -44,6 +45,12 @@ int xvafs_vm_config(FILE *out, const char *format_name,
 		fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
 		return xvafs_exit_for(err.status, XVAFS_AT_VM);
 	}
+	if (bridge && xva_vm_set_bridge(vm, bridge, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s\n", err.msg);
+		xva_vm_free(vm);
+		return err.status == XVA_ENOMEM ? XVAFS_EXIT_BAD_INPUT
+						: XVAFS_EXIT_USAGE;
+	}
 	if (xva_vm_write(vm, (enum xva_vm_format)format, mountpoint,
 			 base_name(export_path), &text, &len, &err) != XVA_OK) {
 		fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
@@ -55,6 +62,9 @@ int xvafs_vm_config(FILE *out, const char *format_name,
 			"%s\n", path, strerror(errno));
 		rc = XVAFS_EXIT_OUTPUT;
 	}
+	for (size_t i = 0; rc == XVAFS_EXIT_OK && i < vm->n_notes; i++)
+		fprintf(stderr, "xvafs: %s: not carried over: %s\n", path,
+			vm->notes[i]);
 out:
 	free(text);
 	xva_vm_free(vm);
@@ -214,7 +224,7 @@ struct xva_vm_disk_ref *xvafs_vm_disk_refs(const struct xva *xva, size_t *n)
 
 int xvafs_vm_config_of(FILE *out, const char *format_name,
 		       const struct xva *xva, const char *mountpoint,
-		       const char *export_path)
+		       const char *export_path, const char *bridge)
 {
 	struct xva_vm_disk_ref *refs;
 	size_t n;
@@ -226,12 +236,13 @@ int xvafs_vm_config_of(FILE *out, const char *format_name,
 		return XVAFS_EXIT_BAD_INPUT;
 	}
 	rc = xvafs_vm_config(out, format_name, xva->ova, refs, n, mountpoint,
-			     export_path);
+			     export_path, bridge);
 	free(refs);
 	return rc;
 }
 
-struct xva_vm *xvafs_vm_of(const struct xva *xva, struct xva_err *err)
+struct xva_vm *xvafs_vm_of(const struct xva *xva, const char *bridge,
+			   struct xva_err *err)
 {
 	struct xva_vm_disk_ref *refs;
 	struct xva_vm *vm = NULL;
@@ -249,5 +260,9 @@ struct xva_vm *xvafs_vm_of(const struct xva *xva, struct xva_err *err)
 	}
 	xva_vm_build(xva->ova, refs, n, &vm, err);
 	free(refs);
+	if (vm && bridge && xva_vm_set_bridge(vm, bridge, err) != XVA_OK) {
+		xva_vm_free(vm);
+		vm = NULL;
+	}
 	return vm;
 }

@@ -163,7 +163,7 @@ static int run_command(const struct cli *cli, struct xva *xva)
 	}
 	mnt = absolute_path(cli->mountpoint);
 	status = mnt ? xvafs_vm_config_of(stdout, cli->vm_config, xva, mnt,
-					  cli->image)
+					  cli->image, cli->value[XVAFS_OPT_BRIDGE])
 		     : XVAFS_EXIT_USAGE;
 	free(mnt);
 	return status;

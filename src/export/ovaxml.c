@@ -60,6 +60,7 @@ static const struct field vm_fields[] = {
 	MAP(struct xva_ova_vm, platform, "platform"),
 	MAP(struct xva_ova_vm, nvram, "NVRAM"),
 	MAP(struct xva_ova_vm, other_config, "other_config"),
+	MAP(struct xva_ova_vm, bios_strings, "bios_strings"),
 	REFS(struct xva_ova_vm, vbds, "VBDs"),
 	REFS(struct xva_ova_vm, vifs, "VIFs"),
 	REFS(struct xva_ova_vm, vgpus, "VGPUs"),
@@ -75,6 +76,12 @@ static const struct field vif_fields[] = {
 	TEXT(struct xva_ova_vif, mac, "MAC"),
 	TEXT(struct xva_ova_vif, network, "network"),
 	TEXT(struct xva_ova_vif, mtu, "MTU"),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field vtpm_fields[] = {
+	TEXT(struct xva_ova_vtpm, vm, "VM"),
+	TEXT(struct xva_ova_vtpm, uuid, "uuid"),
+	TEXT(struct xva_ova_vtpm, content, "content"),
 	{ NULL, 0, 0, 0 },
 };
 static const struct field network_fields[] = {
@@ -502,6 +509,8 @@ static enum xva_status parse_object(struct xva_ovaxml *ova, xmlNode *value,
 		ADD(vifs, n_vifs, vif_fields);
 	else if (strcmp((const char *)octx.cls, "network") == 0)
 		ADD(networks, n_networks, network_fields);
+	else if (strcmp((const char *)octx.cls, "VTPM") == 0)
+		ADD(vtpms, n_vtpms, vtpm_fields);
 	else
 		goto out; /* hosts, guest metrics, VGPUs, ...: not needed */
 #undef ADD
@@ -660,6 +669,15 @@ xva_ovaxml_find_network(const struct xva_ovaxml *ova, const char *id)
 	return NULL;
 }
 
+const struct xva_ova_vtpm *xva_ovaxml_find_vtpm(const struct xva_ovaxml *ova,
+					       const char *id)
+{
+	for (size_t i = 0; ova && id && i < ova->n_vtpms; i++)
+		if (strcmp(ova->vtpms[i].id, id) == 0)
+			return &ova->vtpms[i];
+	return NULL;
+}
+
 const char *xva_ovaxml_map_get(const struct xva_ova_map *map, const char *key)
 {
 	/* The last one wins, as when XAPI reads a struct into a map. */
@@ -687,6 +705,7 @@ static void free_vm(struct xva_ova_vm *vm)
 	free_map(&vm->platform);
 	free_map(&vm->nvram);
 	free_map(&vm->other_config);
+	free_map(&vm->bios_strings);
 	free_refs(&vm->vbds);
 	free_refs(&vm->vifs);
 	free_refs(&vm->vgpus);
@@ -735,8 +754,14 @@ void xva_ovaxml_free(struct xva_ovaxml *ova)
 		free(n->id); free(n->name_label); free(n->name_description);
 		free(n->bridge); free(n->mtu);
 	}
+	for (size_t i = 0; i < ova->n_vtpms; i++) {
+		struct xva_ova_vtpm *t = &ova->vtpms[i];
+
+		free(t->id); free(t->vm); free(t->uuid); free(t->content);
+	}
 	free(ova->vifs);
 	free(ova->networks);
+	free(ova->vtpms);
 	free(ova->vms);
 	free(ova->vbds);
 	free(ova->vdis);

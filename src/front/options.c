@@ -215,6 +215,12 @@ const struct xvafs_option xvafs_options[XVAFS_N_OPTIONS] = {
 		.help = "block size of a new overlay: a power of two from {min} "
 			"to {max}",
 	},
+	[XVAFS_OPT_BRIDGE] = {
+		.name = "bridge", .type = XVAFS_TYPE_STRING, .in = MOUNT,
+		.metavar = "NAME",
+		.help = "the bridge of this host the VM's network cards use in "
+			"vm/ and --vm-config (default: the XenServer host's)",
+	},
 };
 
 const struct xvafs_option *xvafs_option_find(const char *name,

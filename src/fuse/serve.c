@@ -435,12 +435,38 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 			    : xvafs_exit_for(st, XVAFS_AT_MOUNT_OVERLAY);
 }
 
+/* vm/NAME.OVMF_VARS.fd, vm/NAME.tpm2-00.permall: the firmware state the
+ * configurations copy on the VM's first start. */
+static int add_vm_firmware_files(struct xvafs_fs *fs, const struct xva_vm *vm)
+{
+	struct xva_vm_file files[XVA_VM_MAX_FILES];
+	size_t n = xva_vm_files(vm, files);
+
+	for (size_t i = 0; i < n; i++) {
+		char *name = NULL, *copy = malloc(files[i].len);
+
+		if (!copy || asprintf(&name, "%s%s", vm->file_stem,
+				      files[i].suffix) < 0) {
+			free(copy);
+			return -1;
+		}
+		memcpy(copy, files[i].data, files[i].len);
+		if (xvafs_fs_add_text(fs, XVA_NAME_VM, name, copy, files[i].len,
+				      false) != 0) {
+			free(name);
+			return -1;
+		}
+		free(name);
+	}
+	return 0;
+}
+
 /* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
  * qemu, its disks in this mount. An export whose VM record is missing or
  * cannot be right mounts without them (the disks are what matter);
  * --vm-config and --list --json say why. */
 static int add_vm_files(struct xvafs_fs *fs, const char *image,
-			const char *mountpoint)
+			const char *mountpoint, const char *bridge)
 {
 	const char *base = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
 	struct xva_vm *vm;
@@ -449,7 +475,7 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 
 	if (!fs->xva->ova || fs->xva->ova->n_vms == 0)
 		return 0;
-	vm = xvafs_vm_of(fs->xva, &err);
+	vm = xvafs_vm_of(fs->xva, bridge, &err);
 	if (!vm)
 		return err.status == XVA_ENOMEM ? -1 : 0;
 	for (int format = 0; format < XVA_VM_N_FORMATS && !ret; format++) {
@@ -472,6 +498,8 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 					xva_vm_format_executable(format));
 		free(name);
 	}
+	if (!ret)
+		ret = add_vm_firmware_files(fs, vm);
 	xva_vm_free(vm);
 	return ret;
 }
@@ -493,6 +521,13 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	 * until the stopper takes them: a stop signal during the mount, the
 	 * fork or the start of serving is not lost, and never kills the
 	 * process with the file system mounted. */
+	if (cli->value[XVAFS_OPT_BRIDGE] &&
+	    !xva_vm_bridge_valid(cli->value[XVAFS_OPT_BRIDGE])) {
+		fprintf(stderr, "xvafs: bridge=%s: not a bridge name (at most 15 "
+			"letters, digits, '_', '.' or '-')\n",
+			cli->value[XVAFS_OPT_BRIDGE]);
+		return XVAFS_EXIT_USAGE;
+	}
 	stop_signals(&stops);
 	pthread_sigmask(SIG_BLOCK, &stops, NULL);
 	if (xva_direct_errno(xva))
@@ -513,7 +548,8 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	}
 	status = XVAFS_EXIT_MOUNT;
 	if (xvafs_fs_init(&fs, xva) != 0 ||
-	    add_vm_files(&fs, cli->image, opts->mountpoint) != 0 ||
+	    add_vm_files(&fs, cli->image, opts->mountpoint,
+			 cli->value[XVAFS_OPT_BRIDGE]) != 0 ||
 	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
 		fprintf(stderr, "xvafs: out of memory\n");
 		goto out;

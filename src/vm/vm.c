@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/firmware.h"
 #include "vm/vm_writer.h"
 #include "xvafs/number.h"
 #include "xvafs/vm.h"
@@ -26,10 +27,8 @@ static bool is_empty(const char *s)
 	return !s || !s[0];
 }
 
-static enum xva_status add_note(struct xva_vm *vm, struct xva_err *err,
-				const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static enum xva_status add_note(struct xva_vm *vm, struct xva_err *err,
+/* Declared in firmware.h: vm_firmware.c adds notes too. */
+enum xva_status xva_vm_add_note(struct xva_vm *vm, struct xva_err *err,
 				const char *fmt, ...)
 {
 	char **bigger;
@@ -327,7 +326,7 @@ static enum xva_status read_boot_order(struct xva_vm *vm,
 		}
 	}
 	if (dropped &&
-	    add_note(vm, err, "HVM boot order \"%.40s\": only the devices "
+	    xva_vm_add_note(vm, err, "HVM boot order \"%.40s\": only the devices "
 		     "c (disk), d (CD) and n (network) are kept, once each",
 		     order) != XVA_OK)
 		return err->status;
@@ -360,7 +359,7 @@ static enum xva_status read_switch(struct xva_vm *vm, const struct xva_ova_vm *v
 	else if (is_false(value))
 		*out = XVA_VM_OFF;
 	else
-		return add_note(vm, err, "platform %s=\"%.40s\" is neither "
+		return xva_vm_add_note(vm, err, "platform %s=\"%.40s\" is neither "
 				"true nor false: left to the default", key, value);
 	return XVA_OK;
 }
@@ -413,7 +412,7 @@ static enum xva_status read_platform_values(struct xva_vm *vm,
 		/* A day and more is no RTC offset a guest sets. */
 		if (!parse_long(value, &p->timeoffset) ||
 		    p->timeoffset > 100000000L || p->timeoffset < -100000000L) {
-			status = add_note(vm, err, "platform timeoffset=\"%.40s\""
+			status = xva_vm_add_note(vm, err, "platform timeoffset=\"%.40s\""
 					  " is not a number of seconds: left out",
 					  value);
 			if (status != XVA_OK)
@@ -430,7 +429,7 @@ static enum xva_status read_platform_values(struct xva_vm *vm,
 		if (!(p->vga = strdup(value)))
 			return xva_nomem(err);
 	} else if (value) {
-		status = add_note(vm, err, "platform vga=\"%.40s\" is neither std "
+		status = xva_vm_add_note(vm, err, "platform vga=\"%.40s\" is neither std "
 				  "nor cirrus: left to the default", value);
 		if (status != XVA_OK)
 			return status;
@@ -438,7 +437,7 @@ static enum xva_status read_platform_values(struct xva_vm *vm,
 	value = xva_ovaxml_map_get(&v->platform, "videoram");
 	if (value && parse_u64(value, &n) && n >= 1 && n <= 1024)
 		p->videoram = (unsigned)n;
-	else if (value && (status = add_note(vm, err, "platform videoram=\"%.40s\""
+	else if (value && (status = xva_vm_add_note(vm, err, "platform videoram=\"%.40s\""
 					     " is not a size in MiB: left out",
 					     value)) != XVA_OK)
 		return status;
@@ -446,7 +445,7 @@ static enum xva_status read_platform_values(struct xva_vm *vm,
 	if (value && parse_u64(value, &n) && n >= 1 &&
 	    n <= vm->vcpus_max && vm->vcpus_max % n == 0)
 		p->cores_per_socket = (unsigned)n;
-	else if (value && (status = add_note(vm, err, "platform cores-per-socket="
+	else if (value && (status = xva_vm_add_note(vm, err, "platform cores-per-socket="
 					     "\"%.40s\" does not divide the %u "
 					     "vCPUs: left out", value,
 					     vm->vcpus_max)) != XVA_OK)
@@ -465,7 +464,7 @@ static enum xva_status read_secureboot(struct xva_vm *vm,
 		vm->secure_boot = vm->firmware == XVA_VM_UEFI;
 	else if (secureboot && strcmp(secureboot, "auto") == 0 &&
 		 vm->firmware == XVA_VM_UEFI)
-		return add_note(vm, err, "platform secureboot=auto (on where "
+		return xva_vm_add_note(vm, err, "platform secureboot=auto (on where "
 				"the XenServer pool had Secure Boot keys): "
 				"written as off; turn it on if the guest "
 				"was installed with Secure Boot");
@@ -501,7 +500,7 @@ static enum xva_status note_other_platform_keys(struct xva_vm *vm,
 		return xva_nomem(err);
 	}
 	if (unknown_len)
-		status = add_note(vm, err, "platform settings with no "
+		status = xva_vm_add_note(vm, err, "platform settings with no "
 				  "equivalent here: %s", unknown);
 	free(unknown);
 	return status;
@@ -558,12 +557,12 @@ static enum xva_status read_vbd(struct xva_vm *vm, const struct xva_ovaxml *ova,
 		return XVA_OK;
 	}
 	if (!b->type || strcmp(b->type, "Disk") != 0)
-		return add_note(vm, err, "%s drive at userdevice %u left out "
+		return xva_vm_add_note(vm, err, "%s drive at userdevice %u left out "
 				"(only disks and CD drives are carried over)",
 				b->type ? b->type : "untyped",
 				(unsigned)userdevice);
 	if (null_vdi)
-		return add_note(vm, err, "disk VBD %s at userdevice %u has no "
+		return xva_vm_add_note(vm, err, "disk VBD %s at userdevice %u has no "
 				"VDI: left out", b->id, (unsigned)userdevice);
 	for (size_t i = 0; i < vm->n_disks; i++)
 		if (strcmp(vm->disks[i].vdi_id, b->vdi) == 0)
@@ -591,7 +590,7 @@ static enum xva_status read_vbd(struct xva_vm *vm, const struct xva_ovaxml *ova,
 			return xva_nomem(err);
 		return XVA_OK;
 	}
-	return add_note(vm, err, "disk at userdevice %u (VDI %s \"%.80s\") has "
+	return xva_vm_add_note(vm, err, "disk at userdevice %u (VDI %s \"%.80s\") has "
 			"no data in the export: left out", (unsigned)userdevice,
 			b->vdi, vdi && vdi->name_label ? vdi->name_label : "");
 }
@@ -683,7 +682,7 @@ static enum xva_status read_vbds(struct xva_vm *vm, const struct xva_ovaxml *ova
 			if (strcmp(vm->disks[k].vdi_id, refs[i].vdi_id) == 0)
 				break;
 		if (k == vm->n_disks &&
-		    (status = add_note(vm, err, "served disk %s (%s) is not "
+		    (status = xva_vm_add_note(vm, err, "served disk %s (%s) is not "
 				       "attached to this VM (a suspend image or "
 				       "another VM's): left out", refs[i].device,
 				       refs[i].vdi_id)) != XVA_OK)
@@ -730,7 +729,7 @@ static enum xva_status read_vifs(struct xva_vm *vm, const struct xva_ovaxml *ova
 		if (normal_mac(f->mac, mac)) {
 			if (!(vif->mac = strdup(mac)))
 				return xva_nomem(err);
-		} else if ((status = add_note(vm, err, "VIF %u: MAC \"%.40s\" is "
+		} else if ((status = xva_vm_add_note(vm, err, "VIF %u: MAC \"%.40s\" is "
 					      "not a MAC address: the target "
 					      "makes up one", vif->device,
 					      f->mac ? f->mac : "")) != XVA_OK) {
@@ -743,7 +742,7 @@ static enum xva_status read_vifs(struct xva_vm *vm, const struct xva_ovaxml *ova
 		if (net && is_bridge_name(net->bridge)) {
 			if (!(vif->bridge = strdup(net->bridge)))
 				return xva_nomem(err);
-		} else if ((status = add_note(vm, err, "VIF %u: network %s has %s "
+		} else if ((status = xva_vm_add_note(vm, err, "VIF %u: network %s has %s "
 					      "bridge name: the target's default "
 					      "network is used", vif->device,
 					      f->network ? f->network : "(none)",
@@ -768,7 +767,6 @@ static enum xva_status read_left_out(struct xva_vm *vm,
 				     const struct xva_ova_vm *v,
 				     size_t candidates, struct xva_err *err)
 {
-	const char *vars = xva_ovaxml_map_get(&v->nvram, "EFI-variables");
 	const char *pci = xva_ovaxml_map_get(&v->other_config, "pci");
 	enum xva_status status = XVA_OK;
 	size_t snapshots = 0;
@@ -777,38 +775,28 @@ static enum xva_status read_left_out(struct xva_vm *vm,
 		if (ova->vms[i].is_a_snapshot)
 			snapshots++;
 	if (candidates > 1)
-		status = add_note(vm, err, "the export holds %zu VMs; this is "
+		status = xva_vm_add_note(vm, err, "the export holds %zu VMs; this is "
 				  "the first, %s", candidates, v->id);
 	if (!status && snapshots)
-		status = add_note(vm, err, "%zu snapshot%s of the VM left out "
+		status = xva_vm_add_note(vm, err, "%zu snapshot%s of the VM left out "
 				  "(the configuration is for the VM itself)",
 				  snapshots, snapshots == 1 ? "" : "s");
-	if (!status && !is_empty(vars))
-		status = add_note(vm, err, "UEFI variables (NVRAM EFI-variables, "
-				  "%zu bytes of base64) not carried over: the "
-				  "firmware starts with empty variables and boots "
-				  "the disk's default loader (\\EFI\\BOOT\\BOOTX64.EFI)",
-				  strlen(vars));
 	if (!status && v->vgpus.n)
-		status = add_note(vm, err, "%zu virtual GPU%s (VGPUs) not carried "
+		status = xva_vm_add_note(vm, err, "%zu virtual GPU%s (VGPUs) not carried "
 				  "over", v->vgpus.n, v->vgpus.n == 1 ? "" : "s");
 	if (!status && (v->attached_pcis.n || !is_empty(pci)))
-		status = add_note(vm, err, "PCI passthrough devices not carried "
+		status = xva_vm_add_note(vm, err, "PCI passthrough devices not carried "
 				  "over (other_config pci=\"%.80s\", %zu attached)",
 				  pci ? pci : "", v->attached_pcis.n);
-	if (!status && v->vtpms.n)
-		status = add_note(vm, err, "virtual TPM (VTPMs) not carried over: "
-				  "its sealed secrets (BitLocker keys, ...) stay "
-				  "behind");
 	if (!status && v->vusbs.n)
-		status = add_note(vm, err, "%zu USB passthrough device%s (VUSBs) "
+		status = xva_vm_add_note(vm, err, "%zu USB passthrough device%s (VUSBs) "
 				  "not carried over", v->vusbs.n,
 				  v->vusbs.n == 1 ? "" : "s");
 	if (!status && vm->kind != XVA_VM_HVM && !is_empty(v->pv_bootloader_args))
-		status = add_note(vm, err, "PV_bootloader_args \"%.200s\" not "
+		status = xva_vm_add_note(vm, err, "PV_bootloader_args \"%.200s\" not "
 				  "carried over", v->pv_bootloader_args);
 	if (!status && vm->kind != XVA_VM_HVM && !is_empty(v->pv_legacy_args))
-		status = add_note(vm, err, "PV_legacy_args \"%.200s\" not "
+		status = xva_vm_add_note(vm, err, "PV_legacy_args \"%.200s\" not "
 				  "carried over", v->pv_legacy_args);
 	return status;
 }
@@ -867,7 +855,7 @@ enum xva_status xva_vm_build(const struct xva_ovaxml *ova,
 		goto fail;
 	}
 	if (!vm->uuid && v->uuid &&
-	    (status = add_note(vm, err, "uuid \"%.40s\" is not a UUID: left "
+	    (status = xva_vm_add_note(vm, err, "uuid \"%.40s\" is not a UUID: left "
 			       "out", v->uuid)) != XVA_OK)
 		goto fail;
 	if ((status = read_memory(vm, v, err)) != XVA_OK ||
@@ -894,13 +882,37 @@ enum xva_status xva_vm_build(const struct xva_ovaxml *ova,
 		       (base_template && strncmp(base_template, "Windows", 7) == 0));
 	if ((status = read_vbds(vm, ova, v, disks, n_disks, err)) != XVA_OK ||
 	    (status = read_vifs(vm, ova, v, err)) != XVA_OK ||
-	    (status = read_left_out(vm, ova, v, candidates, err)) != XVA_OK)
+	    (status = read_left_out(vm, ova, v, candidates, err)) != XVA_OK ||
+	    (status = xva_vm_read_firmware(vm, ova, v, err)) != XVA_OK)
 		goto fail;
 	*out = vm;
 	return XVA_OK;
 fail:
 	xva_vm_free(vm);
 	return status;
+}
+
+bool xva_vm_bridge_valid(const char *name)
+{
+	return is_bridge_name(name);
+}
+
+enum xva_status xva_vm_set_bridge(struct xva_vm *vm, const char *bridge,
+				  struct xva_err *err)
+{
+	if (!is_bridge_name(bridge))
+		return xva_fail(err, XVA_EINVAL, "bridge=%.40s: not a bridge name "
+				"(at most 15 letters, digits, '_', '.' or '-')",
+				bridge ? bridge : "");
+	for (size_t i = 0; i < vm->n_vifs; i++) {
+		char *copy = strdup(bridge);
+
+		if (!copy)
+			return xva_nomem(err);
+		free(vm->vifs[i].bridge);
+		vm->vifs[i].bridge = copy;
+	}
+	return XVA_OK;
 }
 
 void xva_vm_free(struct xva_vm *vm)
@@ -918,6 +930,12 @@ void xva_vm_free(struct xva_vm *vm)
 	free(vm->pv_args);
 	free(vm->platform.device_id);
 	free(vm->platform.vga);
+	free(vm->ovmf_vars);
+	free(vm->efi_vars_summary);
+	free(vm->tpm_state);
+	for (size_t i = 0; i < vm->n_smbios; i++)
+		free(vm->smbios[i].value);
+	free(vm->smbios);
 	for (size_t i = 0; i < vm->n_disks; i++) {
 		free(vm->disks[i].device);
 		free(vm->disks[i].vdi_id);

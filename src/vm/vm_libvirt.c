@@ -69,7 +69,8 @@ static void libvirt_disk(struct writer *w, const struct xva_vm_disk *d,
 	free(target);
 }
 
-/* <os>: the machine, the firmware and the boot order. */
+/* <os>: the machine, the firmware (with the VM's own UEFI variables as
+ * the template libvirt copies on first start) and the boot order. */
 static void libvirt_os(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
@@ -77,17 +78,91 @@ static void libvirt_os(struct writer *w)
 	fputs("  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n", w->f);
 	if (vm->firmware == XVA_VM_UEFI) {
 		fprintf(w->f, "    <loader readonly='yes'%s type='pflash'>%s"
-			"</loader>\n    <nvram template='%s'/>\n",
-			vm->secure_boot ? " secure='yes'" : "",
-			vm->secure_boot ? OVMF_CODE_SECURE : OVMF_CODE,
-			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
+			"</loader>\n", vm->secure_boot ? " secure='yes'" : "",
+			vm->secure_boot ? OVMF_CODE_SECURE : OVMF_CODE);
+		if (vm->ovmf_vars) {
+			vmw_comment(w, "    ", "The UEFI variables the VM had (%s), "
+				"in OVMF's format: libvirt copies them on first "
+				"start.", vm->efi_vars_summary);
+			fputs("    <nvram template='", w->f);
+			xml_text(w->f, w->mnt);
+			fputs("/vm/", w->f);
+			xml_text(w->f, vm->file_stem);
+			fputs(XVA_VM_OVMF_VARS_SUFFIX "'/>\n", w->f);
+		} else {
+			fprintf(w->f, "    <nvram template='%s'/>\n",
+				vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
+		}
 	}
 	for (const char *b = vm->boot_order; b && *b; b++)
 		fprintf(w->f, "    <boot dev='%s'/>\n", *b == 'c' ? "hd"
 			: *b == 'd' ? "cdrom" : "network");
 	if (!vm->boot_order)
 		fputs("    <boot dev='hd'/>\n", w->f);
+	if (vm->n_smbios)
+		fputs("    <smbios mode='sysinfo'/>\n", w->f);
 	fputs("  </os>\n", w->f);
+}
+
+/* <sysinfo>: the SMBIOS strings the guest saw under Xen. */
+static void libvirt_sysinfo(struct writer *w)
+{
+	static const struct {
+		unsigned type;
+		const char *element;
+	} blocks[] = {
+		{ 0, "bios" }, { 1, "system" }, { 2, "baseBoard" },
+		{ 3, "chassis" }, { 11, "oemStrings" },
+	};
+	const struct xva_vm *vm = w->vm;
+
+	if (!vm->n_smbios)
+		return;
+	fputs("  <sysinfo type='smbios'>\n", w->f);
+	for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
+		bool open = false;
+
+		for (size_t i = 0; i < vm->n_smbios; i++) {
+			const struct xva_vm_smbios *e = &vm->smbios[i];
+
+			if (e->type != blocks[b].type)
+				continue;
+			if (!open)
+				fprintf(w->f, "    <%s>\n", blocks[b].element);
+			open = true;
+			if (e->type == 11)
+				fputs("      <entry>", w->f);
+			else
+				fprintf(w->f, "      <entry name='%s'>", e->field);
+			xml_text(w->f, e->value);
+			fputs("</entry>\n", w->f);
+		}
+		if (open)
+			fprintf(w->f, "    </%s>\n", blocks[b].element);
+	}
+	fputs("  </sysinfo>\n", w->f);
+}
+
+/* The vTPM: libvirt's swtpm starts from the VM's state once it is where
+ * libvirt keeps it. */
+static void libvirt_tpm(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	if (!vm->tpm_state)
+		return;
+	vmw_comment(w, "    ", "The VM's virtual TPM. Before the first start, put "
+		"its state where libvirt keeps it: mkdir -p "
+		"/var/lib/libvirt/swtpm/%s/tpm2 && cp %s/vm/%s%s "
+		"/var/lib/libvirt/swtpm/%s/tpm2/tpm2-00.permall (else libvirt "
+		"makes a new, empty TPM). The firmware and the PCRs differ from "
+		"XenServer's, so secrets sealed to them (BitLocker) ask for "
+		"their recovery key.", vm->uuid ? vm->uuid : "UUID", w->mnt,
+		vm->file_stem, XVA_VM_TPM_STATE_SUFFIX,
+		vm->uuid ? vm->uuid : "UUID");
+	fputs("    <tpm model='tpm-crb'>\n"
+	      "      <backend type='emulator' version='2.0'/>\n"
+	      "    </tpm>\n", w->f);
 }
 
 static void libvirt_features(struct writer *w)
@@ -257,12 +332,14 @@ void xva_vm_write_libvirt(struct writer *w)
 	else
 		fprintf(w->f, "  <vcpu placement='static'>%u</vcpu>\n",
 			vm->vcpus_max);
+	libvirt_sysinfo(w);
 	libvirt_os(w);
 	libvirt_features(w);
 	libvirt_cpu_clock(w);
 	fputs("  <devices>\n", w->f);
 	libvirt_drives(w);
 	libvirt_vifs(w);
+	libvirt_tpm(w);
 	if (p->usb_tablet == XVA_VM_ON)
 		fputs("    <input type='tablet' bus='usb'/>\n", w->f);
 	fputs("    <graphics type='vnc' port='-1' autoport='yes' "

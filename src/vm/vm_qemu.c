@@ -1,5 +1,6 @@
 /* The VM as a shell script that runs qemu-system-x86_64 with KVM, its
- * disks in the xvafs mount. */
+ * disks in the xvafs mount and its firmware state (UEFI variables, vTPM)
+ * copied from there on first start. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,104 @@ static void qemu_opt_word(struct writer *w, const char *before,
 
 #define NEXT " \\\n\t"
 
-/* The shell script's start: the header, what the script needs, and the
- * UEFI variables' copy. */
+/* PATH of a file the mount serves beside the configuration, vm/STEM
+ * SUFFIX, as one shell word. */
+static void sh_vm_file(struct writer *w, const char *suffix)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/vm/%s%s", w->mnt, w->vm->file_stem, suffix) < 0) {
+		w->nomem = true;
+		return;
+	}
+	sh_word(w->f, path);
+	free(path);
+}
+
+/* The UEFI variables: a copy made on first start of the VM's own store
+ * (vm/STEM.OVMF_VARS.fd) or, without one, of OVMF's empty template. */
+static void qemu_uefi_vars(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	if (vm->ovmf_vars)
+		vmw_comment(w, "", "The UEFI variables the VM had (%s) are in "
+			"OVMF's format in the mount, vm/%s%s; the firmware "
+			"writes its variables to a copy of them made on first "
+			"start (XVAFS_OVMF_VARS chooses where; a path without "
+			"commas).", vm->efi_vars_summary, vm->file_stem,
+			XVA_VM_OVMF_VARS_SUFFIX);
+	else
+		vmw_comment(w, "", "The UEFI variables live in a copy of OVMF's "
+			"template, made on first start (XVAFS_OVMF_VARS chooses "
+			"where; a path without commas).");
+	/* The UUID is checked: a plain word. */
+	fprintf(w->f, "vars=${XVAFS_OVMF_VARS:-./%s.OVMF_VARS.fd}\n"
+		"[ -e \"$vars\" ] || cp ", vm->uuid ? vm->uuid : "vm");
+	if (vm->ovmf_vars)
+		sh_vm_file(w, XVA_VM_OVMF_VARS_SUFFIX);
+	else
+		fputs(vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS, w->f);
+	fputs(" \"$vars\"\n", w->f);
+}
+
+/* The vTPM: swtpm started on a copy of the VM's TPM state, ended by qemu
+ * when it disconnects. */
+static void qemu_tpm(struct writer *w)
+{
+	const struct xva_vm *vm = w->vm;
+
+	vmw_comment(w, "", "The VM's virtual TPM: swtpm runs on a copy of its "
+		"state (vm/%s%s in the mount), made on first start in "
+		"XVAFS_TPM_STATE (a folder; default ./UUID.swtpm). The firmware "
+		"and the PCRs differ from XenServer's, so secrets sealed to "
+		"them (BitLocker) ask for their recovery key.", vm->file_stem,
+		XVA_VM_TPM_STATE_SUFFIX);
+	/* swtpm --daemon works from /: the folder is made absolute. */
+	fprintf(w->f, "tpm=${XVAFS_TPM_STATE:-./%s.swtpm}\n"
+		"case $tpm in /*) ;; *) tpm=$PWD/$tpm ;; esac\n"
+		"if [ ! -e \"$tpm/tpm2-00.permall\" ]; then\n"
+		"\tmkdir -p \"$tpm\"\n\tcp ", vm->uuid ? vm->uuid : "vm");
+	sh_vm_file(w, XVA_VM_TPM_STATE_SUFFIX);
+	fputs(" \"$tpm/tpm2-00.permall\"\nfi\n"
+	      "rm -f \"$tpm/swtpm.sock\"\n"
+	      "swtpm socket --tpm2 --tpmstate dir=\"$tpm\" --ctrl "
+	      "type=unixio,path=\"$tpm/swtpm.sock\" --terminate --daemon "
+	      "--log file=\"$tpm/swtpm.log\"\n"
+	      "n=0\nuntil [ -S \"$tpm/swtpm.sock\" ]; do\n"
+	      "\tn=$((n + 1))\n"
+	      "\t[ $n -lt 100 ] || { echo \"$0: swtpm did not start (see "
+	      "$tpm/swtpm.log)\" >&2; exit 1; }\n"
+	      "\tsleep 0.1\ndone\n", w->f);
+}
+
+/* NIC I's -netdev in $netI: the export's bridge unless XVAFS_BRIDGE_I or
+ * XVAFS_BRIDGE names another; qemu's user networking with XVAFS_NET=user
+ * or when the export names no usable bridge. A bridge this host does not
+ * have stops the script with what to set (XVAFS_NET=bridge skips that
+ * check). */
+static void qemu_nic_setting(struct writer *w, size_t i)
+{
+	const struct xva_vm_vif *v = &w->vm->vifs[i];
+
+	if (v->bridge)
+		fprintf(w->f, "br%zu=${XVAFS_BRIDGE_%zu:-${XVAFS_BRIDGE:-%s}}\n",
+			i, i, v->bridge);
+	else
+		fprintf(w->f, "br%zu=${XVAFS_BRIDGE_%zu:-${XVAFS_BRIDGE-}}\n", i, i);
+	fprintf(w->f, "net%zu=user,id=net%zu\n"
+		"if [ \"$net\" != user ] && [ -n \"$br%zu\" ]; then\n"
+		"\tif [ -z \"$net\" ] && [ ! -d \"/sys/class/net/$br%zu/bridge\" ]; then\n"
+		"\t\techo \"$0: NIC %zu (MAC %s) wants the bridge $br%zu, which "
+		"this host does not have: set XVAFS_BRIDGE_%zu=BRIDGE (or "
+		"XVAFS_BRIDGE for every NIC), or XVAFS_NET=user for qemu's user "
+		"networking\" >&2\n\t\texit 1\n\tfi\n"
+		"\tnet%zu=bridge,id=net%zu,br=$br%zu\nfi\n", i, i, i, i, i,
+		v->mac ? v->mac : "made up by qemu", i, i, i, i, i);
+}
+
+/* The shell script's start: the header, what the script needs, the
+ * firmware state's copies and the settings. */
 static void qemu_preamble(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
@@ -67,21 +164,34 @@ static void qemu_preamble(struct writer *w)
 			"stops with INACCESSIBLE_BOOT_DEVICE, use -machine pc and "
 			"if=ide. Install the virtio-win drivers, then switch to "
 			"if=virtio and virtio-net-pci.");
+	vmw_comment(w, "", "Settings, from the environment: XVAFS_ACCEL (qemu's "
+		"accelerator, default kvm:tcg), XVAFS_CPU (default host with "
+		"KVM, max without)%s. Arguments to this script are added to "
+		"qemu's. The guest's serial console is this terminal (Ctrl-A X "
+		"ends qemu), its screen on VNC.", vm->n_vifs
+		? ", XVAFS_BRIDGE or XVAFS_BRIDGE_N (the bridge of every NIC or "
+		  "of NIC N, default the XenServer host's; a bridge needs "
+		  "\"allow BRIDGE\" in /etc/qemu/bridge.conf), XVAFS_NET=user "
+		  "(qemu's user networking instead of bridges) or =bridge (the "
+		  "bridges, without checking that this host has them)" : "");
+	fputs("set -eu\n"
+	      "accel=${XVAFS_ACCEL:-kvm:tcg}\n"
+	      "cpu=${XVAFS_CPU:-}\n"
+	      "if [ -z \"$cpu\" ]; then\n"
+	      "\tcase $accel in\n"
+	      "\tkvm*) if [ -w /dev/kvm ]; then cpu=host; else cpu=max; fi ;;\n"
+	      "\t*) cpu=max ;;\n\tesac\nfi\n", w->f);
+	if (vm->firmware == XVA_VM_UEFI)
+		qemu_uefi_vars(w);
+	if (vm->tpm_state)
+		qemu_tpm(w);
 	if (vm->n_vifs)
-		vmw_comment(w, "", "-netdev bridge needs qemu-bridge-helper to allow "
-			"each bridge (\"allow BRIDGE\" in /etc/qemu/bridge.conf); "
-			"the bridge names are the XenServer host's.");
-	fputs("set -eu\n", w->f);
-	if (vm->firmware == XVA_VM_UEFI) {
-		vmw_comment(w, "", "The UEFI variables live in a copy of OVMF's "
-			"template, made on first start (XVAFS_OVMF_VARS chooses "
-			"where; a path without commas).");
-		/* The UUID is checked: a plain word. */
-		fprintf(w->f, "vars=${XVAFS_OVMF_VARS-}\n[ -n \"$vars\" ] || "
-			"vars=./%s.OVMF_VARS.fd\n[ -e \"$vars\" ] || cp %s "
-			"\"$vars\"\n", vm->uuid ? vm->uuid : "vm",
-			vm->secure_boot ? OVMF_VARS_SECURE : OVMF_VARS);
-	}
+		fputs("net=${XVAFS_NET:-}\n"
+		      "case $net in\n\t''|user|bridge) ;;\n"
+		      "\t*) echo \"$0: XVAFS_NET=$net: neither user nor bridge\" >&2; "
+		      "exit 1 ;;\nesac\n", w->f);
+	for (size_t i = 0; i < vm->n_vifs; i++)
+		qemu_nic_setting(w, i);
 }
 
 /* The machine: name, type, CPU, memory, vCPUs, firmware, boot, clock. */
@@ -96,11 +206,11 @@ static void qemu_machine(struct writer *w)
 	fputs(NEXT, w->f);
 	if (vm->uuid)
 		fprintf(w->f, "-uuid %s" NEXT, vm->uuid);
-	fprintf(w->f, "-machine q35,accel=kvm%s%s%s" NEXT,
+	fprintf(w->f, "-machine \"q35,accel=$accel%s%s%s\"" NEXT,
 		vm->secure_boot ? ",smm=on" : "",
 		p->acpi == XVA_VM_OFF ? ",acpi=off" : "",
 		p->hpet == XVA_VM_OFF ? ",hpet=off" : "");
-	fprintf(w->f, "-cpu host%s%s", p->nx == XVA_VM_OFF ? ",nx=off" : "",
+	fprintf(w->f, "-cpu \"$cpu\"%s%s", p->nx == XVA_VM_OFF ? ",nx=off" : "",
 		p->pae == XVA_VM_OFF ? ",pae=off" : "");
 	if (p->viridian == XVA_VM_ON)
 		fprintf(w->f, ",hv_relaxed,hv_vapic,hv_spinlocks=0x1fff,hv_time%s",
@@ -193,14 +303,12 @@ static void qemu_vifs(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
 
+	if (!vm->n_vifs)
+		fputs("-nic none" NEXT, w->f); /* not qemu's default NIC */
 	for (size_t i = 0; i < vm->n_vifs; i++) {
 		const struct xva_vm_vif *v = &vm->vifs[i];
 
-		if (v->bridge)
-			fprintf(w->f, "-netdev bridge,id=net%zu,br=%s" NEXT, i,
-				v->bridge);
-		else
-			fprintf(w->f, "-netdev user,id=net%zu" NEXT, i);
+		fprintf(w->f, "-netdev \"$net%zu\"" NEXT, i);
 		fprintf(w->f, "-device %s,netdev=net%zu",
 			vm->windows ? "e1000e" : "virtio-net-pci", i);
 		if (v->mac)
@@ -211,6 +319,48 @@ static void qemu_vifs(struct writer *w)
 	}
 }
 
+/* The SMBIOS strings the guest saw under Xen, structure by structure. */
+static void qemu_smbios(struct writer *w)
+{
+	static const unsigned types[] = { 0, 1, 2, 3, 11 };
+	const struct xva_vm *vm = w->vm;
+
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		char *word = NULL;
+		size_t len = 0;
+		FILE *f;
+		bool any = false;
+
+		f = open_memstream(&word, &len);
+		if (!f) {
+			w->nomem = true;
+			return;
+		}
+		fprintf(f, "type=%u", types[t]);
+		for (size_t i = 0; i < vm->n_smbios; i++) {
+			if (vm->smbios[i].type != types[t])
+				continue;
+			fprintf(f, ",%s=", vm->smbios[i].field);
+			for (const char *c = vm->smbios[i].value; *c; c++) {
+				fputc(*c, f);
+				if (*c == ',')
+					fputc(',', f); /* qemu's escape */
+			}
+			any = true;
+		}
+		if (fclose(f) != 0) {
+			w->nomem = true;
+			return;
+		}
+		if (any) {
+			fputs("-smbios ", w->f);
+			sh_word(w->f, word);
+			fputs(NEXT, w->f);
+		}
+		free(word);
+	}
+}
+
 void xva_vm_write_qemu(struct writer *w)
 {
 	const struct xva_vm_platform *p = &w->vm->platform;
@@ -218,6 +368,11 @@ void xva_vm_write_qemu(struct writer *w)
 	vmw_kvm_notes(w);
 	qemu_preamble(w);
 	qemu_machine(w);
+	qemu_smbios(w);
+	if (w->vm->tpm_state)
+		fputs("-chardev \"socket,id=chrtpm,path=$tpm/swtpm.sock\"" NEXT
+		      "-tpmdev emulator,id=tpm0,chardev=chrtpm" NEXT
+		      "-device tpm-crb,tpmdev=tpm0" NEXT, w->f);
 	qemu_drives(w);
 	qemu_vifs(w);
 	if (p->usb_tablet == XVA_VM_ON)
@@ -225,5 +380,6 @@ void xva_vm_write_qemu(struct writer *w)
 		      NEXT, w->f);
 	if (p->vga)
 		fprintf(w->f, "-vga %s" NEXT, p->vga);
-	fputs("-vnc 127.0.0.1:0,to=99\n", w->f);
+	fputs("-serial mon:stdio" NEXT "-vnc 127.0.0.1:0,to=99" NEXT "\"$@\"\n",
+	      w->f);
 }

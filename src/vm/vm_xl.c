@@ -65,6 +65,24 @@ static void xl_disk_spec(struct writer *w, const char *vdev, const char *access,
 	free(spec);
 }
 
+/* Whether the VM's SMBIOS strings are more than the ones Xen's hvmloader
+ * writes anyway (vendor and manufacturer Xen, product HVM domU). */
+static bool xl_own_smbios(const struct xva_vm *vm)
+{
+	for (size_t i = 0; i < vm->n_smbios; i++) {
+		const struct xva_vm_smbios *e = &vm->smbios[i];
+		bool xen = strcmp(e->value, "Xen") == 0 &&
+			   (strcmp(e->field, "vendor") == 0 ||
+			    strcmp(e->field, "manufacturer") == 0);
+		bool domu = e->type == 1 && strcmp(e->field, "product") == 0 &&
+			    strcmp(e->value, "HVM domU") == 0;
+
+		if (!xen && !domu)
+			return true;
+	}
+	return false;
+}
+
 static void xl_format_notes(struct writer *w)
 {
 	const struct xva_vm *vm = w->vm;
@@ -87,6 +105,19 @@ static void xl_format_notes(struct writer *w)
 			 vm->n_cdroms == 1 ? "" : "s");
 	if (vm->kind != XVA_VM_HVM && vm->platform.usb_tablet == XVA_VM_ON)
 		vmw_note(w, "USB tablet: PV guests have no emulated USB");
+	/* The firmware state the KVM configurations carry (vm/). */
+	if (vm->ovmf_vars)
+		vmw_note(w, "UEFI variables (%s): xl's OVMF keeps none between "
+			 "boots, so the guest boots only the fallback loader "
+			 "\\EFI\\BOOT\\BOOTX64.EFI; the libvirt and qemu "
+			 "configurations carry them", vm->efi_vars_summary);
+	if (vm->tpm_state)
+		vmw_note(w, "virtual TPM: xl 4.17 has no vTPM for HVM guests; "
+			 "its state is in vm/%s%s for the libvirt and qemu "
+			 "configurations", vm->file_stem, XVA_VM_TPM_STATE_SUFFIX);
+	if (xl_own_smbios(vm))
+		vmw_note(w, "SMBIOS strings (bios_strings) other than Xen's "
+			 "own: xl has no setting for them");
 }
 
 /* The settings of an HVM guest: firmware, boot order, platform flags,

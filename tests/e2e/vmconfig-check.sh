@@ -101,7 +101,7 @@ check() {
 	fi
 	sh -n "$dir/vm.qemu" || fail "$name: sh -n refuses vm.qemu"
 	touch "$dir/vars.fd"
-	(cd "$dir" && QEMU_ARGS=$dir/qemu.args XVAFS_OVMF_VARS=$dir/vars.fd \
+	(cd "$dir" && QEMU_ARGS=$dir/qemu.args XVAFS_OVMF_VARS=$dir/vars.fd XVAFS_NET=bridge \
 		PATH="$WORK/bin:$PATH" sh "$dir/vm.qemu") || fail "$name: vm.qemu exited $?"
 	[ -s "$dir/qemu.args" ] || fail "$name: vm.qemu did not run qemu"
 	[ ! -e "$WORK/pwned" ] && [ ! -e "$dir/pwned2" ] || fail "$name: text from ova.xml ran as a command"

@@ -12,7 +12,8 @@ mkxva=$1
 out=$2
 xvafs=${3:-$(dirname "$mkxva")/../xvafs}
 mkdir -p "$out/index" "$out/ovaxml" "$out/vm" "$out/indexcache" \
-	"$out/gzipindex" "$out/zstdindex" "$out/http" "$out/aws"
+	"$out/gzipindex" "$out/zstdindex" "$out/http" "$out/aws" "$out/efivars"
+fixtures=$(cd "$(dirname "$0")/../fixtures" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 3000 /dev/urandom >"$tmp/a.img"
@@ -23,7 +24,8 @@ for opts in "" "--format ustar" "--format gnu" "--format pax" "--checksum sha1" 
 	"--checksum none" "--keepalive 1" "--xo" "--no-ova" "--metadata-only" \
 	"--with-cd --empty-drive" "--width 20" "--all-chunks" \
 	"--vm hvm-bios --with-snapshot --with-cd --userdevices 0,4" \
-	"--vm windows --xo --vifs 3" "--vm pv-pygrub"; do
+	"--vm windows --xo --vifs 3" "--vm pv-pygrub" \
+	"--vm hvm-uefi --nvram $fixtures/nvram-v2.b64"; do
 	i=$((i + 1))
 	imgs="$tmp/a.img=Ref:1 $tmp/b.img=Ref:2"
 	[ "$opts" = "--no-ova" ] && imgs="$tmp/a.img"
@@ -39,6 +41,11 @@ for i in 1 4 7; do
 done
 # The VM harness reads ova.xml too.
 cp "$out/ovaxml/"*.xml "$out/vm/"
+# XCP-ng's UEFI variable blobs, both versions (tests/guests/efivars.py
+# made the fixtures).
+for v in 1 2; do
+	base64 -d "$fixtures/nvram-v$v.b64" >"$out/efivars/varstored-v$v"
+done
 
 # The loaders' input (tests/fuzz/fuzzutil.h): mode 1 (the harness puts
 # its stream's identity in the file and seals it), the stream's length as
