@@ -677,13 +677,15 @@ static void reply_write_error(fuse_req_t req, enum xva_status st,
 }
 
 /* After a direct write is applied and before it is answered: drops the
- * pages of [OFF, OFF + SIZE) that other openers cached. The kernel drops
- * them before it sends a direct write, not after, so a cached read racing
- * the write could fill them with the old bytes and keep them once the
- * write returned. The kernel waits for reads in flight on those pages,
- * which other threads serve. Not for the kernel's own writeback of
- * mapped pages (FI->writepage): those pages are the write's source, under
- * writeback until it is answered, and waiting for them would never end. */
+ * pages of [OFF, OFF + SIZE) that other openers cached. Kernels without
+ * upstream commit b359af8275a9 ("fuse: Invalidate the page cache after
+ * FOPEN_DIRECT_IO write", 2025; in 6.18 and stable backports) drop them
+ * before they send a direct write, not after, so a cached read racing the
+ * write could fill them with the old bytes and keep them once the write
+ * returned. The kernel waits for reads in flight on those pages, which
+ * other threads serve. Not for the kernel's own writeback of mapped pages
+ * (FI->writepage): those pages are the write's source, under writeback
+ * until it is answered, and waiting for them would never end. */
 static void drop_cached(fuse_req_t req, fuse_ino_t ino,
 			const struct fuse_file_info *fi, off_t off, size_t size)
 {
