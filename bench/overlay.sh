@@ -8,6 +8,7 @@
 # export, so small random writes cost more with large blocks.
 #
 #   bench/overlay.sh [SIZE_MIB]            (root; BUILD=dir for the build)
+#   MODES="random sequential", BLOCKS="4096 16384 65536": what to run
 . "$(dirname "$0")/lib.sh"
 size_mib=${1:-1024}
 RUNTIME=${RUNTIME:-10}
@@ -43,13 +44,13 @@ write_rate() {
 
 machine
 echo "disk: $size_mib MiB; overlay and plain file in $work ($(df -T "$work" | awk 'NR == 2 { print $2 }'))"
-for mode in random sequential; do
+for mode in ${MODES:-random sequential}; do
 	rm -f "$work/plain.img"
 	truncate -s "${size_mib}M" "$work/plain.img"
 	plain=$(write_rate "$work/plain.img" $mode)
 	unit=$([ $mode = random ] && echo IOPS || echo MB/s)
 	echo "$mode: plain file $plain $unit"
-	for block in 4096 16384 65536; do
+	for block in ${BLOCKS:-4096 16384 65536}; do
 		rm -rf "$work/overlay"
 		"$build/xvafs" -o noindexcache,overlay="$work/overlay",overlay_block=$block "$xva" "$mnt"
 		mounted "$mnt"

@@ -20,8 +20,10 @@
  * after its block's data did, so after a crash (of the daemon or of the
  * machine) at any point the map never claims a block whose data is not
  * there; writes not synced may be lost, and an overwrite in progress may
- * be torn at sector granularity, as on a disk. The export is never opened
- * for writing.
+ * be torn at sector granularity, as on a disk. A sync that finds no
+ * change since the last one returns at once, and syncs that wait for one
+ * in progress return when it covered their changes, so concurrent syncs
+ * share one flush. The export is never opened for writing.
  *
  * Writes to different blocks of a disk proceed in parallel (the blocks'
  * locks are striped); reads take no lock. */

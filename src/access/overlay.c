@@ -75,6 +75,14 @@ struct ovl_disk {
 	 * sync_lock, held for no I/O. */
 	pthread_mutex_t map_lock;
 	size_t dirty_lo, dirty_hi; /* bitmap bytes not yet on disk: [lo, hi) */
+	/* Changes (writes, zeroings) done so far, counted once each has
+	 * written its data and set its bits (atomic; starts at 1 for a
+	 * writer, so its first sync also covers what an earlier process left
+	 * unsynced), and how many of them a sync has made durable (written
+	 * under sync_lock, read atomically). A sync that finds nothing new
+	 * returns at once; syncs that waited for one in progress return if it
+	 * covered them, so concurrent syncs share one flush. */
+	uint64_t changes, synced;
 	/* One sync at a time: held across both fdatasyncs and the map's
 	 * write, so that a second sync cannot report bits durable before the
 	 * first has written them. Taken with no other lock; before map_lock. */
@@ -448,6 +456,7 @@ static void init_disk(struct ovl_disk *d, const struct xva_disk *disk)
 {
 	d->disk = disk;
 	d->data_fd = d->map_fd = -1;
+	d->changes = 1; /* see struct ovl_disk */
 	pthread_mutex_init(&d->map_lock, NULL);
 	pthread_mutex_init(&d->sync_lock, NULL);
 	for (size_t s = 0; s < STRIPES; s++)
@@ -537,11 +546,25 @@ enum xva_status xva_overlay_sync(struct xva_overlay *ovl, size_t disk,
 	struct ovl_disk *d = &ovl->disks[disk];
 	enum xva_status st = XVA_OK;
 	unsigned char *snapshot = NULL;
+	uint64_t want, covers;
 	size_t lo, hi;
 
 	if (ovl->mode != XVA_OVL_WRITE || d->data_fd < 0)
 		return XVA_OK;
+	/* Every change that returned before this call. */
+	want = __atomic_load_n(&d->changes, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&d->synced, __ATOMIC_ACQUIRE) >= want)
+		return XVA_OK;
 	pthread_mutex_lock(&d->sync_lock);
+	if (__atomic_load_n(&d->synced, __ATOMIC_ACQUIRE) >= want) {
+		/* The sync this one waited for covered it. */
+		pthread_mutex_unlock(&d->sync_lock);
+		return XVA_OK;
+	}
+	/* This sync covers every change done by now, the waiting syncs'
+	 * too: their data is written and their bits set (before the count
+	 * was bumped), so the snapshot below holds the bits. */
+	covers = __atomic_load_n(&d->changes, __ATOMIC_ACQUIRE);
 	/* The bits set so far: each was set after its data was written, so
 	 * the fdatasync below makes all their data durable first. */
 	pthread_mutex_lock(&d->map_lock);
@@ -575,6 +598,8 @@ enum xva_status xva_overlay_sync(struct xva_overlay *ovl, size_t disk,
 		}
 		pthread_mutex_unlock(&d->map_lock);
 	}
+	if (st == XVA_OK)
+		__atomic_store_n(&d->synced, covers, __ATOMIC_RELEASE);
 	free(snapshot);
 	pthread_mutex_unlock(&d->sync_lock);
 	return st;
@@ -809,6 +834,9 @@ static enum xva_status change(struct xva_overlay *ovl, size_t disk,
 			hold(d, hb);
 		pos = stop;
 	}
+	/* Counted even when it failed: what it wrote before failing is made
+	 * durable by the next sync, as before. */
+	__atomic_add_fetch(&d->changes, 1, __ATOMIC_RELEASE);
 	lock_stripes(d, off / d->block, (end - 1) / d->block, false);
 	return st;
 }

@@ -382,16 +382,16 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct xvafs_fs *fs = fs_of(req);
+	struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *n = node_of(fs, ino);
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct xvafs_handle *h;
 
 	if (!n || n->kind == NODE_DIR || n->kind == NODE_LINK) {
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
-	    (n->kind != NODE_DISK || !n->view->writable)) {
+	if (writing && (n->kind != NODE_DISK || !n->view->writable)) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -418,11 +418,24 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		}
 	xva_stream_init(&h->stream, h->strategy == READ_SPLICE ||
 				    h->strategy == READ_COPY ? fs->prefetch : 0);
-	handle_link((struct xvafs_fs *)fs, h);
+	handle_link(fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* The export never changes under the mount; a writable disk changes
-	 * only through this mount, which the kernel's cache follows. */
+	 * only through this mount, which the kernel's cache follows (direct
+	 * writes drop the cached pages of their range, and xvafs_write drops
+	 * them again once the write is applied). */
 	fi->keep_cache = 1;
+	/* Writers bypass the page cache, so that the kernel sends the writes
+	 * of several writers of one disk at once (replies.c). It does only
+	 * while no opener of the disk uses the page cache, so O_DIRECT
+	 * readers (qemu cache=none) bypass it too. */
+	if (writing && fs->parallel_writes) {
+		fi->direct_io = 1;
+		xvafs_reply_mark(REPLY_OPEN_PARALLEL_WRITES);
+	} else if ((fi->flags & O_DIRECT) && n->kind == NODE_DISK &&
+		   n->view->writable && fs->parallel_writes) {
+		fi->direct_io = 1;
+	}
 	fuse_reply_open(req, fi);
 }
 
@@ -663,6 +676,32 @@ static void reply_write_error(fuse_req_t req, enum xva_status st,
 	reply_status(req, st);
 }
 
+/* After a direct write is applied and before it is answered: drops the
+ * pages of [OFF, OFF + SIZE) that other openers cached. Kernels without
+ * upstream commit b359af8275a9 ("fuse: Invalidate the page cache after
+ * FOPEN_DIRECT_IO write", 2025; in 6.18 and stable backports) drop them
+ * before they send a direct write, not after, so a cached read racing the
+ * write could fill them with the old bytes and keep them once the write
+ * returned. The kernel waits for reads in flight on those pages, which
+ * other threads serve. Not for the kernel's own writeback of mapped pages
+ * (FI->writepage): those pages are the write's source, under writeback
+ * until it is answered, and waiting for them would never end. */
+static void drop_cached(fuse_req_t req, fuse_ino_t ino,
+			const struct fuse_file_info *fi, off_t off, size_t size)
+{
+	const struct xvafs_fs *fs = fs_of(req);
+	int e;
+
+	if (!fs->se || fi->writepage || size == 0)
+		return;
+	e = fuse_lowlevel_notify_inval_inode(fs->se, ino, off, (off_t)size);
+	/* ENOENT: the kernel holds no inode for it, so no pages either. */
+	if (e != 0 && e != -ENOENT)
+		fuse_log(FUSE_LOG_ERR, "xvafs: cannot drop the cached pages of "
+			 "a disk after a write at byte %lld: %s\n",
+			 (long long)off, strerror(-e));
+}
+
 static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -671,7 +710,6 @@ static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct xva_err err;
 	uint64_t disk_size;
 
-	(void)fi;
 	if (!n)
 		return;
 	/* A disk has a fixed size: writes stop at its end, like a device's. */
@@ -683,10 +721,12 @@ static void xvafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (size > disk_size - (uint64_t)off)
 		size = (size_t)(disk_size - (uint64_t)off);
 	st = xva_view_write(n->view, buf, size, (uint64_t)off, &err);
-	if (st == XVA_OK)
-		fuse_reply_write(req, size);
-	else
+	if (st != XVA_OK) {
 		reply_write_error(req, st, &err);
+		return;
+	}
+	drop_cached(req, ino, fi, off, size);
+	fuse_reply_write(req, size);
 }
 
 static void xvafs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -784,6 +824,13 @@ static void xvafs_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	if (fs->readahead_kb)
 		conn->max_readahead = fs->readahead_kb * 1024;
+	/* 7.40 (Linux 6.9): parallel direct writes that wait for, and then
+	 * yield to, openers that use the page cache, and shared mmap of
+	 * direct-I/O files. Writable opens become direct once the kernel has
+	 * taken this (replies.c); before, they stay cached, one writer at a
+	 * time. */
+	if (fs->overlay && fs->se && conn->proto_minor >= 40)
+		xvafs_reply_mark(REPLY_INIT);
 }
 
 static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)

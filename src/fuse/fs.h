@@ -57,8 +57,26 @@ struct xvafs_fs {
 	 * the list's links; a leaf, taken with no other lock held. */
 	pthread_mutex_t handles_lock;
 	struct xvafs_handle *handles;
+	/* The session, for notifications (set by xvafs_fs_attach_session). */
+	struct fuse_session *se;
+	/* Writable opens of a disk are direct I/O, written in parallel
+	 * (replies.c): true once the kernel has accepted the INIT reply that
+	 * asks for shared mmap of such files. */
+	bool parallel_writes;
 	bool inited; /* by xvafs_fs_init, until xvafs_fs_destroy */
 };
+
+/* What to add to the next reply the calling thread writes (replies.c). */
+enum xvafs_reply_patch {
+	REPLY_AS_IS,
+	REPLY_INIT,                 /* shared mmap of direct-I/O files */
+	REPLY_OPEN_PARALLEL_WRITES, /* this direct-I/O file's writes */
+};
+void xvafs_reply_mark(enum xvafs_reply_patch patch);
+/* Makes libfuse write the session's replies through replies.c, and keeps
+ * SE for notifications; after fuse_session_mount, before the loop. -1
+ * with errno on failure. */
+int xvafs_fs_attach_session(struct xvafs_fs *fs, struct fuse_session *se);
 
 /* Lays out the mount: the disks and ova.xml at the root, and the links in
  * by-device/ and by-label/. */

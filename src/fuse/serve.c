@@ -559,6 +559,12 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		goto out; /* libfuse has said why */
 	if (fuse_session_mount(se, opts->mountpoint) != 0)
 		goto out;
+	/* Replies that libfuse 3.14 cannot ask for, and notifications. */
+	if (xvafs_fs_attach_session(&fs, se) != 0) {
+		fprintf(stderr, "xvafs: cannot set up the mount's replies: %s\n",
+			strerror(errno));
+		goto out_unmount;
+	}
 	if (s->readahead_kb && set_readahead(opts->mountpoint, s->readahead_kb) != 0)
 		fprintf(stderr, "xvafs: %s: cannot set readahead_kb=%u: %s "
 			"(serving with the kernel's default)\n", opts->mountpoint,
