@@ -1,20 +1,94 @@
 /* The plain local file: the tar's bytes are the file's, read with pread.
  * Its descriptor is exposed (src->fd) so the FUSE front end can splice
  * replies from the file's own pages, and a second, O_DIRECT descriptor
- * serves readers that bypass the page cache. */
+ * serves readers that bypass the page cache.
+ *
+ * Read-ahead hints (the policy's, xvafs/readahead.h, and the tar walk's)
+ * are queued for a prefetcher thread of the source's own, started on the
+ * first hint: the thread that serves a reader never gives the page cache
+ * advice (posix_fadvise and readahead(2) allocate and insert the pages
+ * and submit the I/O in the calling thread). The prefetcher asks the
+ * device for each hinted range in pieces no longer than one call of
+ * readahead(2) is allowed to start, and skips every piece the page cache
+ * already holds (cachestat(2)), so cached chunks are never advised
+ * again. The policy's probe is cachestat(2) as well: a read misses when
+ * its bytes are not in the page cache. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/thread.h"
 #include "source/source.h"
+
+/* cachestat(2), Linux 6.5; the C library has no wrapper and Debian 12's
+ * kernel headers do not know it. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct cachestat_range {
+	uint64_t off;
+	uint64_t len;
+};
+struct cachestat_counts {
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted;
+	uint64_t nr_recently_evicted;
+};
+
+#define PAGE 4096u
+/* Hints waiting for the prefetcher; one that finds the queue full is
+ * dropped (a hint costs only speed when lost). */
+#define QUEUE_MAX 256
+/* A piece of which only part is cached is split in two until each part
+ * is all cached or none of it, or this small. */
+#define PIECE_MIN (64u << 10)
+/* The most one call asks for: readahead(2) works in 2 MiB steps anyway,
+ * and a shorter call lets the next cachestat see what the reader has
+ * taken meanwhile. */
+#define PIECE_MAX (2u << 20)
+
+struct range {
+	uint64_t off, len;
+};
 
 struct file_source {
 	struct xva_source base;
+	/* The prefetcher's own open file description of the file, with
+	 * POSIX_FADV_SEQUENTIAL, and the bytes one readahead(2) call on it
+	 * may start (the device's cap: longer calls are cut silently). */
+	int ra_fd;
+	uint64_t piece;
+	bool cachestat_works;   /* else probes read one byte RWF_NOWAIT */
+	/* A leaf: held only to queue and take hints, never across I/O or a
+	 * call into another layer. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;    /* a hint was queued, or STOPPING set */
+	pthread_cond_t idle;    /* the queue ran empty with nothing fetched */
+	pthread_t thread;
+	bool running;           /* THREAD was started and not yet joined */
+	bool stopping;
+	bool busy;              /* the thread is fetching a range */
+	struct range queue[QUEUE_MAX];
+	size_t head, count;
+	/* For tests: told of each range the prefetcher asks for. */
+	void (*observe)(void *ctx, uint64_t off, uint64_t len);
+	void *observe_ctx;
 };
+
+static struct file_source *fs_of(struct xva_source *src)
+{
+	return (struct file_source *)src;
+}
 
 static enum xva_status file_read(struct xva_source *src, void *buf,
 				 size_t len, uint64_t off, size_t *got,
@@ -41,11 +115,256 @@ static enum xva_status file_read(struct xva_source *src, void *buf,
 	return XVA_OK;
 }
 
-/* Starts the device reading; the pages land in the page cache, where the
- * reads (or splices) that follow find them. */
+/* --- what the page cache holds --- */
+
+/* Pages of [OFF, OFF + LEN) (page-aligned) in the page cache, or -1 when
+ * the kernel cannot tell (before 6.5). Pages still being read count. */
+static int64_t pages_cached(int fd, uint64_t off, uint64_t len)
+{
+	struct cachestat_range r = { off, len };
+	struct cachestat_counts c;
+
+	if (syscall(__NR_cachestat, fd, &r, &c, 0) != 0)
+		return -1;
+	return (int64_t)c.nr_cache;
+}
+
+static bool file_would_wait(struct xva_source *src, uint64_t off,
+			    uint64_t len)
+{
+	struct file_source *fs = fs_of(src);
+	uint64_t first = off & ~(uint64_t)(PAGE - 1);
+	uint64_t pages = (off + len - first + PAGE - 1) / PAGE;
+	int64_t cached;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+
+	if (len == 0)
+		return false;
+	if (fs->cachestat_works) {
+		cached = pages_cached(src->fd, first, pages * PAGE);
+		if (cached >= 0)
+			return (uint64_t)cached < pages;
+	}
+	/* Without cachestat: the last byte, read only if it is cached. */
+	if (preadv2(src->fd, &iov, 1, (off_t)(off + len - 1), RWF_NOWAIT) >= 0)
+		return false;
+	/* EAGAIN: not cached; anything else (a file system without
+	 * RWF_NOWAIT): unknown, which counts as a miss, so read-ahead works
+	 * as it did before probes. */
+	return true;
+}
+
+/* --- the prefetcher --- */
+
+static void ask_device(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	if (fs->observe)
+		fs->observe(fs->observe_ctx, off, len);
+	/* Starts the reads and returns; a failure only means no read-ahead
+	 * (the reader's own read reports real errors). */
+	(void)readahead(fs->ra_fd, (off64_t)off, (size_t)len);
+}
+
+/* Asks for the pages of [OFF, OFF + LEN) (page-aligned, at most a
+ * piece) that the page cache lacks. */
+static void fetch_piece(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	int64_t cached = pages_cached(fs->ra_fd, off, len);
+	uint64_t half;
+
+	if (cached >= 0 && (uint64_t)cached * PAGE >= len)
+		return;
+	if (cached > 0 && len > PIECE_MIN) {
+		half = (len / 2 + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+		fetch_piece(fs, off, half);
+		fetch_piece(fs, off + half, len - half);
+		return;
+	}
+	ask_device(fs, off, len);
+}
+
+static void fetch_range(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	uint64_t pos = off & ~(uint64_t)(PAGE - 1);
+	uint64_t end = (off + len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+
+	if (end > ((fs->base.size + PAGE - 1) & ~(uint64_t)(PAGE - 1)))
+		end = (fs->base.size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	while (pos < end) {
+		uint64_t n = end - pos < fs->piece ? end - pos : fs->piece;
+
+		fetch_piece(fs, pos, n);
+		pos += n;
+	}
+}
+
+static void *prefetcher(void *arg)
+{
+	struct file_source *fs = arg;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stopping) {
+		struct range r;
+
+		if (fs->count == 0) {
+			pthread_cond_broadcast(&fs->idle);
+			pthread_cond_wait(&fs->wake, &fs->lock);
+			continue;
+		}
+		r = fs->queue[fs->head];
+		fs->head = (fs->head + 1) % QUEUE_MAX;
+		fs->count--;
+		fs->busy = true;
+		pthread_mutex_unlock(&fs->lock);
+		fetch_range(fs, r.off, r.len);
+		pthread_mutex_lock(&fs->lock);
+		fs->busy = false;
+	}
+	pthread_cond_broadcast(&fs->idle);
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+/* Under the lock: queues [OFF, OFF + LEN), joined to the last hint when
+ * it continues it. */
+static void enqueue(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	if (fs->count) {
+		struct range *last = &fs->queue[(fs->head + fs->count - 1) %
+						QUEUE_MAX];
+
+		if (off >= last->off && off <= last->off + last->len) {
+			if (off + len > last->off + last->len)
+				last->len = off + len - last->off;
+			return;
+		}
+	}
+	if (fs->count == QUEUE_MAX)
+		return;
+	fs->queue[(fs->head + fs->count) % QUEUE_MAX] = (struct range){ off, len };
+	fs->count++;
+}
+
 static void file_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
 {
-	posix_fadvise(src->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+	struct file_source *fs = fs_of(src);
+
+	if (fs->ra_fd < 0 || off >= src->size)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	enqueue(fs, off, len);
+	/* Started on the first hint, so opening an export to list it starts
+	 * no thread. Without a thread (none could be started) hints stay
+	 * queued unfetched: read-ahead is off, reads work as ever. */
+	if (!fs->running && !fs->stopping)
+		fs->running = xva_thread_start(&fs->thread, prefetcher, fs) == 0;
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Only the forking thread lives on in a child: the prefetcher is stopped
+ * before a fork and started again by the next hint. */
+static void stop_prefetcher(struct file_source *fs)
+{
+	bool joined;
+
+	pthread_mutex_lock(&fs->lock);
+	joined = fs->running;
+	fs->stopping = true;
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+	if (joined)
+		pthread_join(fs->thread, NULL);
+	pthread_mutex_lock(&fs->lock);
+	fs->running = false;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void file_before_fork(struct xva_source *src)
+{
+	stop_prefetcher(fs_of(src));
+}
+
+static void file_after_fork(struct xva_source *src)
+{
+	struct file_source *fs = fs_of(src);
+
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = false;
+	if (fs->count && !fs->running)
+		fs->running = xva_thread_start(&fs->thread, prefetcher, fs) == 0;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void xva_source_file_observe(struct xva_source *src,
+			     void (*fn)(void *ctx, uint64_t off, uint64_t len),
+			     void *ctx)
+{
+	struct file_source *fs = fs_of(src);
+
+	pthread_mutex_lock(&fs->lock);
+	fs->observe = fn;
+	fs->observe_ctx = ctx;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void xva_source_file_drain(struct xva_source *src)
+{
+	struct file_source *fs = fs_of(src);
+
+	pthread_mutex_lock(&fs->lock);
+	while (fs->running && (fs->count || fs->busy))
+		pthread_cond_wait(&fs->idle, &fs->lock);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* A number from a sysfs file, 0 when there is none. */
+static unsigned long sysfs_number(const char *dir, const char *name)
+{
+	char path[160];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* The bytes one readahead(2) call may start on FD: the larger of the
+ * device's largest request and its readahead window (doubled by
+ * POSIX_FADV_SEQUENTIAL), as the kernel cuts each call to it. */
+static uint64_t device_piece(int fd)
+{
+	char dir[3][96];
+	unsigned long ra_kb = 0, io_kb = 0;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return PIECE_MIN;
+	/* A disk's queue; a partition's is its disk's; a file system
+	 * without a device (NFS, FUSE) has a backing device of its own. */
+	snprintf(dir[0], sizeof(dir[0]), "/sys/dev/block/%u:%u/queue",
+		 major(st.st_dev), minor(st.st_dev));
+	snprintf(dir[1], sizeof(dir[1]), "/sys/dev/block/%u:%u/../queue",
+		 major(st.st_dev), minor(st.st_dev));
+	snprintf(dir[2], sizeof(dir[2]), "/sys/class/bdi/%u:%u",
+		 major(st.st_dev), minor(st.st_dev));
+	for (int i = 0; i < 3 && !ra_kb; i++) {
+		ra_kb = sysfs_number(dir[i], "read_ahead_kb");
+		if (ra_kb && i < 2)
+			io_kb = sysfs_number(dir[i], "max_sectors_kb");
+	}
+	if (2 * ra_kb > io_kb)
+		io_kb = 2 * ra_kb;
+	if (io_kb * 1024 < PIECE_MIN)
+		return PIECE_MIN;
+	return io_kb * 1024 > PIECE_MAX ? PIECE_MAX : io_kb * 1024;
 }
 
 static void file_info(const struct xva_source *src,
@@ -57,6 +376,14 @@ static void file_info(const struct xva_source *src,
 
 static void file_close(struct xva_source *src)
 {
+	struct file_source *fs = fs_of(src);
+
+	stop_prefetcher(fs);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_cond_destroy(&fs->wake);
+	pthread_cond_destroy(&fs->idle);
+	if (fs->ra_fd >= 0)
+		close(fs->ra_fd);
 	if (src->fd >= 0)
 		close(src->fd);
 	if (src->direct_fd >= 0)
@@ -68,7 +395,10 @@ static void file_close(struct xva_source *src)
 static const struct xva_source_ops file_ops = {
 	.read = file_read,
 	.prefetch = file_prefetch,
+	.would_wait = file_would_wait,
 	.info = file_info,
+	.before_fork = file_before_fork,
+	.after_fork = file_after_fork,
 	.close = file_close,
 };
 
@@ -115,6 +445,9 @@ enum xva_status xva_source_file_open(const char *path,
 		free(fs);
 		return status;
 	}
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->wake, NULL);
+	pthread_cond_init(&fs->idle, NULL);
 	src->fd = fd;
 	src->size = (uint64_t)st.st_size;
 	src->skip_is_free = true;
@@ -126,6 +459,14 @@ enum xva_status xva_source_file_open(const char *path,
 	src->direct_fd = open(proc, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (src->direct_fd < 0)
 		src->direct_errno = errno;
+	/* The prefetcher's own description, so its readahead state is apart
+	 * from the readers'; without one (no /proc) hints are ignored. */
+	fs->ra_fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fs->ra_fd >= 0) {
+		posix_fadvise(fs->ra_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		fs->piece = device_piece(fs->ra_fd);
+	}
+	fs->cachestat_works = pages_cached(fd, 0, PAGE) >= 0;
 	*out = src;
 	return XVA_OK;
 }
