@@ -50,8 +50,10 @@ struct cachestat_counts {
  * dropped (a hint costs only speed when lost). */
 #define QUEUE_MAX 256
 /* A piece of which only part is cached is split in two until each part
- * is all cached or none of it, or this small. */
-#define PIECE_MIN (64u << 10)
+ * is all cached or none of it, or one page. */
+#define PIECE_MIN PAGE
+/* The piece when the device says nothing: the kernel's default window. */
+#define PIECE_DEFAULT (128u << 10)
 /* The most one call asks for: readahead(2) works in 2 MiB steps anyway,
  * and a shorter call lets the next cachestat see what the reader has
  * taken meanwhile. */
@@ -346,7 +348,7 @@ static uint64_t device_piece(int fd)
 	struct stat st;
 
 	if (fstat(fd, &st) != 0)
-		return PIECE_MIN;
+		return PIECE_DEFAULT;
 	/* A disk's queue; a partition's is its disk's; a file system
 	 * without a device (NFS, FUSE) has a backing device of its own. */
 	snprintf(dir[0], sizeof(dir[0]), "/sys/dev/block/%u:%u/queue",
@@ -362,8 +364,8 @@ static uint64_t device_piece(int fd)
 	}
 	if (2 * ra_kb > io_kb)
 		io_kb = 2 * ra_kb;
-	if (io_kb * 1024 < PIECE_MIN)
-		return PIECE_MIN;
+	if (io_kb == 0)
+		return PIECE_DEFAULT;
 	return io_kb * 1024 > PIECE_MAX ? PIECE_MAX : io_kb * 1024;
 }
 
