@@ -5,7 +5,8 @@
  * --verify, a decoder reading its compressed bytes) keeps one struct
  * xva_stream and tells it of each read before serving it. Reads that
  * follow each other (allowing for the kernel sending them out of order
- * from several threads) make a stream. Read-ahead starts only when a read
+ * from several threads) and add up to XVA_READAHEAD_TRIGGER bytes make a
+ * stream. Read-ahead starts only when a read
  * of a stream would wait (a miss: the caller's probe says so), so a
  * device or a cache that keeps up by itself costs nothing; it starts at
  * XVA_READAHEAD_START bytes ahead and doubles, at most once per distance
@@ -25,6 +26,9 @@
 
 /* The most bytes kept ahead by default (-o prefetch=). */
 #define XVA_READAHEAD_DEFAULT (32u << 20)
+/* Bytes read in sequence that make a stream (or the stream's MAX, when
+ * less). */
+#define XVA_READAHEAD_TRIGGER (2u << 20)
 /* The distance read-ahead starts at on a stream's first miss. */
 #define XVA_READAHEAD_START (16u << 20)
 

@@ -25,7 +25,9 @@ void xva_stream_destroy(struct xva_stream *s)
 }
 
 /* Under the lock: follows the reader; true when the read continues a
- * stream (two reads in sequence make one). */
+ * stream: reads in sequence, two at least, adding up to
+ * XVA_READAHEAD_TRIGGER bytes (or MAX, when less). Tiny reads near each
+ * other (a header, a retried read) make no stream. */
 static bool follow(struct xva_stream *s, uint64_t off, size_t len)
 {
 	uint64_t end = off + len;
@@ -35,7 +37,9 @@ static bool follow(struct xva_stream *s, uint64_t off, size_t len)
 		s->run += len;
 		if (end > s->end)
 			s->end = end;
-		return s->run > len;
+		return s->run > len &&
+		       s->run >= (s->max < XVA_READAHEAD_TRIGGER
+				  ? s->max : XVA_READAHEAD_TRIGGER);
 	}
 	/* A jump: a new stream, or a random reader. Read-ahead starts
 	 * again from nothing, on a miss. */
