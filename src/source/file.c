@@ -23,6 +23,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/thread.h"
@@ -58,6 +59,9 @@ struct cachestat_counts {
  * and a shorter call lets the next cachestat see what the reader has
  * taken meanwhile. */
 #define PIECE_MAX (2u << 20)
+/* The prefetcher ends after this long without a hint (the next starts
+ * it again), so a process that is done reading keeps no thread of it. */
+#define IDLE_EXIT_S 2
 
 struct range {
 	uint64_t off, len;
@@ -71,13 +75,15 @@ struct file_source {
 	int ra_fd;
 	uint64_t piece;
 	bool cachestat_works;   /* else probes read one byte RWF_NOWAIT */
-	/* A leaf: held only to queue and take hints, never across I/O or a
-	 * call into another layer. */
+	/* A leaf: held only to queue and take hints and to start the thread
+	 * (joining one that ended, which takes it no more), never across
+	 * I/O or a call into another layer. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;    /* a hint was queued, or STOPPING set */
 	pthread_cond_t idle;    /* the queue ran empty with nothing fetched */
 	pthread_t thread;
-	bool running;           /* THREAD was started and not yet joined */
+	bool joinable;          /* THREAD was started and not yet joined */
+	bool running;           /* it has not yet returned */
 	bool stopping;
 	bool busy;              /* the thread is fetching a range */
 	struct range queue[QUEUE_MAX];
@@ -210,8 +216,14 @@ static void *prefetcher(void *arg)
 		struct range r;
 
 		if (fs->count == 0) {
+			struct timespec until;
+
 			pthread_cond_broadcast(&fs->idle);
-			pthread_cond_wait(&fs->wake, &fs->lock);
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += IDLE_EXIT_S;
+			if (pthread_cond_timedwait(&fs->wake, &fs->lock, &until) ==
+			    ETIMEDOUT && fs->count == 0)
+				break;
 			continue;
 		}
 		r = fs->queue[fs->head];
@@ -223,9 +235,25 @@ static void *prefetcher(void *arg)
 		pthread_mutex_lock(&fs->lock);
 		fs->busy = false;
 	}
+	fs->running = false;
 	pthread_cond_broadcast(&fs->idle);
 	pthread_mutex_unlock(&fs->lock);
 	return NULL;
+}
+
+/* Under the lock: starts the prefetcher unless it runs. Without a thread
+ * (none could be started) hints stay queued unfetched: read-ahead is
+ * off, reads work as ever. */
+static void start_prefetcher(struct file_source *fs)
+{
+	if (fs->running || fs->stopping)
+		return;
+	/* One that ended when idle has returned or is about to: it takes
+	 * the lock no more. */
+	if (fs->joinable)
+		pthread_join(fs->thread, NULL);
+	fs->joinable = fs->running =
+		xva_thread_start(&fs->thread, prefetcher, fs) == 0;
 }
 
 /* Under the lock: queues [OFF, OFF + LEN), joined to the last hint when
@@ -256,30 +284,26 @@ static void file_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
 		return;
 	pthread_mutex_lock(&fs->lock);
 	enqueue(fs, off, len);
-	/* Started on the first hint, so opening an export to list it starts
-	 * no thread. Without a thread (none could be started) hints stay
-	 * queued unfetched: read-ahead is off, reads work as ever. */
-	if (!fs->running && !fs->stopping)
-		fs->running = xva_thread_start(&fs->thread, prefetcher, fs) == 0;
+	start_prefetcher(fs);
 	pthread_cond_signal(&fs->wake);
 	pthread_mutex_unlock(&fs->lock);
 }
 
 /* Only the forking thread lives on in a child: the prefetcher is stopped
- * before a fork and started again by the next hint. */
+ * before a fork and started again after it. */
 static void stop_prefetcher(struct file_source *fs)
 {
-	bool joined;
+	bool joinable;
 
 	pthread_mutex_lock(&fs->lock);
-	joined = fs->running;
+	joinable = fs->joinable;
 	fs->stopping = true;
 	pthread_cond_signal(&fs->wake);
 	pthread_mutex_unlock(&fs->lock);
-	if (joined)
+	if (joinable)
 		pthread_join(fs->thread, NULL);
 	pthread_mutex_lock(&fs->lock);
-	fs->running = false;
+	fs->joinable = false;
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -294,8 +318,8 @@ static void file_after_fork(struct xva_source *src)
 
 	pthread_mutex_lock(&fs->lock);
 	fs->stopping = false;
-	if (fs->count && !fs->running)
-		fs->running = xva_thread_start(&fs->thread, prefetcher, fs) == 0;
+	if (fs->count)
+		start_prefetcher(fs);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -319,6 +343,17 @@ void xva_source_file_drain(struct xva_source *src)
 	while (fs->running && (fs->count || fs->busy))
 		pthread_cond_wait(&fs->idle, &fs->lock);
 	pthread_mutex_unlock(&fs->lock);
+}
+
+/* A condition whose timed waits count on the monotonic clock. */
+static void init_monotonic_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
 }
 
 /* A number from a sysfs file, 0 when there is none. */
@@ -448,7 +483,7 @@ enum xva_status xva_source_file_open(const char *path,
 		return status;
 	}
 	pthread_mutex_init(&fs->lock, NULL);
-	pthread_cond_init(&fs->wake, NULL);
+	init_monotonic_cond(&fs->wake);
 	pthread_cond_init(&fs->idle, NULL);
 	src->fd = fd;
 	src->size = (uint64_t)st.st_size;
