@@ -88,7 +88,8 @@ struct file_source {
 	bool busy;              /* the thread is fetching a range */
 	struct range queue[QUEUE_MAX];
 	size_t head, count;
-	/* For tests: told of each range the prefetcher asks for. */
+	/* For tests (under LOCK): told of each range the prefetcher asks
+	 * for. */
 	void (*observe)(void *ctx, uint64_t off, uint64_t len);
 	void *observe_ctx;
 };
@@ -167,8 +168,15 @@ static bool file_would_wait(struct xva_source *src, uint64_t off,
 
 static void ask_device(struct file_source *fs, uint64_t off, uint64_t len)
 {
-	if (fs->observe)
-		fs->observe(fs->observe_ctx, off, len);
+	void (*observe)(void *ctx, uint64_t off, uint64_t len);
+	void *ctx;
+
+	pthread_mutex_lock(&fs->lock);
+	observe = fs->observe;
+	ctx = fs->observe_ctx;
+	pthread_mutex_unlock(&fs->lock);
+	if (observe)
+		observe(ctx, off, len);
 	/* Starts the reads and returns; a failure only means no read-ahead
 	 * (the reader's own read reports real errors). */
 	(void)readahead(fs->ra_fd, (off64_t)off, (size_t)len);
