@@ -41,6 +41,7 @@ struct xva_stream {
 	uint64_t run;         /* bytes read in sequence up to END */
 	uint64_t distance;    /* bytes kept ahead now; 0 until a miss */
 	uint64_t grown_at;    /* RUN when DISTANCE last changed */
+	uint64_t probed_at;   /* RUN at the last probe */
 	uint64_t announced;   /* told to the caller up to here */
 };
 
@@ -53,8 +54,9 @@ typedef bool (*xva_stream_probe_fn)(void *ctx, uint64_t off, size_t len);
 
 /* Called before a read of LEN bytes at OFF of something SIZE bytes long
  * (UINT64_MAX: unknown) is served. PROBE is called (with CTX) only for a
- * read that continues a stream whose read-ahead may start or grow. True
- * when [*FROM, *TO) should now be fetched ahead. */
+ * read that continues a stream whose read-ahead may start or grow, and
+ * for a stream that never missed once per MiB of it. True when [*FROM,
+ * *TO) should now be fetched ahead. */
 bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
 		     size_t len, xva_stream_probe_fn probe, void *ctx,
 		     uint64_t *from, uint64_t *to);

@@ -11,6 +11,7 @@
 /* Told in steps of a quarter of the distance, so hints stay few and long
  * (a remote source fetches each as requests of several MiB). */
 #define ANNOUNCE_STEP_DIVISOR 4
+#define PROBE_SPACING (1u << 20)
 
 void xva_stream_init(struct xva_stream *s, uint64_t max)
 {
@@ -48,6 +49,7 @@ static bool follow(struct xva_stream *s, uint64_t off, size_t len)
 	s->announced = end;
 	s->distance = 0;
 	s->grown_at = 0;
+	s->probed_at = 0;
 	return false;
 }
 
@@ -57,6 +59,23 @@ static bool may_change(const struct xva_stream *s)
 	if (s->distance == 0)
 		return true;
 	return s->distance < s->max && s->run - s->grown_at >= s->distance;
+}
+
+/* Under the lock: whether to probe this read. A stream that never missed
+ * is probed once per PROBE_SPACING bytes (or a quarter of MAX, when
+ * less), so a reader the page cache keeps up with pays one probe per
+ * several requests. */
+static bool probe_now(struct xva_stream *s)
+{
+	uint64_t spacing = s->max / 4 < PROBE_SPACING ? s->max / 4
+						      : PROBE_SPACING;
+
+	if (!may_change(s))
+		return false;
+	if (s->distance == 0 && s->probed_at && s->run - s->probed_at < spacing)
+		return false;
+	s->probed_at = s->run;
+	return true;
 }
 
 /* Under the lock: a read of the stream would wait. */
@@ -82,7 +101,7 @@ bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
 	if (!s->max || len == 0)
 		return false;
 	pthread_mutex_lock(&s->lock);
-	ask = follow(s, off, len) && may_change(s);
+	ask = follow(s, off, len) && probe_now(s);
 	pthread_mutex_unlock(&s->lock);
 	/* The probe is a system call or a look into a cache: never under
 	 * the lock, and only when its answer can change something. */
