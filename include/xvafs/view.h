@@ -72,8 +72,9 @@ struct xva_view_ops {
 	/* A hint: [OFF, OFF + LEN) will be read soon (the present chunks
 	 * are announced to the source). */
 	void (*prefetch)(struct xva_view *v, uint64_t off, uint64_t len);
-	/* Whether a read of [OFF, OFF + LEN) would wait for the export's
-	 * bytes now (the read-ahead policy's probe; cheap, never blocks). */
+	/* Optional: whether a read of [OFF, OFF + LEN) would wait for the
+	 * export's bytes now (the read-ahead policy's probe; cheap, never
+	 * blocks). Without it every read counts as a miss. */
 	bool (*would_wait)(struct xva_view *v, uint64_t off, uint64_t len);
 	/* Bytes that hold data (for st_blocks), at most the size. */
 	uint64_t (*allocated)(struct xva_view *v);
@@ -173,6 +174,7 @@ enum xva_status xva_view_sync(struct xva_view *v, struct xva_err *err);
 int xva_view_seek(struct xva_view *v, uint64_t off, bool want_data,
 		  uint64_t *out);
 void xva_view_prefetch(struct xva_view *v, uint64_t off, uint64_t len);
+bool xva_view_would_wait(struct xva_view *v, uint64_t off, uint64_t len);
 uint64_t xva_view_allocated(struct xva_view *v);
 
 /* Extents: calls FN for each run of data (ZERO false) or hole (ZERO

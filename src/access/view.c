@@ -339,11 +339,16 @@ enum xva_status xva_view_extents(struct xva_view *v, uint64_t len,
 	return XVA_OK;
 }
 
+bool xva_view_would_wait(struct xva_view *v, uint64_t off, uint64_t len)
+{
+	if (!v->ops->would_wait)
+		return true; /* cannot tell: a miss, as for a source */
+	return v->ops->would_wait(v, off, len);
+}
+
 static bool probe_view(void *ctx, uint64_t off, size_t len)
 {
-	struct xva_view *v = ctx;
-
-	return v->ops->would_wait(v, off, len);
+	return xva_view_would_wait(ctx, off, len);
 }
 
 void xva_view_note_read(struct xva_view *v, struct xva_stream *s,

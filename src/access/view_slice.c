@@ -116,8 +116,7 @@ static bool slice_would_wait(struct xva_view *v, uint64_t off, uint64_t len)
 	struct slice_view *s = sv_of(v);
 
 	len = xva_view_clip(v, len, off);
-	return len && s->parent->ops->would_wait(s->parent, s->offset + off,
-						 len);
+	return len && xva_view_would_wait(s->parent, s->offset + off, len);
 }
 
 static void slice_close(struct xva_view *v)
