@@ -65,14 +65,17 @@ static bool may_change(const struct xva_stream *s)
  * is probed once per PROBE_SPACING bytes (or a quarter of MAX, when
  * less), so a reader the page cache keeps up with pays one probe per
  * several requests. */
+static uint64_t probe_spacing(const struct xva_stream *s)
+{
+	return s->max / 4 < PROBE_SPACING ? s->max / 4 : PROBE_SPACING;
+}
+
 static bool probe_now(struct xva_stream *s)
 {
-	uint64_t spacing = s->max / 4 < PROBE_SPACING ? s->max / 4
-						      : PROBE_SPACING;
-
 	if (!may_change(s))
 		return false;
-	if (s->distance == 0 && s->probed_at && s->run - s->probed_at < spacing)
+	if (s->distance == 0 && s->probed_at &&
+	    s->run - s->probed_at < probe_spacing(s))
 		return false;
 	s->probed_at = s->run;
 	return true;

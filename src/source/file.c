@@ -11,8 +11,8 @@
  * device for each hinted range in pieces no longer than one call of
  * readahead(2) is allowed to start, and skips every piece the page cache
  * already holds (cachestat(2)), so cached chunks are never advised
- * again. The policy's probe is cachestat(2) as well: a read misses when
- * its bytes are not in the page cache. */
+ * again. The policy's probe is a one-byte read with RWF_NOWAIT: a read
+ * misses when its bytes are not ready in the page cache. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -74,7 +74,7 @@ struct file_source {
 	 * may start (the device's cap: longer calls are cut silently). */
 	int ra_fd;
 	uint64_t piece;
-	bool cachestat_works;   /* else probes read one byte RWF_NOWAIT */
+	int probe_fd;           /* the probes' description (see would_wait) */
 	/* A leaf: held only to queue and take hints and to start the thread
 	 * (joining one that ended, which takes it no more), never across
 	 * I/O or a call into another layer. */
@@ -138,30 +138,34 @@ static int64_t pages_cached(int fd, uint64_t off, uint64_t len)
 	return (int64_t)c.nr_cache;
 }
 
+/* A read waits when its last byte is not in the page cache, or is there
+ * but still being read: a read of one byte with RWF_NOWAIT says which
+ * (EAGAIN), on a description of its own that reads no more than that
+ * page when it is missing (POSIX_FADV_RANDOM), so the readers'
+ * readahead state stays theirs. Where RWF_NOWAIT is refused, cachestat
+ * says whether the pages are there at all; where that fails too, every
+ * read counts as a miss (read-ahead as before probes). */
 static bool file_would_wait(struct xva_source *src, uint64_t off,
 			    uint64_t len)
 {
 	struct file_source *fs = fs_of(src);
 	uint64_t first = off & ~(uint64_t)(PAGE - 1);
 	uint64_t pages = (off + len - first + PAGE - 1) / PAGE;
-	int64_t cached;
 	char byte;
 	struct iovec iov = { &byte, 1 };
+	int64_t cached;
 
-	if (len == 0)
+	if (len == 0 || off >= src->size)
 		return false;
-	if (fs->cachestat_works) {
-		cached = pages_cached(src->fd, first, pages * PAGE);
-		if (cached >= 0)
-			return (uint64_t)cached < pages;
+	if (fs->probe_fd >= 0) {
+		if (preadv2(fs->probe_fd, &iov, 1, (off_t)(off + len - 1),
+			    RWF_NOWAIT) >= 0)
+			return false;
+		if (errno == EAGAIN)
+			return true;
 	}
-	/* Without cachestat: the last byte, read only if it is cached. */
-	if (preadv2(src->fd, &iov, 1, (off_t)(off + len - 1), RWF_NOWAIT) >= 0)
-		return false;
-	/* EAGAIN: not cached; anything else (a file system without
-	 * RWF_NOWAIT): unknown, which counts as a miss, so read-ahead works
-	 * as it did before probes. */
-	return true;
+	cached = pages_cached(src->fd, first, pages * PAGE);
+	return cached < 0 || (uint64_t)cached < pages;
 }
 
 /* --- the prefetcher --- */
@@ -429,6 +433,8 @@ static void file_close(struct xva_source *src)
 	pthread_cond_destroy(&fs->idle);
 	if (fs->ra_fd >= 0)
 		close(fs->ra_fd);
+	if (fs->probe_fd >= 0)
+		close(fs->probe_fd);
 	if (src->fd >= 0)
 		close(src->fd);
 	if (src->direct_fd >= 0)
@@ -511,7 +517,9 @@ enum xva_status xva_source_file_open(const char *path,
 		posix_fadvise(fs->ra_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		fs->piece = device_piece(fs->ra_fd);
 	}
-	fs->cachestat_works = pages_cached(fd, 0, PAGE) >= 0;
+	fs->probe_fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fs->probe_fd >= 0)
+		posix_fadvise(fs->probe_fd, 0, 0, POSIX_FADV_RANDOM);
 	/* Readers of an export mostly go forward (the walk, --verify, a
 	 * disk's reader); a doubled window for the kernel's own readahead of
 	 * the readers' description (as cat asks for its input) costs random

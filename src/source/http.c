@@ -216,16 +216,22 @@ static bool http_would_wait(struct xva_source *src, uint64_t off,
 	struct http_source *hs = (struct http_source *)src;
 	struct extent *small;
 	bool wait = false;
+	uint64_t last;
 
 	if (off >= src->size || len == 0)
 		return false;
 	if (len > src->size - off)
 		len = src->size - off;
+	/* The read's blocks and the next one: a block not yet asked for is
+	 * a wait within the next MiB of the stream, which the policy probes
+	 * only now and then. */
+	last = (off + len - 1) >> BLOCK_SHIFT;
+	if (last + 1 <= (src->size - 1) >> BLOCK_SHIFT)
+		last++;
 	pthread_mutex_lock(&hs->lock);
 	small = http_find_small(hs, off, len);
 	if (!small || small->state != EXT_READY)
-		for (uint64_t b = off >> BLOCK_SHIFT;
-		     b <= (off + len - 1) >> BLOCK_SHIFT && !wait; b++) {
+		for (uint64_t b = off >> BLOCK_SHIFT; b <= last && !wait; b++) {
 			struct extent *x = http_find_block(hs, b);
 
 			wait = !x || x->state != EXT_READY;
