@@ -20,7 +20,8 @@ FRONT_MAY_USE = {"base/io.h", "base/thread.h"}
 # The layer each public header belongs to.
 PUBLIC = {
     "error.h": "base", "number.h": "base", "atomicfile.h": "base",
-    "cachefile.h": "base", "source.h": "source", "xva.h": "export",
+    "cachefile.h": "base", "readahead.h": "base", "source.h": "source",
+    "xva.h": "export",
     "diskmap.h": "export", "names.h": "export", "ovaxml.h": "export",
     "checksum.h": "export", "verify.h": "export", "read.h": "access",
     "view.h": "access", "overlay.h": "access", "vm.h": "vm",

@@ -61,6 +61,9 @@ struct ctx {
 	bool noverify;          /* benchmarks: read only, compare nothing */
 	int failures;
 	pthread_mutex_t lock;
+	/* Every read goes through the read-ahead policy, as the core's
+	 * readers do (random ones get nothing from it). */
+	struct xva_stream stream;
 };
 
 static const char *status_name(enum xva_status st)
@@ -144,6 +147,7 @@ static bool check_range(struct ctx *c, char *got, char *want, uint64_t off,
 	size_t n = 0;
 	enum xva_status st;
 
+	xva_source_note_read(c->src, &c->stream, off, len);
 	st = xva_source_read(c->src, got, len, off, &n, &err);
 	if (st != XVA_OK) {
 		fail(c, "read %zu at %" PRIu64 ": %s: %s", len, off,
@@ -388,6 +392,7 @@ static int mode_commands(struct ctx *c)
 			}
 			got = g;
 			want = w;
+			xva_source_note_read(c->src, &c->stream, off, len);
 			st = xva_source_read(c->src, got, len, off, &n, &err);
 			if (st != XVA_OK) {
 				printf("error %s: %s\n", status_name(st), err.msg);
@@ -593,6 +598,7 @@ int main(int argc, char **argv)
 	}
 	c.size = (uint64_t)sb.st_size;
 	pthread_mutex_init(&c.lock, NULL);
+	xva_stream_init(&c.stream, XVA_READAHEAD_DEFAULT);
 
 	st = ca.key_file ? open_encrypted(argv[i], &ca, &o, &c, &err)
 			 : xva_source_open(argv[i], &o, &c.src, &err);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xvafs/readahead.h"
 #include "xvafs/xva.h"
 
 /* Reads LEN bytes of DISK at OFF into BUF, clipped to the disk's size;
@@ -61,39 +62,24 @@ enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 			     uint64_t off, size_t *done, struct xva_err *err);
 
 /* Read-ahead for one reader of one disk (an open file, an NBD
- * connection): a reader whose reads follow each other (allowing for the
- * kernel sending them out of order from several threads) gets the next
- * DEPTH bytes of the disk announced to the source ahead of it, only the
- * chunks present (never the holes), so the device holding the export
- * stays busy; a random reader gets nothing extra. */
-struct xva_stream {
-	/* Guards the fields below. A leaf: xva_stream_next drops it before
-	 * the caller announces anything to the source. */
-	pthread_mutex_t lock;
-	uint64_t depth;       /* bytes kept announced ahead; 0: off */
-	uint64_t end;         /* the furthest byte read so far */
-	uint64_t run;         /* bytes read in sequence up to END */
-	uint64_t announced;   /* disk bytes announced up to here */
-};
+ * connection, --export-disk): the policy is xvafs/readahead.h's, in disk
+ * offsets. A read waits (the probe) when the export's bytes of the last
+ * chunk it touches are not ready at the source; what lies ahead is
+ * announced as the chunks present (never the holes). */
 
-void xva_stream_init(struct xva_stream *s, uint64_t depth);
-void xva_stream_destroy(struct xva_stream *s);
-/* Called before a read of LEN bytes at OFF of a disk (or view) of SIZE
- * bytes is served: true when [*FROM, *TO) should be announced now. */
-bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
-		     size_t len, uint64_t *from, uint64_t *to);
 /* Announces the present chunks among DISK's bytes [FROM, TO) that lie in
  * the intact part to the source, runs of chunks that follow each other
  * in the export as one range. */
 void xva_disk_prefetch(const struct xva *xva, const struct xva_disk *disk,
 		       uint64_t from, uint64_t to);
-/* xva_stream_next, then xva_disk_prefetch: before a read of LEN bytes at
- * OFF of DISK is served. */
+/* Whether a read of LEN bytes at OFF of DISK would wait at the source
+ * (false for gaps and for bytes past the intact part). */
+bool xva_disk_would_wait(const struct xva *xva, const struct xva_disk *disk,
+			 uint64_t off, uint64_t len);
+/* xva_stream_next with that probe, then xva_disk_prefetch: before a read
+ * of LEN bytes at OFF of DISK is served. */
 void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
 			  const struct xva_disk *disk, uint64_t off,
 			  size_t len);
-
-/* Default read-ahead depth. */
-#define XVA_READAHEAD_DEFAULT (32u << 20)
 
 #endif

@@ -72,6 +72,10 @@ struct xva_view_ops {
 	/* A hint: [OFF, OFF + LEN) will be read soon (the present chunks
 	 * are announced to the source). */
 	void (*prefetch)(struct xva_view *v, uint64_t off, uint64_t len);
+	/* Optional: whether a read of [OFF, OFF + LEN) would wait for the
+	 * export's bytes now (the read-ahead policy's probe; cheap, never
+	 * blocks). Without it every read counts as a miss. */
+	bool (*would_wait)(struct xva_view *v, uint64_t off, uint64_t len);
 	/* Bytes that hold data (for st_blocks), at most the size. */
 	uint64_t (*allocated)(struct xva_view *v);
 	/* Frees V (not the views under it). */
@@ -170,6 +174,7 @@ enum xva_status xva_view_sync(struct xva_view *v, struct xva_err *err);
 int xva_view_seek(struct xva_view *v, uint64_t off, bool want_data,
 		  uint64_t *out);
 void xva_view_prefetch(struct xva_view *v, uint64_t off, uint64_t len);
+bool xva_view_would_wait(struct xva_view *v, uint64_t off, uint64_t len);
 uint64_t xva_view_allocated(struct xva_view *v);
 
 /* Extents: calls FN for each run of data (ZERO false) or hole (ZERO
@@ -196,9 +201,10 @@ enum xva_status xva_view_check_change(const struct xva_view *v, uint64_t len,
  * fails. */
 uint64_t xva_view_data_bytes(struct xva_view *v);
 
-/* Read-ahead for one reader (an open file, an NBD connection): before a
- * read of LEN bytes at OFF is served; announces through the prefetch
- * operation what the stream (read.h) says lies ahead. */
+/* Read-ahead for one reader (an open file, an NBD connection,
+ * --export-disk): before a read of LEN bytes at OFF is served; the policy
+ * (xvafs/readahead.h) probes through the would_wait operation and
+ * announces what lies ahead through the prefetch operation. */
 void xva_view_note_read(struct xva_view *v, struct xva_stream *s,
 			uint64_t off, size_t len);
 

@@ -196,26 +196,7 @@ enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 	return st;
 }
 
-/* --- read-ahead --- */
-
-/* Reads that start within this many request lengths of where the
- * stream's reads end count as in sequence: the kernel splits a reader's
- * stream into requests that several threads serve out of order. */
-#define STREAM_SLACK_REQUESTS 8
-/* Announcing in steps of a quarter of the depth keeps the calls few. */
-#define ANNOUNCE_STEP_DIVISOR 4
-
-void xva_stream_init(struct xva_stream *s, uint64_t depth)
-{
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->lock, NULL);
-	s->depth = depth;
-}
-
-void xva_stream_destroy(struct xva_stream *s)
-{
-	pthread_mutex_destroy(&s->lock);
-}
+/* --- read-ahead (the policy is xvafs/readahead.h's) --- */
 
 void xva_disk_prefetch(const struct xva *xva, const struct xva_disk *disk,
 		       uint64_t from, uint64_t to)
@@ -246,50 +227,54 @@ void xva_disk_prefetch(const struct xva *xva, const struct xva_disk *disk,
 		xva_source_prefetch(xva->src, run_off, run_end - run_off);
 }
 
-bool xva_stream_next(struct xva_stream *s, uint64_t size, uint64_t off,
-		     size_t len, uint64_t *from_out, uint64_t *to_out)
+bool xva_disk_would_wait(const struct xva *xva, const struct xva_disk *disk,
+			 uint64_t off, uint64_t len)
 {
-	uint64_t end = off + len, from = 0, to = 0;
-	uint64_t slack = (uint64_t)STREAM_SLACK_REQUESTS * len;
+	uint64_t end = off + len < disk->size ? off + len : disk->size;
+	const struct xva_extent *e;
+	uint64_t first, last;
+	size_t i;
 
-	if (!s->depth || len == 0)
+	if (off >= end)
 		return false;
-	pthread_mutex_lock(&s->lock);
-	if (off + slack >= s->end && off <= s->end + slack && s->end) {
-		s->run += len;
-		if (end > s->end)
-			s->end = end;
-	} else {
-		/* A jump: a new stream, or a random reader. */
-		s->run = len;
-		s->end = end;
-		s->announced = end;
-	}
-	/* Two reads in sequence make a stream. */
-	if (s->run > len) {
-		to = s->end + s->depth < size ? s->end + s->depth : size;
-		if (s->announced < s->end)
-			s->announced = s->end;
-		if (to >= s->announced + s->depth / ANNOUNCE_STEP_DIVISOR ||
-		    (to == size && to > s->announced)) {
-			from = s->announced;
-			s->announced = to;
-		} else {
-			to = 0;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	*from_out = from;
-	*to_out = to;
-	return to > from;
+	/* The last chunk the read touches: a reader that waits at all waits
+	 * for the end of what it asked. Gaps never wait. */
+	i = xva_disk_extent_at(disk, end - 1);
+	if (i < disk->n_extents && disk->extents[i].disk_off < end)
+		e = &disk->extents[i];
+	else if (i > 0 && disk->extents[i - 1].disk_off +
+			  disk->extents[i - 1].len > off)
+		e = &disk->extents[i - 1];
+	else
+		return false;
+	if (e->disk_off + e->len > disk->intact_end)
+		return false; /* an error, not a wait */
+	first = e->disk_off > off ? e->disk_off : off;
+	last = (e->disk_off + e->len < end ? e->disk_off + e->len : end) - 1;
+	return xva_source_would_wait(xva->src, e->file_off + (first - e->disk_off),
+				     last - first + 1);
+}
+
+struct disk_probe {
+	const struct xva *xva;
+	const struct xva_disk *disk;
+};
+
+static bool probe_disk(void *ctx, uint64_t off, size_t len)
+{
+	const struct disk_probe *p = ctx;
+
+	return xva_disk_would_wait(p->xva, p->disk, off, len);
 }
 
 void xva_stream_note_read(struct xva_stream *s, const struct xva *xva,
 			  const struct xva_disk *disk, uint64_t off,
 			  size_t len)
 {
+	struct disk_probe p = { xva, disk };
 	uint64_t from, to;
 
-	if (xva_stream_next(s, disk->size, off, len, &from, &to))
+	if (xva_stream_next(s, disk->size, off, len, probe_disk, &p, &from,
+			    &to))
 		xva_disk_prefetch(xva, disk, from, to);
 }

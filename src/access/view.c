@@ -146,6 +146,16 @@ static void disk_prefetch(struct xva_view *v, uint64_t off, uint64_t len)
 	xva_disk_prefetch(d->xva, d->disk, off, off + len);
 }
 
+static bool disk_would_wait(struct xva_view *v, uint64_t off, uint64_t len)
+{
+	struct disk_view *d = dv_of(v);
+
+	/* Blocks the overlay holds are ignored: a reader of a disk that was
+	 * rewritten in place misses at the export and gets read-ahead it
+	 * does not need, which costs only device time. */
+	return xva_disk_would_wait(d->xva, d->disk, off, len);
+}
+
 static uint64_t disk_allocated(struct xva_view *v)
 {
 	struct disk_view *d = dv_of(v);
@@ -169,6 +179,7 @@ static const struct xva_view_ops disk_ops = {
 	.sync = disk_sync,
 	.seek = disk_seek,
 	.prefetch = disk_prefetch,
+	.would_wait = disk_would_wait,
 	.allocated = disk_allocated,
 	.close = disk_close,
 };
@@ -328,12 +339,24 @@ enum xva_status xva_view_extents(struct xva_view *v, uint64_t len,
 	return XVA_OK;
 }
 
+bool xva_view_would_wait(struct xva_view *v, uint64_t off, uint64_t len)
+{
+	if (!v->ops->would_wait)
+		return true; /* cannot tell: a miss, as for a source */
+	return v->ops->would_wait(v, off, len);
+}
+
+static bool probe_view(void *ctx, uint64_t off, size_t len)
+{
+	return xva_view_would_wait(ctx, off, len);
+}
+
 void xva_view_note_read(struct xva_view *v, struct xva_stream *s,
 			uint64_t off, size_t len)
 {
 	uint64_t from, to;
 
-	if (xva_stream_next(s, v->size, off, len, &from, &to))
+	if (xva_stream_next(s, v->size, off, len, probe_view, v, &from, &to))
 		xva_view_prefetch(v, from, to - from);
 }
 

@@ -399,6 +399,18 @@ static void map_prefetch(struct xva_view *v, uint64_t off, uint64_t len)
 	}
 }
 
+/* The read's last byte: where a reader that waits at all waits. */
+static bool map_would_wait(struct xva_view *v, uint64_t off, uint64_t len)
+{
+	struct map_view *m = mv_of(v);
+	struct piece p;
+
+	len = xva_view_clip(v, len, off);
+	if (len == 0)
+		return false;
+	piece_at(seg_at(m, off + len - 1, NULL), off + len - 1, 1, &p);
+	return p.view && xva_view_would_wait(p.view, p.poff, 1);
+}
 
 static void map_close(struct xva_view *v)
 {
@@ -418,6 +430,7 @@ static const struct xva_view_ops map_ops = {
 	.sync = map_sync,
 	.seek = map_seek,
 	.prefetch = map_prefetch,
+	.would_wait = map_would_wait,
 	.allocated = xva_view_data_bytes,
 	.close = map_close,
 };

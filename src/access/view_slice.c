@@ -111,6 +111,13 @@ static void slice_prefetch(struct xva_view *v, uint64_t off, uint64_t len)
 		xva_view_prefetch(s->parent, s->offset + off, len);
 }
 
+static bool slice_would_wait(struct xva_view *v, uint64_t off, uint64_t len)
+{
+	struct slice_view *s = sv_of(v);
+
+	len = xva_view_clip(v, len, off);
+	return len && xva_view_would_wait(s->parent, s->offset + off, len);
+}
 
 static void slice_close(struct xva_view *v)
 {
@@ -128,6 +135,7 @@ static const struct xva_view_ops slice_ops = {
 	.sync = slice_sync,
 	.seek = slice_seek,
 	.prefetch = slice_prefetch,
+	.would_wait = slice_would_wait,
 	.allocated = xva_view_data_bytes,
 	.close = slice_close,
 };

@@ -40,6 +40,7 @@ struct export {
 	struct xva_overlay *ovl;
 	const struct xva_disk *disk;
 	struct xva_view *view; /* the disk, with the overlay's changes */
+	struct xva_stream stream; /* read-ahead for the copy */
 	char *buf;
 };
 
@@ -47,9 +48,10 @@ static enum xva_status read_disk(struct export *x, void *buf, size_t len,
 				 uint64_t off, struct xva_err *err)
 {
 	size_t done = 0;
-	enum xva_status st = xva_view_read(x->view, buf, len, off, 0, &done,
-					   err);
+	enum xva_status st;
 
+	xva_view_note_read(x->view, &x->stream, off, len);
+	st = xva_view_read(x->view, buf, len, off, 0, &done, err);
 	if (st == XVA_OK && done != len)
 		st = xva_fail(err, XVA_EIO, "disk %s: short read at byte %llu",
 			      x->view->name, (unsigned long long)off);
@@ -282,12 +284,14 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 	struct xva_err err;
 	int status;
 
+	xva_stream_init(&x.stream, XVA_READAHEAD_DEFAULT);
 	x.disk = xva_find_disk(xva, o->disk);
 	if (!x.disk) {
 		fprintf(stderr, "xvafs: %s: no disk %s in the export: name it by "
 			"prefix, guest device or label, as xvafs --list shows\n",
 			path, o->disk);
-		return XVAFS_EXIT_USAGE;
+		status = XVAFS_EXIT_USAGE;
+		goto out;
 	}
 	if (o->overlay_dir) {
 		enum xva_status st = xva_overlay_open(xva, o->overlay_dir,
@@ -296,7 +300,8 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 
 		if (st != XVA_OK) {
 			fprintf(stderr, "xvafs: %s: %s\n", o->overlay_dir, err.msg);
-			return xvafs_exit_for(st, XVAFS_AT_OVERLAY);
+			status = xvafs_exit_for(st, XVAFS_AT_OVERLAY);
+			goto out;
 		}
 	}
 	if (xva_view_open(xva, x.ovl, xva_disk_index(xva, x.disk), false,
@@ -333,5 +338,6 @@ out:
 	xva_view_close(x.view);
 	if (x.ovl)
 		xva_overlay_close(x.ovl, &err);
+	xva_stream_destroy(&x.stream);
 	return status;
 }

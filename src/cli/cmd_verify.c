@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/tools.h"
+#include "xvafs/read.h"
 #include "xvafs/verify.h"
 
 #define READ_SIZE (1u << 20)
@@ -43,6 +44,7 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 	size_t e = 0, k = 0;
 	enum xva_status st;
 	struct xva_err err;
+	struct xva_stream stream;
 
 	if (d->checksum_kind == XVA_CHECKSUM_NONE) {
 		if (d->n_extents > 0) {
@@ -54,6 +56,9 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 		xvafs_progress_update(p, p->done + d->bytes_present);
 		return;
 	}
+	/* Read-ahead for a slow or remote export (a local file's own is the
+	 * kernel's, see xva_advise_sequential, unless it falls behind). */
+	xva_stream_init(&stream, XVA_READAHEAD_DEFAULT);
 	while ((e < d->n_extents || k < d->keepalives) && !xvafs_interrupted) {
 		if (k < d->keepalives &&
 		    (e == d->n_extents ||
@@ -63,6 +68,8 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 			k++;
 			continue;
 		}
+		xva_stream_note_read(&stream, xva, d, d->extents[e].disk_off,
+				     (size_t)d->extents[e].len);
 		st = xva_verify_extent(xva, d, e, buf, READ_SIZE, &err);
 		count(t, st, false, out, path, &err);
 		if (st == XVA_OK)
@@ -70,6 +77,7 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 		xvafs_progress_update(p, p->done + d->extents[e].len);
 		e++;
 	}
+	xva_stream_destroy(&stream);
 }
 
 int xvafs_verify(FILE *out, const char *path, const struct xva *xva)

@@ -15,6 +15,9 @@
 #include "xvafs/read.h"
 
 #define CACHE_SECONDS 86400.0
+/* Requests the kernel may have in the background (readahead among
+ * them); the congestion threshold is three quarters of it. */
+#define MAX_BACKGROUND 64
 #define BLOCK 4096
 
 /* --- open files --- */
@@ -831,6 +834,12 @@ static void xvafs_init(void *userdata, struct fuse_conn_info *conn)
 	 * time. */
 	if (fs->overlay && fs->se && conn->proto_minor >= 40)
 		xvafs_reply_mark(REPLY_INIT);
+	/* The kernel drops the asynchronous half of a file's readahead once
+	 * this many requests are in the background (default 9 of 12), which
+	 * leaves a reader one request deep: the device idles while each
+	 * request crosses FUSE. */
+	conn->max_background = MAX_BACKGROUND;
+	conn->congestion_threshold = MAX_BACKGROUND * 3 / 4;
 }
 
 static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)

@@ -60,6 +60,9 @@ struct crypt_pass {
 	uint64_t pos;          /* ciphertext bytes fed so far */
 	uint64_t reported;     /* pos at the last progress report */
 	unsigned char *scratch; /* PASS_STEP bytes for skipped ranges */
+	/* Read-ahead of the raw source for the pass's reads (its lock a
+	 * leaf, dropped before the raw source is hinted). */
+	struct xva_stream raw_stream;
 };
 
 struct crypt_source {
@@ -256,6 +259,8 @@ static enum xva_status pass_feed(struct crypt_source *cs, struct crypt_pass *p,
 			return xva_fail(err, XVA_EINTR, "authentication pass "
 					"interrupted at byte %llu",
 					(unsigned long long)p->pos);
+		xva_source_note_read(cs->raw, &p->raw_stream,
+				     p->pos + XVA_CRYPT_IV_LEN, n);
 		st = raw_read(cs, out, n, p->pos, err);
 		if (st != XVA_OK)
 			return st;
@@ -274,6 +279,7 @@ static void pass_free(struct crypt_pass *p)
 	if (!p)
 		return;
 	EVP_CIPHER_CTX_free(p->aead);
+	xva_stream_destroy(&p->raw_stream);
 	free(p->scratch);
 	free(p);
 }
@@ -286,6 +292,7 @@ static enum xva_status pass_new(struct crypt_source *cs,
 	*out = NULL;
 	if (!p)
 		return xva_nomem(err);
+	xva_stream_init(&p->raw_stream, XVA_READAHEAD_DEFAULT);
 	p->scratch = malloc(PASS_STEP);
 	p->aead = EVP_CIPHER_CTX_new();
 	if (!p->scratch || !p->aead ||
@@ -463,6 +470,14 @@ static void crypt_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
 	xva_source_prefetch(cs->raw, off + XVA_CRYPT_IV_LEN, len);
 }
 
+static bool crypt_would_wait(struct xva_source *src, uint64_t off,
+			     uint64_t len)
+{
+	struct crypt_source *cs = (struct crypt_source *)src;
+
+	return xva_source_would_wait(cs->raw, off + XVA_CRYPT_IV_LEN, len);
+}
+
 /* Ends the pass: the rest of the file through the MAC, then the tag.
  * Under pass_lock. */
 static enum xva_status finish_locked(struct crypt_source *cs,
@@ -562,6 +577,7 @@ static void crypt_close(struct xva_source *src)
 static const struct xva_source_ops crypt_ops = {
 	.read = crypt_read,
 	.prefetch = crypt_prefetch,
+	.would_wait = crypt_would_wait,
 	.finish_pass = crypt_finish_pass,
 	.info = crypt_info,
 	.before_fork = crypt_before_fork,

@@ -2,7 +2,9 @@
  * stands on. See decoder.h for what it owns and what a kind gives it.
  *
  * Lock order: pass_lock is taken after the overlay's stripes, before the
- * kind's pass locks (zstd's queue lock) and the raw source's locks, and
+ * kind's pass locks (zstd's queue lock), the read-ahead stream of the
+ * raw source (a leaf, dropped before the raw source is hinted) and the
+ * raw source's locks, and
  * held across a whole pass step and the kind's finish and info hooks (see
  * decoder.h). decoder_read drops it before a random read, which takes
  * none of this file's locks (the kind's read_block takes reader_lock, a
@@ -56,6 +58,8 @@ enum xva_status xva_decoder_refill(struct xva_decoder *d, struct xva_err *err)
 	in->off += in->pos;
 	in->pos = 0;
 	in->len = left;
+	xva_source_note_read(d->raw, &in->raw_stream, in->raw_next,
+			     PASS_INPUT - left);
 	st = xva_source_read(d->raw, in->data + left, PASS_INPUT - left,
 			     in->raw_next, &got, err);
 	if (st != XVA_OK)
@@ -606,6 +610,7 @@ static void decoder_close(struct xva_source *src)
 	pthread_mutex_destroy(&d->pass_lock);
 	pthread_mutex_destroy(&d->reader_lock);
 	pthread_cond_destroy(&d->reader_freed);
+	xva_stream_destroy(&d->in.raw_stream);
 	xva_source_close(d->raw);
 	xva_source_fini(src);
 	free(d);
@@ -700,6 +705,7 @@ enum xva_status xva_decoder_open(const struct xva_decoder_kind *kind,
 	pthread_mutex_init(&d->pass_lock, NULL);
 	pthread_mutex_init(&d->reader_lock, NULL);
 	pthread_cond_init(&d->reader_freed, NULL);
+	xva_stream_init(&d->in.raw_stream, XVA_READAHEAD_DEFAULT);
 	st = decoder_start(d, o, err);
 	if (st != XVA_OK) {
 		decoder_close(&d->base);

@@ -104,6 +104,9 @@ struct xva_decoder_input {
 	uint64_t off;           /* compressed offset of data[0] */
 	uint64_t raw_next;      /* compressed offset of the next raw read */
 	bool raw_eof;
+	/* Read-ahead of the raw source for the pass's reads (the policy's,
+	 * xvafs/readahead.h; its lock a leaf, taken under pass_lock). */
+	struct xva_stream raw_stream;
 };
 
 struct xva_decoder {

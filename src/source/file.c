@@ -1,20 +1,103 @@
 /* The plain local file: the tar's bytes are the file's, read with pread.
  * Its descriptor is exposed (src->fd) so the FUSE front end can splice
  * replies from the file's own pages, and a second, O_DIRECT descriptor
- * serves readers that bypass the page cache. */
+ * serves readers that bypass the page cache.
+ *
+ * Read-ahead hints (the policy's, xvafs/readahead.h, and the tar walk's)
+ * are queued for a prefetcher thread of the source's own, started on the
+ * first hint: the thread that serves a reader never gives the page cache
+ * advice (posix_fadvise and readahead(2) allocate and insert the pages
+ * and submit the I/O in the calling thread). The prefetcher asks the
+ * device for each hinted range in pieces no longer than one call of
+ * readahead(2) is allowed to start, and skips every piece the page cache
+ * already holds (cachestat(2)), so cached chunks are never advised
+ * again. The policy's probe is a one-byte read with RWF_NOWAIT: a read
+ * misses when its bytes are not ready in the page cache. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/thread.h"
 #include "source/source.h"
+
+/* cachestat(2), Linux 6.5; the C library has no wrapper and Debian 12's
+ * kernel headers do not know it. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct cachestat_range {
+	uint64_t off;
+	uint64_t len;
+};
+struct cachestat_counts {
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted;
+	uint64_t nr_recently_evicted;
+};
+
+#define PAGE 4096u
+/* Hints waiting for the prefetcher; one that finds the queue full is
+ * dropped (a hint costs only speed when lost). */
+#define QUEUE_MAX 256
+/* A piece of which only part is cached is split in two until each part
+ * is all cached or none of it, or one page. */
+#define PIECE_MIN PAGE
+/* The piece when the device says nothing: the kernel's default window. */
+#define PIECE_DEFAULT (128u << 10)
+/* The most one call asks for: readahead(2) works in 2 MiB steps anyway,
+ * and a shorter call lets the next cachestat see what the reader has
+ * taken meanwhile. */
+#define PIECE_MAX (2u << 20)
+/* The prefetcher ends after this long without a hint (the next starts
+ * it again), so a process that is done reading keeps no thread of it. */
+#define IDLE_EXIT_S 2
+
+struct range {
+	uint64_t off, len;
+};
 
 struct file_source {
 	struct xva_source base;
+	/* The prefetcher's own open file description of the file, with
+	 * POSIX_FADV_SEQUENTIAL, and the bytes one readahead(2) call on it
+	 * may start (the device's cap: longer calls are cut silently). */
+	int ra_fd;
+	uint64_t piece;
+	int probe_fd;           /* the probes' description (see would_wait) */
+	/* A leaf: held only to queue and take hints and to start the thread
+	 * (joining one that ended, which takes it no more), never across
+	 * I/O or a call into another layer. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;    /* a hint was queued, or STOPPING set */
+	pthread_cond_t idle;    /* the queue ran empty with nothing fetched */
+	pthread_t thread;
+	bool joinable;          /* THREAD was started and not yet joined */
+	bool running;           /* it has not yet returned */
+	bool stopping;
+	bool busy;              /* the thread is fetching a range */
+	struct range queue[QUEUE_MAX];
+	size_t head, count;
+	/* For tests (under LOCK): told of each range the prefetcher asks
+	 * for. */
+	void (*observe)(void *ctx, uint64_t off, uint64_t len);
+	void *observe_ctx;
 };
+
+static struct file_source *fs_of(struct xva_source *src)
+{
+	return (struct file_source *)src;
+}
 
 static enum xva_status file_read(struct xva_source *src, void *buf,
 				 size_t len, uint64_t off, size_t *got,
@@ -41,11 +124,296 @@ static enum xva_status file_read(struct xva_source *src, void *buf,
 	return XVA_OK;
 }
 
-/* Starts the device reading; the pages land in the page cache, where the
- * reads (or splices) that follow find them. */
+/* --- what the page cache holds --- */
+
+/* Pages of [OFF, OFF + LEN) (page-aligned) in the page cache, or -1 when
+ * the kernel cannot tell (before 6.5). Pages still being read count. */
+static int64_t pages_cached(int fd, uint64_t off, uint64_t len)
+{
+	struct cachestat_range r = { off, len };
+	struct cachestat_counts c;
+
+	if (syscall(__NR_cachestat, fd, &r, &c, 0) != 0)
+		return -1;
+	return (int64_t)c.nr_cache;
+}
+
+/* A read waits when its last byte is not in the page cache, or is there
+ * but still being read: a read of one byte with RWF_NOWAIT says which
+ * (EAGAIN), on a description of its own that reads no more than that
+ * page when it is missing (POSIX_FADV_RANDOM), so the readers'
+ * readahead state stays theirs. Where RWF_NOWAIT is refused, cachestat
+ * says whether the pages are there at all; where that fails too, every
+ * read counts as a miss (read-ahead as before probes). */
+static bool file_would_wait(struct xva_source *src, uint64_t off,
+			    uint64_t len)
+{
+	struct file_source *fs = fs_of(src);
+	uint64_t first = off & ~(uint64_t)(PAGE - 1);
+	uint64_t pages = (off + len - first + PAGE - 1) / PAGE;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	int64_t cached;
+
+	if (len == 0 || off >= src->size)
+		return false;
+	if (fs->probe_fd >= 0) {
+		if (preadv2(fs->probe_fd, &iov, 1, (off_t)(off + len - 1),
+			    RWF_NOWAIT) >= 0)
+			return false;
+		if (errno == EAGAIN)
+			return true;
+	}
+	cached = pages_cached(src->fd, first, pages * PAGE);
+	return cached < 0 || (uint64_t)cached < pages;
+}
+
+/* --- the prefetcher --- */
+
+static void ask_device(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	void (*observe)(void *ctx, uint64_t off, uint64_t len);
+	void *ctx;
+
+	pthread_mutex_lock(&fs->lock);
+	observe = fs->observe;
+	ctx = fs->observe_ctx;
+	pthread_mutex_unlock(&fs->lock);
+	if (observe)
+		observe(ctx, off, len);
+	/* Starts the reads and returns; a failure only means no read-ahead
+	 * (the reader's own read reports real errors). */
+	(void)readahead(fs->ra_fd, (off64_t)off, (size_t)len);
+}
+
+/* Asks for the pages of [OFF, OFF + LEN) (page-aligned, at most a
+ * piece) that the page cache lacks. */
+static void fetch_piece(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	int64_t cached = pages_cached(fs->ra_fd, off, len);
+	uint64_t half;
+
+	if (cached >= 0 && (uint64_t)cached * PAGE >= len)
+		return;
+	if (cached > 0 && len > PIECE_MIN) {
+		half = (len / 2 + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+		fetch_piece(fs, off, half);
+		fetch_piece(fs, off + half, len - half);
+		return;
+	}
+	ask_device(fs, off, len);
+}
+
+static void fetch_range(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	uint64_t pos = off & ~(uint64_t)(PAGE - 1);
+	uint64_t end = (off + len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+
+	if (end > ((fs->base.size + PAGE - 1) & ~(uint64_t)(PAGE - 1)))
+		end = (fs->base.size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	while (pos < end) {
+		uint64_t n = end - pos < fs->piece ? end - pos : fs->piece;
+
+		fetch_piece(fs, pos, n);
+		pos += n;
+	}
+}
+
+static void *prefetcher(void *arg)
+{
+	struct file_source *fs = arg;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stopping) {
+		struct range r;
+
+		if (fs->count == 0) {
+			struct timespec until;
+
+			pthread_cond_broadcast(&fs->idle);
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += IDLE_EXIT_S;
+			if (pthread_cond_timedwait(&fs->wake, &fs->lock, &until) ==
+			    ETIMEDOUT && fs->count == 0)
+				break;
+			continue;
+		}
+		r = fs->queue[fs->head];
+		fs->head = (fs->head + 1) % QUEUE_MAX;
+		fs->count--;
+		fs->busy = true;
+		pthread_mutex_unlock(&fs->lock);
+		fetch_range(fs, r.off, r.len);
+		pthread_mutex_lock(&fs->lock);
+		fs->busy = false;
+	}
+	fs->running = false;
+	pthread_cond_broadcast(&fs->idle);
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+/* Under the lock: starts the prefetcher unless it runs. Without a thread
+ * (none could be started) hints stay queued unfetched: read-ahead is
+ * off, reads work as ever. */
+static void start_prefetcher(struct file_source *fs)
+{
+	if (fs->running || fs->stopping)
+		return;
+	/* One that ended when idle has returned or is about to: it takes
+	 * the lock no more. */
+	if (fs->joinable)
+		pthread_join(fs->thread, NULL);
+	fs->joinable = fs->running =
+		xva_thread_start(&fs->thread, prefetcher, fs) == 0;
+}
+
+/* Under the lock: queues [OFF, OFF + LEN), joined to the last hint when
+ * it continues it. */
+static void enqueue(struct file_source *fs, uint64_t off, uint64_t len)
+{
+	if (fs->count) {
+		struct range *last = &fs->queue[(fs->head + fs->count - 1) %
+						QUEUE_MAX];
+
+		if (off >= last->off && off <= last->off + last->len) {
+			if (off + len > last->off + last->len)
+				last->len = off + len - last->off;
+			return;
+		}
+	}
+	if (fs->count == QUEUE_MAX)
+		return;
+	fs->queue[(fs->head + fs->count) % QUEUE_MAX] = (struct range){ off, len };
+	fs->count++;
+}
+
 static void file_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
 {
-	posix_fadvise(src->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+	struct file_source *fs = fs_of(src);
+
+	if (fs->ra_fd < 0 || off >= src->size)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	enqueue(fs, off, len);
+	start_prefetcher(fs);
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Only the forking thread lives on in a child: the prefetcher is stopped
+ * before a fork and started again after it. */
+static void stop_prefetcher(struct file_source *fs)
+{
+	bool joinable;
+
+	pthread_mutex_lock(&fs->lock);
+	joinable = fs->joinable;
+	fs->stopping = true;
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+	if (joinable)
+		pthread_join(fs->thread, NULL);
+	pthread_mutex_lock(&fs->lock);
+	fs->joinable = false;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void file_before_fork(struct xva_source *src)
+{
+	stop_prefetcher(fs_of(src));
+}
+
+static void file_after_fork(struct xva_source *src)
+{
+	struct file_source *fs = fs_of(src);
+
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = false;
+	if (fs->count)
+		start_prefetcher(fs);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void xva_source_file_observe(struct xva_source *src,
+			     void (*fn)(void *ctx, uint64_t off, uint64_t len),
+			     void *ctx)
+{
+	struct file_source *fs = fs_of(src);
+
+	pthread_mutex_lock(&fs->lock);
+	fs->observe = fn;
+	fs->observe_ctx = ctx;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void xva_source_file_drain(struct xva_source *src)
+{
+	struct file_source *fs = fs_of(src);
+
+	pthread_mutex_lock(&fs->lock);
+	while (fs->running && (fs->count || fs->busy))
+		pthread_cond_wait(&fs->idle, &fs->lock);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* A condition whose timed waits count on the monotonic clock. */
+static void init_monotonic_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* A number from a sysfs file, 0 when there is none. */
+static unsigned long sysfs_number(const char *dir, const char *name)
+{
+	char path[160];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* The bytes one readahead(2) call may start on FD: the larger of the
+ * device's largest request and its readahead window (doubled by
+ * POSIX_FADV_SEQUENTIAL), as the kernel cuts each call to it. */
+static uint64_t device_piece(int fd)
+{
+	char dir[3][96];
+	unsigned long ra_kb = 0, io_kb = 0;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return PIECE_DEFAULT;
+	/* A disk's queue; a partition's is its disk's; a file system
+	 * without a device (NFS, FUSE) has a backing device of its own. */
+	snprintf(dir[0], sizeof(dir[0]), "/sys/dev/block/%u:%u/queue",
+		 major(st.st_dev), minor(st.st_dev));
+	snprintf(dir[1], sizeof(dir[1]), "/sys/dev/block/%u:%u/../queue",
+		 major(st.st_dev), minor(st.st_dev));
+	snprintf(dir[2], sizeof(dir[2]), "/sys/class/bdi/%u:%u",
+		 major(st.st_dev), minor(st.st_dev));
+	for (int i = 0; i < 3 && !ra_kb; i++) {
+		ra_kb = sysfs_number(dir[i], "read_ahead_kb");
+		if (ra_kb && i < 2)
+			io_kb = sysfs_number(dir[i], "max_sectors_kb");
+	}
+	if (2 * ra_kb > io_kb)
+		io_kb = 2 * ra_kb;
+	if (io_kb == 0)
+		return PIECE_DEFAULT;
+	return io_kb * 1024 > PIECE_MAX ? PIECE_MAX : io_kb * 1024;
 }
 
 static void file_info(const struct xva_source *src,
@@ -57,6 +425,16 @@ static void file_info(const struct xva_source *src,
 
 static void file_close(struct xva_source *src)
 {
+	struct file_source *fs = fs_of(src);
+
+	stop_prefetcher(fs);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_cond_destroy(&fs->wake);
+	pthread_cond_destroy(&fs->idle);
+	if (fs->ra_fd >= 0)
+		close(fs->ra_fd);
+	if (fs->probe_fd >= 0)
+		close(fs->probe_fd);
 	if (src->fd >= 0)
 		close(src->fd);
 	if (src->direct_fd >= 0)
@@ -68,7 +446,10 @@ static void file_close(struct xva_source *src)
 static const struct xva_source_ops file_ops = {
 	.read = file_read,
 	.prefetch = file_prefetch,
+	.would_wait = file_would_wait,
 	.info = file_info,
+	.before_fork = file_before_fork,
+	.after_fork = file_after_fork,
 	.close = file_close,
 };
 
@@ -115,6 +496,9 @@ enum xva_status xva_source_file_open(const char *path,
 		free(fs);
 		return status;
 	}
+	pthread_mutex_init(&fs->lock, NULL);
+	init_monotonic_cond(&fs->wake);
+	pthread_cond_init(&fs->idle, NULL);
 	src->fd = fd;
 	src->size = (uint64_t)st.st_size;
 	src->skip_is_free = true;
@@ -126,6 +510,21 @@ enum xva_status xva_source_file_open(const char *path,
 	src->direct_fd = open(proc, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (src->direct_fd < 0)
 		src->direct_errno = errno;
+	/* The prefetcher's own description, so its readahead state is apart
+	 * from the readers'; without one (no /proc) hints are ignored. */
+	fs->ra_fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fs->ra_fd >= 0) {
+		posix_fadvise(fs->ra_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		fs->piece = device_piece(fs->ra_fd);
+	}
+	fs->probe_fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fs->probe_fd >= 0)
+		posix_fadvise(fs->probe_fd, 0, 0, POSIX_FADV_RANDOM);
+	/* Readers of an export mostly go forward (the walk, --verify, a
+	 * disk's reader); a doubled window for the kernel's own readahead of
+	 * the readers' description (as cat asks for its input) costs random
+	 * readers nothing, as they never grow a window. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*out = src;
 	return XVA_OK;
 }

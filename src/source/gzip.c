@@ -42,9 +42,10 @@
  * on the network for a remote one), the index file's writes and the
  * progress callback, which must not call back into this source.
  * reader_lock is a leaf. A cursor marked busy is a lock without a mutex,
- * taken with neither lock held and kept across the raw source's reads, the
- * windows' preads and the block LRU's lock. Callers above may hold the
- * overlay's stripes (a copy-up). */
+ * taken with neither lock held and kept across the raw source's reads
+ * (each told first to the cursor's read-ahead stream, whose lock is a
+ * leaf), the windows' preads and the block LRU's lock. Callers above may
+ * hold the overlay's stripes (a copy-up). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -126,6 +127,7 @@ struct gz_cursor {
 	size_t blk_from;        /* valid bytes: [blk_from, pos - block start) */
 	bool busy;
 	uint64_t last_used;
+	struct xva_stream raw_stream; /* read-ahead of the raw source */
 	unsigned char window[WINDOW_SIZE];
 };
 
@@ -683,6 +685,7 @@ static void cursor_free(struct gz_cursor *c)
 		inflateEnd(&c->strm);
 		inflateEnd(&c->wstrm);
 	}
+	xva_stream_destroy(&c->raw_stream);
 	free(c->in);
 	free(c->blk);
 	free(c);
@@ -694,6 +697,7 @@ static struct gz_cursor *cursor_new(void)
 
 	if (!c)
 		return NULL;
+	xva_stream_init(&c->raw_stream, XVA_READAHEAD_DEFAULT);
 	c->in = malloc(CURSOR_INPUT);
 	c->blk = malloc(XVA_BLOCK_SIZE);
 	if (!c->in || !c->blk)
@@ -856,6 +860,8 @@ static enum xva_status cursor_advance(struct gz_source *gz,
 			if (want > gz->dec.raw_size - c->next_coff)
 				want = (size_t)(gz->dec.raw_size -
 						c->next_coff);
+			xva_source_note_read(gz->dec.raw, &c->raw_stream,
+					     c->next_coff, want);
 			st = xva_source_read(gz->dec.raw, c->in, want,
 					     c->next_coff, &got, err);
 			if (st != XVA_OK) {

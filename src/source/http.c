@@ -53,79 +53,11 @@ static void wake_io(struct http_source *hs)
 	curl_multi_wakeup(hs->multi);
 }
 
-/* Under the lock: follows in-order readers and keeps read-ahead going
- * for them. Returns the reader's stream. */
-static struct stream *follow_streams(struct http_source *hs, uint64_t off,
-				     size_t len)
-{
-	struct stream *s = NULL, *oldest = &hs->streams[0];
-	uint64_t end = off + len, target;
-	uint64_t slack = (uint64_t)STREAM_SLACK_READS * len;
-
-	if (slack < STREAM_SLACK_MIN)
-		slack = STREAM_SLACK_MIN;
-	for (int i = 0; i < STREAMS; i++) {
-		struct stream *c = &hs->streams[i];
-
-		if (c->stamp && off + BLOCK_SIZE >= c->next &&
-		    off <= c->next + slack) {
-			s = c;
-			break;
-		}
-		if (c->stamp < oldest->stamp)
-			oldest = c;
-	}
-	if (!s) {
-		s = oldest;
-		memset(s, 0, sizeof(*s));
-		s->window = READAHEAD;
-	}
-	s->stamp = ++hs->clock;
-	s->run += len;
-	if (end > s->next)
-		s->next = end;
-	if (s->run < SEQ_TRIGGER || end >= hs->base.size)
-		return s;
-	if (!s->grown_at)
-		s->grown_at = s->run;
-	if (s->ra_end < end)
-		s->ra_end = end & ~(uint64_t)(BLOCK_SIZE - 1);
-	target = end + s->window;
-	if (target > hs->base.size)
-		target = hs->base.size;
-	/* Topped up a request at a time, so requests stay RA_REQUEST long. */
-	if (target < s->ra_end + RA_REQUEST && target < hs->base.size)
-		return s;
-	if (target <= s->ra_end)
-		return s;
-	if (http_request_blocks(hs, s->ra_end >> BLOCK_SHIFT,
-			   (target - 1) >> BLOCK_SHIFT,
-			   RA_REQUEST >> BLOCK_SHIFT, true) == XVA_OK)
-		s->ra_end = ((target - 1) | (BLOCK_SIZE - 1)) + 1;
-	return s;
-}
-
-/* Under the lock: the reader of S waited for bytes. */
-static void stream_waited(struct http_source *hs, struct stream *s,
-			  uint64_t end)
-{
-	uint64_t max = hs->memory_max / 4;
-
-	if (max > READAHEAD_MAX)
-		max = READAHEAD_MAX;
-	/* Not at the start of a run: read-ahead has had a window's time. */
-	if (s->next != end || !s->grown_at ||
-	    s->run - s->grown_at < s->window || s->window * 2 > max)
-		return;
-	s->window *= 2;
-	s->grown_at = s->run;
-}
-
 /* Waits until X (held) has its part of [OFF, OFF+LEN) and copies it to
- * BUF; *WAITED is set when it had to wait. */
+ * BUF. */
 static enum xva_status take(struct http_source *hs, struct extent *x,
 			    char *buf, uint64_t off, size_t len,
-			    bool *waited, struct xva_err *err)
+			    struct xva_err *err)
 {
 	uint64_t from = x->off > off ? x->off : off;
 	uint64_t to = x->off + x->len < off + len ? x->off + x->len : off + len;
@@ -134,7 +66,6 @@ static enum xva_status take(struct http_source *hs, struct extent *x,
 
 	pthread_mutex_lock(&hs->lock);
 	if (x->state == EXT_FETCHING && x->filled < need) {
-		*waited = true;
 		atomic_fetch_add(&hs->waiting, 1);
 		while (x->state == EXT_FETCHING && x->filled < need)
 			pthread_cond_wait(&hs->cond, &hs->lock);
@@ -158,8 +89,6 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 {
 	struct http_source *hs = (struct http_source *)src;
 	struct extent *small, *held_stack[8], **held = held_stack;
-	struct stream *stream;
-	bool waited = false;
 	uint64_t first, last, n;
 	enum xva_status st = XVA_OK;
 	size_t i;
@@ -188,7 +117,7 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 		small->used = true;
 		http_lru_touch(hs, small);
 		pthread_mutex_unlock(&hs->lock);
-		st = take(hs, small, buf, off, len, &waited, err);
+		st = take(hs, small, buf, off, len, err);
 		pthread_mutex_lock(&hs->lock);
 		http_extent_unref(hs, small);
 		pthread_mutex_unlock(&hs->lock);
@@ -216,14 +145,11 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 		held[i]->used = true;
 		http_lru_touch(hs, held[i]);
 	}
-	stream = follow_streams(hs, off, len);
 	pthread_mutex_unlock(&hs->lock);
 	wake_io(hs);
 	for (i = 0; i < n && st == XVA_OK; i++)
-		st = take(hs, held[i], buf, off, len, &waited, err);
+		st = take(hs, held[i], buf, off, len, err);
 	pthread_mutex_lock(&hs->lock);
-	if (waited)
-		stream_waited(hs, stream, off + len);
 	for (i = 0; i < n; i++)
 		http_extent_unref(hs, held[i]);
 	pthread_mutex_unlock(&hs->lock);
@@ -282,6 +208,36 @@ out:
 	pthread_mutex_unlock(&hs->lock);
 	if (queued)
 		wake_io(hs);
+}
+
+static bool http_would_wait(struct xva_source *src, uint64_t off,
+			    uint64_t len)
+{
+	struct http_source *hs = (struct http_source *)src;
+	struct extent *small;
+	bool wait = false;
+	uint64_t last;
+
+	if (off >= src->size || len == 0)
+		return false;
+	if (len > src->size - off)
+		len = src->size - off;
+	/* The read's blocks and the next one: a block not yet asked for is
+	 * a wait within the next MiB of the stream, which the policy probes
+	 * only now and then. */
+	last = (off + len - 1) >> BLOCK_SHIFT;
+	if (last + 1 <= (src->size - 1) >> BLOCK_SHIFT)
+		last++;
+	pthread_mutex_lock(&hs->lock);
+	small = http_find_small(hs, off, len);
+	if (!small || small->state != EXT_READY)
+		for (uint64_t b = off >> BLOCK_SHIFT; b <= last && !wait; b++) {
+			struct extent *x = http_find_block(hs, b);
+
+			wait = !x || x->state != EXT_READY;
+		}
+	pthread_mutex_unlock(&hs->lock);
+	return wait;
 }
 
 static void http_info(const struct xva_source *src,
@@ -387,6 +343,7 @@ static void http_after_fork(struct xva_source *src)
 static const struct xva_source_ops http_ops = {
 	.read = http_read,
 	.prefetch = http_prefetch,
+	.would_wait = http_would_wait,
 	.info = http_info,
 	.before_fork = http_before_fork,
 	.after_fork = http_after_fork,

@@ -32,25 +32,12 @@
  * 4 KiB: the header of the next member when it sits just behind (an XVA
  * checksum member is 1 KiB long) then comes with the same request. */
 #define SMALL_SLACK 4096u
-/* Sequential readers: after SEQ_TRIGGER bytes read in order, keep
- * READAHEAD bytes requested ahead, in requests of RA_REQUEST bytes (AWS
- * advises 8-16 MB ranges; several smaller ones in parallel also fill a
- * fast link better than one). A reader that still waits for read-ahead a
- * whole window after it started has a link whose bandwidth-delay product
- * is larger (16 MiB in flight cap 20 ms of round trip at ~500 MB/s): its
- * window doubles, up to READAHEAD_MAX and a quarter of the cache. */
-#define SEQ_TRIGGER (2ull << 20)
-#define READAHEAD (16ull << 20)
-#define READAHEAD_MAX (64ull << 20)
+/* Read-ahead is the policy's (xvafs/readahead.h): its hints are fetched
+ * in requests of RA_REQUEST bytes (AWS advises 8-16 MB ranges; several
+ * smaller ones in parallel also fill a fast link better than one), and
+ * one hint takes at most half the cache. */
 #define RA_REQUEST (4ull << 20)
-#define STREAMS 8
 #define SPARE_BLOCKS 16
-/* A read that starts this many of its own lengths past where a stream's
- * reads end still follows it: a FUSE mount's reader arrives as requests
- * that several threads serve out of order, and a stream that lost them
- * stopped reading ahead (a mount read at 0.4-0.6 of curl). */
-#define STREAM_SLACK_READS 8
-#define STREAM_SLACK_MIN (64u << 10)
 #define DEFAULT_MEMORY (128ull << 20)
 #define DEFAULT_TIMEOUT_S 30
 #define DEFAULT_TRIES 5
@@ -114,15 +101,6 @@ struct request {
 	struct xva_err result;
 };
 
-struct stream {
-	uint64_t next;          /* where the next in-order read starts */
-	uint64_t run;           /* bytes read in order so far */
-	uint64_t ra_end;        /* read-ahead requested up to here */
-	uint64_t window;        /* bytes kept requested ahead */
-	uint64_t grown_at;      /* RUN when WINDOW last changed */
-	uint64_t stamp;
-};
-
 struct http_source {
 	struct xva_source base;
 	bool s3;
@@ -168,8 +146,6 @@ struct http_source {
 	char *spare[SPARE_BLOCKS]; /* buffers of freed blocks, for reuse */
 	size_t n_spare;
 	uint64_t cached_bytes;
-	struct stream streams[STREAMS];
-	uint64_t clock;
 	unsigned rand_state;
 	bool h2;
 };

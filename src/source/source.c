@@ -88,6 +88,29 @@ void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
 		src->ops->prefetch(src, off, len);
 }
 
+bool xva_source_would_wait(struct xva_source *src, uint64_t off,
+			   uint64_t len)
+{
+	if (!src->ops->would_wait)
+		return true;
+	return src->ops->would_wait(src, off, len);
+}
+
+static bool probe_source(void *ctx, uint64_t off, size_t len)
+{
+	return xva_source_would_wait(ctx, off, len);
+}
+
+void xva_source_note_read(struct xva_source *src, struct xva_stream *s,
+			  uint64_t off, size_t len)
+{
+	uint64_t from, to;
+
+	if (xva_stream_next(s, src->size, off, len, probe_source, src, &from,
+			    &to))
+		xva_source_prefetch(src, from, to - from);
+}
+
 enum xva_status xva_source_finish_pass(struct xva_source *src,
 				       struct xva_err *err)
 {

@@ -12,14 +12,22 @@
 
 #include "xvafs/error.h"
 #include "xvafs/crypt.h"
+#include "xvafs/readahead.h"
 #include "xvafs/source.h"
 
 /* What each kind implements; callers use the xva_source_* calls below. */
 struct xva_source_ops {
 	enum xva_status (*read)(struct xva_source *src, void *buf, size_t len,
 				uint64_t off, size_t *got, struct xva_err *err);
-	/* Optional: a hint that LEN bytes at OFF will be read soon. */
+	/* Optional: a hint that LEN bytes at OFF will be read soon, from
+	 * the read-ahead policy (xvafs/readahead.h) or the tar walk. It
+	 * returns at once: the fetching is done by a thread of the source's
+	 * own, never by the caller's. */
 	void (*prefetch)(struct xva_source *src, uint64_t off, uint64_t len);
+	/* Optional: whether a read of LEN bytes at OFF would wait for its
+	 * bytes now (a miss), for the read-ahead policy. Cheap, never
+	 * blocking. Without it every read counts as a miss. */
+	bool (*would_wait)(struct xva_source *src, uint64_t off, uint64_t len);
 	/* Optional: ends a pass (see above). */
 	enum xva_status (*finish_pass)(struct xva_source *src,
 				       struct xva_err *err);
@@ -77,6 +85,14 @@ enum xva_status xva_source_read_full(struct xva_source *src, void *buf,
 				     size_t len, uint64_t off, const char *what,
 				     struct xva_err *err);
 void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len);
+bool xva_source_would_wait(struct xva_source *src, uint64_t off,
+			   uint64_t len);
+/* For a reader of SRC's own bytes (a decoder reading its compressed
+ * bytes, --verify's chunks, a test): before a read of LEN bytes at OFF,
+ * the read-ahead policy follows the reader through S and hints SRC what
+ * lies ahead. */
+void xva_source_note_read(struct xva_source *src, struct xva_stream *s,
+			  uint64_t off, size_t len);
 enum xva_status xva_source_finish_pass(struct xva_source *src,
 				       struct xva_err *err);
 void xva_source_info(const struct xva_source *src,
@@ -144,16 +160,13 @@ enum xva_crypt_auth xva_crypt_auth_state(const struct xva_source *src,
 enum xva_status xva_crypt_authenticate(struct xva_source *src,
 				       struct xva_err *err);
 
-/* For the kinds: fills the common fields (fd and direct_fd -1). */
-enum xva_status xva_source_init(struct xva_source *src,
-				const struct xva_source_ops *ops,
-				const char *location, const char *identity,
-				struct xva_err *err);
-/* Adds a line to SRC's warning ("; " between lines). */
-void xva_source_warn(struct xva_source *src, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Frees the common fields (not SRC itself). */
-void xva_source_fini(struct xva_source *src);
+/* For tests of a local file's prefetcher: FN is told of each range it
+ * asks the device for (page-aligned), from its thread; drain waits until
+ * every hint queued so far has been dealt with. */
+void xva_source_file_observe(struct xva_source *src,
+			     void (*fn)(void *ctx, uint64_t off, uint64_t len),
+			     void *ctx);
+void xva_source_file_drain(struct xva_source *src);
 
 /* For the kinds: fills the common fields (fd and direct_fd -1). */
 enum xva_status xva_source_init(struct xva_source *src,
