@@ -334,6 +334,73 @@ static bool checksum_message(const char *msg)
 		       strcmp(msg, "incorrect length check") == 0);
 }
 
+/* A member whose CRC-32 or ISIZE does not match: served (its bytes are
+ * what deflate gave), the stream marked damaged, the next member next. */
+static void member_check_failed(struct gz_source *gz, uint64_t at)
+{
+	struct xva_decoder *d = &gz->dec;
+	struct gz_pass *p = gz->pass;
+	struct xva_pass_buf *pb = &d->pb;
+	bool crc = strcmp(p->strm.msg, "incorrect data check") == 0;
+
+	pb->visible = pb->end;
+	d->base.stream_damaged = true;
+	xva_source_warn(&d->base, "gzip member %llu, ending at compressed "
+			"byte %llu (uncompressed byte %llu), fails its %s "
+			"check: its data may be damaged",
+			(unsigned long long)p->members, (unsigned long long)at,
+			(unsigned long long)pb->end,
+			crc ? "CRC-32" : "ISIZE (length)");
+	p->skip = crc ? 4 : 0;
+	p->in_member = false;
+}
+
+/* A deflate block inflate refuses: the stream ends before it. The bytes
+ * of the failing block are dropped: inflate may have produced some of
+ * them wrong before it saw the damage. */
+static void stream_corrupt(struct gz_source *gz, uint64_t at)
+{
+	struct xva_decoder *d = &gz->dec;
+	struct gz_pass *p = gz->pass;
+	struct xva_pass_buf *pb = &d->pb;
+
+	pb->end = pb->visible;
+	pb->ended = true;
+	d->base.stream_damaged = true;
+	xva_source_warn(&d->base, "the gzip stream is corrupt in the deflate "
+			"block at compressed byte %llu (%s, at byte %llu): it "
+			"is served up to uncompressed byte %llu",
+			(unsigned long long)p->block_coff,
+			p->strm.msg ? p->strm.msg : "inflate error",
+			(unsigned long long)at, (unsigned long long)pb->visible);
+}
+
+/* Inflate stopped at a block boundary (compressed byte AT): the member's
+ * first, or one XVA_GZIP_SPACING past the last point (never after the
+ * member's last block), becomes an access point; the bytes so far are
+ * whole. */
+static enum xva_status at_block_boundary(struct gz_source *gz, uint64_t at,
+					 struct xva_err *err)
+{
+	struct gz_pass *p = gz->pass;
+	struct xva_pass_buf *pb = &gz->dec.pb;
+	unsigned bits = (unsigned)p->strm.data_type & 7;
+	enum xva_status st = XVA_OK;
+
+	if (!p->header_done) {
+		p->header_done = true;
+		st = record_point(gz, pb->end, at, 0, true, err);
+	} else if (!(p->strm.data_type & 64) &&
+		   pb->end - p->last_point_uoff >= XVA_GZIP_SPACING) {
+		st = record_point(gz, pb->end, at, bits, false, err);
+	}
+	if (st != XVA_OK)
+		return st;
+	pb->visible = pb->end;
+	p->block_coff = at;
+	return XVA_OK;
+}
+
 /* One step of the pass (xva_pass_more_fn). */
 static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 {
@@ -382,19 +449,7 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 			continue;
 		}
 		if (ret == Z_DATA_ERROR && checksum_message(p->strm.msg)) {
-			pb->visible = pb->end;
-			d->base.stream_damaged = true;
-			xva_source_warn(&d->base, "gzip member %llu, ending at "
-				    "compressed byte %llu (uncompressed byte "
-				    "%llu), fails its %s check: its data may be "
-				    "damaged", (unsigned long long)p->members,
-				    (unsigned long long)at,
-				    (unsigned long long)pb->end,
-				    strcmp(p->strm.msg, "incorrect data check") == 0
-				    ? "CRC-32" : "ISIZE (length)");
-			p->skip = strcmp(p->strm.msg, "incorrect data check")
-				  == 0 ? 4 : 0;
-			p->in_member = false;
+			member_check_failed(gz, at);
 			continue;
 		}
 		if (ret == Z_MEM_ERROR) {
@@ -402,40 +457,13 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 			return xva_decoder_pass_broken(d, err);
 		}
 		if (ret != Z_OK && ret != Z_BUF_ERROR) {
-			/* The bytes of the failing block are dropped: inflate
-			 * may have produced some of them wrong before it saw
-			 * the damage. */
-			pb->end = pb->visible;
-			pb->ended = true;
-			d->base.stream_damaged = true;
-			xva_source_warn(&d->base, "the gzip stream is corrupt in the "
-				    "deflate block at compressed byte %llu (%s, "
-				    "at byte %llu): it is served up to "
-				    "uncompressed byte %llu",
-				    (unsigned long long)p->block_coff,
-				    p->strm.msg ? p->strm.msg : "inflate error",
-				    (unsigned long long)at,
-				    (unsigned long long)pb->visible);
+			stream_corrupt(gz, at);
 			return XVA_OK;
 		}
 		if (p->strm.data_type & 128) {
-			unsigned bits = (unsigned)p->strm.data_type & 7;
-
-			if (!p->header_done) {
-				p->header_done = true;
-				st = record_point(gz, pb->end, at, 0, true, err);
-				if (st != XVA_OK)
-					return xva_decoder_pass_broken(d, err);
-			} else if (!(p->strm.data_type & 64) &&
-				   pb->end - p->last_point_uoff >=
-				   XVA_GZIP_SPACING) {
-				st = record_point(gz, pb->end, at, bits, false,
-						  err);
-				if (st != XVA_OK)
-					return xva_decoder_pass_broken(d, err);
-			}
-			pb->visible = pb->end;
-			p->block_coff = at;
+			st = at_block_boundary(gz, at, err);
+			if (st != XVA_OK)
+				return xva_decoder_pass_broken(d, err);
 		} else if (pb->end - pb->visible > PENDING_MAX) {
 			pb->visible = pb->end;
 		}
