@@ -345,10 +345,11 @@ static enum xva_status link_label(const struct xva *xva,
 		if (xva->names[i].label && !strcmp(xva->names[i].label, name)) {
 			st = add_note(gv, "%s/%s is disk %s (its VDI's label): "
 				      "the filesystem label of %s is not "
-				      "linked there%s%s", XVA_NAME_BY_LABEL,
+				      "linked there%s%s%s", XVA_NAME_BY_LABEL,
 				      name, xva->map.disks[i].prefix, target,
-				      links_uuid(fs) ? "; by-uuid/" : "",
-				      links_uuid(fs) ? fs->uuid : "");
+				      links_uuid(fs) ? " (it is at by-uuid/" : "",
+				      links_uuid(fs) ? fs->uuid : "",
+				      links_uuid(fs) ? ")" : "");
 			free(name);
 			return st;
 		}
