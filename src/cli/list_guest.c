@@ -107,19 +107,22 @@ static void text_disk(FILE *out, const struct xva *xva,
 	size_t i = export_disk(gv, k);
 	char fs[400];
 
-	fprintf(out, "%s%s%s%s: ", xva->map.disks[i].prefix,
+	fs[0] = '\0';
+	if (t->kind == XVA_PT_NONE)
+		for (size_t dev = 0; dev < gv->g->n_devs; dev++)
+			if (gv->g->devs[dev].disk == k && !gv->g->devs[dev].part)
+				xvafs_fs_describe(&gv->g->devs[dev].fs, fs,
+						  sizeof(fs));
+	/* A disk with neither a table nor a known filesystem: nothing to
+	 * say. */
+	if (t->kind == XVA_PT_NONE && !fs[0])
+		return;
+	fprintf(out, "disk %s%s%s%s: ", xva->map.disks[i].prefix,
 		xva->names[i].device ? " (" : "",
 		xva->names[i].device ? xva->names[i].device : "",
 		xva->names[i].device ? ")" : "");
 	if (t->kind == XVA_PT_NONE) {
-		size_t dev;
-
-		for (dev = 0; dev < gv->g->n_devs; dev++)
-			if (gv->g->devs[dev].disk == k && !gv->g->devs[dev].part)
-				break;
-		xvafs_fs_describe(&gv->g->devs[dev].fs, fs, sizeof(fs));
-		fprintf(out, "no partition table; %s\n",
-			fs[0] ? fs : "nothing known inside");
+		fprintf(out, "no partition table; %s\n", fs);
 		return;
 	}
 	fprintf(out, "%s partition table %s%s%s\n",
@@ -191,8 +194,14 @@ void xvafs_list_guest_text(FILE *out, const struct xva *xva,
 				"(see the warnings)\n");
 		return;
 	}
-	if (gv->g->n_disks)
-		fprintf(out, "\n");
+	/* A blank line before the tree, when there is one: a table, a
+	 * filesystem or a VG. */
+	for (size_t i = 0; i < gv->g->n_devs + gv->g->n_disks; i++)
+		if (i < gv->g->n_devs ? gv->g->devs[i].fs.type[0] != '\0'
+		    : gv->g->tables[i - gv->g->n_devs]->kind != XVA_PT_NONE) {
+			fprintf(out, "\n");
+			break;
+		}
 	for (size_t k = 0; k < gv->g->n_disks; k++)
 		text_disk(out, xva, gv, k, exact);
 	for (size_t v = 0; v < gv->g->lvm->n_vgs; v++)
