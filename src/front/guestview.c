@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "front/guestview.h"
+#include "xvafs/verify.h"
 
 /* --- notes --- */
 
@@ -99,6 +100,9 @@ static enum xva_status scan(const struct xva *xva,
 		struct xva_guest *one;
 		struct xva_err why;
 
+		/* A chunk that failed its checksum above is reported again,
+		 * with its message, for the disk it is on. */
+		xva_verify_rearm(xva);
 		st = scan_some(xva, disks, &i, 1, &one, &why);
 		xva_guest_free(one);
 		if (st == XVA_ENOMEM)

@@ -13,6 +13,7 @@
 
 #include "fuse/fs.h"
 #include "xvafs/read.h"
+#include "xvafs/verify.h"
 
 #define CACHE_SECONDS 86400.0
 #define BLOCK 4096
@@ -153,6 +154,9 @@ static int add_partitions(struct xvafs_fs *fs, struct xva_view *const *views)
 
 	if (xvafs_guest_scan(fs->xva, views, &fs->guest, &err) != XVA_OK)
 		return -1;
+	/* What the scan found damaged is said at mount; the reads that meet
+	 * it while serving say it again, in the log. */
+	xva_verify_rearm(fs->xva);
 	fs->guest_from = fs->n_nodes;
 	for (size_t i = 0; i < fs->guest->n_items; i++) {
 		const struct xvafs_guest_item *it = &fs->guest->items[i];

@@ -330,6 +330,8 @@ static int open_guest(void)
 		return -1;
 	}
 	xvafs_guest_warnings(px.xva, px.guest, warn_message, NULL);
+	/* Damage the scan met was said at start; serving says it again. */
+	xva_verify_rearm(px.xva);
 	px.item_views = calloc(px.guest->n_items ? px.guest->n_items : 1,
 			       sizeof(*px.item_views));
 	if (!px.item_views) {
