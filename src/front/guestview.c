@@ -162,6 +162,16 @@ static const char *root_owner(const struct xva *xva,
 	return NULL;
 }
 
+/* Whether a disk's prefix is NAME: the folder NAME cannot be made then
+ * (lvm/ and by-uuid/ are not names an export reserves). */
+static bool is_prefix(const struct xva *xva, const char *name)
+{
+	for (size_t i = 0; i < xva->map.n_disks; i++)
+		if (!strcmp(xva->map.disks[i].prefix, name))
+			return true;
+	return false;
+}
+
 /* Whether by-device/NAME is taken. */
 static bool device_taken(const struct xva *xva, const struct xvafs_guest *gv,
 			 const char *name)
@@ -221,7 +231,8 @@ static enum xva_status name_partition(const struct xva *xva,
 }
 
 /* The file lvm/PATH of served LV I. */
-static enum xva_status name_lv(struct xvafs_guest *gv, size_t i)
+static enum xva_status name_lv(const struct xva *xva, struct xvafs_guest *gv,
+			       size_t i)
 {
 	const struct xva_guest_lv *glv = &gv->g->lvs[i];
 	const struct xva_lvm_vg *vg = &gv->g->lvm->vgs[glv->vg];
@@ -233,6 +244,10 @@ static enum xva_status name_lv(struct xvafs_guest *gv, size_t i)
 	if (!safe_component(vg->name) || !safe_component(lv->name))
 		return add_note(gv, "LV %s of VG %s is not served: its name "
 				"cannot be a file's", lv->name, vg->name);
+	if (is_prefix(xva, XVAFS_NAME_LVM))
+		return add_note(gv, "LV %s of VG %s is not served: a disk's "
+				"prefix is %s", lv->name, vg->name,
+				XVAFS_NAME_LVM);
 	if (asprintf(&file, "%s/%s", XVAFS_NAME_LVM, glv->path) < 0)
 		return XVA_ENOMEM;
 	for (size_t k = 0; k < gv->n_items; k++)
@@ -266,7 +281,7 @@ static enum xva_status name_items(const struct xva *xva,
 		if (gv->g->devs[i].part)
 			st = name_partition(xva, gv, i);
 	for (size_t i = 0; i < gv->g->n_lvs && st == XVA_OK; i++)
-		st = name_lv(gv, i);
+		st = name_lv(xva, gv, i);
 	return st;
 }
 
@@ -312,14 +327,18 @@ static enum xva_status add_link(struct xvafs_guest *gv, const char *folder,
 	return XVA_OK;
 }
 
-static enum xva_status link_uuid(struct xvafs_guest *gv,
+static enum xva_status link_uuid(const struct xva *xva,
+				 struct xvafs_guest *gv,
 				 const struct xva_fsinfo *fs,
 				 const char *target)
 {
-	char *name = xva_safe_name(fs->uuid);
+	char *name;
 	const struct xvafs_guest_link *had;
 
-	if (!name)
+	if (is_prefix(xva, XVAFS_NAME_BY_UUID))
+		return add_note(gv, "%s is not linked by uuid: a disk's prefix "
+				"is %s", target, XVAFS_NAME_BY_UUID);
+	if (!(name = xva_safe_name(fs->uuid)))
 		return XVA_ENOMEM;
 	if ((had = find_link(gv, XVAFS_NAME_BY_UUID, name))) {
 		enum xva_status st = add_note(gv, "%s/%s: %s and %s hold "
@@ -373,7 +392,7 @@ static enum xva_status link_fs(const struct xva *xva, struct xvafs_guest *gv,
 	enum xva_status st = XVA_OK;
 
 	if (links_uuid(fs))
-		st = link_uuid(gv, fs, target);
+		st = link_uuid(xva, gv, fs, target);
 	if (st == XVA_OK && links_label(fs))
 		st = link_label(xva, gv, fs, target);
 	return st;
