@@ -18,7 +18,9 @@
 #     VolGroup00 (two folders, each LV its own bytes);
 #   - writes through the overlay to a partition and an LV land at their
 #     disk offsets (read back from the disk file, and from --export-disk
-#     --overlay), and stop at a partition's end.
+#     --overlay), and stop at a partition's end;
+#   - the nbdkit plugin (when built): partitions and LVs as exports by the
+#     same names, and its start-up warnings are --list's.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=guestfixtures.sh
 . "$(dirname "$0")/guestfixtures.sh"
@@ -300,4 +302,29 @@ dd if="$WORK/ref11.raw" bs=50000 skip="$disk_off" iflag=skip_bytes count=1 statu
 "$XVAFS" --export-disk --overlay "$WORK/ovl" "$WORK/www/guest.xva" xvda7 "$WORK/p7.raw" >/dev/null
 dd if="$WORK/p7.raw" bs=70000 skip="$off1" iflag=skip_bytes count=1 status=none | cmp - "$WORK/w1" ||
 	fail "--export-disk of the partition with the overlay"
+if [ -n "${NBD_PLUGIN:-}" ] && command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null; then
+	note "the nbdkit plugin: partitions and LVs by name; its warnings are --list's"
+	cat >"$WORK/nbdcheck.sh" <<-EOF
+		set -e
+		uri() { echo "nbd+unix:///\$1?socket=\$SOCK"; }
+		SOCK=\$1
+		nbdcopy "\$(uri lvm/vgs/data)" - | cmp - "$F/lv/vgs-data.img"
+		nbdcopy "\$(uri xvdb1)" - | cmp - "$WORK/want/Ref:11p1"
+		nbdcopy "\$(uri Ref:15p2)" - | cmp - "$WORK/want/Ref:15p2"
+		! nbdinfo "\$(uri lvm/vgr/r5)" >/dev/null 2>&1
+		nbdinfo --list --json "\$(uri "")" >"$WORK/nbd.list"
+	EOF
+	nbdkit -U - "$NBD_PLUGIN" "$WORK/www/guest.xva" \
+		--run "bash $WORK/nbdcheck.sh \"\$unixsocket\"" 2>"$WORK/nbd.log" ||
+		{ cat "$WORK/nbd.log"; fail "the plugin's exports of partitions and LVs"; }
+	python3 - "$WORK/nbd.list" <<-'EOF' || fail "nbdinfo --list: the partitions and LVs"
+		import json, sys
+		names = {e["export-name"] for e in json.load(open(sys.argv[1]))["exports"]}
+		want = {"Ref:10p1", "Ref:11p5", "Ref:15p3", "lvm/VolGroup00/LogVol00", "lvm/vgr/lv_zero"}
+		assert want <= names and "lvm/vgr/r5" not in names, sorted(names)
+	EOF
+	sed -n 's|^xvafs: .*/guest\.xva: ||p' "$WORK/list.err" >"$WORK/list.warnings"
+	sed -n 's|^nbdkit: xva: warning: .*/guest\.xva: ||p' "$WORK/nbd.log" | grep -v "^$" >"$WORK/nbd.warnings" || true
+	diff "$WORK/list.warnings" "$WORK/nbd.warnings" || { cat "$WORK/nbd.log"; fail "the plugin's warnings are not --list's"; }
+fi
 echo "PASS: partitions, LVs and filesystem links through real mounts, byte for byte"
