@@ -66,13 +66,14 @@ zstd -q -3 -c <"$WORK/www/guest.xva" >"$WORK/www/guest.zst.xva"
 "$MKXVA" "$WORK/partial.xva" "$F/sb.img=Ref:30"
 nginx_start "$WORK/www" || fail "nginx did not start"
 
+LETTERS=abcdefghijklmnopqrstuvwxyz
 # The expected partitions, "PREFIX DEVICE N START SECTORS", each one's
 # bytes in want/PREFIXpN; gpt-bad.img has gpt.img's table (its primary
 # header is broken, the backup is the same).
 : >"$WORK/parts"
 for i in "${!DISKS[@]}"; do
 	img=${DISKS[$i]%%:*} prefix=${DISKS[$i]#*:}
-	dev=xvd$(printf "\\x$(printf %x $((97 + i)))")
+	dev=xvd${LETTERS:i:1}
 	table=$F/$img.img
 	[ "$img" = gpt-bad ] && table=$F/gpt.img
 	sfdisk --json "$table" 2>/dev/null | python3 -c '
@@ -205,8 +206,10 @@ for want in "lv_error .*not served: segment type error: an error segment" \
 	"Ref:15 (xvdf): gpt partition table .*read from the backup GPT"; do
 	grep -q "$want" "$WORK/list.txt" || { cat "$WORK/list.txt"; fail "--list: no /$want/"; }
 done
-grep -Eq "$SAID" "$WORK/list.err" && [ "$(wc -l <"$WORK/list.err")" = 2 ] ||
-	{ cat "$WORK/list.err"; fail "--list's warnings are not the mount's"; }
+if ! grep -Eq "$SAID" "$WORK/list.err" || [ "$(wc -l <"$WORK/list.err")" != 2 ]; then
+	cat "$WORK/list.err"
+	fail "--list's warnings are not the mount's"
+fi
 "$XVAFS" --list --json "$WORK/www/guest.xva" >"$WORK/guest.json" 2>/dev/null
 "$XVAFS" --list --json "$WORK/partial.xva" >"$WORK/partial.json" 2>/dev/null
 "$XVAFS" --list --json "$WORK/dup.xva" >"$WORK/dup.json" 2>/dev/null

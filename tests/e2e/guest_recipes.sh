@@ -34,9 +34,9 @@ trap restore EXIT
 allow_other_for_users() {
 	if [ -e "$FUSE_CONF" ]; then
 		cp -p "$FUSE_CONF" "$WORK/fuse.conf.saved"
-		fuse_conf_saved=file
+		fuse_conf_saved="file"
 	else
-		fuse_conf_saved=none
+		fuse_conf_saved="none"
 	fi
 	grep -q '^user_allow_other' "$FUSE_CONF" 2>/dev/null || echo user_allow_other >>"$FUSE_CONF"
 }
@@ -126,8 +126,8 @@ G=$WORK/guest
 mkdir -p "$G"
 MOUNTS+=("$G")
 mount -o loop,ro,norecovery "$U/xva/lvm/VolGroup00/LogVol00" "$G" || fail "mount -o loop of the LV"
-cmp "$G/random.bin" "$C/random.bin" && cmp "$G/sub/numbers.txt" "$C/sub/numbers.txt" ||
-	fail "the kernel's ext4 reads other files from the LV"
+cmp "$G/random.bin" "$C/random.bin" || fail "the kernel's ext4 reads another random.bin from the LV"
+cmp "$G/sub/numbers.txt" "$C/sub/numbers.txt" || fail "the kernel's ext4 reads another numbers.txt"
 umount "$G"
 mount -o loop,ro,norecovery,nouuid "$U/xva/by-device/xvda7" "$G" || fail "mount -o loop of the XFS partition"
 cmp "$G/random.bin" "$C/random.bin" || fail "the kernel's XFS reads another file"
