@@ -9,7 +9,7 @@ PACKAGES="
   e2fsprogs fdisk util-linux mount tar gzip zstd python3 qemu-utils strace xorriso
   xxhash bc fio valgrind clang libclang-rt-dev passwd bash-completion dpkg-dev
   parted lvm2
-  xfsprogs ntfs-3g dosfstools grub-common btrfs-progs cryptsetup-bin
+  xfsprogs ntfs-3g dosfstools grub-common btrfs-progs cryptsetup-bin fuse2fs libfuse2
   libxen-dev libvirt-clients libxml2-utils
   nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd systemd
   libcurl4-openssl-dev curl ca-certificates openssl

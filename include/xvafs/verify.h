@@ -43,5 +43,10 @@ void xva_verify_free(struct xva *xva);
 enum xva_status xva_check_chunk(const struct xva *xva,
 				const struct xva_disk *disk, size_t idx,
 				struct xva_err *err);
+/* Chunks found bad so far are checked, and reported, again when next
+ * read: a front end that read before serving (the partitions and volumes
+ * inside the disks, said among its start-up warnings) has the chunk said
+ * again where serving errors go. No-op when verification is off. */
+void xva_verify_rearm(const struct xva *xva);
 
 #endif

@@ -20,6 +20,8 @@
 
 #include "base/io.h"
 #include "cli/tools.h"
+#include "front/guestview.h"
+#include "front/warnings.h"
 #include "xvafs/atomicfile.h"
 #include "xvafs/view.h"
 
@@ -38,8 +40,13 @@ struct target {
 struct export {
 	const struct xva *xva;
 	struct xva_overlay *ovl;
-	const struct xva_disk *disk;
-	struct xva_view *view; /* the disk, with the overlay's changes */
+	const char *what;      /* "disk", "partition" or "LV" */
+	struct xva_view *view; /* what is exported, with the overlay's
+				  changes */
+	/* A partition or LV: every disk's view, and the guest view over
+	 * them that VIEW is made from. */
+	struct xva_view **disks;
+	struct xvafs_guest *guest;
 	struct xva_stream stream; /* read-ahead for the copy */
 	char *buf;
 };
@@ -154,7 +161,7 @@ static int open_file(struct target *t, const char *out, uint64_t size)
 
 /* The target: standard output, a block device (with --force), or a new
  * file that replaces OUT (an existing one only with --force). */
-static int open_target(const struct xva *xva, const struct xva_disk *disk,
+static int open_target(const struct xva *xva, uint64_t size,
 		       const struct xvafs_export_options *o, struct target *t)
 {
 	struct stat st;
@@ -174,7 +181,7 @@ static int open_target(const struct xva *xva, const struct xva_disk *disk,
 		return XVAFS_EXIT_OK;
 	}
 	if (stat(o->out, &st) != 0)
-		return open_file(t, o->out, disk->size);
+		return open_file(t, o->out, size);
 	if (is_export(xva, &st)) {
 		fprintf(stderr, "xvafs: %s: that is the export itself\n", o->out);
 		return XVAFS_EXIT_USAGE;
@@ -189,8 +196,8 @@ static int open_target(const struct xva *xva, const struct xva_disk *disk,
 			o->out, S_ISBLK(st.st_mode) ? "overwrite" : "replace");
 		return XVAFS_EXIT_USAGE;
 	}
-	return S_ISBLK(st.st_mode) ? open_device(t, o->out, disk->size)
-				   : open_file(t, o->out, disk->size);
+	return S_ISBLK(st.st_mode) ? open_device(t, o->out, size)
+				   : open_file(t, o->out, size);
 }
 
 /* Makes the output durable and, for a file, puts it in place. */
@@ -274,6 +281,80 @@ write_failed:
 	return XVAFS_EXIT_OUTPUT;
 }
 
+static void say_warning(void *ctx, const char *message)
+{
+	fprintf(stderr, "xvafs: %s: %s\n", (const char *)ctx, message);
+}
+
+/* X->view: partition or LV NAME, found by a scan of every disk (what is
+ * odd inside them said as the mount says it). */
+static int open_item(const char *path, struct export *x, const char *name)
+{
+	const struct xva *xva = x->xva;
+	const struct xvafs_guest_item *it;
+	struct xva_err err;
+
+	x->disks = calloc(xva->map.n_disks ? xva->map.n_disks : 1,
+			  sizeof(*x->disks));
+	if (!x->disks) {
+		fprintf(stderr, "xvafs: out of memory\n");
+		return XVAFS_EXIT_OUTPUT;
+	}
+	for (size_t i = 0; i < xva->map.n_disks; i++)
+		if (xva_view_open(xva, x->ovl, i, false, &x->disks[i], &err) !=
+		    XVA_OK) {
+			fprintf(stderr, "xvafs: %s\n", err.msg);
+			return XVAFS_EXIT_OUTPUT;
+		}
+	if (xvafs_guest_scan(xva, x->disks, &x->guest, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s: %s\n", path, err.msg);
+		return XVAFS_EXIT_OUTPUT;
+	}
+	xvafs_guest_warnings(xva, x->guest, say_warning, (void *)path);
+	it = xvafs_guest_find(x->guest, name);
+	if (!it) {
+		fprintf(stderr, "xvafs: %s: no disk %s in the export: name it by "
+			"prefix, guest device or label, or name a partition "
+			"(Ref:12p1, xvda1) or an LV (lvm/VG/LV), as xvafs --list "
+			"shows\n", path, name);
+		return XVAFS_EXIT_USAGE;
+	}
+	x->what = it->kind == XVAFS_ITEM_PART ? "partition" : "LV";
+	if (xvafs_guest_item_view(x->guest, it, NULL, false, &x->view, &err) !=
+	    XVA_OK) {
+		fprintf(stderr, "xvafs: %s\n", err.msg);
+		return XVAFS_EXIT_OUTPUT;
+	}
+	return XVAFS_EXIT_OK;
+}
+
+/* X->view: disk NAME, or a partition or LV named so. */
+static int open_source(const char *path, struct export *x, const char *name)
+{
+	const struct xva_disk *disk = xva_find_disk(x->xva, name);
+	struct xva_err err;
+
+	if (!disk)
+		return open_item(path, x, name);
+	x->what = "disk";
+	if (xva_view_open(x->xva, x->ovl, xva_disk_index(x->xva, disk), false,
+			  &x->view, &err) != XVA_OK) {
+		fprintf(stderr, "xvafs: %s\n", err.msg);
+		return XVAFS_EXIT_OUTPUT;
+	}
+	return XVAFS_EXIT_OK;
+}
+
+static void close_source(struct export *x)
+{
+	/* The views over the guest's devices, the guest, then the disks. */
+	xva_view_close(x->view);
+	xvafs_guest_free(x->guest);
+	for (size_t i = 0; x->disks && i < x->xva->map.n_disks; i++)
+		xva_view_close(x->disks[i]);
+	free(x->disks);
+}
+
 int xvafs_export_disk(const char *path, struct xva *xva,
 		      const struct xvafs_export_options *o)
 {
@@ -285,14 +366,6 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 	int status;
 
 	xva_stream_init(&x.stream, XVA_READAHEAD_DEFAULT);
-	x.disk = xva_find_disk(xva, o->disk);
-	if (!x.disk) {
-		fprintf(stderr, "xvafs: %s: no disk %s in the export: name it by "
-			"prefix, guest device or label, as xvafs --list shows\n",
-			path, o->disk);
-		status = XVAFS_EXIT_USAGE;
-		goto out;
-	}
 	if (o->overlay_dir) {
 		enum xva_status st = xva_overlay_open(xva, o->overlay_dir,
 						      XVA_OVL_READ, 0, NULL,
@@ -304,12 +377,9 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 			goto out;
 		}
 	}
-	if (xva_view_open(xva, x.ovl, xva_disk_index(xva, x.disk), false,
-			  &x.view, &err) != XVA_OK) {
-		fprintf(stderr, "xvafs: %s\n", err.msg);
-		status = XVAFS_EXIT_OUTPUT;
+	status = open_source(path, &x, o->disk);
+	if (status != XVAFS_EXIT_OK)
 		goto out;
-	}
 	x.buf = malloc(COPY_SIZE);
 	zeros = calloc(1, COPY_SIZE);
 	if (!x.buf || !zeros) {
@@ -317,15 +387,15 @@ int xvafs_export_disk(const char *path, struct xva *xva,
 		status = XVAFS_EXIT_OUTPUT;
 		goto out;
 	}
-	status = open_target(xva, x.disk, o, &t);
+	status = open_target(xva, xva_view_size(x.view), o, &t);
 	if (status == XVAFS_EXIT_OK)
 		status = copy_disk(path, &x, &t, zeros, &written);
 	if (status == XVAFS_EXIT_OK)
 		status = finish_target(&t, o->out);
 	if (status == XVAFS_EXIT_OK)
 		fprintf(t.kind == TARGET_STDOUT ? stderr : stdout,
-			"xvafs: wrote disk %s (%llu bytes, %llu of them data) "
-			"to %s\n", x.view->name,
+			"xvafs: wrote %s %s (%llu bytes, %llu of them data) "
+			"to %s\n", x.what, x.view->name,
 			(unsigned long long)xva_view_size(x.view),
 			(unsigned long long)written, t.name);
 	else if (status > 128)
@@ -335,7 +405,7 @@ out:
 	close_target(&t);
 	free(zeros);
 	free(x.buf);
-	xva_view_close(x.view);
+	close_source(&x);
 	if (x.ovl)
 		xva_overlay_close(x.ovl, &err);
 	xva_stream_destroy(&x.stream);

@@ -1,9 +1,11 @@
 /* xvafs --list: what an export holds, without mounting. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmd_vmconfig.h"
+#include "cli/list_guest.h"
 #include "cli/tools.h"
 #include "front/warnings.h"
 #include "xvafs/verify.h"
@@ -67,7 +69,7 @@ static void print_source(FILE *out, const struct xva *xva, bool exact)
 }
 
 static void print_text(FILE *out, const char *path, const struct xva *xva,
-		       bool exact)
+		       const struct xvafs_guest *gv, bool exact)
 {
 	const struct xva_ovaxml *ova = xva->ova;
 	int w_prefix = 6, w_dev = 6;
@@ -116,6 +118,7 @@ static void print_text(FILE *out, const char *path, const struct xva *xva,
 			checksum_name(d->checksum_kind), intact,
 			or_dash(xva->names[i].label));
 	}
+	xvafs_list_guest_text(out, xva, gv, exact);
 }
 
 /* The version of --list --json's layout (doc/list-json.schema.json, the man
@@ -171,7 +174,8 @@ static json_object *disk_json(const struct xva *xva, size_t i)
 	return o;
 }
 
-static int print_json(FILE *out, const char *path, const struct xva *xva)
+static int print_json(FILE *out, const char *path, const struct xva *xva,
+		      const struct xvafs_guest *gv)
 {
 	const struct xva_ovaxml *ova = xva->ova;
 	json_object *root = json_object_new_object();
@@ -228,9 +232,14 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 		add_string(root, "vm_error", vm ? NULL : err.msg);
 		xva_vm_free(vm);
 	}
-	for (size_t i = 0; i < xva->map.n_disks; i++)
-		json_object_array_add(disks, disk_json(xva, i));
+	for (size_t i = 0; i < xva->map.n_disks; i++) {
+		json_object *d = disk_json(xva, i);
+
+		xvafs_list_guest_disk_json(d, xva, gv, i);
+		json_object_array_add(disks, d);
+	}
 	json_object_object_add(root, "disks", disks);
+	xvafs_list_guest_json(root, xva, gv);
 	fprintf(out, "%s\n", json_object_to_json_string_ext(
 				     root, JSON_C_TO_STRING_PRETTY |
 						   JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -238,13 +247,52 @@ static int print_json(FILE *out, const char *path, const struct xva *xva)
 	return XVAFS_EXIT_OK;
 }
 
+/* The guest view of XVA's disks as they are in the export (no overlay)
+ * over VIEWS (opened here, one per disk); its notes said as warnings on
+ * stderr. */
+static enum xva_status scan_guest(const char *path, const struct xva *xva,
+				  struct xva_view **views,
+				  struct xvafs_guest **gv, struct xva_err *err)
+{
+	struct warning_out w = { stderr, path };
+	enum xva_status st = XVA_OK;
+
+	for (size_t i = 0; i < xva->map.n_disks && st == XVA_OK; i++)
+		st = xva_view_open(xva, NULL, i, false, &views[i], err);
+	if (st == XVA_OK)
+		st = xvafs_guest_scan(xva, views, gv, err);
+	if (st == XVA_OK)
+		xvafs_guest_warnings(xva, *gv, print_warning, &w);
+	return st;
+}
+
 int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json,
 	       bool exact)
 {
-	if (json)
-		return print_json(out, path, xva);
-	print_text(out, path, xva, exact);
-	return XVAFS_EXIT_OK;
+	size_t n = xva->map.n_disks;
+	struct xva_view **views = calloc(n ? n : 1, sizeof(*views));
+	struct xvafs_guest *gv = NULL;
+	enum xva_status st = views ? XVA_OK : XVA_ENOMEM;
+	struct xva_err err;
+	int status = XVAFS_EXIT_OK;
+
+	if (st == XVA_OK)
+		st = scan_guest(path, xva, views, &gv, &err);
+	if (st != XVA_OK) {
+		fprintf(stderr, "xvafs: %s: out of memory\n", path);
+		status = xvafs_exit_for(st, XVAFS_AT_EXPORT);
+	} else if (json) {
+		status = print_json(out, path, xva, gv);
+	} else {
+		print_text(out, path, xva, gv, exact);
+	}
+	/* The guest's devices are slices of the disks' views: it goes
+	 * first. */
+	xvafs_guest_free(gv);
+	for (size_t i = 0; views && i < n; i++)
+		xva_view_close(views[i]);
+	free(views);
+	return status;
 }
 
 void xvafs_list_json_error(FILE *out, const char *path,

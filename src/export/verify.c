@@ -233,3 +233,18 @@ enum xva_status xva_check_chunk(const struct xva *xva,
 		err->msg[0] = '\0';
 	return st;
 }
+
+void xva_verify_rearm(const struct xva *xva)
+{
+	struct xva_verify_state *vs = xva->verify_state;
+
+	for (size_t i = 0; vs && i < vs->n_disks; i++)
+		for (size_t k = 0; k <= xva->map.disks[i].n_extents; k++) {
+			unsigned char bad = CHUNK_BAD;
+
+			__atomic_compare_exchange_n(&vs->chunk[i][k], &bad,
+						    CHUNK_UNKNOWN, false,
+						    __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
+		}
+}

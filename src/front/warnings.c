@@ -67,3 +67,22 @@ void xvafs_export_warnings(const struct xva *xva, const char *verify_option,
 			    (unsigned long long)d->first_stray_off);
 	}
 }
+
+void xvafs_guest_warnings(const struct xva *xva, const struct xvafs_guest *gv,
+			  xvafs_warning_sink *sink, void *ctx)
+{
+	if (!gv)
+		return;
+	for (size_t k = 0; gv->g && k < gv->g->n_disks; k++) {
+		const struct xva_ptable *t = gv->g->tables[k];
+
+		for (size_t i = 0; i < t->n_notes; i++)
+			say(sink, ctx, "disk %s: %s",
+			    xva->map.disks[gv->disk_index[k]].prefix,
+			    t->notes[i]);
+	}
+	for (size_t i = 0; gv->g && i < gv->g->lvm->n_notes; i++)
+		say(sink, ctx, "LVM: %s", gv->g->lvm->notes[i]);
+	for (size_t i = 0; i < gv->n_notes; i++)
+		say(sink, ctx, "%s", gv->notes[i]);
+}

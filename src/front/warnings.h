@@ -5,6 +5,7 @@
 #ifndef XVAFS_WARNINGS_H
 #define XVAFS_WARNINGS_H
 
+#include "front/guestview.h"
 #include "xvafs/xva.h"
 
 /* Receives one warning, without the export's name or a newline. */
@@ -14,5 +15,12 @@ typedef void xvafs_warning_sink(void *ctx, const char *message);
  * front end spells the option that checks every chunk ("-o verify"). */
 void xvafs_export_warnings(const struct xva *xva, const char *verify_option,
 			   xvafs_warning_sink *sink, void *ctx);
+
+/* Each note of the guest view GV of XVA (NULL: none), in order, to SINK:
+ * what was odd in a partition table or in LVM metadata, a disk whose
+ * contents could not be read, a name that is not served because it is
+ * taken. */
+void xvafs_guest_warnings(const struct xva *xva, const struct xvafs_guest *gv,
+			  xvafs_warning_sink *sink, void *ctx);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "fuse/fs.h"
 #include "xvafs/read.h"
+#include "xvafs/verify.h"
 
 #define CACHE_SECONDS 86400.0
 /* Requests the kernel may have in the background (readahead among
@@ -124,39 +125,136 @@ static int add_view(struct xvafs_fs *fs, const char *folder, size_t offset)
 	return 0;
 }
 
+/* The folder NAME in PARENT, made when it is not there yet. */
+static int folder(struct xvafs_fs *fs, fuse_ino_t parent, const char *name,
+		  fuse_ino_t *ino)
+{
+	*ino = find_child(fs, parent, name);
+	if (*ino)
+		return 0;
+	return add_node(fs, parent, NODE_DIR, name, NULL, NULL, ino);
+}
+
+/* A file serving VIEW (taken over) named NAME in PARENT. */
+static int add_view_node(struct xvafs_fs *fs, fuse_ino_t parent,
+			 const char *name, struct xva_view *view)
+{
+	if (add_node(fs, parent, NODE_DISK, name, view, NULL, NULL) != 0) {
+		xva_view_close(view);
+		return -1;
+	}
+	return 0;
+}
+
+/* Scans the disks (VIEWS, the disks' nodes' views) once, and serves
+ * each partition beside its disk at the root. Eager, at mount, not on
+ * the first lookup: the inode table is fixed before mounting, and what
+ * is odd inside a disk (a bad table, a clash of names) is said on the
+ * terminal before the daemon leaves it. It reads a few KiB a disk. */
+static int add_partitions(struct xvafs_fs *fs, struct xva_view *const *views)
+{
+	struct xva_err err;
+
+	if (xvafs_guest_scan(fs->xva, views, &fs->guest, &err) != XVA_OK)
+		return -1;
+	/* What the scan found damaged is said at mount; the reads that meet
+	 * it while serving say it again, in the log. */
+	xva_verify_rearm(fs->xva);
+	fs->guest_from = fs->n_nodes;
+	for (size_t i = 0; i < fs->guest->n_items; i++) {
+		const struct xvafs_guest_item *it = &fs->guest->items[i];
+		struct xva_view *view;
+
+		if (it->kind != XVAFS_ITEM_PART)
+			continue;
+		/* Writable through the overlay, as its disk. */
+		if (xvafs_guest_item_view(fs->guest, it, NULL, true, &view,
+					  &err) != XVA_OK ||
+		    add_view_node(fs, FUSE_ROOT_ID, it->file, view) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* by-device/ names of partitions, lvm/VG/LV, by-uuid/ and the labels of
+ * filesystems in by-label/ (after the disks' own labels). */
+static int add_guest_names(struct xvafs_fs *fs)
+{
+	const struct xvafs_guest *gv = fs->guest;
+	fuse_ino_t dir, lvm = 0, vg;
+	struct xva_err err;
+
+	for (size_t i = 0; i < gv->n_items; i++) {
+		const struct xvafs_guest_item *it = &gv->items[i];
+		struct xva_view *view;
+
+		if (it->kind == XVAFS_ITEM_PART) {
+			if (it->device &&
+			    (folder(fs, FUSE_ROOT_ID, XVA_NAME_BY_DEVICE, &dir) != 0 ||
+			     add_node(fs, dir, NODE_LINK, it->device, NULL,
+				      it->file, NULL) != 0))
+				return -1;
+			continue;
+		}
+		if ((!lvm && folder(fs, FUSE_ROOT_ID, XVAFS_NAME_LVM, &lvm) != 0) ||
+		    folder(fs, lvm, it->folder, &vg) != 0 ||
+		    xvafs_guest_item_view(gv, it, NULL, true, &view, &err) != XVA_OK ||
+		    add_view_node(fs, vg, it->base, view) != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < gv->n_links; i++) {
+		const struct xvafs_guest_link *l = &gv->links[i];
+
+		if (folder(fs, FUSE_ROOT_ID, l->folder, &dir) != 0 ||
+		    add_node(fs, dir, NODE_LINK, l->name, NULL, l->target,
+			     NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
 {
+	struct xva_view **views;
+
 	fs->xva = xva;
 	fs->nodes = NULL;
 	fs->n_nodes = 0;
 	fs->handles = NULL;
+	fs->guest = NULL;
+	fs->guest_from = 0;
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	fs->inited = true;
+	views = calloc(xva->map.n_disks ? xva->map.n_disks : 1, sizeof(*views));
 	/* Never written, so its pages stay the kernel's shared zero page. */
 	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
-	if (!fs->zeros)
+	if (!fs->zeros || !views)
 		goto fail;
 	if (add_node(fs, 0, NODE_DIR, "", NULL, NULL, NULL) != 0)
 		goto fail;
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
-		struct xva_view *view;
 		struct xva_err err;
 
 		/* Writable through the overlay when there is one. */
-		if (xva_view_open(xva, fs->overlay, i, true, &view, &err) != XVA_OK ||
-		    xvafs_fs_add_disk(fs, FUSE_ROOT_ID, view) != 0)
+		if (xva_view_open(xva, fs->overlay, i, true, &views[i], &err) != XVA_OK ||
+		    xvafs_fs_add_disk(fs, FUSE_ROOT_ID, views[i]) != 0)
 			goto fail;
 	}
+	if (add_partitions(fs, views) != 0)
+		goto fail;
 	if (xva->ova && add_node(fs, FUSE_ROOT_ID, NODE_OVA_XML,
 				 XVA_NAME_OVA_XML, NULL, NULL, NULL) != 0)
 		goto fail;
 	if (add_view(fs, XVA_NAME_BY_DEVICE,
 		     offsetof(struct xva_disk_names, device)) != 0 ||
 	    add_view(fs, XVA_NAME_BY_LABEL,
-		     offsetof(struct xva_disk_names, label)) != 0)
+		     offsetof(struct xva_disk_names, label)) != 0 ||
+	    add_guest_names(fs) != 0)
 		goto fail;
+	free(views);
 	return 0;
 fail:
+	free(views);
 	xvafs_fs_destroy(fs);
 	return -1;
 }
@@ -203,10 +301,18 @@ void xvafs_fs_destroy(struct xvafs_fs *fs)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
 	for (size_t i = fs->n_nodes; i-- > 0; ) {
+		/* The views over the guest's devices are closed; the devices
+		 * go before the disks they are slices of. */
+		if (i < fs->guest_from && fs->guest) {
+			xvafs_guest_free(fs->guest);
+			fs->guest = NULL;
+		}
 		xva_view_close(fs->nodes[i].view);
 		free(fs->nodes[i].target);
 		free(fs->nodes[i].text);
 	}
+	xvafs_guest_free(fs->guest);
+	fs->guest = NULL;
 	free(fs->nodes);
 	free((void *)fs->zeros);
 	fs->nodes = NULL;

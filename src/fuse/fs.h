@@ -8,6 +8,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 
+#include "front/guestview.h"
 #include "xvafs/overlay.h"
 #include "xvafs/view.h"
 #include "xvafs/xva.h"
@@ -52,6 +53,11 @@ struct xvafs_fs {
 	uint64_t prefetch;     /* bytes read ahead of sequential readers */
 	const char *zeros;     /* XVAFS_SPLICE_MAX_READ bytes of zeros, for gaps */
 	struct xva_overlay *overlay; /* writable disks; NULL: read-only */
+	/* Partitions, LVs and filesystems inside the disks, scanned once at
+	 * mount over the disks' views; the nodes from GUEST_FROM on serve
+	 * views made over its devices, so it is freed after them. */
+	struct xvafs_guest *guest;
+	size_t guest_from;
 	/* Open files' handles, so that those still open when the daemon is
 	 * made to stop (a second signal) are freed too. HANDLES_LOCK guards
 	 * the list's links; a leaf, taken with no other lock held. */
@@ -78,8 +84,9 @@ void xvafs_reply_mark(enum xvafs_reply_patch patch);
  * with errno on failure. */
 int xvafs_fs_attach_session(struct xvafs_fs *fs, struct fuse_session *se);
 
-/* Lays out the mount: the disks and ova.xml at the root, and the links in
- * by-device/ and by-label/. */
+/* Lays out the mount: the disks, their partitions and ova.xml at the
+ * root, the links in by-device/, by-label/ and by-uuid/, and the LVs in
+ * lvm/. The guest view's notes are in fs->guest for the caller to say. */
 int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva);
 /* Adds a generated, read-only file NAME (its contents TEXT, taken over)
  * in the folder FOLDER at the root, made when first needed. */

@@ -26,6 +26,7 @@
 #include "fuse/fs.h"
 #include "front/options.h"
 #include "fuse/serve.h"
+#include "front/warnings.h"
 #include "base/thread.h"
 #include "cli/tools.h"
 
@@ -504,6 +505,11 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 	return ret;
 }
 
+static void say_warning(void *ctx, const char *message)
+{
+	fprintf(stderr, "xvafs: %s: %s\n", (const char *)ctx, message);
+}
+
 /* Mounts XVA at the mount point and serves it until unmounted. */
 int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		    const struct settings *s,
@@ -554,6 +560,8 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		fprintf(stderr, "xvafs: out of memory\n");
 		goto out;
 	}
+	/* What is odd inside the disks, as --list says it. */
+	xvafs_guest_warnings(xva, fs.guest, say_warning, (void *)cli->image);
 	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), &fs);
 	if (!se)
 		goto out; /* libfuse has said why */

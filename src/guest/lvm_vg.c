@@ -443,13 +443,16 @@ static enum xva_status build_lv(struct vgctx *c, const struct lvm_node *lv,
 	free(segs);
 	if (ok && !extent_bytes(extents, c->eb, &out->size))
 		ok = fail(&r, "its size overflows");
-	if (ok && !out->visible)
-		ok = fail(&r, "a hidden sub-LV (a part "
-			      "of another LV)");
+	/* Before the visibility: lvm2 writes a snapshot's COW store without
+	 * VISIBLE (lvs shows it by its snapshot), and the user knows it by
+	 * that name. */
 	if (ok && origin)
 		ok = fail(&r, "the copy-on-write store "
 			      "of a snapshot of %s: not read (the origin is "
 			      "served)", origin);
+	if (ok && !out->visible)
+		ok = fail(&r, "a hidden sub-LV (a part "
+			      "of another LV)");
 	if (ok)
 		ok = resolve(c, &r, lv, 0, extents, 0, 0);
 	if (r.nomem) {

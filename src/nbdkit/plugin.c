@@ -25,6 +25,7 @@
 #include "xvafs/verify.h"
 #include "xvafs/view.h"
 #include "xvafs/xva.h"
+#include "front/guestview.h"
 #include "front/options.h"
 #include "front/warnings.h"
 
@@ -66,7 +67,12 @@ struct xva_plugin {
 	struct xva_overlay *ovl; /* NULL: read-only */
 	struct xva_view **views; /* per disk: what connections read and
 				    write (through the overlay, if any) */
+	/* Partitions and LVs inside the disks, scanned once over VIEWS;
+	 * ITEM_VIEWS[i] serves guest->items[i]. */
+	struct xvafs_guest *guest;
+	struct xva_view **item_views;
 	size_t default_disk;
+	const struct xvafs_guest_item *default_item; /* disk= named one */
 };
 
 static struct xva_plugin px = {
@@ -75,8 +81,9 @@ static struct xva_plugin px = {
 
 /* One connection. */
 struct handle {
-	size_t disk;
-	struct xva_view *view; /* px.views[disk] */
+	size_t disk;           /* a disk's export: its index */
+	const struct xvafs_guest_item *item; /* else a partition's or LV's */
+	struct xva_view *view; /* px.views[disk] or the item's view */
 	struct xva_stream stream;
 };
 
@@ -311,6 +318,36 @@ static int open_views(void)
 	return 0;
 }
 
+/* The partitions and LVs inside the disks, each with its view (writable
+ * through the overlay, as the disks); what is odd said as the mount says
+ * it. Scanned once here: a few KiB a disk, before any connection. */
+static int open_guest(void)
+{
+	struct xva_err err;
+
+	if (xvafs_guest_scan(px.xva, px.views, &px.guest, &err) != XVA_OK) {
+		nbdkit_error("%s: %s", px.file, err.msg);
+		return -1;
+	}
+	xvafs_guest_warnings(px.xva, px.guest, warn_message, NULL);
+	/* Damage the scan met was said at start; serving says it again. */
+	xva_verify_rearm(px.xva);
+	px.item_views = calloc(px.guest->n_items ? px.guest->n_items : 1,
+			       sizeof(*px.item_views));
+	if (!px.item_views) {
+		nbdkit_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < px.guest->n_items; i++)
+		if (xvafs_guest_item_view(px.guest, &px.guest->items[i], NULL,
+					  true, &px.item_views[i], &err) !=
+		    XVA_OK) {
+			nbdkit_error("%s: %s", px.file, err.msg);
+			return -1;
+		}
+	return 0;
+}
+
 static int xva_get_ready(void)
 {
 	struct xva_open_options o = { 0 };
@@ -337,23 +374,26 @@ static int xva_get_ready(void)
 		nbdkit_error("%s: verify=true: %s", px.file, err.msg);
 		goto out;
 	}
-	if (px.disk) {
-		d = xva_find_disk(px.xva, px.disk);
-		if (!d) {
-			nbdkit_error("%s: disk=%s: the export has no disk of that "
-				     "prefix, guest device or label", px.file,
-				     px.disk);
-			goto out;
-		}
-		px.default_disk = xva_disk_index(px.xva, d);
-	} else {
-		px.default_disk = pick_default_disk(px.xva);
-	}
 	warn_about_export(px.xva);
 	if (px.overlay_dir && open_overlay() != 0)
 		goto out;
-	if (open_views() != 0)
+	if (open_views() != 0 || open_guest() != 0)
 		goto out;
+	if (px.disk) {
+		d = xva_find_disk(px.xva, px.disk);
+		px.default_item = d ? NULL : xvafs_guest_find(px.guest, px.disk);
+		if (!d && !px.default_item) {
+			nbdkit_error("%s: disk=%s: the export has no disk of that "
+				     "prefix, guest device or label, and no "
+				     "partition or LV of that name", px.file,
+				     px.disk);
+			goto out;
+		}
+		if (d)
+			px.default_disk = xva_disk_index(px.xva, d);
+	} else {
+		px.default_disk = pick_default_disk(px.xva);
+	}
 	/* nbdkit forks next (into the background, or not): a remote
 	 * source's I/O thread is stopped until .after_fork. */
 	xva_open_before_fork(px.xva);
@@ -381,6 +421,13 @@ static void xva_cleanup(void)
 {
 	struct xva_err err;
 
+	/* Views over the guest's devices, the guest, then the disks. */
+	for (size_t i = 0; px.item_views && i < px.guest->n_items; i++)
+		xva_view_close(px.item_views[i]);
+	free(px.item_views);
+	px.item_views = NULL;
+	xvafs_guest_free(px.guest);
+	px.guest = NULL;
 	for (size_t i = 0; px.views && i < px.xva->map.n_disks; i++)
 		xva_view_close(px.views[i]);
 	free(px.views);
@@ -411,6 +458,27 @@ static void describe(size_t i, char *buf, size_t len)
 		 (unsigned long long)px.xva->map.disks[i].size);
 }
 
+/* "xvda1, partition 1 of Ref:12, ext4 \"rootfs\" UUID, 1048576 bytes",
+ * "LV VolGroup00/LogVol00, ext4 ..., 25165824 bytes" */
+static void describe_item(const struct xvafs_guest_item *it, char *buf,
+			  size_t len)
+{
+	const struct xva_guest *g = px.guest->g;
+	char fs[300];
+	uint64_t size = xva_view_size(px.item_views[it - px.guest->items]);
+
+	xvafs_fs_describe(it->fs, fs, sizeof(fs));
+	if (it->kind == XVAFS_ITEM_PART)
+		snprintf(buf, len, "%s%spartition %u of %s, %s%s%llu bytes",
+			 it->device ? it->device : "", it->device ? ", " : "",
+			 g->devs[it->index].part->number,
+			 px.xva->map.disks[it->disk].prefix, fs,
+			 fs[0] ? ", " : "", (unsigned long long)size);
+	else
+		snprintf(buf, len, "LV %s, %s%s%llu bytes", g->lvs[it->index].path,
+			 fs, fs[0] ? ", " : "", (unsigned long long)size);
+}
+
 static int xva_list_exports(int readonly, int is_tls,
 			    struct nbdkit_exports *exports)
 {
@@ -424,6 +492,11 @@ static int xva_list_exports(int readonly, int is_tls,
 				      desc) < 0)
 			return -1;
 	}
+	for (size_t i = 0; i < px.guest->n_items; i++) {
+		describe_item(&px.guest->items[i], desc, sizeof(desc));
+		if (nbdkit_add_export(exports, px.guest->items[i].file, desc) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -431,23 +504,31 @@ static const char *xva_default_export(int readonly, int is_tls)
 {
 	(void)readonly;
 	(void)is_tls;
+	if (px.default_item)
+		return px.default_item->file;
 	return px.xva->map.disks[px.default_disk].prefix;
 }
 
 static void *xva_open_conn(int readonly)
 {
 	const char *name = nbdkit_export_name();
-	const struct xva_disk *d;
+	const struct xvafs_guest_item *item = NULL;
+	const struct xva_disk *d = NULL;
 	struct handle *h;
 
 	(void)readonly;
 	if (!name)
 		return NULL;
-	d = name[0] ? xva_find_disk(px.xva, name)
-		    : &px.xva->map.disks[px.default_disk];
-	if (!d) {
+	if (!name[0] && px.default_item)
+		item = px.default_item;
+	else if (!name[0])
+		d = &px.xva->map.disks[px.default_disk];
+	else if (!(d = xva_find_disk(px.xva, name)))
+		item = xvafs_guest_find(px.guest, name);
+	if (!d && !item) {
 		nbdkit_error("%s: no disk named '%.*s' (a prefix, guest device "
-			     "or label): nbdinfo --list shows the disks",
+			     "or label), and no partition or LV (Ref:12p1, "
+			     "xvda1, lvm/VG/LV): nbdinfo --list shows them",
 			     px.file, NAME_QUOTE_MAX, name);
 		nbdkit_set_error(ENOENT);
 		return NULL;
@@ -457,8 +538,13 @@ static void *xva_open_conn(int readonly)
 		nbdkit_error("out of memory");
 		return NULL;
 	}
-	h->disk = xva_disk_index(px.xva, d);
-	h->view = px.views[h->disk];
+	h->item = item;
+	if (item) {
+		h->view = px.item_views[item - px.guest->items];
+	} else {
+		h->disk = xva_disk_index(px.xva, d);
+		h->view = px.views[h->disk];
+	}
 	xva_stream_init(&h->stream, px.prefetch);
 	return h;
 }
@@ -483,7 +569,10 @@ static const char *xva_export_description(void *handle)
 	struct handle *h = handle;
 	char desc[400];
 
-	describe(h->disk, desc, sizeof(desc));
+	if (h->item)
+		describe_item(h->item, desc, sizeof(desc));
+	else
+		describe(h->disk, desc, sizeof(desc));
 	return nbdkit_strdup_intern(desc);
 }
 

@@ -30,6 +30,14 @@ mk windows --vm windows --xo --vifs 3
 mk suspend --suspend Ref:3 --with-cd --empty-drive --checksum sha1 --keepalive 1
 mk meta --metadata-only
 "$MKXVA" --chunk 65536 --no-ova "$WORK/single.xva" "$WORK/a.img"
+# Inside the disks: a GPT partition with ext4 labelled as the disk's VDI
+# (by-label/root stays the disk's: a guest note says so), a bare FAT disk.
+truncate -s 8M "$WORK/p.img"
+printf 'label: gpt\nstart=2048, size=12288, type=linux, name="root fs"\n' | sfdisk -q "$WORK/p.img"
+mkfs.ext4 -q -F -L root -E offset=$((2048 * 512)) "$WORK/p.img" 6M
+truncate -s 4M "$WORK/f.img"
+mkfs.vfat -n BARE "$WORK/f.img" >/dev/null
+"$MKXVA" --chunk 65536 "$WORK/parts.xva" "$WORK/p.img=Ref:1=root" "$WORK/f.img=Ref:2=data"
 # Cut inside Ref:2's data.
 size=$(stat -c %s "$WORK/vm.xva")
 head -c $((size * 2 / 3)) "$WORK/vm.xva" >"$WORK/cut.xva"
@@ -37,7 +45,7 @@ gzip -c <"$WORK/plain.xva" >"$WORK/plain.xva.gz"
 zstd -q -c <"$WORK/vm.xva" >"$WORK/vm.xva.zst"
 
 outputs=()
-for x in plain vm pv windows suspend meta single cut; do
+for x in plain vm pv windows suspend meta single cut parts; do
 	"$XVAFS" --list --json "$WORK/$x.xva" >"$WORK/$x.json" 2>"$WORK/$x.err" ||
 		{ cat "$WORK/$x.err"; fail "--list --json $x.xva: exit status $?"; }
 	outputs+=("ok:$WORK/$x.json")
@@ -82,7 +90,8 @@ def objects(node, path="#"):
 list(objects(schema))
 
 seen = {"vm": False, "no vm": False, "truncated": False, "compressed": False,
-        "keepalives": False, "null device": False}
+        "keepalives": False, "null device": False, "partitions": False,
+        "bare filesystem": False, "links": False, "guest note": False}
 docs = []
 for arg in sys.argv[2:]:
     kind, path = arg.split(":", 1)
@@ -109,6 +118,12 @@ for arg in sys.argv[2:]:
         assert d["members"] == d["chunks"] + d["keepalives"], d
         seen["keepalives"] |= d["keepalives"] > 0
         seen["null device"] |= d["device"] is None
+        seen["partitions"] |= bool(d["partitions"]) and d["partition_table"]["kind"] == "gpt"
+        seen["bare filesystem"] |= d["filesystem"] is not None and d["filesystem"]["type"] == "vfat"
+        for p in d["partitions"]:
+            if p["filesystem"]:
+                seen["links"] |= p["filesystem"]["links"] == ["by-uuid/" + p["filesystem"]["uuid"]]
+    seen["guest note"] |= any("by-label/root is disk Ref:1" in n for n in doc["guest_notes"])
 assert all(seen.values()), seen
 
 # The schema refuses a field it does not declare, at every level.
@@ -117,6 +132,12 @@ for where in (lambda d: d, lambda d: d["disks"][0], lambda d: d["vm"],
               lambda d: d["vm"]["disks"][0], lambda d: d["vm"]["vifs"][0],
               lambda d: d["vm"]["cdroms"][0], lambda d: d["version"],
               lambda d: d["vms"][0]):
+    bad = copy.deepcopy(doc)
+    where(bad)["not_in_the_schema"] = 1
+    assert not v.is_valid(bad), "an undeclared field passed"
+doc = next(d for d in docs if d["disks"] and d["disks"][0]["partitions"])
+for where in (lambda d: d["disks"][0]["partition_table"], lambda d: d["disks"][0]["partitions"][0],
+              lambda d: d["disks"][0]["partitions"][0]["filesystem"], lambda d: d["disks"][1]["filesystem"]):
     bad = copy.deepcopy(doc)
     where(bad)["not_in_the_schema"] = 1
     assert not v.is_valid(bad), "an undeclared field passed"

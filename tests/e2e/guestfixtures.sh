@@ -8,13 +8,21 @@
 #   gf_partitions DIR   mbr.img (primaries, extended, logicals; ext4,
 #                       vfat, ntfs, xfs, swap), gpt.img (names; vfat,
 #                       ext4), gpt-bad.img (its primary header broken),
-#                       btrfs.img and luks.img (no partition table)
+#                       btrfs.img and luks.img (no partition table); the
+#                       ext4, ntfs, xfs and btrfs filesystems hold
+#                       DIR/content's files (ntfs: the top-level ones)
 #   gf_lvm DIR          (root, loop devices) lvm.img: a PV in logical
 #                       partition 5 with VolGroup00/LogVol00 (two
 #                       segments, ext4) and LogVol01 (swap); sa.img and
 #                       sb.img: whole-disk PVs of VG vgs with data, striped
 #                       -i2 -I64k (ext4 holding random.bin); d1.img and
 #                       d2.img: two VGs both named VolGroup00
+#   gf_refused DIR      (root, loop devices) refused.img: a whole-disk PV
+#                       of VG vgr with base (linear, random bytes), lv_zero
+#                       (a zero segment), lv_error (an error segment), r5
+#                       (raid5 over hidden sub-LVs) and snap (a snapshot of
+#                       base); r5 and snap written by vgcfgrestore from
+#                       metadata lvm2 itself backed up, with them added
 #
 # For each LV, DIR/lv/VG-LV.img holds the bytes it must read as, and
 # DIR/lv/VG-LV.dev the image(s) it lives on. lvm2 runs with a private
@@ -35,15 +43,38 @@ gf_mkfs_into() { # gf_mkfs_into IMAGE START_SECTOR SECTORS KIND ARGS...: a
 	shift 4
 	part=$(mktemp "$(dirname "$img")/part.XXXXXX")
 	truncate -s $((sectors * 512)) "$part"
+	local content
+	content=$(dirname "$img")/content
 	case $kind in
 	ext4) mkfs.ext4 -q -F "$@" "$part" ;;
 	vfat) mkfs.vfat "$@" "$part" >/dev/null 2>&1 ;;
-	ntfs) mkntfs -q -F -f "$@" "$part" >/dev/null 2>&1 ;;
-	xfs) mkfs.xfs -q -f "$@" "$part" ;;
+	ntfs)
+		mkntfs -q -F -f "$@" "$part" >/dev/null 2>&1
+		# ntfscp writes into the image as a file: no mount, no root.
+		ntfscp -q "$part" "$content/hello.txt" hello.txt
+		ntfscp -q "$part" "$content/random.bin" random.bin
+		;;
+	xfs) mkfs.xfs -q -f -p "$(gf_xfs_proto "$content" "$part.proto")" "$@" "$part" ;;
 	swap) mkswap "$@" "$part" >/dev/null 2>&1 ;;
 	esac
 	dd if="$part" of="$img" bs=512 seek="$start" conv=notrunc,sparse status=none
 	rm -f "$part"
+}
+
+gf_xfs_proto() { # gf_xfs_proto CONTENT FILE: mkfs.xfs's prototype of
+	# CONTENT's files (no mount needed); prints FILE
+	cat >"$2" <<-EOF
+		/dev/null
+		0 0
+		d--755 0 0
+		hello.txt ---644 0 0 $1/hello.txt
+		random.bin ---644 0 0 $1/random.bin
+		sub d--755 0 0
+		numbers.txt ---644 0 0 $1/sub/numbers.txt
+		\$
+		\$
+	EOF
+	echo "$2"
 }
 
 gf_content() { # gf_content DIR: files for the filesystems to hold
@@ -95,7 +126,7 @@ gf_partitions() {
 	# The primary header's CRC, broken: the backup must be read.
 	printf '\xde\xad' | dd of="$d/gpt-bad.img" bs=1 seek=528 conv=notrunc status=none
 	truncate -s 160M "$d/btrfs.img"
-	mkfs.btrfs -q -f -L btrlabel "$d/btrfs.img" >/dev/null
+	mkfs.btrfs -q -f -L btrlabel --rootdir "$d/content" "$d/btrfs.img" >/dev/null
 	truncate -s 20M "$d/luks.img"
 	echo -n secret | cryptsetup luksFormat -q --type luks2 --label cryptlabel \
 		--pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$d/luks.img" - >/dev/null
@@ -230,4 +261,59 @@ $sb $d/sb.img 0"
 		head -c "$size" /dev/urandom >"$d/lv/dup$x.img"
 		gf_scatter VolGroup00 LogVol00 "$d/lv/dup$x.img" "$dev" "$dev $d/d$x.img 0"
 	done
+}
+
+# gf_refused DIR: LVs lvm2 describes but xvafs does not serve. lvm2 makes
+# error and zero segments without device-mapper; raid5 and snapshots it
+# refuses to create without it, so they are added to the metadata lvm2
+# backed up and restored with vgcfgrestore, which checks them.
+gf_refused() {
+	local d=$1 r size
+	gf_lvm_env "$d"
+	mkdir -p "$d/lv"
+	truncate -s 64M "$d/refused.img"
+	gf_loop r "$d/refused.img"
+	pvcreate -q --devices "$r" "$r" >/dev/null
+	vgcreate -q --devices "$r" -s 4M vgr "$r" >/dev/null
+	lvcreate -q --devices "$r" --driverloaded n -an -Zn -l 2 -n base vgr >/dev/null
+	lvcreate -q --devices "$r" --driverloaded n -an -Zn --type error -l 2 -n lv_error vgr >/dev/null
+	lvcreate -q --devices "$r" --driverloaded n -an -Zn --type zero -l 2 -n lv_zero vgr >/dev/null
+	size=$(gf_lv_size vgr base "$r")
+	head -c "$size" /dev/urandom >"$d/lv/vgr-base.img"
+	gf_scatter vgr base "$d/lv/vgr-base.img" "$r" "$r $d/refused.img 0"
+	head -c "$(gf_lv_size vgr lv_zero "$r")" /dev/zero >"$d/lv/vgr-lv_zero.img"
+	vgcfgbackup -q --devices "$r" -f "$d/vgr.backup" vgr >/dev/null
+	python3 - "$d/vgr.backup" "$d/vgr.restore" <<-'EOF'
+		import hashlib, string, sys
+		text = open(sys.argv[1]).read()
+		def uuid(name):
+		    a = string.ascii_letters + string.digits
+		    c = "".join(a[b % 62] for b in hashlib.sha256(name.encode()).digest())[:32]
+		    return "-".join(c[i:j] for i, j in ((0, 6), (6, 10), (10, 14), (14, 18), (18, 22), (22, 26), (26, 32)))
+		def lv(name, status, seg):
+		    body = "".join("%s = %s\n" % kv for kv in seg)
+		    return ('%s {\nid = "%s"\nstatus = [%s]\nflags = []\nsegment_count = 1\n'
+		            'segment1 {\nstart_extent = 0\n%s}\n}\n') % (
+		        name, uuid(name), ", ".join('"%s"' % s for s in status), body)
+		def linear(pe):
+		    return [("extent_count", 1), ("type", '"striped"'), ("stripe_count", 1),
+		            ("stripes", '["pv0", %d]' % pe)]
+		# PEs 0-1 are base's; error and zero segments take none.
+		add = lv("r5", ["READ", "WRITE", "VISIBLE"], [
+		    ("extent_count", 2), ("type", '"raid5"'), ("device_count", 3),
+		    ("stripe_size", 128), ("region_size", 1024),
+		    ("raids", "[%s]" % ", ".join('"r5_rmeta_%d", "r5_rimage_%d"' % (i, i) for i in range(3)))])
+		for i in range(3):
+		    add += lv("r5_rmeta_%d" % i, ["READ", "WRITE"], linear(2 + 2 * i))
+		    add += lv("r5_rimage_%d" % i, ["READ", "WRITE"], linear(3 + 2 * i))
+		add += lv("snap", ["READ", "VISIBLE"], linear(8))
+		add += lv("snapshot0", ["READ", "WRITE"], [
+		    ("extent_count", 1), ("type", '"snapshot"'), ("chunk_size", 8),
+		    ("origin", '"base"'), ("cow_store", '"snap"')])
+		end = text.rindex("\t}\n\n}")
+		open(sys.argv[2], "w").write(text[:end] + add + text[end:])
+	EOF
+	vgcfgrestore -q --devices "$r" -f "$d/vgr.restore" vgr >/dev/null
+	[ "$(lvs --devices "$r" --noheadings -o segtype vgr/r5 | tr -d ' ')" = raid5 ] ||
+		{ echo "gf_refused: lvm2 did not take the raid5 LV" >&2; return 1; }
 }

@@ -212,12 +212,16 @@ uri_t() { echo "$T_BASE/$1$T_QUERY"; }
 for side in u t; do
 	note "nbdinfo --list ($side)"
 	nbdinfo --list --json "$(uri_$side "")" >"$WORK/list.json"
-	python3 - "$WORK/list.json" <<-'EOF' || fail "nbdinfo --list ($side)"
+	python3 - "$WORK/list.json" "$have_ext4" <<-'EOF' || fail "nbdinfo --list ($side)"
 	import json, sys
 	ex = {e["export-name"]: e for e in json.load(open(sys.argv[1]))["exports"]}
-	assert sorted(ex) == ["Ref:10", "Ref:2", "Ref:3"], sorted(ex)
+	# The GPT disk's partition is an export too (when it was made).
+	parts = ["Ref:10p1"] if sys.argv[2] == "yes" else []
+	assert sorted(ex) == sorted(["Ref:10", "Ref:2", "Ref:3"] + parts), sorted(ex)
 	want = {"Ref:10": ("xvda, root", 64 << 20), "Ref:2": ("xvdb, data", 40 << 20),
 	        "Ref:3": ("xvdc, swap space", (5 << 20) + 100)}
+	if parts:
+	    want["Ref:10p1"] = ("xvda1, partition 1 of Ref:10, ext4", 120000 * 512)
 	for name, (desc, size) in want.items():
 	    e = ex[name]
 	    assert e["description"].startswith(desc), e["description"]
@@ -254,6 +258,14 @@ for p in Ref:10 Ref:2 Ref:3; do
 done
 
 note "the default export is the bootable disk"
+if [ "$have_ext4" = yes ]; then
+	note "the GPT disk's partition by its file and device names"
+	dd if="$WORK/gpt.img" bs=512 skip=2048 count=120000 status=none >"$WORK/p1.want"
+	for name in Ref:10p1 xvda1; do
+		nbdcopy "$(uri_u "$name")" - | cmp - "$WORK/p1.want" || fail "partition $name differs"
+	done
+	nbdcopy "$(uri_t xvda1)" - | cmp - "$WORK/p1.want" || fail "partition xvda1 (TCP) differs"
+fi
 nbdcopy "$(uri_u "")" - | cmp - "$WORK/gpt.img" || fail "default export"
 [ "$(nbdinfo --json "$(uri_t "")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["exports"][0]["export-name"])')" = Ref:10 ] ||
 	fail "the default export's canonical name is not Ref:10"
