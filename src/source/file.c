@@ -14,6 +14,7 @@
  * again. The policy's probe is a one-byte read with RWF_NOWAIT: a read
  * misses when its bytes are not ready in the page cache. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -130,11 +131,20 @@ static enum xva_status file_read(struct xva_source *src, void *buf,
  * the kernel cannot tell (before 6.5). Pages still being read count. */
 static int64_t pages_cached(int fd, uint64_t off, uint64_t len)
 {
+	/* A kernel (or valgrind) without the call says so once; asking
+	 * again on every piece would only repeat the refusal. */
+	static atomic_bool unsupported;
 	struct cachestat_range r = { off, len };
 	struct cachestat_counts c;
 
-	if (syscall(__NR_cachestat, fd, &r, &c, 0) != 0)
+	if (atomic_load_explicit(&unsupported, memory_order_relaxed))
 		return -1;
+	if (syscall(__NR_cachestat, fd, &r, &c, 0) != 0) {
+		if (errno == ENOSYS)
+			atomic_store_explicit(&unsupported, true,
+					      memory_order_relaxed);
+		return -1;
+	}
 	return (int64_t)c.nr_cache;
 }
 

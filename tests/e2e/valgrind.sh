@@ -35,5 +35,13 @@ ls -lR "$MNT" >/dev/null
 "$SEEKMAP" "$MNT/Ref:2" >/dev/null
 fusermount3 -u "$MNT"
 rc=0; wait "$vg" || rc=$?
-[ "$rc" = 0 ] && [ ! -s "$WORK/vg.err" ] || { cat "$WORK/vg.err"; fail "the mount session under valgrind: status $rc"; }
+# Valgrind does not know cachestat(2) (syscall 451, which the prefetcher
+# asks once, then stops asking): its own warning about that is not ours.
+grep -v -e '^--[0-9]*-- WARNING: unhandled amd64-linux syscall: 451$' \
+	-e '^--[0-9]*-- You may be able to write your own handler\.$' \
+	-e '^--[0-9]*-- Read the file README_MISSING_SYSCALL_OR_IOCTL\.$' \
+	-e '^--[0-9]*-- Nevertheless we consider this a bug\.  Please report$' \
+	-e '^--[0-9]*-- it at http://valgrind.org/support/bug_reports.html\.$' \
+	"$WORK/vg.err" >"$WORK/vg.ours" || true
+[ "$rc" = 0 ] && [ ! -s "$WORK/vg.ours" ] || { cat "$WORK/vg.err"; fail "the mount session under valgrind: status $rc"; }
 echo "PASS: valgrind memcheck clean"
