@@ -94,22 +94,40 @@ static int before_opening(struct fuse_args *args, const struct cli *cli,
 	return XVAFS_EXIT_OK;
 }
 
-/* Opens and indexes the export into *XVA; *CACHE_DIR (malloc'ed) and
- * PROGRESS must outlive it. */
-static int open_export(const struct cli *cli, const struct settings *s,
-		       struct xvafs_progress *progress, char **cache_dir,
-		       struct xva **xva)
+/* The repository key, from -o key_file= or the environment: *GIVEN false
+ * when neither has one. */
+static int load_key(const struct cli *cli, struct xva_crypt_key *key,
+		    bool *given, bool *from_env)
 {
-	struct xva_open_options open_options = { 0 };
+	const char *file = cli->value[XVAFS_OPT_KEY_FILE];
+	const char *env = getenv(XVAFS_KEY_ENV);
 	struct xva_err err;
-	int status;
+	enum xva_status st;
 
-	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
-		open_options.cache_dir = *cache_dir =
-			cli->value[XVAFS_OPT_CACHE_DIR]
-				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
-				      : xva_cache_default_dir();
-	open_options.source = (struct xva_source_options){
+	*given = *from_env = false;
+	if (file)
+		st = xva_crypt_key_from_file(file, key, &err);
+	else if (env && *env)
+		st = xva_crypt_key_from_text(env, strlen(env), key, &err);
+	else
+		return XVAFS_EXIT_OK;
+	if (st != XVA_OK) {
+		fprintf(stderr, "xvafs: %s%s\n", file ? "" : "$" XVAFS_KEY_ENV
+			": ", err.msg);
+		return XVAFS_EXIT_USAGE;
+	}
+	*given = true;
+	*from_env = !file;
+	return XVAFS_EXIT_OK;
+}
+
+/* The source options every export (or every backup of a repository) is
+ * opened with. */
+void xvafs_source_options(const struct cli *cli, const struct settings *s,
+			  struct xvafs_progress *progress,
+			  struct xva_source_options *so)
+{
+	*so = (struct xva_source_options){
 		/* --verify checks a compressed stream's own checksum now. */
 		.fresh_pass = cli->verify != 0,
 		.cache_max = s->cache_max,
@@ -124,13 +142,42 @@ static int open_export(const struct cli *cli, const struct settings *s,
 		.s3_path_style = cli->flag[XVAFS_OPT_S3_PATH_STYLE] ? 1 : -1,
 		.timeout_s = s->timeout_s,
 		.retries = s->retries,
+		.crypt_unauthenticated = cli->flag[XVAFS_OPT_UNAUTHENTICATED],
 	};
+}
+
+/* Opens and indexes the export into *XVA; *CACHE_DIR (malloc'ed) and
+ * PROGRESS must outlive it. */
+static int open_export(const struct cli *cli, const struct settings *s,
+		       struct xvafs_progress *progress, char **cache_dir,
+		       struct xva **xva)
+{
+	struct xva_open_options open_options = { 0 };
+	struct xva_crypt_key key;
+	bool key_given, key_from_env;
+	struct xva_err err;
+	int status;
+
+	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
+		open_options.cache_dir = *cache_dir =
+			cli->value[XVAFS_OPT_CACHE_DIR]
+				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
+				      : xva_cache_default_dir();
+	xvafs_source_options(cli, s, progress, &open_options.source);
+	status = load_key(cli, &key, &key_given, &key_from_env);
+	if (status != XVAFS_EXIT_OK)
+		return status;
+	open_options.key = key_given ? &key : NULL;
+	open_options.key_if_needed = key_from_env;
+	open_options.key_how = XVAFS_KEY_HOW;
 	/* Ctrl-C stops a long index pass cleanly. */
 	xvafs_catch_interrupts();
 	xvafs_progress_start(progress, "indexing", 0);
 	status = xva_open(cli->image, &open_options, xva, &err) == XVA_OK
 		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
 	xvafs_progress_end(progress);
+	if (key_given)
+		xva_crypt_key_wipe(&key);
 	if (status != XVAFS_EXIT_OK) {
 		if (cli->list && cli->json)
 			xvafs_list_json_error(stdout, cli->image, &err);

@@ -80,7 +80,7 @@ void xvafs_list_json_error(FILE *out, const char *path,
 
 /* --verify: every chunk against its checksum, reading the export once in
  * order; progress on stderr when it is a terminal. */
-int xvafs_verify(FILE *out, const char *path, const struct xva *xva);
+int xvafs_verify(FILE *out, const char *path, struct xva *xva);
 
 struct xvafs_export_options {
 	const char *disk;        /* prefix, guest device or label */

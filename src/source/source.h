@@ -56,11 +56,17 @@ struct xva_source {
 	 * (stream_damaged). Empty when none. */
 	char warning[XVA_ERR_MAX];
 	bool stream_damaged;
+	/* The source a decoder reads, when that one has a pass of its own
+	 * to end (the crypt source's tag): set by the factory, ended after
+	 * this one's by xva_source_finish_pass. It is the decoder's raw
+	 * source, closed by the decoder. */
+	struct xva_source *below;
 };
 
 /* Opens LOCATION: a path, an http:// or https:// URL, or s3://BUCKET/KEY;
- * a gzip or zstd stream is recognised by its magic and decoded; xz and
- * bzip2 are XVA_EUNSUPPORTED. O may be NULL. */
+ * decrypted when O names a key (o->crypt_key); a gzip or zstd stream is
+ * recognised by its magic and decoded; xz and bzip2 are
+ * XVA_EUNSUPPORTED. O may be NULL. */
 enum xva_status xva_source_open(const char *location,
 				const struct xva_source_options *o,
 				struct xva_source **out, struct xva_err *err);
@@ -77,8 +83,13 @@ enum xva_status xva_source_read_full(struct xva_source *src, void *buf,
 				     size_t len, uint64_t off, const char *what,
 				     struct xva_err *err);
 void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len);
+/* Ends SRC's pass, then that of the source below it (a decoder's pass
+ * over an encrypted file checks its tag too). */
 enum xva_status xva_source_finish_pass(struct xva_source *src,
 				       struct xva_err *err);
+/* The crypt source in SRC's stack (SRC itself, or the one below its
+ * decoder), or NULL when the export is not encrypted. */
+struct xva_source *xva_source_crypt_of(struct xva_source *src);
 void xva_source_info(const struct xva_source *src,
 		     struct xva_source_info *info);
 /* Around a fork() of a process holding SRC (see before_fork above): no
@@ -125,14 +136,6 @@ enum xva_status xva_source_crypt_open(struct xva_source *raw,
 				      const struct xva_source_options *o,
 				      struct xva_source **out,
 				      struct xva_err *err);
-enum xva_crypt_auth {
-	XVA_CRYPT_AUTH_NOT_ENCRYPTED = 0, /* not a crypt source */
-	XVA_CRYPT_AUTH_PENDING,  /* in its pass: the tag is checked at its end */
-	XVA_CRYPT_AUTH_SKIPPED,  /* not checked: crypt_unauthenticated */
-	XVA_CRYPT_AUTH_CACHED,   /* checked before, with this key */
-	XVA_CRYPT_AUTH_CHECKED,  /* checked by this process */
-	XVA_CRYPT_AUTH_FAILED,   /* the tag does not match: no reads */
-};
 /* SRC's state; NOTE (may be NULL) gets why it FAILED, or why its
  * authentication could not be recorded, or "". */
 enum xva_crypt_auth xva_crypt_auth_state(const struct xva_source *src,
@@ -155,15 +158,5 @@ void xva_source_warn(struct xva_source *src, const char *fmt, ...)
 /* Frees the common fields (not SRC itself). */
 void xva_source_fini(struct xva_source *src);
 
-/* For the kinds: fills the common fields (fd and direct_fd -1). */
-enum xva_status xva_source_init(struct xva_source *src,
-				const struct xva_source_ops *ops,
-				const char *location, const char *identity,
-				struct xva_err *err);
-/* Adds a line to SRC's warning ("; " between lines). */
-void xva_source_warn(struct xva_source *src, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Frees the common fields (not SRC itself). */
-void xva_source_fini(struct xva_source *src);
 
 #endif
