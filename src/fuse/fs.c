@@ -13,6 +13,8 @@
 
 #include "fuse/fs.h"
 #include "xvafs/read.h"
+#include "xvafs/repository.h"
+#include "xvafs/verify.h"
 
 #define CACHE_SECONDS 86400.0
 #define BLOCK 4096
@@ -64,151 +66,385 @@ static void handle_free(struct xvafs_fs *fs, struct xvafs_handle *h)
 
 /* --- the inode table --- */
 
-static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
-		    enum xvafs_node_kind kind, const char *name,
-		    struct xva_view *view, const char *link_to, fuse_ino_t *ino)
+static size_t node_count(const struct xvafs_fs *fs)
 {
-	struct xvafs_node *nodes, *n;
+	return atomic_load_explicit(&fs->n_nodes, memory_order_acquire);
+}
 
-	nodes = realloc(fs->nodes, (fs->n_nodes + 1) * sizeof(*nodes));
-	if (!nodes)
+static struct xvafs_node *node_at(const struct xvafs_fs *fs, size_t i)
+{
+	return &fs->chunks[i / XVAFS_NODE_CHUNK][i % XVAFS_NODE_CHUNK];
+}
+
+/* Publishes a copy of NODE; *INO (may be NULL) its inode number. On
+ * failure nothing NODE owns is taken. */
+static int add_node(struct xvafs_fs *fs, const struct xvafs_node *node,
+		    fuse_ino_t *ino)
+{
+	size_t n;
+	int ret = -1;
+
+	pthread_mutex_lock(&fs->grow_lock);
+	n = atomic_load_explicit(&fs->n_nodes, memory_order_relaxed);
+	if (n / XVAFS_NODE_CHUNK < XVAFS_NODE_CHUNKS &&
+	    (fs->chunks[n / XVAFS_NODE_CHUNK] ||
+	     (fs->chunks[n / XVAFS_NODE_CHUNK] =
+		      calloc(XVAFS_NODE_CHUNK, sizeof(struct xvafs_node))))) {
+		*node_at(fs, n) = *node;
+		atomic_store_explicit(&fs->n_nodes, n + 1, memory_order_release);
+		if (ino)
+			*ino = n + 1;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fs->grow_lock);
+	return ret;
+}
+
+static int add_simple(struct xvafs_fs *fs, fuse_ino_t parent,
+		      enum xvafs_node_kind kind, const char *name,
+		      struct xva *xva, fuse_ino_t *ino)
+{
+	struct xvafs_node n = { .parent = parent, .kind = kind, .name = name,
+				.xva = xva };
+
+	return add_node(fs, &n, ino);
+}
+
+/* A link NAME in PARENT to TARGET (taken over). */
+static int add_link(struct xvafs_fs *fs, fuse_ino_t parent, const char *name,
+		    struct xva *xva, char *target)
+{
+	struct xvafs_node n = { .parent = parent, .kind = NODE_LINK,
+				.name = name, .xva = xva, .target = target };
+
+	if (!target || add_node(fs, &n, NULL) != 0) {
+		free(target);
 		return -1;
-	fs->nodes = nodes;
-	n = &nodes[fs->n_nodes];
-	memset(n, 0, sizeof(*n));
-	n->parent = parent;
-	n->kind = kind;
-	n->name = name;
-	n->view = view;
-	if (link_to && asprintf(&n->target, "../%s", link_to) < 0)
-		return -1;
-	fs->n_nodes++;
-	if (ino)
-		*ino = fs->n_nodes;
+	}
 	return 0;
 }
 
 static fuse_ino_t find_child(const struct xvafs_fs *fs, fuse_ino_t parent,
 			     const char *name)
 {
-	for (size_t i = 0; i < fs->n_nodes; i++)
-		if (fs->nodes[i].parent == parent &&
-		    strcmp(fs->nodes[i].name, name) == 0)
+	size_t n = node_count(fs);
+
+	for (size_t i = 0; i < n; i++)
+		if (node_at(fs, i)->parent == parent &&
+		    strcmp(node_at(fs, i)->name, name) == 0)
 			return i + 1;
 	return 0;
 }
 
-/* A folder of links, one per disk that has a name at OFFSET in its
- * struct xva_disk_names; none when no disk has one. */
-static int add_view(struct xvafs_fs *fs, const char *folder, size_t offset)
+/* A folder of links in PARENT, one per disk of XVA that has a name at
+ * OFFSET in its struct xva_disk_names; none when no disk has one. */
+static int add_view(struct xvafs_fs *fs, fuse_ino_t parent, struct xva *xva,
+		    const char *folder, size_t offset)
 {
-	const struct xva *xva = fs->xva;
 	fuse_ino_t dir = 0;
 
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		const char *name = *(char *const *)((const char *)&xva->names[i] +
 						    offset);
+		char *target;
 
 		if (!name)
 			continue;
-		if (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder, NULL,
-				     NULL, &dir) != 0)
+		if (!dir && add_simple(fs, parent, NODE_DIR, folder, xva,
+				       &dir) != 0)
 			return -1;
-		if (add_node(fs, dir, NODE_LINK, name, NULL,
-			     xva->map.disks[i].prefix, NULL) != 0)
+		if (asprintf(&target, "../%s", xva->map.disks[i].prefix) < 0)
+			target = NULL;
+		if (add_link(fs, dir, name, xva, target) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
+/* What a mount of XVA shows, in the folder PARENT: its disks, ova.xml,
+ * by-device/ and by-label/. */
+static int add_export(struct xvafs_fs *fs, fuse_ino_t parent, struct xva *xva)
 {
-	fs->xva = xva;
-	fs->nodes = NULL;
-	fs->n_nodes = 0;
-	fs->handles = NULL;
-	pthread_mutex_init(&fs->handles_lock, NULL);
-	fs->inited = true;
-	/* Never written, so its pages stay the kernel's shared zero page. */
-	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
-	if (!fs->zeros)
-		goto fail;
-	if (add_node(fs, 0, NODE_DIR, "", NULL, NULL, NULL) != 0)
-		goto fail;
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		struct xva_view *view;
 		struct xva_err err;
 
 		/* Writable through the overlay when there is one. */
 		if (xva_view_open(xva, fs->overlay, i, true, &view, &err) != XVA_OK ||
-		    xvafs_fs_add_disk(fs, FUSE_ROOT_ID, view) != 0)
-			goto fail;
+		    xvafs_fs_add_disk(fs, parent, xva, view) != 0)
+			return -1;
 	}
-	if (xva->ova && add_node(fs, FUSE_ROOT_ID, NODE_OVA_XML,
-				 XVA_NAME_OVA_XML, NULL, NULL, NULL) != 0)
-		goto fail;
-	if (add_view(fs, XVA_NAME_BY_DEVICE,
+	if (xva->ova && add_simple(fs, parent, NODE_OVA_XML, XVA_NAME_OVA_XML,
+				   xva, NULL) != 0)
+		return -1;
+	if (add_view(fs, parent, xva, XVA_NAME_BY_DEVICE,
 		     offsetof(struct xva_disk_names, device)) != 0 ||
-	    add_view(fs, XVA_NAME_BY_LABEL,
+	    add_view(fs, parent, xva, XVA_NAME_BY_LABEL,
 		     offsetof(struct xva_disk_names, label)) != 0)
-		goto fail;
+		return -1;
 	return 0;
-fail:
-	xvafs_fs_destroy(fs);
-	return -1;
+}
+
+/* The state every mount starts from: the table with its root. */
+static int fs_start(struct xvafs_fs *fs)
+{
+	memset(fs->chunks, 0, sizeof(fs->chunks));
+	atomic_init(&fs->n_nodes, 0);
+	fs->handles = NULL;
+	fs->lazies = NULL;
+	pthread_mutex_init(&fs->handles_lock, NULL);
+	pthread_mutex_init(&fs->grow_lock, NULL);
+	fs->inited = true;
+	/* Never written, so its pages stay the kernel's shared zero page. */
+	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
+	if (!fs->zeros)
+		return -1;
+	return add_simple(fs, 0, NODE_DIR, "", fs->xva, NULL);
+}
+
+int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
+{
+	fs->xva = xva;
+	if (fs_start(fs) != 0 || add_export(fs, FUSE_ROOT_ID, xva) != 0) {
+		xvafs_fs_destroy(fs);
+		return -1;
+	}
+	return 0;
 }
 
 int xvafs_fs_add_disk(struct xvafs_fs *fs, fuse_ino_t parent,
-		      struct xva_view *view)
+		      struct xva *xva, struct xva_view *view)
 {
-	if (add_node(fs, parent, NODE_DISK, view->name, view, NULL, NULL) != 0) {
+	struct xvafs_node n = { .parent = parent, .kind = NODE_DISK,
+				.name = view->name, .xva = xva, .view = view };
+
+	if (add_node(fs, &n, NULL) != 0) {
 		xva_view_close(view);
 		return -1;
 	}
 	return 0;
 }
 
-int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
-		      const char *name, char *text, size_t len,
-		      bool executable)
+int xvafs_fs_add_text(struct xvafs_fs *fs, fuse_ino_t parent,
+		      const char *folder, const char *name, char *text,
+		      size_t len, bool executable)
 {
-	fuse_ino_t dir = find_child(fs, FUSE_ROOT_ID, folder), ino;
-	struct xvafs_node *n;
-	char *own_name = strdup(name);
+	fuse_ino_t dir = folder ? find_child(fs, parent, folder) : parent;
+	struct xva *xva = node_at(fs, parent - 1)->xva;
+	struct xvafs_node n = { .kind = NODE_TEXT, .xva = xva, .text = text,
+				.text_len = len, .executable = executable };
 
-	if (!own_name || (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder,
-					   NULL, NULL, &dir) != 0) ||
-	    add_node(fs, dir, NODE_TEXT, own_name, NULL, NULL, &ino) != 0) {
-		free(own_name);
+	n.own_name = strdup(name);
+	n.name = n.own_name;
+	if (!n.own_name || (!dir && add_simple(fs, parent, NODE_DIR, folder,
+					       xva, &dir) != 0)) {
+		free(n.own_name);
 		free(text);
 		return -1;
 	}
-	n = &fs->nodes[ino - 1];
-	n->target = own_name; /* owned here, freed with the node */
-	n->text = text;
-	n->text_len = len;
-	n->executable = executable;
+	n.parent = dir;
+	if (add_node(fs, &n, NULL) != 0) {
+		free(n.own_name);
+		free(text);
+		return -1;
+	}
 	return 0;
+}
+
+/* --- a repository's folders --- */
+
+/* A backup's folder, filled when first looked into. */
+struct xvafs_lazy {
+	/* Held while the backup is opened (which may take a whole pass over
+	 * an encrypted or compressed one) and its nodes are added, so that
+	 * concurrent lookups of the folder wait for it and it is filled
+	 * once. Lock order: this, then fs->grow_lock. */
+	pthread_mutex_t lock;
+	atomic_bool ready;        /* filled (or its error.txt is there) */
+	const struct xva_repo_backup *backup;
+	char *path;               /* VMFOLDER/TIMESTAMP in the mount */
+	struct xva *xva;          /* once opened */
+	struct xvafs_lazy *next;  /* in fs->lazies */
+};
+
+static struct timespec at(time_t t)
+{
+	return (struct timespec){ .tv_sec = t };
+}
+
+/* Backup B's folder in the VM folder PARENT. */
+static int add_backup_dir(struct xvafs_fs *fs, fuse_ino_t parent,
+			  const char *vm_folder, const struct xva_repo_backup *b)
+{
+	struct xvafs_lazy *lazy = calloc(1, sizeof(*lazy));
+	struct xvafs_node n = { .parent = parent, .kind = NODE_DIR,
+				.name = b->iso, .mtime = at(b->time) };
+
+	if (!lazy)
+		return -1;
+	pthread_mutex_init(&lazy->lock, NULL);
+	atomic_init(&lazy->ready, false);
+	lazy->backup = b;
+	if (asprintf(&lazy->path, "%s/%s", vm_folder, b->iso) < 0) {
+		pthread_mutex_destroy(&lazy->lock);
+		free(lazy);
+		return -1;
+	}
+	lazy->next = fs->lazies;
+	fs->lazies = lazy;
+	n.lazy = lazy;
+	fs->repo_bytes += b->stored_size;
+	return add_node(fs, &n, NULL);
+}
+
+/* VM's folder, its selected backups' and "latest"; none when SELECT
+ * takes none of them. */
+static int add_vm_dir(struct xvafs_fs *fs, const struct xva_repo_vm *vm,
+		      const char *select)
+{
+	const struct xva_repo_backup *newest = NULL;
+	struct xvafs_node n = { .parent = FUSE_ROOT_ID, .kind = NODE_DIR,
+				.name = vm->folder };
+	fuse_ino_t dir;
+
+	for (size_t k = vm->n_backups; k-- > 0 && !newest; )
+		if (xva_repo_selected(vm, &vm->backups[k], select))
+			newest = &vm->backups[k];
+	if (!newest)
+		return 0;
+	n.mtime = at(newest->time);
+	if (add_node(fs, &n, &dir) != 0)
+		return -1;
+	for (size_t k = 0; k < vm->n_backups; k++)
+		if (xva_repo_selected(vm, &vm->backups[k], select) &&
+		    add_backup_dir(fs, dir, vm->folder, &vm->backups[k]) != 0)
+			return -1;
+	n = (struct xvafs_node){ .parent = dir, .kind = NODE_LINK,
+				 .name = XVAFS_NAME_LATEST,
+				 .mtime = at(newest->time),
+				 .target = strdup(newest->iso) };
+	if (!n.target || add_node(fs, &n, NULL) != 0) {
+		free(n.target);
+		return -1;
+	}
+	return 0;
+}
+
+int xvafs_fs_init_repo(struct xvafs_fs *fs, struct xva_repo *repo,
+		       const char *select)
+{
+	fs->xva = NULL;
+	fs->repo = repo;
+	fs->repo_bytes = 0;
+	if (fs_start(fs) != 0)
+		goto fail;
+	/* Before serving: the root's time is the mount's. */
+	node_at(fs, 0)->mtime = at(time(NULL));
+	for (size_t i = 0; i < repo->n_vms; i++)
+		if (add_vm_dir(fs, &repo->vms[i], select) != 0)
+			goto fail;
+	return 0;
+fail:
+	xvafs_fs_destroy(fs);
+	return -1;
+}
+
+/* Opens LAZY's backup and adds what its folder DIR holds; a backup that
+ * cannot be opened gets error.txt instead, and the rest of the mount
+ * goes on. Under lazy->lock. */
+static void fill_lazy(struct xvafs_fs *fs, fuse_ino_t dir,
+		      struct xvafs_lazy *lazy)
+{
+	const struct xva_repo_backup *b = lazy->backup;
+	struct xva_err err;
+	bool nomem = false;
+	char *text;
+
+	if (b->note) {
+		if (asprintf(&text, "%s\n", b->note) < 0)
+			nomem = true;
+		else
+			nomem = xvafs_fs_add_text(fs, dir, NULL, XVAFS_NAME_NOTE,
+						  text, strlen(text), false) != 0;
+	}
+	if (xva_repo_open_backup(fs->repo, b, fs->open_options, &lazy->xva,
+				 &err) == XVA_OK &&
+	    (!fs->verify_backups || xva_verify_enabled(lazy->xva) ||
+	     xva_enable_verify(lazy->xva, &err) == XVA_OK)) {
+		nomem = nomem || add_export(fs, dir, lazy->xva) != 0 ||
+			(fs->fill_backup &&
+			 fs->fill_backup(fs, lazy->xva, dir, lazy->path) != 0);
+	} else {
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s: %s\n", lazy->path, err.msg);
+		if (asprintf(&text, "%s: %s\n", b->xva, err.msg) < 0)
+			nomem = true;
+		else
+			nomem = xvafs_fs_add_text(fs, dir, NULL,
+						  XVAFS_NAME_ERROR, text,
+						  strlen(text), false) != 0 ||
+				nomem;
+	}
+	if (nomem)
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s: out of memory: the folder "
+			 "is not all there\n", lazy->path);
+}
+
+/* A backup's folder is filled before anything in it is looked up or
+ * listed. */
+static void ensure_filled(struct xvafs_fs *fs, fuse_ino_t ino)
+{
+	struct xvafs_lazy *lazy;
+
+	if (ino < 1 || ino > node_count(fs))
+		return;
+	lazy = node_at(fs, ino - 1)->lazy;
+	if (!lazy || atomic_load_explicit(&lazy->ready, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&lazy->lock);
+	if (!atomic_load_explicit(&lazy->ready, memory_order_relaxed)) {
+		fill_lazy(fs, ino, lazy);
+		atomic_store_explicit(&lazy->ready, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&lazy->lock);
 }
 
 void xvafs_fs_destroy(struct xvafs_fs *fs)
 {
+	size_t n;
+
 	if (!fs->inited)
 		return;
 	fs->inited = false;
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
-	for (size_t i = fs->n_nodes; i-- > 0; ) {
-		xva_view_close(fs->nodes[i].view);
-		free(fs->nodes[i].target);
-		free(fs->nodes[i].text);
+	n = node_count(fs);
+	/* Views go before the exports they read (a lazy folder's). */
+	for (size_t i = n; i-- > 0; ) {
+		struct xvafs_node *node = node_at(fs, i);
+
+		xva_view_close(node->view);
+		free(node->target);
+		free(node->text);
+		free(node->own_name);
 	}
-	free(fs->nodes);
+	while (fs->lazies) {
+		struct xvafs_lazy *lazy = fs->lazies;
+
+		fs->lazies = lazy->next;
+		xva_close(lazy->xva);
+		pthread_mutex_destroy(&lazy->lock);
+		free(lazy->path);
+		free(lazy);
+	}
+	for (size_t c = 0; c < XVAFS_NODE_CHUNKS && fs->chunks[c]; c++) {
+		free(fs->chunks[c]);
+		fs->chunks[c] = NULL;
+	}
+	pthread_mutex_destroy(&fs->grow_lock);
 	free((void *)fs->zeros);
-	fs->nodes = NULL;
 	fs->zeros = NULL;
-	fs->n_nodes = 0;
+	atomic_store(&fs->n_nodes, 0);
 }
 
 static struct xvafs_fs *fs_of(fuse_req_t req)
@@ -219,7 +455,7 @@ static struct xvafs_fs *fs_of(fuse_req_t req)
 static const struct xvafs_node *node_of(const struct xvafs_fs *fs,
 					fuse_ino_t ino)
 {
-	return ino >= 1 && ino <= fs->n_nodes ? &fs->nodes[ino - 1] : NULL;
+	return ino >= 1 && ino <= node_count(fs) ? node_at(fs, ino - 1) : NULL;
 }
 
 static void reply_status(fuse_req_t req, enum xva_status st)
@@ -232,8 +468,9 @@ static void reply_status(fuse_req_t req, enum xva_status st)
 static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 		      const struct xvafs_node *n, struct stat *st)
 {
-	const struct xva *xva = fs->xva;
-	struct timespec mtime = xva_mtime(xva);
+	const struct xva *xva = n->xva;
+	struct timespec mtime = xva ? xva_mtime(xva) : n->mtime;
+	size_t count = node_count(fs);
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -248,9 +485,9 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 	case NODE_DIR:
 		st->st_mode = S_IFDIR | (0555 & ~fs->umask);
 		st->st_nlink = 2;
-		for (size_t i = 0; i < fs->n_nodes; i++)
-			if (fs->nodes[i].parent == ino &&
-			    fs->nodes[i].kind == NODE_DIR)
+		for (size_t i = 0; i < count; i++)
+			if (node_at(fs, i)->parent == ino &&
+			    node_at(fs, i)->kind == NODE_DIR)
 				st->st_nlink++;
 		break;
 	case NODE_DISK: {
@@ -289,9 +526,10 @@ static void xvafs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = CACHE_SECONDS;
 	e.entry_timeout = CACHE_SECONDS;
+	ensure_filled(fs, parent);
 	e.ino = find_child(fs, parent, name);
 	if (e.ino)
-		fill_attr(fs, e.ino, &fs->nodes[e.ino - 1], &e.attr);
+		fill_attr(fs, e.ino, node_at(fs, e.ino - 1), &e.attr);
 	/* Not found: ino 0 caches the negative answer for entry_timeout. */
 	fuse_reply_entry(req, &e);
 }
@@ -330,6 +568,7 @@ static void xvafs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
+	ensure_filled(fs_of(req), ino);
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
@@ -340,10 +579,12 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *dir = node_of(fs, ino);
-	size_t used = 0, index = 0;
+	size_t used = 0, index = 0, count;
 	char *buf;
 
 	(void)fi;
+	ensure_filled(fs, ino);
+	count = node_count(fs);
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -351,7 +592,7 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	/* Entry K (".", "..", then the children in table order) has offset
 	 * K + 1, the offset of the entry after it. */
-	for (size_t i = 0; i < fs->n_nodes + 2; i++) {
+	for (size_t i = 0; i < count + 2; i++) {
 		struct stat st = { 0 };
 		const char *name;
 		size_t need;
@@ -360,9 +601,9 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			name = i == 0 ? "." : "..";
 			st.st_ino = i == 0 ? ino : (dir->parent ? dir->parent : ino);
 			st.st_mode = S_IFDIR;
-		} else if (fs->nodes[i - 2].parent == ino) {
-			name = fs->nodes[i - 2].name;
-			fill_attr(fs, i - 1, &fs->nodes[i - 2], &st);
+		} else if (node_at(fs, i - 2)->parent == ino) {
+			name = node_at(fs, i - 2)->name;
+			fill_attr(fs, i - 1, node_at(fs, i - 2), &st);
 		} else {
 			continue;
 		}
@@ -447,8 +688,8 @@ static void reply_read_error(fuse_req_t req, enum xva_status st,
 	reply_status(req, st);
 }
 
-static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
-		      const struct xvafs_node *n, size_t size, off_t off)
+static void read_text(fuse_req_t req, const struct xvafs_node *n,
+		      size_t size, off_t off)
 {
 	enum xva_status st;
 	struct xva_err err;
@@ -469,7 +710,7 @@ static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
+	st = xva_read_ova(n->xva, buf, size, (uint64_t)off, &done, &err);
 	if (st == XVA_OK)
 		fuse_reply_buf(req, buf, done);
 	else
@@ -593,7 +834,7 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				   size);
 	switch (h->strategy) {
 	case READ_TEXT:
-		read_text(req, fs, h->node, size, off);
+		read_text(req, h->node, size, off);
 		break;
 	case READ_SPLICE:
 		if (size <= XVAFS_SPLICE_MAX_READ) {
@@ -631,7 +872,7 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		fuse_reply_lseek(req, (off_t)to);
 		return;
 	}
-	size = n->kind == NODE_TEXT ? n->text_len : fs->xva->idx.ova_len;
+	size = n->kind == NODE_TEXT ? n->text_len : n->xva->idx.ova_len;
 	if ((uint64_t)off >= size) {
 		fuse_reply_err(req, ENXIO);
 		return;
@@ -793,13 +1034,15 @@ static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)
 	uint64_t bytes = 0;
 
 	(void)ino;
-	for (size_t i = 0; i < fs->xva->map.n_disks; i++)
+	for (size_t i = 0; fs->xva && i < fs->xva->map.n_disks; i++)
 		bytes += fs->xva->map.disks[i].bytes_present;
+	if (!fs->xva)
+		bytes = fs->repo_bytes;
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = BLOCK;
 	sv.f_frsize = BLOCK;
 	sv.f_blocks = (fsblkcnt_t)((bytes + BLOCK - 1) / BLOCK);
-	sv.f_files = (fsfilcnt_t)fs->n_nodes;
+	sv.f_files = (fsfilcnt_t)node_count(fs);
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }
