@@ -392,9 +392,12 @@ static enum xva_status set_key(struct xva *xva, const char *location,
 	st = xva_xo_find_repo(location, so, repo, sizeof(repo), &alg, err);
 	if (st == XVA_EOPEN && options->key_if_needed)
 		return XVA_OK;
-	if (st == XVA_EOPEN)
+	if (st == XVA_EOPEN) {
+		struct xva_err why = *err;
+
 		return xva_fail(err, XVA_EINVAL, "a key was given, but %.300s",
-				err->msg);
+				why.msg);
+	}
 	if (st == XVA_OK)
 		st = xva_xo_repo_check_key(repo, options->key, so, &alg, err);
 	if (st != XVA_OK)
