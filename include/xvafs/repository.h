@@ -88,7 +88,7 @@ enum xva_status xva_repo_open_backup(const struct xva_repo *repo,
 				     struct xva **out, struct xva_err *err);
 
 /* Whether backup B of VM matches SELECT: NULL (all), the VM's folder
- * name, name or UUID, or one backup as VM/TIMESTAMP (the ISO name or the
+ * name or UUID, or one backup as VM/TIMESTAMP (the ISO name or the
  * file's stamp). */
 bool xva_repo_selected(const struct xva_repo_vm *vm,
 		       const struct xva_repo_backup *b, const char *select);

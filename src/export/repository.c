@@ -345,8 +345,7 @@ static enum xva_status read_metadata(const struct xva_repo *repo,
 	st = xva_read_small_file(path, o, JSON_MAX, &raw, &raw_len, &why);
 	if (st == XVA_OK && repo->alg != XVA_CRYPT_NONE) {
 		st = xva_crypt_decrypt_buffer(&repo->key, repo->alg, raw, raw_len,
-					      "its .json", &plain, &plain_len,
-					      &why);
+					      path, &plain, &plain_len, &why);
 	} else if (st == XVA_OK) {
 		plain = raw;
 		raw = NULL;
@@ -611,8 +610,8 @@ bool xva_repo_selected(const struct xva_repo_vm *vm,
 		return true;
 	slash = strrchr(select, '/');
 	len = slash ? (size_t)(slash - select) : strlen(select);
+	/* By folder, not name: two VMs may share a name, never a folder. */
 	if (!((strlen(vm->folder) == len && !strncmp(vm->folder, select, len)) ||
-	      (strlen(vm->name) == len && !strncmp(vm->name, select, len)) ||
 	      (strlen(vm->uuid) == len && !strncasecmp(vm->uuid, select, len))))
 		return false;
 	return !slash || !strcmp(slash + 1, b->iso) ||

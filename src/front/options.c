@@ -142,8 +142,8 @@ const struct xvafs_option xvafs_options[XVAFS_N_OPTIONS] = {
 	[XVAFS_OPT_VM] = {
 		.name = "vm", .flag = "--vm", .type = XVAFS_TYPE_STRING,
 		.in = MOUNT, .metavar = "NAME",
-		.help = "a repository: only this VM's backups (its name, as "
-			"the mount's folder, or its UUID), or only one backup "
+		.help = "a repository: only this VM's backups (its folder's "
+			"name in the mount, or its UUID), or only one backup "
 			"(NAME/TIMESTAMP)",
 	},
 	[XVAFS_OPT_ALLOW_OTHER] = {
