@@ -81,7 +81,7 @@ static const char usage_tail[] =
 "Unmount with: fusermount3 -u MOUNTPOINT (or umount MOUNTPOINT)\n";
 
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_VM, KEY_VM_EQ };
 
 #define FLAG(text, field) { text, offsetof(struct cli, field), 1 }
 
@@ -91,6 +91,11 @@ static const struct fuse_opt command_spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	/* -o vm=NAME's flag: "--vm" alone matches only itself, "--vm=" only
+	 * what starts with it (a "--vm %s" template would take --vm-config
+	 * too). */
+	FUSE_OPT_KEY("--vm", KEY_VM),
+	FUSE_OPT_KEY("--vm=", KEY_VM_EQ),
 	FLAG("--list", list),
 	FLAG("--json", json),
 	FLAG("--bytes", bytes),
@@ -158,7 +163,7 @@ static const char *const passed_on[] = {
 /* The commands, for suggestions. */
 static const char *const commands[] = {
 	"--list", "--json", "--bytes", "--verify", "--export-disk", "--force",
-	"--vm-config", "--help", "--version", NULL,
+	"--vm-config", "--vm", "--help", "--version", NULL,
 };
 
 static bool known_fuse_option(const char *arg)
@@ -180,6 +185,15 @@ static bool known_fuse_option(const char *arg)
 	return false;
 }
 
+/* --vm NAME: the table's -o vm=NAME. */
+static int set_vm(struct cli *cli, const char *name)
+{
+	free(cli->value[XVAFS_OPT_VM]);
+	cli->value[XVAFS_OPT_VM] = strdup(name);
+	cli->vm_pending = 0;
+	return cli->value[XVAFS_OPT_VM] ? 0 : -1;
+}
+
 static int cli_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
@@ -196,7 +210,14 @@ static int cli_proc(void *data, const char *arg, int key,
 	case KEY_VERSION:
 		cli->version = 1;
 		return 0;
+	case KEY_VM:
+		cli->vm_pending = 1;
+		return 0;
+	case KEY_VM_EQ:
+		return set_vm(cli, arg + strlen("--vm="));
 	case FUSE_OPT_KEY_NONOPT:
+		if (cli->vm_pending)
+			return set_vm(cli, arg);
 		if (!cli->image) {
 			cli->image = arg;
 			return 0;
@@ -372,6 +393,9 @@ int check_command_line(const struct cli *cli)
 					   (int)strcspn(near, "="), near);
 		return usage_error("unknown option '%s'", cli->unknown);
 	}
+	if (cli->vm_pending)
+		return usage_error("--vm takes a NAME (a VM's folder or UUID, or "
+				   "NAME/TIMESTAMP)");
 	if (cli->list + cli->verify + cli->export_disk + !!cli->vm_config > 1)
 		return usage_error("--list, --verify, --export-disk and --vm-config "
 				   "do not go together");

@@ -24,6 +24,7 @@ struct cli {
 	char *value[XVAFS_N_OPTIONS];
 	int flag[XVAFS_N_OPTIONS];
 	char *unknown;          /* the first option nobody knows */
+	int vm_pending;         /* --vm given, its NAME not yet */
 	int extra_operands;
 };
 

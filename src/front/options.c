@@ -140,7 +140,9 @@ const struct xvafs_option xvafs_options[XVAFS_N_OPTIONS] = {
 			"warning; --verify checks it later",
 	},
 	[XVAFS_OPT_VM] = {
-		.name = "vm", .flag = "--vm", .type = XVAFS_TYPE_STRING,
+		/* Also --vm NAME, parsed by the command line itself: as a
+		 * table flag, libfuse would take --vm-config for it. */
+		.name = "vm", .type = XVAFS_TYPE_STRING,
 		.in = MOUNT, .metavar = "NAME",
 		.help = "a repository: only this VM's backups (its folder's "
 			"name in the mount, or its UUID), or only one backup "
