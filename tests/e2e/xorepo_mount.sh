@@ -250,9 +250,25 @@ mounted=$(date +%s%N)
 [ "$(ls "$MNT/many" | wc -l)" = 201 ] || fail "200 backups and latest: $(ls "$MNT/many" | wc -l)"
 rss_mounted=$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
 cmp "$MNT/many/latest/Ref:1" "$WORK/small.img" || fail "the newest of 200"
-first=$(ls "$MNT/many" | head -1)
+first=$(ls "$MNT/many" | sed -n 1p)
 cmp "$MNT/many/$first/Ref:1" "$WORK/small.img" || fail "the oldest of 200"
 rss_two=$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
+note "concurrent first looks: 6 readers into one backup, 6 into 6 others"
+same=$(ls "$MNT/many" | sed -n 100p)
+pids=()
+for i in 1 2 3 4 5 6; do
+	cmp "$MNT/many/$same/Ref:1" "$WORK/small.img" &
+	pids+=($!)
+	other=$(ls "$MNT/many" | sed -n "$((110 + i))p")
+	cmp "$MNT/many/$other/by-device/xvda" "$WORK/small.img" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do
+	wait "$p" || fail "a concurrent first read failed"
+done
+[ -z "$(ls "$MNT/many/$same" | sort | uniq -d)" ] || fail "a folder filled twice: $(ls "$MNT/many/$same")"
+[ "$(ls "$MNT/many/$same" | tr '\n' ' ')" = "Ref:1 by-device by-label ova.xml vm " ] ||
+	fail "the folder read concurrently: $(ls "$MNT/many/$same")"
 unmount_xva "$MNT"
 echo "MEASURED: 200 encrypted backups: mounted in $(((mounted - start) / 1000000)) ms" \
 	"(listing, 200 .json decrypted, the daemon up); daemon RSS ${rss_mounted} KiB mounted," \
