@@ -215,8 +215,8 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=
 /usr/bin/aws --endpoint-url "$S3RVER_URL" s3 mb s3://xo-br >/dev/null || fail "aws s3 mb"
 /usr/bin/aws --endpoint-url "$S3RVER_URL" s3 cp --quiet --recursive \
 	"$WORK/repo-chacha20-poly1305" s3://xo-br/br1 || fail "aws s3 cp"
-check_repo s3://xo-br/br1 -o key_file="$WORK/key",s3_endpoint="$S3RVER_URL"
-rc=0; "$XVAFS" --list -o key_file="$WORK/wrong",s3_endpoint="$S3RVER_URL" s3://xo-br/br1 2>"$WORK/err" || rc=$?
+check_repo s3://xo-br/br1 -o "key_file=$WORK/key,s3_endpoint=$S3RVER_URL"
+rc=0; "$XVAFS" --list -o "key_file=$WORK/wrong,s3_endpoint=$S3RVER_URL" s3://xo-br/br1 2>"$WORK/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "wrong key for s3://xo-br/br1" "$WORK/err" || fail "S3 wrong key: $rc $(cat "$WORK/err")"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
 
@@ -226,10 +226,10 @@ cp -a "$WORK/repo-aes-256-gcm" "$WORK/s3/xo/backups"
 secret='wJalr/XUtnFEMI+K7MDENG=bPxRfiCY'
 s3sig_start "" "$WORK/s3" --key "AKIDTEST:$secret" --page-size 2 || fail "s3sig did not start"
 export AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=$secret
-check_repo s3://xo/backups/ -o key_file="$WORK/key",s3_endpoint="$S3SIG_URL"
+check_repo s3://xo/backups/ -o "key_file=$WORK/key,s3_endpoint=$S3SIG_URL"
 stats=$(curl -sf "$S3SIG_URL/__control/stats") || fail "s3sig stats"
 grep -q '"lists": [1-9]' <<<"$stats" && grep -q '"refused": 0' <<<"$stats" || fail "s3sig: $stats"
-rc=0; AWS_SECRET_ACCESS_KEY=nope "$XVAFS" --list -o key_file="$WORK/key",s3_endpoint="$S3SIG_URL" \
+rc=0; AWS_SECRET_ACCESS_KEY=nope "$XVAFS" --list -o "key_file=$WORK/key,s3_endpoint=$S3SIG_URL" \
 	s3://xo/backups/ 2>"$WORK/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "SignatureDoesNotMatch" "$WORK/err" || fail "S3 wrong secret: $rc $(cat "$WORK/err")"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
