@@ -39,6 +39,20 @@ struct xva_crypt_key {
 	unsigned char bytes[XVA_CRYPT_KEY_LEN];
 };
 
+/* Where an encrypted file's authentication (its tag, over the whole
+ * file) stands. */
+enum xva_crypt_auth {
+	XVA_CRYPT_AUTH_NOT_ENCRYPTED = 0, /* not a crypt source */
+	XVA_CRYPT_AUTH_PENDING,  /* in its pass: the tag is checked at its end */
+	XVA_CRYPT_AUTH_SKIPPED,  /* not checked: crypt_unauthenticated */
+	XVA_CRYPT_AUTH_CACHED,   /* checked before, with this key */
+	XVA_CRYPT_AUTH_CHECKED,  /* checked by this process */
+	XVA_CRYPT_AUTH_FAILED,   /* the tag does not match: no reads */
+};
+/* "pending", "skipped", "cached", "checked", "failed" ("" for
+ * NOT_ENCRYPTED). */
+const char *xva_crypt_auth_name(enum xva_crypt_auth auth);
+
 /* The name encryption.json uses, or NULL for a value out of range. */
 const char *xva_crypt_alg_name(enum xva_crypt_alg alg);
 /* NAME as encryption.json has it; anything else is XVA_EUNSUPPORTED. */
@@ -88,6 +102,15 @@ enum xva_status xva_xo_repo_check_key(const char *repo,
 				      const struct xva_source_options *o,
 				      enum xva_crypt_alg *alg,
 				      struct xva_err *err);
+
+/* The repository LOCATION (a backup's path or URL) is in: the nearest of
+ * the 4 folders above it whose encryption.json names a cipher, in REPO
+ * (LEN bytes) with its cipher in *ALG. XVA_EOPEN when there is none; a
+ * broken encryption.json is its error. */
+enum xva_status xva_xo_find_repo(const char *location,
+				 const struct xva_source_options *o,
+				 char *repo, size_t len,
+				 enum xva_crypt_alg *alg, struct xva_err *err);
 
 /* What an export that is neither tar, gzip nor zstd may be: HEAD (its
  * first HEAD_LEN bytes, 512 or more when the file has them) and its

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "xvafs/crypt.h"
 #include "xvafs/error.h"
 
 #define XVA_SIZE_UNKNOWN UINT64_MAX
@@ -73,6 +74,12 @@ struct xva_source_options {
 	 * user asked for it; the source then warns that they are not
 	 * authenticated). */
 	bool crypt_unauthenticated;
+	/* A file of an encrypted Xen Orchestra repository: the factory puts
+	 * the crypt source over the raw one with this key and cipher (the
+	 * caller has checked the key against the repository). NULL or
+	 * XVA_CRYPT_NONE: not encrypted. */
+	const struct xva_crypt_key *crypt_key;
+	enum xva_crypt_alg crypt_alg;
 };
 
 /* Facts for --list and the logs. */
@@ -85,6 +92,12 @@ struct xva_source_info {
 	uint64_t cache_bytes;   /* that file's size */
 	uint64_t index_memory;  /* bytes of memory its index holds */
 	uint64_t access_points; /* gzip: access points; zstd: frames */
+	/* An export's facts (xva_info) for an encrypted one: its cipher
+	 * ("chacha20-poly1305", "aes-256-gcm") and where its authentication
+	 * stands (xva_crypt_auth_name); NULL when not encrypted. kind and
+	 * over then name the decoder and the raw kind, as for any other. */
+	const char *encryption;
+	const char *authentication;
 };
 
 /* An opened source. Only the core (src/source, src/export, src/access)

@@ -41,8 +41,22 @@ struct xva_open_options {
 	/* The index cache's folder, also where compressed sources keep their
 	 * indexes and chunk caches; NULL: no cache. */
 	const char *cache_dir;
-	/* For the source (its cache_dir is taken from above). */
+	/* For the source (its cache_dir is taken from above). When its
+	 * crypt_key and crypt_alg are set, the export is decrypted with
+	 * them as they are (a repository's catalogue has checked the key). */
 	struct xva_source_options source;
+	/* The key of the encrypted repository the export is in, or NULL:
+	 * its encryption.json is looked for in the folders above the export
+	 * and the key checked against its metadata.json before anything
+	 * else is read (a wrong key is XVA_EACCESS, one line). */
+	const struct xva_crypt_key *key;
+	/* The key came from the environment, not from an option: it is used
+	 * only when the export is in an encrypted repository. */
+	bool key_if_needed;
+	/* How the front end's user gives a key, for the message that says
+	 * an export given without one is encrypted ("-o key_file=FILE or
+	 * $XVAFS_KEY"); NULL: "the repository's encryption key". */
+	const char *key_how;
 };
 
 struct xva {
@@ -61,6 +75,11 @@ struct xva {
 	struct xva_verify_state *verify_state;
 	/* The caller's stop flag (from the options), checked by the walk. */
 	const volatile sig_atomic_t *stop;
+	/* An encrypted export: its cipher, and the repository whose key
+	 * decrypts it (NULL when the caller gave the cipher). */
+	enum xva_crypt_alg crypt_alg;
+	char *crypt_repo;
+	const char *key_how; /* the options', for the not-an-export message */
 };
 
 /* Opens and indexes the export at LOCATION (a path or URL; OPTIONS may be
@@ -93,6 +112,16 @@ bool xva_is_export_file(const struct xva *xva, dev_t dev, ino_t ino);
 /* The export is about to be read once, in file order: the kernel is told
  * to read ahead hard (a local file; nothing for the others). */
 void xva_advise_sequential(const struct xva *xva);
+/* An encrypted export's authentication (XVA_CRYPT_AUTH_NOT_ENCRYPTED
+ * for any other); NOTE (may be NULL) gets why it failed or could not be
+ * recorded, or "". */
+enum xva_crypt_auth xva_crypt_state(const struct xva *xva, char *note,
+				    size_t note_len);
+/* Checks an encrypted export's tag now if that has not been done (one
+ * pass over the whole file; --verify): XVA_ECORRUPT when it does not
+ * match, and every read fails from then on. XVA_EINVAL when the export
+ * is not encrypted. */
+enum xva_status xva_authenticate(struct xva *xva, struct xva_err *err);
 /* Around a fork() of a process holding XVA, as xva_source_before_fork. */
 void xva_open_before_fork(struct xva *xva);
 void xva_open_after_fork(struct xva *xva);

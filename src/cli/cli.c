@@ -19,6 +19,7 @@
  * these two parts. */
 static const char usage_head[] =
 "usage: xvafs [options] EXPORT MOUNTPOINT\n"
+"       xvafs [-o key_file=FILE] [--vm NAME] [options] REPOSITORY MOUNTPOINT\n"
 "       xvafs --list [--json] [--bytes] [-o OPT] EXPORT\n"
 "       xvafs --verify [-o OPT] EXPORT\n"
 "       xvafs --export-disk [--overlay DIR] [--force] [-o OPT] EXPORT DISK OUT\n"
@@ -30,6 +31,14 @@ static const char usage_head[] =
 "the export's ova.xml is there too. EXPORT is a path, an http:// or\n"
 "https:// URL, or s3://BUCKET/KEY; it may be gzip- or zstd-compressed\n"
 "(as xe vm-export compress=... and Xen Orchestra write them).\n"
+"\n"
+"REPOSITORY is a Xen Orchestra backup repository (a folder holding\n"
+"xo-vm-backups/, or s3://BUCKET/PREFIX): every full backup is mounted as\n"
+"VM/TIMESTAMP/ (UTC), with a link VM/latest, each opened when first looked\n"
+"into. An encrypted repository's key (and an encrypted backup's) is given\n"
+"with -o key_file=FILE or in $XVAFS_KEY, never on the command line; by\n"
+"default a backup's tag is checked by reading it once when first opened\n"
+"(remembered in the cache), -o unauthenticated serves it before that.\n"
 "\n"
 "commands:\n"
 "    --list                 show the VM and its disks, without mounting\n"
@@ -46,6 +55,8 @@ static const char usage_head[] =
 "                           the mount at MOUNTPOINT (mounted also as\n"
 "                           MOUNTPOINT/vm/NAME.cfg, .xml and .qemu.sh)\n"
 "    --no-index-cache       neither use nor write the index cache\n"
+"    --vm NAME              a repository: only this VM (its folder or\n"
+"                           UUID) or one backup (NAME/TIMESTAMP)\n"
 "\n"
 "options:\n"
 "    -h, --help             print this help and exit\n"
@@ -70,7 +81,7 @@ static const char usage_tail[] =
 "Unmount with: fusermount3 -u MOUNTPOINT (or umount MOUNTPOINT)\n";
 
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_VM, KEY_VM_EQ };
 
 #define FLAG(text, field) { text, offsetof(struct cli, field), 1 }
 
@@ -80,6 +91,11 @@ static const struct fuse_opt command_spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	/* -o vm=NAME's flag: "--vm" alone matches only itself, "--vm=" only
+	 * what starts with it (a "--vm %s" template would take --vm-config
+	 * too). */
+	FUSE_OPT_KEY("--vm", KEY_VM),
+	FUSE_OPT_KEY("--vm=", KEY_VM_EQ),
 	FLAG("--list", list),
 	FLAG("--json", json),
 	FLAG("--bytes", bytes),
@@ -147,7 +163,7 @@ static const char *const passed_on[] = {
 /* The commands, for suggestions. */
 static const char *const commands[] = {
 	"--list", "--json", "--bytes", "--verify", "--export-disk", "--force",
-	"--vm-config", "--help", "--version", NULL,
+	"--vm-config", "--vm", "--help", "--version", NULL,
 };
 
 static bool known_fuse_option(const char *arg)
@@ -169,6 +185,15 @@ static bool known_fuse_option(const char *arg)
 	return false;
 }
 
+/* --vm NAME: the table's -o vm=NAME. */
+static int set_vm(struct cli *cli, const char *name)
+{
+	free(cli->value[XVAFS_OPT_VM]);
+	cli->value[XVAFS_OPT_VM] = strdup(name);
+	cli->vm_pending = 0;
+	return cli->value[XVAFS_OPT_VM] ? 0 : -1;
+}
+
 static int cli_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
@@ -185,7 +210,14 @@ static int cli_proc(void *data, const char *arg, int key,
 	case KEY_VERSION:
 		cli->version = 1;
 		return 0;
+	case KEY_VM:
+		cli->vm_pending = 1;
+		return 0;
+	case KEY_VM_EQ:
+		return set_vm(cli, arg + strlen("--vm="));
 	case FUSE_OPT_KEY_NONOPT:
+		if (cli->vm_pending)
+			return set_vm(cli, arg);
 		if (!cli->image) {
 			cli->image = arg;
 			return 0;
@@ -361,6 +393,9 @@ int check_command_line(const struct cli *cli)
 					   (int)strcspn(near, "="), near);
 		return usage_error("unknown option '%s'", cli->unknown);
 	}
+	if (cli->vm_pending)
+		return usage_error("--vm takes a NAME (a VM's folder or UUID, or "
+				   "NAME/TIMESTAMP)");
 	if (cli->list + cli->verify + cli->export_disk + !!cli->vm_config > 1)
 		return usage_error("--list, --verify, --export-disk and --vm-config "
 				   "do not go together");

@@ -24,6 +24,7 @@ struct cli {
 	char *value[XVAFS_N_OPTIONS];
 	int flag[XVAFS_N_OPTIONS];
 	char *unknown;          /* the first option nobody knows */
+	int vm_pending;         /* --vm given, its NAME not yet */
 	int extra_operands;
 };
 
@@ -48,6 +49,14 @@ int check_command_line(const struct cli *cli);
 /* Every value is checked before anything is created anywhere. */
 int check_values(const struct cli *cli, struct settings *s);
 void free_cli(struct cli *cli);
+
+struct xvafs_progress;
+struct xva_source_options;
+/* The source options every export (or every backup of a repository) is
+ * opened with, from the command line. */
+void xvafs_source_options(const struct cli *cli, const struct settings *s,
+			  struct xvafs_progress *progress,
+			  struct xva_source_options *so);
 
 /* --help. */
 void print_usage(FILE *out);

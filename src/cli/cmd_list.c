@@ -49,18 +49,24 @@ static void print_source(FILE *out, const struct xva *xva, bool exact)
 	struct xva_source_info info;
 	char stored[32], tar[32], cache[32];
 
+	char crypt[128] = "";
+
 	xva_info(xva, &info);
 	xvafs_human(info.stored_size, exact, stored, sizeof(stored));
 	xvafs_human(xva_tar_size(xva), exact, tar, sizeof(tar));
+	if (info.encryption)
+		snprintf(crypt, sizeof(crypt), ", encrypted (%s, %s)",
+			 info.encryption, info.authentication);
 	if (!info.over) {
-		fprintf(out, "%s, %llu members)\n", stored,
+		fprintf(out, "%s%s, %llu members)\n", stored, crypt,
 			(unsigned long long)xva->idx.members);
-		return;
+	} else {
+		fprintf(out, "%s %s-compressed%s%s%s, %s uncompressed, %llu "
+			"members)\n", stored, info.kind,
+			strcmp(info.over, "file") ? " over " : "",
+			strcmp(info.over, "file") ? info.over : "", crypt, tar,
+			(unsigned long long)xva->idx.members);
 	}
-	fprintf(out, "%s %s-compressed%s%s, %s uncompressed, %llu members)\n",
-		stored, info.kind, strcmp(info.over, "file") ? " over " : "",
-		strcmp(info.over, "file") ? info.over : "", tar,
-		(unsigned long long)xva->idx.members);
 	if (info.cache_path[0]) {
 		xvafs_human(info.cache_bytes, exact, cache, sizeof(cache));
 		fprintf(out, "cache:  %s (%s%s)\n", info.cache_path, cache,
@@ -190,6 +196,8 @@ static int print_json(FILE *out, const char *path, const struct xva *xva,
 	add_u64(root, "file_size", info.stored_size);
 	add_string(root, "compression", info.over ? info.kind : NULL);
 	add_string(root, "transport", info.over ? info.over : info.kind);
+	add_string(root, "encryption", info.encryption);
+	add_string(root, "authentication", info.authentication);
 	add_u64(root, "tar_size", xva_tar_size(xva));
 	add_string(root, "cache_file", info.cache_path[0] ? info.cache_path
 							  : NULL);

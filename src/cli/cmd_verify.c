@@ -80,12 +80,38 @@ static void verify_disk(FILE *out, const char *path, const struct xva *xva,
 	xva_stream_destroy(&stream);
 }
 
-int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
+/* An encrypted export's tag, over the whole file: checked by the pass
+ * the open made (--verify makes one), else now. False when it does not
+ * match (every read fails then). */
+static bool verify_tag(FILE *out, const char *path, struct xva *xva)
+{
+	char note[XVA_ERR_MAX];
+	enum xva_crypt_auth auth = xva_crypt_state(xva, note, sizeof(note));
+	const char *alg = xva_crypt_alg_name(xva->crypt_alg);
+	struct xva_err err;
+
+	if (auth == XVA_CRYPT_AUTH_NOT_ENCRYPTED)
+		return true;
+	if (auth != XVA_CRYPT_AUTH_CHECKED &&
+	    xva_authenticate(xva, &err) != XVA_OK) {
+		if (err.status == XVA_EINTR)
+			return true; /* said by the caller */
+		fprintf(out, "xvafs: %s: encryption: %s: the file is not what "
+			"Xen Orchestra wrote\n", path, err.msg);
+		return false;
+	}
+	fprintf(out, "xvafs: %s: encryption: the %s tag matches: the file is "
+		"as Xen Orchestra wrote it\n", path, alg);
+	return true;
+}
+
+int xvafs_verify(FILE *out, const char *path, struct xva *xva)
 {
 	struct xvafs_progress p;
 	struct tally t = { 0 };
 	uint64_t total = 0, damaged;
 	char bytes[32];
+	bool tag_ok;
 	void *buf;
 
 	buf = malloc(READ_SIZE);
@@ -93,12 +119,15 @@ int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
 		fprintf(stderr, "xvafs: out of memory\n");
 		return XVAFS_EXIT_DAMAGED;
 	}
+	tag_ok = verify_tag(out, path, xva);
 	for (size_t i = 0; i < xva->map.n_disks; i++)
 		total += xva->map.disks[i].bytes_present;
 	/* One pass in file order: tell the kernel to read ahead hard. */
 	xva_advise_sequential(xva);
 	xvafs_progress_start(&p, "verifying", total);
-	for (size_t i = 0; i < xva->map.n_disks && !xvafs_interrupted; i++)
+	/* A file that fails its tag fails every read: nothing to add. */
+	for (size_t i = 0; i < xva->map.n_disks && !xvafs_interrupted && tag_ok;
+	     i++)
 		verify_disk(out, path, xva, &xva->map.disks[i], buf, &t, &p);
 	xvafs_progress_end(&p);
 	free(buf);
@@ -118,16 +147,18 @@ int xvafs_verify(FILE *out, const char *path, const struct xva *xva)
 		fprintf(out, ", and %llu keep-alive member%s",
 			(unsigned long long)(t.keepalives_good + t.keepalives_bad),
 			t.keepalives_good + t.keepalives_bad == 1 ? "" : "s");
-	if (damaged || xva->idx.truncated || xva_stream_damaged(xva)) {
+	if (damaged || xva->idx.truncated || xva_stream_damaged(xva) ||
+	    !tag_ok) {
 		fprintf(out, "; %llu bad, %llu unreadable, %llu without a usable "
-			"checksum%s%s: the export is damaged\n",
+			"checksum%s%s%s: the export is damaged\n",
 			(unsigned long long)(t.mismatch + t.keepalives_bad),
 			(unsigned long long)t.unreadable,
 			(unsigned long long)t.no_checksum,
 			xva->idx.truncated ? ", and it is cut short" : "",
 			xva_stream_damaged(xva)
 				? ", and its compressed stream fails its own "
-				  "checksum" : "");
+				  "checksum" : "",
+			tag_ok ? "" : ", and it fails its encryption tag");
 		return XVAFS_EXIT_DAMAGED;
 	}
 	if (t.no_checksum) {

@@ -24,6 +24,7 @@
 #include "fuse/serve.h"
 #include "cli/tools.h"
 #include "xvafs/cachefile.h"
+#include "xvafs/repository.h"
 #include "xvafs/verify.h"
 
 /* PATH as an absolute path, resolved when it exists (malloc'ed). */
@@ -94,27 +95,45 @@ static int before_opening(struct fuse_args *args, const struct cli *cli,
 	return XVAFS_EXIT_OK;
 }
 
-/* Opens and indexes the export into *XVA; *CACHE_DIR (malloc'ed) and
- * PROGRESS must outlive it. */
-static int open_export(const struct cli *cli, const struct settings *s,
-		       struct xvafs_progress *progress, char **cache_dir,
-		       struct xva **xva)
+/* The repository key, from -o key_file= or the environment: *GIVEN false
+ * when neither has one. */
+static int load_key(const struct cli *cli, struct xva_crypt_key *key,
+		    bool *given, bool *from_env)
 {
-	struct xva_open_options open_options = { 0 };
+	const char *file = cli->value[XVAFS_OPT_KEY_FILE];
+	const char *env = getenv(XVAFS_KEY_ENV);
 	struct xva_err err;
-	int status;
+	enum xva_status st;
 
-	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
-		open_options.cache_dir = *cache_dir =
-			cli->value[XVAFS_OPT_CACHE_DIR]
-				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
-				      : xva_cache_default_dir();
-	open_options.source = (struct xva_source_options){
+	*given = *from_env = false;
+	if (file)
+		st = xva_crypt_key_from_file(file, key, &err);
+	else if (env && *env)
+		st = xva_crypt_key_from_text(env, strlen(env), key, &err);
+	else
+		return XVAFS_EXIT_OK;
+	if (st != XVA_OK) {
+		fprintf(stderr, "xvafs: %s%s\n", file ? "" : "$" XVAFS_KEY_ENV
+			": ", err.msg);
+		return XVAFS_EXIT_USAGE;
+	}
+	*given = true;
+	*from_env = !file;
+	return XVAFS_EXIT_OK;
+}
+
+/* The source options every export (or every backup of a repository) is
+ * opened with. */
+void xvafs_source_options(const struct cli *cli, const struct settings *s,
+			  struct xvafs_progress *progress,
+			  struct xva_source_options *so)
+{
+	*so = (struct xva_source_options){
 		/* --verify checks a compressed stream's own checksum now. */
 		.fresh_pass = cli->verify != 0,
 		.cache_max = s->cache_max,
 		.memory_max = s->memory,
-		.progress = xvafs_progress_fn,
+		.progress = progress ? xvafs_progress_fn : NULL,
 		.progress_ctx = progress,
 		.stop = &xvafs_interrupted,
 		.ca_file = cli->value[XVAFS_OPT_CA_FILE],
@@ -124,13 +143,52 @@ static int open_export(const struct cli *cli, const struct settings *s,
 		.s3_path_style = cli->flag[XVAFS_OPT_S3_PATH_STYLE] ? 1 : -1,
 		.timeout_s = s->timeout_s,
 		.retries = s->retries,
+		.crypt_unauthenticated = cli->flag[XVAFS_OPT_UNAUTHENTICATED],
 	};
+}
+
+/* Whether the export named is a backup repository's root. */
+static bool is_repository(const struct cli *cli, const struct settings *s)
+{
+	struct xva_source_options so;
+
+	xvafs_source_options(cli, s, NULL, &so);
+	so.progress = NULL;
+	return xva_repo_detect(cli->image, &so);
+}
+
+/* Opens and indexes the export into *XVA; *CACHE_DIR (malloc'ed) and
+ * PROGRESS must outlive it. */
+static int open_export(const struct cli *cli, const struct settings *s,
+		       struct xvafs_progress *progress, char **cache_dir,
+		       struct xva **xva)
+{
+	struct xva_open_options open_options = { 0 };
+	struct xva_crypt_key key;
+	bool key_given, key_from_env;
+	struct xva_err err;
+	int status;
+
+	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
+		open_options.cache_dir = *cache_dir =
+			cli->value[XVAFS_OPT_CACHE_DIR]
+				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
+				      : xva_cache_default_dir();
+	xvafs_source_options(cli, s, progress, &open_options.source);
+	status = load_key(cli, &key, &key_given, &key_from_env);
+	if (status != XVAFS_EXIT_OK)
+		return status;
+	open_options.key = key_given ? &key : NULL;
+	open_options.key_if_needed = key_from_env;
+	open_options.key_how = XVAFS_KEY_HOW;
 	/* Ctrl-C stops a long index pass cleanly. */
 	xvafs_catch_interrupts();
 	xvafs_progress_start(progress, "indexing", 0);
 	status = xva_open(cli->image, &open_options, xva, &err) == XVA_OK
 		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
 	xvafs_progress_end(progress);
+	if (key_given)
+		xva_crypt_key_wipe(&key);
 	if (status != XVAFS_EXIT_OK) {
 		if (cli->list && cli->json)
 			xvafs_list_json_error(stdout, cli->image, &err);
@@ -140,6 +198,70 @@ static int open_export(const struct cli *cli, const struct settings *s,
 	if ((*xva)->cache_note[0])
 		fprintf(stderr, "xvafs: %s: %s\n", cli->image, (*xva)->cache_note);
 	return XVAFS_EXIT_OK;
+}
+
+/* A repository's catalogue into *REPO (the key from -o key_file= or the
+ * environment, checked first). */
+static int open_repository(const struct cli *cli, const struct settings *s,
+			   struct xvafs_progress *progress,
+			   struct xva_repo **repo)
+{
+	struct xva_source_options so;
+	struct xva_crypt_key key;
+	bool key_given, key_from_env;
+	struct xva_err err;
+	int status;
+
+	if (cli->export_disk || cli->vm_config)
+		return usage_error("%s is a backup repository: --export-disk and "
+				   "--vm-config take one backup's .xva "
+				   "(%s/%s/UUID/STAMP.xva)", cli->image,
+				   cli->image, XVA_REPO_BACKUPS);
+	if (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY])
+		return usage_error("%s is a backup repository, mounted read-only: "
+				   "-o rw and overlay= go with one backup",
+				   cli->image);
+	xvafs_source_options(cli, s, progress, &so);
+	status = load_key(cli, &key, &key_given, &key_from_env);
+	if (status != XVAFS_EXIT_OK)
+		return status;
+	xvafs_catch_interrupts();
+	xvafs_progress_start(progress, "indexing", 0);
+	status = xva_repo_open(cli->image, key_given ? &key : NULL,
+			       key_from_env, &so, repo, &err) == XVA_OK
+		 ? XVAFS_EXIT_OK : xvafs_exit_for(err.status, XVAFS_AT_EXPORT);
+	if (key_given)
+		xva_crypt_key_wipe(&key);
+	if (status != XVAFS_EXIT_OK) {
+		if (cli->list && cli->json)
+			xvafs_list_json_error(stdout, cli->image, &err);
+		fprintf(stderr, "xvafs: %s: %s\n", cli->image, err.msg);
+	}
+	return status;
+}
+
+/* --list, --verify or the mount of a repository. */
+static int run_repository(struct fuse_args *args, const struct cli *cli,
+			  const struct settings *s,
+			  const struct fuse_cmdline_opts *opts,
+			  struct xvafs_progress *progress,
+			  struct xva_repo *repo, const char *cache_dir)
+{
+	struct xva_open_options oo = { .cache_dir = cache_dir,
+				       .key_how = XVAFS_KEY_HOW };
+	const char *select = cli->value[XVAFS_OPT_VM];
+
+	xvafs_source_options(cli, s, progress, &oo.source);
+	if (cli->list)
+		return xvafs_repo_list(stdout, repo, &oo.source, cli->json,
+				       cli->bytes, select);
+	if (cli->verify)
+		return xvafs_repo_verify(stdout, repo, &oo, select);
+	/* Backups open in the daemon, when first looked into: no progress
+	 * lines from there. */
+	oo.source.progress = NULL;
+	oo.source.progress_ctx = NULL;
+	return mount_repository(args, cli, s, opts, repo, &oo);
 }
 
 /* --list, --verify, --export-disk or --vm-config on the opened export. */
@@ -175,6 +297,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts opts = { 0 };
 	struct xvafs_progress progress;
 	struct xva *xva = NULL;
+	struct xva_repo *repo = NULL;
 	struct settings s;
 	struct cli cli = { 0 };
 	struct xva_err err;
@@ -206,6 +329,23 @@ int main(int argc, char *argv[])
 		status = check_values(&cli, &s);
 	if (status == XVAFS_EXIT_OK)
 		status = before_opening(&args, &cli, &opts);
+	if (status == XVAFS_EXIT_OK && is_repository(&cli, &s)) {
+		if (!cli.flag[XVAFS_OPT_NOINDEXCACHE])
+			cache_dir = cli.value[XVAFS_OPT_CACHE_DIR]
+				    ? strdup(cli.value[XVAFS_OPT_CACHE_DIR])
+				    : xva_cache_default_dir();
+		status = open_repository(&cli, &s, &progress, &repo);
+		if (status == XVAFS_EXIT_OK)
+			status = run_repository(&args, &cli, &s, &opts, &progress,
+						repo, cache_dir);
+		goto out;
+	}
+	if (status == XVAFS_EXIT_OK && cli.value[XVAFS_OPT_VM]) {
+		status = usage_error("--vm goes with a backup repository, and %s "
+				     "is none (no %s/ in it)", cli.image,
+				     XVA_REPO_BACKUPS);
+		goto out;
+	}
 	if (status == XVAFS_EXIT_OK)
 		status = open_export(&cli, &s, &progress, &cache_dir, &xva);
 	if (status != XVAFS_EXIT_OK)
@@ -227,6 +367,7 @@ int main(int argc, char *argv[])
 	status = mount_and_serve(&args, &cli, &s, &opts, xva);
 out:
 	xva_close(xva);
+	xva_repo_close(repo);
 	free(cache_dir);
 	free_cli(&cli);
 	free(opts.mountpoint);

@@ -80,7 +80,19 @@ void xvafs_list_json_error(FILE *out, const char *path,
 
 /* --verify: every chunk against its checksum, reading the export once in
  * order; progress on stderr when it is a terminal. */
-int xvafs_verify(FILE *out, const char *path, const struct xva *xva);
+int xvafs_verify(FILE *out, const char *path, struct xva *xva);
+
+struct xva_repo;
+/* --list on a repository: its VMs and their backups, newest first (or
+ * JSON); SELECT (NULL: all) as xva_repo_selected; SO for the peek at
+ * each backup's compression. */
+int xvafs_repo_list(FILE *out, const struct xva_repo *repo,
+		    const struct xva_source_options *so, bool json, bool exact,
+		    const char *select);
+/* --verify on a repository: each selected backup opened with OO and
+ * verified, reported one by one, then a summary line. */
+int xvafs_repo_verify(FILE *out, const struct xva_repo *repo,
+		      const struct xva_open_options *oo, const char *select);
 
 struct xvafs_export_options {
 	const char *disk;        /* prefix, guest device or label */

@@ -393,38 +393,68 @@ static bool looks_random(const unsigned char *head, size_t len)
 	return zeros <= 12 && repeats <= 12;
 }
 
-void xva_crypt_guess(const char *location, const unsigned char *head,
-		     size_t head_len, const struct xva_source_options *o,
-		     struct xva_crypt_guess *guess)
+enum xva_status xva_xo_find_repo(const char *location,
+				 const struct xva_source_options *o,
+				 char *repo, size_t len,
+				 enum xva_crypt_alg *alg, struct xva_err *err)
 {
-	char dir[sizeof(guess->repo)];
+	char dir[4096];
 
-	memset(guess, 0, sizeof(*guess));
-	if (head_len < XVA_CRYPT_OVERHEAD || known_stream(head, head_len))
-		return;
 	/* A local path is made absolute, so that a bare file name has
 	 * folders above it too. */
 	if (xva_location_is_url(location) || !realpath(location, dir))
 		snprintf(dir, sizeof(dir), "%s", location);
 	for (int level = 0; level < GUESS_LEVELS; level++) {
 		char *slash = strrchr(dir, '/');
-		enum xva_crypt_alg alg;
-		struct xva_err err;
+		enum xva_status st;
 
 		/* Up one folder; never past a URL's host. */
 		if (!slash || slash == dir || (slash > dir && slash[-1] == '/'))
 			break;
 		*slash = '\0';
-		if (read_algorithm(dir, o, &alg, &err) == XVA_OK &&
-		    alg != XVA_CRYPT_NONE) {
-			guess->kind = XVA_CRYPT_GUESS_REPO;
-			guess->alg = alg;
-			snprintf(guess->repo, sizeof(guess->repo), "%s", dir);
-			return;
-		}
+		st = read_algorithm(dir, o, alg, err);
+		if (st == XVA_EOPEN || (st == XVA_OK && *alg == XVA_CRYPT_NONE))
+			continue;
+		if (st == XVA_OK)
+			snprintf(repo, len, "%s", dir);
+		return st;
 	}
+	return xva_fail(err, XVA_EOPEN, "%s is in no encrypted Xen Orchestra "
+			"repository: none of the %d folders above it has an "
+			"encryption.json that names a cipher", location,
+			GUESS_LEVELS);
+}
+
+void xva_crypt_guess(const char *location, const unsigned char *head,
+		     size_t head_len, const struct xva_source_options *o,
+		     struct xva_crypt_guess *guess)
+{
+	struct xva_err err;
+
+	memset(guess, 0, sizeof(*guess));
+	if (head_len < XVA_CRYPT_OVERHEAD || known_stream(head, head_len))
+		return;
+	if (xva_xo_find_repo(location, o, guess->repo, sizeof(guess->repo),
+			     &guess->alg, &err) == XVA_OK) {
+		guess->kind = XVA_CRYPT_GUESS_REPO;
+		return;
+	}
+	guess->alg = XVA_CRYPT_NONE;
 	if (looks_random(head, head_len))
 		guess->kind = XVA_CRYPT_GUESS_RANDOM;
+}
+
+const char *xva_crypt_auth_name(enum xva_crypt_auth auth)
+{
+	switch (auth) {
+	case XVA_CRYPT_AUTH_NOT_ENCRYPTED: return "";
+	case XVA_CRYPT_AUTH_PENDING: return "pending";
+	case XVA_CRYPT_AUTH_SKIPPED: return "skipped";
+	case XVA_CRYPT_AUTH_CACHED: return "cached";
+	case XVA_CRYPT_AUTH_CHECKED: return "checked";
+	case XVA_CRYPT_AUTH_FAILED: return "failed";
+	}
+	return "";
 }
 
 void xva_crypt_guess_message(const struct xva_crypt_guess *guess,

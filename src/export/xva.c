@@ -177,6 +177,48 @@ static enum xva_status add_unreached(struct xva *xva, struct xva_err *err)
 	return st;
 }
 
+/* Why a file is not a tar: another kind of image, or, given without a
+ * key, a backup Xen Orchestra encrypted (said with what to give). An
+ * encrypted file that does not decrypt into a tar is damaged, or another
+ * repository's (its tag will say which). */
+static void explain_not_tar(struct xva *xva, struct xva_err *err)
+{
+	unsigned char head[1024];
+	struct xva_crypt_guess guess;
+	struct xva_err ignored;
+	char msg[XVA_ERR_MAX];
+	size_t got = 0;
+
+	if (xva->crypt_alg != XVA_CRYPT_NONE) {
+		struct xva_err tar = *err;
+
+		xva_fail_why(err, err->status, err->reason, "%.300s (the file "
+			     "was decrypted with the key given: it is damaged)",
+			     tar.msg);
+		return;
+	}
+	xva_explain_not_export(xva->src, err);
+	if (xva_source_read(xva->src, head, sizeof(head), 0, &got,
+			    &ignored) != XVA_OK)
+		return;
+	xva_crypt_guess(xva->src->location, head, got, NULL, &guess);
+	if (guess.kind == XVA_CRYPT_GUESS_NO)
+		return;
+	xva_crypt_guess_message(&guess, xva->src->location, xva->key_how ?
+				xva->key_how : "the repository's encryption key",
+				msg, sizeof(msg));
+	/* In its repository it is known for what it is; bytes that only
+	 * look random may be anything, so what the tar reader said stays. */
+	if (guess.kind == XVA_CRYPT_GUESS_REPO) {
+		xva_fail_why(err, err->status, err->reason, "%s", msg);
+	} else {
+		struct xva_err tar = *err;
+
+		xva_fail_why(err, err->status, err->reason, "%.300s; %s",
+			     tar.msg, msg);
+	}
+}
+
 /* The index pass proper: walk the tar, build the map; for a compressed
  * source it is also the pass that makes its own index. */
 static enum xva_status walk(struct xva *xva, struct xva_err *err)
@@ -187,7 +229,7 @@ static enum xva_status walk(struct xva *xva, struct xva_err *err)
 	xva->idx.cut_disk_pos = UINT64_MAX;
 	st = xva_tar_walk(xva->src, on_member, &ctx, err);
 	if (st == XVA_EFORMAT && err->reason == XVA_R_NOT_TAR)
-		xva_explain_not_export(xva->src, err);
+		explain_not_tar(xva, err);
 	if (st == XVA_ETRUNCATED) {
 		/* Cut short: serve what is there; reads past it fail. */
 		xva->idx.truncated = true;
@@ -328,6 +370,47 @@ static bool used_saved_index(const struct xva *xva)
 	return info.index_loaded;
 }
 
+/* The export's repository key: found above LOCATION and checked there,
+ * or given with its cipher by the caller. SO gets them. */
+static enum xva_status set_key(struct xva *xva, const char *location,
+			       const struct xva_open_options *options,
+			       struct xva_source_options *so,
+			       struct xva_err *err)
+{
+	char repo[4096];
+	enum xva_crypt_alg alg;
+	enum xva_status st;
+
+	if (so->crypt_key && so->crypt_alg != XVA_CRYPT_NONE) {
+		xva->crypt_alg = so->crypt_alg;
+		return XVA_OK;
+	}
+	so->crypt_key = NULL;
+	so->crypt_alg = XVA_CRYPT_NONE;
+	if (!options || !options->key)
+		return XVA_OK;
+	st = xva_xo_find_repo(location, so, repo, sizeof(repo), &alg, err);
+	if (st == XVA_EOPEN && options->key_if_needed)
+		return XVA_OK;
+	if (st == XVA_EOPEN) {
+		struct xva_err why = *err;
+
+		return xva_fail(err, XVA_EINVAL, "a key was given, but %.300s",
+				why.msg);
+	}
+	if (st == XVA_OK)
+		st = xva_xo_repo_check_key(repo, options->key, so, &alg, err);
+	if (st != XVA_OK)
+		return st;
+	xva->crypt_repo = strdup(repo);
+	if (!xva->crypt_repo)
+		return xva_nomem(err);
+	xva->crypt_alg = alg;
+	so->crypt_key = options->key;
+	so->crypt_alg = alg;
+	return XVA_OK;
+}
+
 enum xva_status xva_open(const char *location,
 			 const struct xva_open_options *options,
 			 struct xva **out, struct xva_err *err)
@@ -346,6 +429,10 @@ enum xva_status xva_open(const char *location,
 		return xva_nomem(err);
 	xva_map_init(&xva->map);
 	xva->stop = so.stop;
+	xva->key_how = options ? options->key_how : NULL;
+	st = set_key(xva, location, options, &so, err);
+	if (st != XVA_OK)
+		goto fail;
 	st = read_structure(xva, location, &so, true, err);
 	if (st != XVA_OK && st != XVA_EINTR &&
 	    (used_saved_index(xva) || xva->index_from_cache)) {
@@ -381,6 +468,7 @@ void xva_close(struct xva *xva)
 	xva_map_free(&xva->map);
 	xva_ovaxml_free(xva->ova);
 	xva_source_close(xva->src);
+	free(xva->crypt_repo);
 	free(xva);
 }
 
@@ -405,6 +493,10 @@ size_t xva_disk_index(const struct xva *xva, const struct xva_disk *disk)
 
 const char *xva_stream_warning(const struct xva *xva)
 {
+	/* The crypt source's only warning is that it is not authenticated,
+	 * which xva_crypt_state() tells (and --verify may change). */
+	if (xva_source_crypt_of(xva->src) == xva->src)
+		return "";
 	return xva->src->warning;
 }
 
@@ -420,7 +512,24 @@ uint64_t xva_tar_size(const struct xva *xva)
 
 void xva_info(const struct xva *xva, struct xva_source_info *info)
 {
+	struct xva_source *crypt = xva_source_crypt_of(xva->src);
+	struct xva_source_info below;
+
 	xva_source_info(xva->src, info);
+	if (!crypt)
+		return;
+	/* The crypt source names itself by its cipher, over its raw kind:
+	 * told apart here from the compression and the transport. */
+	xva_source_info(crypt, &below);
+	info->encryption = below.kind;
+	info->authentication = xva_crypt_auth_name(
+		xva_crypt_auth_state(crypt, NULL, 0));
+	if (crypt == xva->src) {
+		info->kind = below.over;
+		info->over = NULL;
+	} else {
+		info->over = below.over;
+	}
 }
 
 struct timespec xva_mtime(const struct xva *xva)
@@ -446,6 +555,24 @@ void xva_advise_sequential(const struct xva *xva)
 {
 	if (xva->src->fd >= 0)
 		posix_fadvise(xva->src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+enum xva_crypt_auth xva_crypt_state(const struct xva *xva, char *note,
+				    size_t note_len)
+{
+	if (note && note_len)
+		note[0] = '\0';
+	return xva_crypt_auth_state(xva_source_crypt_of(xva->src), note,
+				    note_len);
+}
+
+enum xva_status xva_authenticate(struct xva *xva, struct xva_err *err)
+{
+	struct xva_source *crypt = xva_source_crypt_of(xva->src);
+
+	if (!crypt)
+		return xva_fail(err, XVA_EINVAL, "the export is not encrypted");
+	return xva_crypt_authenticate(crypt, err);
 }
 
 void xva_open_before_fork(struct xva *xva)

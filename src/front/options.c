@@ -124,6 +124,30 @@ const struct xvafs_option xvafs_options[XVAFS_N_OPTIONS] = {
 		.noun = "a number of tries",
 		.help = "tries per HTTP request (default 5)",
 	},
+	[XVAFS_OPT_KEY_FILE] = {
+		.name = "key_file", .type = XVAFS_TYPE_FILE, .in = BOTH,
+		.metavar = "FILE",
+		.help = "the encryption key of the Xen Orchestra repository "
+			"the export is in, or that EXPORT is (the 32 characters "
+			"set on the remote; default: $" XVAFS_KEY_ENV "); it is "
+			"checked against the repository's metadata.json first",
+	},
+	[XVAFS_OPT_UNAUTHENTICATED] = {
+		.name = "unauthenticated", .type = XVAFS_TYPE_BOOL, .in = BOTH,
+		.help = "serve an encrypted backup before its tag is checked "
+			"(which takes one pass over the whole file, made at the "
+			"first mount and then remembered in the cache), with a "
+			"warning; --verify checks it later",
+	},
+	[XVAFS_OPT_VM] = {
+		/* Also --vm NAME, parsed by the command line itself: as a
+		 * table flag, libfuse would take --vm-config for it. */
+		.name = "vm", .type = XVAFS_TYPE_STRING,
+		.in = MOUNT, .metavar = "NAME",
+		.help = "a repository: only this VM's backups (its folder's "
+			"name in the mount, or its UUID), or only one backup "
+			"(NAME/TIMESTAMP)",
+	},
 	[XVAFS_OPT_ALLOW_OTHER] = {
 		.name = "allow_other", .type = XVAFS_TYPE_FUSE, .in = MOUNT,
 		.help = "let other users read the disks (needs user_allow_other "

@@ -31,6 +31,9 @@ enum xvafs_option_id {
 	XVAFS_OPT_AWS_PROFILE,
 	XVAFS_OPT_TIMEOUT,
 	XVAFS_OPT_RETRIES,
+	XVAFS_OPT_KEY_FILE,
+	XVAFS_OPT_UNAUTHENTICATED,
+	XVAFS_OPT_VM,
 	XVAFS_OPT_ALLOW_OTHER,
 	XVAFS_OPT_ALLOW_ROOT,
 	XVAFS_OPT_AUTO_UNMOUNT,
@@ -63,6 +66,12 @@ enum xvafs_option_type {
 	XVAFS_TYPE_DIR,    /* a folder's path */
 	XVAFS_TYPE_FUSE,   /* libfuse's: the mount passes it on unchecked */
 };
+
+/* The environment variable that may hold an encrypted repository's key
+ * (never on the command line, where ps shows it). */
+#define XVAFS_KEY_ENV "XVAFS_KEY"
+/* How a user gives that key, for messages. */
+#define XVAFS_KEY_HOW "-o key_file=FILE or the XVAFS_KEY environment variable"
 
 /* The front ends that take an option. */
 enum {

@@ -24,6 +24,12 @@ void xvafs_export_warnings(const struct xva *xva, const char *verify_option,
 {
 	if (xva_stream_warning(xva)[0])
 		say(sink, ctx, "%s", xva_stream_warning(xva));
+	if (xva_crypt_state(xva, NULL, 0) == XVA_CRYPT_AUTH_SKIPPED)
+		say(sink, ctx, "not authenticated: the %s tag of this "
+		    "encrypted backup has not been checked, so its data may "
+		    "have been altered (asked for with unauthenticated; "
+		    "xvafs --verify checks it)",
+		    xva_crypt_alg_name(xva->crypt_alg));
 	if (xva_stream_damaged(xva)) {
 		if (xva_verify_enabled(xva))
 			say(sink, ctx, "every chunk is checked against its own "

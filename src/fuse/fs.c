@@ -11,8 +11,10 @@
 #include <linux/falloc.h>
 #include <sys/statvfs.h>
 
+#include "front/warnings.h"
 #include "fuse/fs.h"
 #include "xvafs/read.h"
+#include "xvafs/repository.h"
 #include "xvafs/verify.h"
 
 #define CACHE_SECONDS 86400.0
@@ -68,58 +70,96 @@ static void handle_free(struct xvafs_fs *fs, struct xvafs_handle *h)
 
 /* --- the inode table --- */
 
-static int add_node(struct xvafs_fs *fs, fuse_ino_t parent,
-		    enum xvafs_node_kind kind, const char *name,
-		    struct xva_view *view, const char *link_to, fuse_ino_t *ino)
+static size_t node_count(const struct xvafs_fs *fs)
 {
-	struct xvafs_node *nodes, *n;
+	return atomic_load_explicit(&fs->n_nodes, memory_order_acquire);
+}
 
-	nodes = realloc(fs->nodes, (fs->n_nodes + 1) * sizeof(*nodes));
-	if (!nodes)
+static struct xvafs_node *node_at(const struct xvafs_fs *fs, size_t i)
+{
+	return &fs->chunks[i / XVAFS_NODE_CHUNK][i % XVAFS_NODE_CHUNK];
+}
+
+/* Publishes a copy of NODE; *INO (may be NULL) its inode number. On
+ * failure nothing NODE owns is taken. */
+static int add_node(struct xvafs_fs *fs, const struct xvafs_node *node,
+		    fuse_ino_t *ino)
+{
+	size_t n;
+	int ret = -1;
+
+	pthread_mutex_lock(&fs->grow_lock);
+	n = atomic_load_explicit(&fs->n_nodes, memory_order_relaxed);
+	if (n / XVAFS_NODE_CHUNK < XVAFS_NODE_CHUNKS &&
+	    (fs->chunks[n / XVAFS_NODE_CHUNK] ||
+	     (fs->chunks[n / XVAFS_NODE_CHUNK] =
+		      calloc(XVAFS_NODE_CHUNK, sizeof(struct xvafs_node))))) {
+		*node_at(fs, n) = *node;
+		atomic_store_explicit(&fs->n_nodes, n + 1, memory_order_release);
+		if (ino)
+			*ino = n + 1;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fs->grow_lock);
+	return ret;
+}
+
+static int add_simple(struct xvafs_fs *fs, fuse_ino_t parent,
+		      enum xvafs_node_kind kind, const char *name,
+		      struct xva *xva, fuse_ino_t *ino)
+{
+	struct xvafs_node n = { .parent = parent, .kind = kind, .name = name,
+				.xva = xva };
+
+	return add_node(fs, &n, ino);
+}
+
+/* A link NAME in PARENT to TARGET (taken over). */
+static int add_link(struct xvafs_fs *fs, fuse_ino_t parent, const char *name,
+		    struct xva *xva, char *target)
+{
+	struct xvafs_node n = { .parent = parent, .kind = NODE_LINK,
+				.name = name, .xva = xva, .target = target };
+
+	if (!target || add_node(fs, &n, NULL) != 0) {
+		free(target);
 		return -1;
-	fs->nodes = nodes;
-	n = &nodes[fs->n_nodes];
-	memset(n, 0, sizeof(*n));
-	n->parent = parent;
-	n->kind = kind;
-	n->name = name;
-	n->view = view;
-	if (link_to && asprintf(&n->target, "../%s", link_to) < 0)
-		return -1;
-	fs->n_nodes++;
-	if (ino)
-		*ino = fs->n_nodes;
+	}
 	return 0;
 }
 
 static fuse_ino_t find_child(const struct xvafs_fs *fs, fuse_ino_t parent,
 			     const char *name)
 {
-	for (size_t i = 0; i < fs->n_nodes; i++)
-		if (fs->nodes[i].parent == parent &&
-		    strcmp(fs->nodes[i].name, name) == 0)
+	size_t n = node_count(fs);
+
+	for (size_t i = 0; i < n; i++)
+		if (node_at(fs, i)->parent == parent &&
+		    strcmp(node_at(fs, i)->name, name) == 0)
 			return i + 1;
 	return 0;
 }
 
-/* A folder of links, one per disk that has a name at OFFSET in its
- * struct xva_disk_names; none when no disk has one. */
-static int add_view(struct xvafs_fs *fs, const char *folder, size_t offset)
+/* A folder of links in PARENT, one per disk of XVA that has a name at
+ * OFFSET in its struct xva_disk_names; none when no disk has one. */
+static int add_view(struct xvafs_fs *fs, fuse_ino_t parent, struct xva *xva,
+		    const char *folder, size_t offset)
 {
-	const struct xva *xva = fs->xva;
 	fuse_ino_t dir = 0;
 
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		const char *name = *(char *const *)((const char *)&xva->names[i] +
 						    offset);
+		char *target;
 
 		if (!name)
 			continue;
-		if (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder, NULL,
-				     NULL, &dir) != 0)
+		if (!dir && add_simple(fs, parent, NODE_DIR, folder, xva,
+				       &dir) != 0)
 			return -1;
-		if (add_node(fs, dir, NODE_LINK, name, NULL,
-			     xva->map.disks[i].prefix, NULL) != 0)
+		if (asprintf(&target, "../%s", xva->map.disks[i].prefix) < 0)
+			target = NULL;
+		if (add_link(fs, dir, name, xva, target) != 0)
 			return -1;
 	}
 	return 0;
@@ -127,197 +167,441 @@ static int add_view(struct xvafs_fs *fs, const char *folder, size_t offset)
 
 /* The folder NAME in PARENT, made when it is not there yet. */
 static int folder(struct xvafs_fs *fs, fuse_ino_t parent, const char *name,
-		  fuse_ino_t *ino)
+		  struct xva *xva, fuse_ino_t *ino)
 {
 	*ino = find_child(fs, parent, name);
 	if (*ino)
 		return 0;
-	return add_node(fs, parent, NODE_DIR, name, NULL, NULL, ino);
+	return add_simple(fs, parent, NODE_DIR, name, xva, ino);
 }
 
-/* A file serving VIEW (taken over) named NAME in PARENT. */
-static int add_view_node(struct xvafs_fs *fs, fuse_ino_t parent,
-			 const char *name, struct xva_view *view)
+/* A link NAME in PARENT to "../TARGET". */
+static int add_up_link(struct xvafs_fs *fs, fuse_ino_t parent,
+		       const char *name, struct xva *xva, const char *target)
 {
-	if (add_node(fs, parent, NODE_DISK, name, view, NULL, NULL) != 0) {
-		xva_view_close(view);
-		return -1;
-	}
-	return 0;
+	char *to;
+
+	if (asprintf(&to, "../%s", target) < 0)
+		to = NULL;
+	return add_link(fs, parent, name, xva, to);
 }
 
-/* Scans the disks (VIEWS, the disks' nodes' views) once, and serves
- * each partition beside its disk at the root. Eager, at mount, not on
- * the first lookup: the inode table is fixed before mounting, and what
- * is odd inside a disk (a bad table, a clash of names) is said on the
- * terminal before the daemon leaves it. It reads a few KiB a disk. */
-static int add_partitions(struct xvafs_fs *fs, struct xva_view *const *views)
+/* Scans XVA's disks (VIEWS, the disks' nodes' views) once, and serves
+ * each partition beside its disk in PARENT. Eager, when the export's
+ * files are laid out, not on the first lookup: what is odd inside a disk
+ * (a bad table, a clash of names) is said when the export is opened (on
+ * the terminal, for a mount's export, before the daemon leaves it). It
+ * reads a few KiB a disk. The scan is kept in fs->scans, with the first
+ * node that serves a view over it. */
+static int add_partitions(struct xvafs_fs *fs, fuse_ino_t parent,
+			  struct xva *xva, struct xva_view *const *views,
+			  struct xvafs_guest **out)
 {
+	struct xvafs_scan *scan = calloc(1, sizeof(*scan));
 	struct xva_err err;
 
-	if (xvafs_guest_scan(fs->xva, views, &fs->guest, &err) != XVA_OK)
+	if (!scan || xvafs_guest_scan(xva, views, &scan->guest, &err) != XVA_OK) {
+		free(scan);
 		return -1;
-	/* What the scan found damaged is said at mount; the reads that meet
-	 * it while serving say it again, in the log. */
-	xva_verify_rearm(fs->xva);
-	fs->guest_from = fs->n_nodes;
-	for (size_t i = 0; i < fs->guest->n_items; i++) {
-		const struct xvafs_guest_item *it = &fs->guest->items[i];
+	}
+	/* What the scan found damaged is said now; the reads that meet it
+	 * while serving say it again, in the log. */
+	xva_verify_rearm(xva);
+	pthread_mutex_lock(&fs->grow_lock);
+	scan->from = node_count(fs);
+	scan->next = fs->scans;
+	fs->scans = scan;
+	pthread_mutex_unlock(&fs->grow_lock);
+	*out = scan->guest;
+	for (size_t i = 0; i < scan->guest->n_items; i++) {
+		const struct xvafs_guest_item *it = &scan->guest->items[i];
 		struct xva_view *view;
 
 		if (it->kind != XVAFS_ITEM_PART)
 			continue;
 		/* Writable through the overlay, as its disk. */
-		if (xvafs_guest_item_view(fs->guest, it, NULL, true, &view,
+		if (xvafs_guest_item_view(scan->guest, it, NULL, true, &view,
 					  &err) != XVA_OK ||
-		    add_view_node(fs, FUSE_ROOT_ID, it->file, view) != 0)
+		    xvafs_fs_add_disk(fs, parent, xva, view) != 0)
 			return -1;
 	}
 	return 0;
 }
 
 /* by-device/ names of partitions, lvm/VG/LV, by-uuid/ and the labels of
- * filesystems in by-label/ (after the disks' own labels). */
-static int add_guest_names(struct xvafs_fs *fs)
+ * filesystems in by-label/ (after the disks' own labels), in PARENT. */
+static int add_guest_names(struct xvafs_fs *fs, fuse_ino_t parent,
+			   struct xva *xva, const struct xvafs_guest *gv)
 {
-	const struct xvafs_guest *gv = fs->guest;
 	fuse_ino_t dir, lvm = 0, vg;
 	struct xva_err err;
 
 	for (size_t i = 0; i < gv->n_items; i++) {
 		const struct xvafs_guest_item *it = &gv->items[i];
-		struct xva_view *view;
+		struct xvafs_node n = { .kind = NODE_DISK, .name = it->base,
+					.xva = xva };
 
 		if (it->kind == XVAFS_ITEM_PART) {
 			if (it->device &&
-			    (folder(fs, FUSE_ROOT_ID, XVA_NAME_BY_DEVICE, &dir) != 0 ||
-			     add_node(fs, dir, NODE_LINK, it->device, NULL,
-				      it->file, NULL) != 0))
+			    (folder(fs, parent, XVA_NAME_BY_DEVICE, xva, &dir) != 0 ||
+			     add_up_link(fs, dir, it->device, xva, it->file) != 0))
 				return -1;
 			continue;
 		}
-		if ((!lvm && folder(fs, FUSE_ROOT_ID, XVAFS_NAME_LVM, &lvm) != 0) ||
-		    folder(fs, lvm, it->folder, &vg) != 0 ||
-		    xvafs_guest_item_view(gv, it, NULL, true, &view, &err) != XVA_OK ||
-		    add_view_node(fs, vg, it->base, view) != 0)
+		if ((!lvm && folder(fs, parent, XVAFS_NAME_LVM, xva, &lvm) != 0) ||
+		    folder(fs, lvm, it->folder, xva, &vg) != 0 ||
+		    xvafs_guest_item_view(gv, it, NULL, true, &n.view, &err) != XVA_OK)
 			return -1;
+		/* Named by the LV in its VG's folder, not by the view's path. */
+		n.parent = vg;
+		if (add_node(fs, &n, NULL) != 0) {
+			xva_view_close(n.view);
+			return -1;
+		}
 	}
 	for (size_t i = 0; i < gv->n_links; i++) {
 		const struct xvafs_guest_link *l = &gv->links[i];
 
-		if (folder(fs, FUSE_ROOT_ID, l->folder, &dir) != 0 ||
-		    add_node(fs, dir, NODE_LINK, l->name, NULL, l->target,
-			     NULL) != 0)
+		if (folder(fs, parent, l->folder, xva, &dir) != 0 ||
+		    add_up_link(fs, dir, l->name, xva, l->target) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
+/* What a mount of XVA shows, in the folder PARENT: its disks and their
+ * partitions, ova.xml, by-device/, by-label/, by-uuid/ and lvm/. The
+ * guest view's notes are in *GUEST for the caller to say. */
+static int add_export(struct xvafs_fs *fs, fuse_ino_t parent, struct xva *xva,
+		      struct xvafs_guest **guest)
 {
 	struct xva_view **views;
+	int ret = -1;
 
-	fs->xva = xva;
-	fs->nodes = NULL;
-	fs->n_nodes = 0;
-	fs->handles = NULL;
-	fs->guest = NULL;
-	fs->guest_from = 0;
-	pthread_mutex_init(&fs->handles_lock, NULL);
-	fs->inited = true;
 	views = calloc(xva->map.n_disks ? xva->map.n_disks : 1, sizeof(*views));
-	/* Never written, so its pages stay the kernel's shared zero page. */
-	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
-	if (!fs->zeros || !views)
-		goto fail;
-	if (add_node(fs, 0, NODE_DIR, "", NULL, NULL, NULL) != 0)
-		goto fail;
+	if (!views)
+		return -1;
 	for (size_t i = 0; i < xva->map.n_disks; i++) {
 		struct xva_err err;
 
 		/* Writable through the overlay when there is one. */
 		if (xva_view_open(xva, fs->overlay, i, true, &views[i], &err) != XVA_OK ||
-		    xvafs_fs_add_disk(fs, FUSE_ROOT_ID, views[i]) != 0)
-			goto fail;
+		    xvafs_fs_add_disk(fs, parent, xva, views[i]) != 0)
+			goto out;
 	}
-	if (add_partitions(fs, views) != 0)
-		goto fail;
-	if (xva->ova && add_node(fs, FUSE_ROOT_ID, NODE_OVA_XML,
-				 XVA_NAME_OVA_XML, NULL, NULL, NULL) != 0)
-		goto fail;
-	if (add_view(fs, XVA_NAME_BY_DEVICE,
+	if (add_partitions(fs, parent, xva, views, guest) != 0)
+		goto out;
+	if (xva->ova && add_simple(fs, parent, NODE_OVA_XML, XVA_NAME_OVA_XML,
+				   xva, NULL) != 0)
+		goto out;
+	if (add_view(fs, parent, xva, XVA_NAME_BY_DEVICE,
 		     offsetof(struct xva_disk_names, device)) != 0 ||
-	    add_view(fs, XVA_NAME_BY_LABEL,
+	    add_view(fs, parent, xva, XVA_NAME_BY_LABEL,
 		     offsetof(struct xva_disk_names, label)) != 0 ||
-	    add_guest_names(fs) != 0)
-		goto fail;
+	    add_guest_names(fs, parent, xva, *guest) != 0)
+		goto out;
+	ret = 0;
+out:
 	free(views);
+	return ret;
+}
+
+/* The state every mount starts from: the table with its root. */
+static int fs_start(struct xvafs_fs *fs)
+{
+	memset(fs->chunks, 0, sizeof(fs->chunks));
+	atomic_init(&fs->n_nodes, 0);
+	fs->handles = NULL;
+	fs->lazies = NULL;
+	fs->scans = NULL;
+	fs->guest = NULL;
+	pthread_mutex_init(&fs->handles_lock, NULL);
+	pthread_mutex_init(&fs->grow_lock, NULL);
+	fs->inited = true;
+	/* Never written, so its pages stay the kernel's shared zero page. */
+	fs->zeros = calloc(1, XVAFS_SPLICE_MAX_READ);
+	if (!fs->zeros)
+		return -1;
+	return add_simple(fs, 0, NODE_DIR, "", fs->xva, NULL);
+}
+
+int xvafs_fs_init(struct xvafs_fs *fs, struct xva *xva)
+{
+	fs->xva = xva;
+	if (fs_start(fs) != 0 ||
+	    add_export(fs, FUSE_ROOT_ID, xva, &fs->guest) != 0) {
+		xvafs_fs_destroy(fs);
+		return -1;
+	}
 	return 0;
-fail:
-	free(views);
-	xvafs_fs_destroy(fs);
-	return -1;
 }
 
 int xvafs_fs_add_disk(struct xvafs_fs *fs, fuse_ino_t parent,
-		      struct xva_view *view)
+		      struct xva *xva, struct xva_view *view)
 {
-	if (add_node(fs, parent, NODE_DISK, view->name, view, NULL, NULL) != 0) {
+	struct xvafs_node n = { .parent = parent, .kind = NODE_DISK,
+				.name = view->name, .xva = xva, .view = view };
+
+	if (add_node(fs, &n, NULL) != 0) {
 		xva_view_close(view);
 		return -1;
 	}
 	return 0;
 }
 
-int xvafs_fs_add_text(struct xvafs_fs *fs, const char *folder,
-		      const char *name, char *text, size_t len,
-		      bool executable)
+int xvafs_fs_add_text(struct xvafs_fs *fs, fuse_ino_t parent,
+		      const char *folder, const char *name, char *text,
+		      size_t len, bool executable)
 {
-	fuse_ino_t dir = find_child(fs, FUSE_ROOT_ID, folder), ino;
-	struct xvafs_node *n;
-	char *own_name = strdup(name);
+	fuse_ino_t dir = folder ? find_child(fs, parent, folder) : parent;
+	struct xva *xva = node_at(fs, parent - 1)->xva;
+	struct xvafs_node n = { .kind = NODE_TEXT, .xva = xva, .text = text,
+				.text_len = len, .executable = executable };
 
-	if (!own_name || (!dir && add_node(fs, FUSE_ROOT_ID, NODE_DIR, folder,
-					   NULL, NULL, &dir) != 0) ||
-	    add_node(fs, dir, NODE_TEXT, own_name, NULL, NULL, &ino) != 0) {
-		free(own_name);
+	n.own_name = strdup(name);
+	n.name = n.own_name;
+	if (!n.own_name || (!dir && add_simple(fs, parent, NODE_DIR, folder,
+					       xva, &dir) != 0)) {
+		free(n.own_name);
 		free(text);
 		return -1;
 	}
-	n = &fs->nodes[ino - 1];
-	n->target = own_name; /* owned here, freed with the node */
-	n->text = text;
-	n->text_len = len;
-	n->executable = executable;
+	n.parent = dir;
+	if (add_node(fs, &n, NULL) != 0) {
+		free(n.own_name);
+		free(text);
+		return -1;
+	}
 	return 0;
+}
+
+/* --- a repository's folders --- */
+
+/* A backup's folder, filled when first looked into. */
+struct xvafs_lazy {
+	/* Held while the backup is opened (which may take a whole pass over
+	 * an encrypted or compressed one) and its nodes are added, so that
+	 * concurrent lookups of the folder wait for it and it is filled
+	 * once. Lock order: this, then fs->grow_lock. */
+	pthread_mutex_t lock;
+	atomic_bool ready;        /* filled (or its error.txt is there) */
+	const struct xva_repo_backup *backup;
+	char *path;               /* VMFOLDER/TIMESTAMP in the mount */
+	struct xva *xva;          /* once opened */
+	struct xvafs_lazy *next;  /* in fs->lazies */
+};
+
+static struct timespec at(time_t t)
+{
+	return (struct timespec){ .tv_sec = t };
+}
+
+/* Backup B's folder in the VM folder PARENT. */
+static int add_backup_dir(struct xvafs_fs *fs, fuse_ino_t parent,
+			  const char *vm_folder, const struct xva_repo_backup *b)
+{
+	struct xvafs_lazy *lazy = calloc(1, sizeof(*lazy));
+	struct xvafs_node n = { .parent = parent, .kind = NODE_DIR,
+				.name = b->iso, .mtime = at(b->time) };
+
+	if (!lazy)
+		return -1;
+	pthread_mutex_init(&lazy->lock, NULL);
+	atomic_init(&lazy->ready, false);
+	lazy->backup = b;
+	if (asprintf(&lazy->path, "%s/%s", vm_folder, b->iso) < 0) {
+		pthread_mutex_destroy(&lazy->lock);
+		free(lazy);
+		return -1;
+	}
+	lazy->next = fs->lazies;
+	fs->lazies = lazy;
+	n.lazy = lazy;
+	fs->repo_bytes += b->stored_size;
+	return add_node(fs, &n, NULL);
+}
+
+/* VM's folder, its selected backups' and "latest"; none when SELECT
+ * takes none of them. */
+static int add_vm_dir(struct xvafs_fs *fs, const struct xva_repo_vm *vm,
+		      const char *select)
+{
+	const struct xva_repo_backup *newest = NULL;
+	struct xvafs_node n = { .parent = FUSE_ROOT_ID, .kind = NODE_DIR,
+				.name = vm->folder };
+	fuse_ino_t dir;
+
+	for (size_t k = vm->n_backups; k-- > 0 && !newest; )
+		if (xva_repo_selected(vm, &vm->backups[k], select))
+			newest = &vm->backups[k];
+	if (!newest)
+		return 0;
+	n.mtime = at(newest->time);
+	if (add_node(fs, &n, &dir) != 0)
+		return -1;
+	for (size_t k = 0; k < vm->n_backups; k++)
+		if (xva_repo_selected(vm, &vm->backups[k], select) &&
+		    add_backup_dir(fs, dir, vm->folder, &vm->backups[k]) != 0)
+			return -1;
+	n = (struct xvafs_node){ .parent = dir, .kind = NODE_LINK,
+				 .name = XVAFS_NAME_LATEST,
+				 .mtime = at(newest->time),
+				 .target = strdup(newest->iso) };
+	if (!n.target || add_node(fs, &n, NULL) != 0) {
+		free(n.target);
+		return -1;
+	}
+	return 0;
+}
+
+int xvafs_fs_init_repo(struct xvafs_fs *fs, struct xva_repo *repo,
+		       const char *select)
+{
+	fs->xva = NULL;
+	fs->repo = repo;
+	fs->repo_bytes = 0;
+	if (fs_start(fs) != 0)
+		goto fail;
+	/* Before serving: the root's time is the mount's. */
+	node_at(fs, 0)->mtime = at(time(NULL));
+	for (size_t i = 0; i < repo->n_vms; i++)
+		if (add_vm_dir(fs, &repo->vms[i], select) != 0)
+			goto fail;
+	return 0;
+fail:
+	xvafs_fs_destroy(fs);
+	return -1;
+}
+
+static void log_warning(void *ctx, const char *message)
+{
+	fuse_log(FUSE_LOG_WARNING, "xvafs: %s: %s\n", (const char *)ctx,
+		 message);
+}
+
+/* Opens LAZY's backup and adds what its folder DIR holds; a backup that
+ * cannot be opened gets error.txt instead, and the rest of the mount
+ * goes on. Under lazy->lock. */
+static void fill_lazy(struct xvafs_fs *fs, fuse_ino_t dir,
+		      struct xvafs_lazy *lazy)
+{
+	const struct xva_repo_backup *b = lazy->backup;
+	struct xva_err err;
+	bool nomem = false;
+	char *text;
+
+	if (b->note) {
+		if (asprintf(&text, "%s\n", b->note) < 0)
+			nomem = true;
+		else
+			nomem = xvafs_fs_add_text(fs, dir, NULL, XVAFS_NAME_NOTE,
+						  text, strlen(text), false) != 0;
+	}
+	if (xva_repo_open_backup(fs->repo, b, fs->open_options, &lazy->xva,
+				 &err) == XVA_OK &&
+	    (!fs->verify_backups || xva_verify_enabled(lazy->xva) ||
+	     xva_enable_verify(lazy->xva, &err) == XVA_OK)) {
+		struct xvafs_guest *guest = NULL;
+
+		nomem = nomem || add_export(fs, dir, lazy->xva, &guest) != 0 ||
+			(fs->fill_backup &&
+			 fs->fill_backup(fs, lazy->xva, dir, lazy->path) != 0);
+		/* What is odd inside its disks, in the daemon's log. */
+		if (guest)
+			xvafs_guest_warnings(lazy->xva, guest, log_warning,
+					     lazy->path);
+	} else {
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s: %s\n", lazy->path, err.msg);
+		if (asprintf(&text, "%s: %s\n", b->xva, err.msg) < 0)
+			nomem = true;
+		else
+			nomem = xvafs_fs_add_text(fs, dir, NULL,
+						  XVAFS_NAME_ERROR, text,
+						  strlen(text), false) != 0 ||
+				nomem;
+	}
+	if (nomem)
+		fuse_log(FUSE_LOG_ERR, "xvafs: %s: out of memory: the folder "
+			 "is not all there\n", lazy->path);
+}
+
+/* A backup's folder is filled before anything in it is looked up or
+ * listed. */
+static void ensure_filled(struct xvafs_fs *fs, fuse_ino_t ino)
+{
+	struct xvafs_lazy *lazy;
+
+	if (ino < 1 || ino > node_count(fs))
+		return;
+	lazy = node_at(fs, ino - 1)->lazy;
+	if (!lazy || atomic_load_explicit(&lazy->ready, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&lazy->lock);
+	if (!atomic_load_explicit(&lazy->ready, memory_order_relaxed)) {
+		fill_lazy(fs, ino, lazy);
+		atomic_store_explicit(&lazy->ready, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&lazy->lock);
+}
+
+/* Frees the guest scans whose views start at node FROM or later. */
+static void free_scans_from(struct xvafs_fs *fs, size_t from)
+{
+	for (struct xvafs_scan **p = &fs->scans; *p; ) {
+		struct xvafs_scan *scan = *p;
+
+		if (scan->from >= from) {
+			*p = scan->next;
+			xvafs_guest_free(scan->guest);
+			free(scan);
+		} else {
+			p = &scan->next;
+		}
+	}
 }
 
 void xvafs_fs_destroy(struct xvafs_fs *fs)
 {
+	size_t n;
+
 	if (!fs->inited)
 		return;
 	fs->inited = false;
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
-	for (size_t i = fs->n_nodes; i-- > 0; ) {
-		/* The views over the guest's devices are closed; the devices
-		 * go before the disks they are slices of. */
-		if (i < fs->guest_from && fs->guest) {
-			xvafs_guest_free(fs->guest);
-			fs->guest = NULL;
-		}
-		xva_view_close(fs->nodes[i].view);
-		free(fs->nodes[i].target);
-		free(fs->nodes[i].text);
+	n = node_count(fs);
+	/* Views go before the exports they read (a lazy folder's), and a
+	 * guest scan goes after the views over its devices, before the
+	 * disks' views it reads. */
+	for (size_t i = n; i-- > 0; ) {
+		struct xvafs_node *node = node_at(fs, i);
+
+		free_scans_from(fs, i + 1);
+		xva_view_close(node->view);
+		free(node->target);
+		free(node->text);
+		free(node->own_name);
 	}
-	xvafs_guest_free(fs->guest);
+	free_scans_from(fs, 0);
 	fs->guest = NULL;
-	free(fs->nodes);
+	while (fs->lazies) {
+		struct xvafs_lazy *lazy = fs->lazies;
+
+		fs->lazies = lazy->next;
+		xva_close(lazy->xva);
+		pthread_mutex_destroy(&lazy->lock);
+		free(lazy->path);
+		free(lazy);
+	}
+	for (size_t c = 0; c < XVAFS_NODE_CHUNKS && fs->chunks[c]; c++) {
+		free(fs->chunks[c]);
+		fs->chunks[c] = NULL;
+	}
+	pthread_mutex_destroy(&fs->grow_lock);
 	free((void *)fs->zeros);
-	fs->nodes = NULL;
 	fs->zeros = NULL;
-	fs->n_nodes = 0;
+	atomic_store(&fs->n_nodes, 0);
 }
 
 static struct xvafs_fs *fs_of(fuse_req_t req)
@@ -328,7 +612,7 @@ static struct xvafs_fs *fs_of(fuse_req_t req)
 static const struct xvafs_node *node_of(const struct xvafs_fs *fs,
 					fuse_ino_t ino)
 {
-	return ino >= 1 && ino <= fs->n_nodes ? &fs->nodes[ino - 1] : NULL;
+	return ino >= 1 && ino <= node_count(fs) ? node_at(fs, ino - 1) : NULL;
 }
 
 static void reply_status(fuse_req_t req, enum xva_status st)
@@ -341,8 +625,9 @@ static void reply_status(fuse_req_t req, enum xva_status st)
 static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 		      const struct xvafs_node *n, struct stat *st)
 {
-	const struct xva *xva = fs->xva;
-	struct timespec mtime = xva_mtime(xva);
+	const struct xva *xva = n->xva;
+	struct timespec mtime = xva ? xva_mtime(xva) : n->mtime;
+	size_t count = node_count(fs);
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -357,9 +642,9 @@ static void fill_attr(const struct xvafs_fs *fs, fuse_ino_t ino,
 	case NODE_DIR:
 		st->st_mode = S_IFDIR | (0555 & ~fs->umask);
 		st->st_nlink = 2;
-		for (size_t i = 0; i < fs->n_nodes; i++)
-			if (fs->nodes[i].parent == ino &&
-			    fs->nodes[i].kind == NODE_DIR)
+		for (size_t i = 0; i < count; i++)
+			if (node_at(fs, i)->parent == ino &&
+			    node_at(fs, i)->kind == NODE_DIR)
 				st->st_nlink++;
 		break;
 	case NODE_DISK: {
@@ -398,9 +683,10 @@ static void xvafs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = CACHE_SECONDS;
 	e.entry_timeout = CACHE_SECONDS;
+	ensure_filled(fs, parent);
 	e.ino = find_child(fs, parent, name);
 	if (e.ino)
-		fill_attr(fs, e.ino, &fs->nodes[e.ino - 1], &e.attr);
+		fill_attr(fs, e.ino, node_at(fs, e.ino - 1), &e.attr);
 	/* Not found: ino 0 caches the negative answer for entry_timeout. */
 	fuse_reply_entry(req, &e);
 }
@@ -439,6 +725,7 @@ static void xvafs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
+	ensure_filled(fs_of(req), ino);
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
@@ -449,10 +736,12 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct xvafs_fs *fs = fs_of(req);
 	const struct xvafs_node *dir = node_of(fs, ino);
-	size_t used = 0, index = 0;
+	size_t used = 0, index = 0, count;
 	char *buf;
 
 	(void)fi;
+	ensure_filled(fs, ino);
+	count = node_count(fs);
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -460,7 +749,7 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	/* Entry K (".", "..", then the children in table order) has offset
 	 * K + 1, the offset of the entry after it. */
-	for (size_t i = 0; i < fs->n_nodes + 2; i++) {
+	for (size_t i = 0; i < count + 2; i++) {
 		struct stat st = { 0 };
 		const char *name;
 		size_t need;
@@ -469,9 +758,9 @@ static void xvafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			name = i == 0 ? "." : "..";
 			st.st_ino = i == 0 ? ino : (dir->parent ? dir->parent : ino);
 			st.st_mode = S_IFDIR;
-		} else if (fs->nodes[i - 2].parent == ino) {
-			name = fs->nodes[i - 2].name;
-			fill_attr(fs, i - 1, &fs->nodes[i - 2], &st);
+		} else if (node_at(fs, i - 2)->parent == ino) {
+			name = node_at(fs, i - 2)->name;
+			fill_attr(fs, i - 1, node_at(fs, i - 2), &st);
 		} else {
 			continue;
 		}
@@ -569,8 +858,8 @@ static void reply_read_error(fuse_req_t req, enum xva_status st,
 	reply_status(req, st);
 }
 
-static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
-		      const struct xvafs_node *n, size_t size, off_t off)
+static void read_text(fuse_req_t req, const struct xvafs_node *n,
+		      size_t size, off_t off)
 {
 	enum xva_status st;
 	struct xva_err err;
@@ -591,12 +880,72 @@ static void read_text(fuse_req_t req, const struct xvafs_fs *fs,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	st = xva_read_ova(fs->xva, buf, size, (uint64_t)off, &done, &err);
+	st = xva_read_ova(n->xva, buf, size, (uint64_t)off, &done, &err);
 	if (st == XVA_OK)
 		fuse_reply_buf(req, buf, done);
 	else
 		reply_read_error(req, st, &err);
 	free(buf);
+}
+
+/* The buffer a serving thread copies replies through, kept for the
+ * thread's life. Allocated per read, a reply of 128 KiB or more is a
+ * fresh mmap (glibc's threshold) whose pages fault in on the first copy
+ * and whose munmap flushes every CPU's TLB: on the 2-core machine that
+ * cost a sequential read of an encrypted backup 90% of its speed, more
+ * than decrypting it (bench/crypt_mounted.sh). */
+struct copy_buffer {
+	void *p;
+	size_t cap;
+};
+
+static pthread_key_t copy_buffer_key;
+static pthread_once_t copy_buffer_once = PTHREAD_ONCE_INIT;
+static bool copy_buffer_ok;
+
+static void copy_buffer_free(void *v)
+{
+	struct copy_buffer *b = v;
+
+	free(b->p);
+	free(b);
+}
+
+static void copy_buffer_init(void)
+{
+	copy_buffer_ok = pthread_key_create(&copy_buffer_key,
+					    copy_buffer_free) == 0;
+}
+
+/* This thread's buffer of at least SIZE bytes, aligned for O_DIRECT; NULL
+ * when there is no memory. */
+static void *copy_buffer(size_t size)
+{
+	struct copy_buffer *b;
+
+	pthread_once(&copy_buffer_once, copy_buffer_init);
+	if (!copy_buffer_ok)
+		return NULL;
+	b = pthread_getspecific(copy_buffer_key);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || pthread_setspecific(copy_buffer_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->cap < size) {
+		void *p = NULL;
+		size_t cap = size < XVAFS_SPLICE_MAX_READ ? XVAFS_SPLICE_MAX_READ
+							   : size;
+
+		if (posix_memalign(&p, 4096, cap) != 0)
+			return NULL;
+		free(b->p);
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p;
 }
 
 static void read_copy(fuse_req_t req, const struct xvafs_node *n,
@@ -605,10 +954,9 @@ static void read_copy(fuse_req_t req, const struct xvafs_node *n,
 	enum xva_status st;
 	struct xva_err err;
 	size_t done;
-	void *buf = NULL;
+	void *buf = copy_buffer(size ? size : 1);
 
-	/* Aligned for the O_DIRECT descriptor. */
-	if (posix_memalign(&buf, 4096, size ? size : 1) != 0) {
+	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -618,7 +966,6 @@ static void read_copy(fuse_req_t req, const struct xvafs_node *n,
 		fuse_reply_buf(req, buf, done);
 	else
 		reply_read_error(req, st, &err);
-	free(buf);
 }
 
 #define INLINE_SEGMENTS 16
@@ -715,7 +1062,7 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				   size);
 	switch (h->strategy) {
 	case READ_TEXT:
-		read_text(req, fs, h->node, size, off);
+		read_text(req, h->node, size, off);
 		break;
 	case READ_SPLICE:
 		if (size <= XVAFS_SPLICE_MAX_READ) {
@@ -753,7 +1100,7 @@ static void xvafs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		fuse_reply_lseek(req, (off_t)to);
 		return;
 	}
-	size = n->kind == NODE_TEXT ? n->text_len : fs->xva->idx.ova_len;
+	size = n->kind == NODE_TEXT ? n->text_len : n->xva->idx.ova_len;
 	if ((uint64_t)off >= size) {
 		fuse_reply_err(req, ENXIO);
 		return;
@@ -955,13 +1302,15 @@ static void xvafs_statfs(fuse_req_t req, fuse_ino_t ino)
 	uint64_t bytes = 0;
 
 	(void)ino;
-	for (size_t i = 0; i < fs->xva->map.n_disks; i++)
+	for (size_t i = 0; fs->xva && i < fs->xva->map.n_disks; i++)
 		bytes += fs->xva->map.disks[i].bytes_present;
+	if (!fs->xva)
+		bytes = fs->repo_bytes;
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = BLOCK;
 	sv.f_frsize = BLOCK;
 	sv.f_blocks = (fsblkcnt_t)((bytes + BLOCK - 1) / BLOCK);
-	sv.f_files = (fsfilcnt_t)fs->n_nodes;
+	sv.f_files = (fsfilcnt_t)node_count(fs);
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }

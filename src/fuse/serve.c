@@ -29,6 +29,7 @@
 #include "front/warnings.h"
 #include "base/thread.h"
 #include "cli/tools.h"
+#include "xvafs/repository.h"
 
 /* --- the mount point --- */
 
@@ -438,7 +439,8 @@ static int open_overlay(const struct cli *cli, const struct settings *s,
 
 /* vm/NAME.OVMF_VARS.fd, vm/NAME.tpm2-00.permall: the firmware state the
  * configurations copy on the VM's first start. */
-static int add_vm_firmware_files(struct xvafs_fs *fs, const struct xva_vm *vm)
+static int add_vm_firmware_files(struct xvafs_fs *fs, fuse_ino_t dir,
+				 const struct xva_vm *vm)
 {
 	struct xva_vm_file files[XVA_VM_MAX_FILES];
 	size_t n = xva_vm_files(vm, files);
@@ -452,8 +454,8 @@ static int add_vm_firmware_files(struct xvafs_fs *fs, const struct xva_vm *vm)
 			return -1;
 		}
 		memcpy(copy, files[i].data, files[i].len);
-		if (xvafs_fs_add_text(fs, XVA_NAME_VM, name, copy, files[i].len,
-				      false) != 0) {
+		if (xvafs_fs_add_text(fs, dir, XVA_NAME_VM, name, copy,
+				      files[i].len, false) != 0) {
 			free(name);
 			return -1;
 		}
@@ -462,31 +464,40 @@ static int add_vm_firmware_files(struct xvafs_fs *fs, const struct xva_vm *vm)
 	return 0;
 }
 
-/* vm/NAME.cfg, .xml and .qemu.sh: the export's VM for xl, libvirt and
- * qemu, its disks in this mount. An export whose VM record is missing or
- * cannot be right mounts without them (the disks are what matter);
- * --vm-config and --list --json say why. */
-static int add_vm_files(struct xvafs_fs *fs, const char *image,
-			const char *mountpoint, const char *bridge)
+/* vm/NAME.cfg, .xml and .qemu.sh in the folder DIR: the export's VM for
+ * xl, libvirt and qemu, its disks in this mount (under MOUNTPOINT/PATH
+ * for a repository's backup, PATH NULL for the mount of one export). An
+ * export whose VM record is missing or cannot be right mounts without
+ * them (the disks are what matter); --vm-config and --list --json say
+ * why. BRIDGE (may be NULL) is every NIC's bridge. */
+static int add_vm_files(struct xvafs_fs *fs, struct xva *xva, fuse_ino_t dir,
+			const char *image, const char *mountpoint,
+			const char *path, const char *bridge)
 {
 	const char *base = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
+	char *where = NULL;
 	struct xva_vm *vm;
 	struct xva_err err;
 	int ret = 0;
 
-	if (!fs->xva->ova || fs->xva->ova->n_vms == 0)
+	if (!xva->ova || xva->ova->n_vms == 0)
 		return 0;
-	vm = xvafs_vm_of(fs->xva, bridge, &err);
-	if (!vm)
+	if (asprintf(&where, "%s%s%s", mountpoint, path ? "/" : "",
+		     path ? path : "") < 0)
+		return -1;
+	vm = xvafs_vm_of(xva, bridge, &err);
+	if (!vm) {
+		free(where);
 		return err.status == XVA_ENOMEM ? -1 : 0;
+	}
 	for (int format = 0; format < XVA_VM_N_FORMATS && !ret; format++) {
 		char *text = NULL, *name = NULL;
 		size_t len;
 
-		if (xva_vm_write(vm, format, mountpoint, base, &text, &len,
+		if (xva_vm_write(vm, format, where, base, &text, &len,
 				 &err) != XVA_OK) {
-			fprintf(stderr, "xvafs: %s: no vm/ files: %s\n", image,
-				err.msg);
+			fuse_log(FUSE_LOG_WARNING, "xvafs: %s: no vm/ files: %s\n",
+				 path ? path : image, err.msg);
 			break;
 		}
 		if (asprintf(&name, "%s%s", vm->file_stem,
@@ -495,13 +506,14 @@ static int add_vm_files(struct xvafs_fs *fs, const char *image,
 			ret = -1;
 			break;
 		}
-		ret = xvafs_fs_add_text(fs, XVA_NAME_VM, name, text, len,
+		ret = xvafs_fs_add_text(fs, dir, XVA_NAME_VM, name, text, len,
 					xva_vm_format_executable(format));
 		free(name);
 	}
 	if (!ret)
-		ret = add_vm_firmware_files(fs, vm);
+		ret = add_vm_firmware_files(fs, dir, vm);
 	xva_vm_free(vm);
+	free(where);
 	return ret;
 }
 
@@ -510,65 +522,39 @@ static void say_warning(void *ctx, const char *message)
 	fprintf(stderr, "xvafs: %s: %s\n", (const char *)ctx, message);
 }
 
-/* Mounts XVA at the mount point and serves it until unmounted. */
-int mount_and_serve(struct fuse_args *args, const struct cli *cli,
-		    const struct settings *s,
-		    const struct fuse_cmdline_opts *opts, struct xva *xva)
-{
-	struct xvafs_fs fs = { 0 };
-	struct fuse_session *se = NULL;
-	char holder[PATH_MAX + 32];
-	struct xva_err err;
-	bool daemonized;
-	sigset_t stops;
-	int status;
+/* The mount's own vm/ files for a repository's backup, when its folder
+ * is first looked into. */
+static struct {
+	const char *mountpoint;
+	const char *bridge;
+} repo_vm_files;
 
-	/* Blocked in this thread, and in every thread started from here on,
-	 * until the stopper takes them: a stop signal during the mount, the
-	 * fork or the start of serving is not lost, and never kills the
-	 * process with the file system mounted. */
-	if (cli->value[XVAFS_OPT_BRIDGE] &&
-	    !xva_vm_bridge_valid(cli->value[XVAFS_OPT_BRIDGE])) {
-		fprintf(stderr, "xvafs: bridge=%s: not a bridge name (at most 15 "
-			"letters, digits, '_', '.' or '-')\n",
-			cli->value[XVAFS_OPT_BRIDGE]);
-		return XVAFS_EXIT_USAGE;
-	}
-	stop_signals(&stops);
-	pthread_sigmask(SIG_BLOCK, &stops, NULL);
-	if (xva_direct_errno(xva))
-		fprintf(stderr, "xvafs: %s: cannot open the export with O_DIRECT "
-			"(%s); O_DIRECT readers will be served through the page "
-			"cache\n", cli->image, strerror(xva_direct_errno(xva)));
-	fs.xva = xva;
-	fs.splice = !cli->flag[XVAFS_OPT_NOSPLICE];
-	fs.readahead_kb = s->readahead_kb;
-	fs.prefetch = s->prefetch;
-	fs.uid = s->uid_set ? s->uid : getuid();
-	fs.gid = s->gid_set ? s->gid : getgid();
-	fs.umask = s->umask;
-	if (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY]) {
-		status = open_overlay(cli, s, &fs, opts->mountpoint);
-		if (status != XVAFS_EXIT_OK)
-			return status;
-	}
-	status = XVAFS_EXIT_MOUNT;
-	if (xvafs_fs_init(&fs, xva) != 0 ||
-	    add_vm_files(&fs, cli->image, opts->mountpoint,
-			 cli->value[XVAFS_OPT_BRIDGE]) != 0 ||
-	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
-		fprintf(stderr, "xvafs: out of memory\n");
-		goto out;
-	}
-	/* What is odd inside the disks, as --list says it. */
-	xvafs_guest_warnings(xva, fs.guest, say_warning, (void *)cli->image);
-	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), &fs);
+static int fill_backup(struct xvafs_fs *fs, struct xva *xva, fuse_ino_t dir,
+		       const char *path)
+{
+	return add_vm_files(fs, xva, dir, path, repo_vm_files.mountpoint, path,
+			    repo_vm_files.bridge);
+}
+
+/* Mounts FS (laid out) and serves it until unmounted; XVA is the export
+ * it serves, or NULL for a repository. */
+static int serve_fs(struct fuse_args *args, const struct cli *cli,
+		    const struct settings *s,
+		    const struct fuse_cmdline_opts *opts, struct xvafs_fs *fs,
+		    struct xva *xva)
+{
+	struct fuse_session *se;
+	char holder[PATH_MAX + 32];
+	bool daemonized;
+	int status = XVAFS_EXIT_MOUNT;
+
+	se = fuse_session_new(args, &xvafs_ops, sizeof(xvafs_ops), fs);
 	if (!se)
-		goto out; /* libfuse has said why */
+		return status; /* libfuse has said why */
 	if (fuse_session_mount(se, opts->mountpoint) != 0)
 		goto out;
 	/* Replies that libfuse 3.14 cannot ask for, and notifications. */
-	if (xvafs_fs_attach_session(&fs, se) != 0) {
+	if (xvafs_fs_attach_session(fs, se) != 0) {
 		fprintf(stderr, "xvafs: cannot set up the mount's replies: %s\n",
 			strerror(errno));
 		goto out_unmount;
@@ -577,11 +563,14 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		fprintf(stderr, "xvafs: %s: cannot set readahead_kb=%u: %s "
 			"(serving with the kernel's default)\n", opts->mountpoint,
 			s->readahead_kb, strerror(errno));
-	/* A remote source's I/O thread would not live on in the daemon. */
-	xva_open_before_fork(xva);
+	/* A remote source's I/O thread would not live on in the daemon. A
+	 * repository's backups are opened in the daemon, after the fork. */
+	if (xva)
+		xva_open_before_fork(xva);
 	take_pending_stop();
 	daemonized = fuse_daemonize(opts->foreground) == 0;
-	xva_open_after_fork(xva);
+	if (xva)
+		xva_open_after_fork(xva);
 	if (!daemonized)
 		goto out_unmount;
 	if (log_file) {
@@ -592,20 +581,123 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 	}
 	/* The daemon is another process now: the overlay's holder too. */
 	snprintf(holder, sizeof(holder), "mounted at %s", opts->mountpoint);
-	if (fs.overlay)
-		xva_overlay_set_holder(fs.overlay, holder);
+	if (fs->overlay)
+		xva_overlay_set_holder(fs->overlay, holder);
 	if (serve_until_stopped(se, opts) == 0)
 		status = XVAFS_EXIT_OK;
 out_unmount:
 	fuse_session_unmount(se);
 out:
-	if (se)
-		fuse_session_destroy(se);
+	fuse_session_destroy(se);
+	(void)cli;
+	return status;
+}
+
+/* The mount's settings, common to both kinds. */
+static void fs_settings(struct xvafs_fs *fs, const struct cli *cli,
+			const struct settings *s)
+{
+	fs->splice = !cli->flag[XVAFS_OPT_NOSPLICE];
+	fs->readahead_kb = s->readahead_kb;
+	fs->prefetch = s->prefetch;
+	fs->uid = s->uid_set ? s->uid : getuid();
+	fs->gid = s->gid_set ? s->gid : getgid();
+	fs->umask = s->umask;
+}
+
+/* -o bridge=, when given, names a bridge (said when it does not). */
+static bool bridge_ok(const struct cli *cli)
+{
+	const char *bridge = cli->value[XVAFS_OPT_BRIDGE];
+
+	if (!bridge || xva_vm_bridge_valid(bridge))
+		return true;
+	fprintf(stderr, "xvafs: bridge=%s: not a bridge name (at most 15 "
+		"letters, digits, '_', '.' or '-')\n", bridge);
+	return false;
+}
+
+/* Mounts XVA at the mount point and serves it until unmounted. */
+int mount_and_serve(struct fuse_args *args, const struct cli *cli,
+		    const struct settings *s,
+		    const struct fuse_cmdline_opts *opts, struct xva *xva)
+{
+	struct xvafs_fs fs = { 0 };
+	struct xva_err err;
+	sigset_t stops;
+	int status;
+
+	/* Blocked in this thread, and in every thread started from here on,
+	 * until the stopper takes them: a stop signal during the mount, the
+	 * fork or the start of serving is not lost, and never kills the
+	 * process with the file system mounted. */
+	if (!bridge_ok(cli))
+		return XVAFS_EXIT_USAGE;
+	stop_signals(&stops);
+	pthread_sigmask(SIG_BLOCK, &stops, NULL);
+	if (xva_direct_errno(xva))
+		fprintf(stderr, "xvafs: %s: cannot open the export with O_DIRECT "
+			"(%s); O_DIRECT readers will be served through the page "
+			"cache\n", cli->image, strerror(xva_direct_errno(xva)));
+	fs.xva = xva;
+	fs_settings(&fs, cli, s);
+	if (cli->flag[XVAFS_OPT_RW] || cli->value[XVAFS_OPT_OVERLAY]) {
+		status = open_overlay(cli, s, &fs, opts->mountpoint);
+		if (status != XVAFS_EXIT_OK)
+			return status;
+	}
+	status = XVAFS_EXIT_MOUNT;
+	if (xvafs_fs_init(&fs, xva) != 0 ||
+	    add_vm_files(&fs, xva, FUSE_ROOT_ID, cli->image, opts->mountpoint,
+			 NULL, cli->value[XVAFS_OPT_BRIDGE]) != 0 ||
+	    add_default_options(args, cli->image, fs.overlay != NULL) != 0) {
+		fprintf(stderr, "xvafs: out of memory\n");
+	} else {
+		/* What is odd inside the disks, as --list says it. */
+		xvafs_guest_warnings(xva, fs.guest, say_warning,
+				     (void *)cli->image);
+		status = serve_fs(args, cli, s, opts, &fs, xva);
+	}
 	xvafs_fs_destroy(&fs);
 	/* Whatever was written and not yet synced is made durable now. */
 	if (xva_overlay_close(fs.overlay, &err) != XVA_OK) {
 		fuse_log(FUSE_LOG_ERR, "xvafs: %s: %s\n", cli->image, err.msg);
 		status = XVAFS_EXIT_MOUNT;
 	}
+	return status;
+}
+
+int mount_repository(struct fuse_args *args, const struct cli *cli,
+		     const struct settings *s,
+		     const struct fuse_cmdline_opts *opts,
+		     struct xva_repo *repo, const struct xva_open_options *oo)
+{
+	struct xvafs_fs fs = { 0 };
+	sigset_t stops;
+	int status = XVAFS_EXIT_MOUNT;
+
+	if (!bridge_ok(cli))
+		return XVAFS_EXIT_USAGE;
+	/* As mount_and_serve. */
+	stop_signals(&stops);
+	pthread_sigmask(SIG_BLOCK, &stops, NULL);
+	fs_settings(&fs, cli, s);
+	fs.open_options = oo;
+	fs.verify_backups = cli->flag[XVAFS_OPT_VERIFY] != 0;
+	fs.fill_backup = fill_backup;
+	repo_vm_files.mountpoint = opts->mountpoint;
+	repo_vm_files.bridge = cli->value[XVAFS_OPT_BRIDGE];
+	if (xvafs_fs_init_repo(&fs, repo, cli->value[XVAFS_OPT_VM]) != 0 ||
+	    add_default_options(args, cli->image, false) != 0)
+		fprintf(stderr, "xvafs: out of memory\n");
+	else if (atomic_load(&fs.n_nodes) == 1) {
+		fprintf(stderr, "xvafs: %s: no %s to mount\n", cli->image,
+			cli->value[XVAFS_OPT_VM] ? "VM or backup of that name "
+			"(--list shows them)" : "full backup");
+		status = cli->value[XVAFS_OPT_VM] ? XVAFS_EXIT_USAGE
+						  : XVAFS_EXIT_BAD_INPUT;
+	} else
+		status = serve_fs(args, cli, s, opts, &fs, NULL);
+	xvafs_fs_destroy(&fs);
 	return status;
 }

@@ -21,4 +21,13 @@ int mount_and_serve(struct fuse_args *args, const struct cli *cli,
 		    const struct settings *s,
 		    const struct fuse_cmdline_opts *opts, struct xva *xva);
 
+struct xva_repo;
+struct xva_open_options;
+/* Mounts the backup repository REPO (read-only): a folder per VM, a
+ * folder per backup opened with OO when first looked into. */
+int mount_repository(struct fuse_args *args, const struct cli *cli,
+		     const struct settings *s,
+		     const struct fuse_cmdline_opts *opts,
+		     struct xva_repo *repo, const struct xva_open_options *oo);
+
 #endif

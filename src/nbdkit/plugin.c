@@ -59,6 +59,7 @@ struct xva_plugin {
 	uint64_t prefetch;       /* read-ahead per connection; 0: off */
 	bool prefetch_given;     /* else the table's default */
 	char *ca_file;           /* ca_file=, absolute */
+	char *key_file;          /* key_file=, absolute */
 	uint32_t overlay_block;  /* for a new overlay; 0: the default */
 	/* For remote and compressed exports, as the mount's -o options. */
 	struct xva_source_options source;
@@ -167,6 +168,12 @@ static int xva_config(const char *key, const char *value)
 		break;
 	case XVAFS_OPT_CA_FILE:
 		path = &px.ca_file;
+		break;
+	case XVAFS_OPT_KEY_FILE:
+		path = &px.key_file;
+		break;
+	case XVAFS_OPT_UNAUTHENTICATED:
+		so->crypt_unauthenticated = n != 0;
 		break;
 	/* What reaches the source, for remote and compressed exports. */
 	case XVAFS_OPT_CACHE_MAX:
@@ -348,9 +355,37 @@ static int open_guest(void)
 	return 0;
 }
 
+/* The repository key from key_file= or $XVAFS_KEY into *KEY; *GIVEN
+ * false when neither has one. */
+static int load_key(struct xva_crypt_key *key, bool *given, bool *from_env)
+{
+	const char *env = getenv(XVAFS_KEY_ENV);
+	struct xva_err err;
+	enum xva_status st;
+
+	*given = *from_env = false;
+	if (px.key_file)
+		st = xva_crypt_key_from_file(px.key_file, key, &err);
+	else if (env && *env)
+		st = xva_crypt_key_from_text(env, strlen(env), key, &err);
+	else
+		return 0;
+	if (st != XVA_OK) {
+		nbdkit_error("%s%s", px.key_file ? "" : "$" XVAFS_KEY_ENV ": ",
+			     err.msg);
+		return -1;
+	}
+	*given = true;
+	*from_env = !px.key_file;
+	return 0;
+}
+
 static int xva_get_ready(void)
 {
 	struct xva_open_options o = { 0 };
+	struct xva_crypt_key key;
+	bool key_given, key_from_env;
+	enum xva_status st;
 	const struct xva_disk *d;
 	struct xva_err err;
 	char *default_cache = NULL;
@@ -360,7 +395,15 @@ static int xva_get_ready(void)
 		o.cache_dir = px.cache_dir ? px.cache_dir
 					   : (default_cache = xva_cache_default_dir());
 	o.source = px.source;
-	if (xva_open(px.location, &o, &px.xva, &err) != XVA_OK) {
+	if (load_key(&key, &key_given, &key_from_env) != 0)
+		goto out;
+	o.key = key_given ? &key : NULL;
+	o.key_if_needed = key_from_env;
+	o.key_how = "key_file=FILE or the " XVAFS_KEY_ENV " environment variable";
+	st = xva_open(px.location, &o, &px.xva, &err);
+	if (key_given)
+		xva_crypt_key_wipe(&key);
+	if (st != XVA_OK) {
 		nbdkit_error("%s: %s", px.file, err.msg);
 		goto out;
 	}
@@ -442,6 +485,7 @@ static void xva_cleanup(void)
 	free(px.overlay_dir);
 	free(px.cache_dir);
 	free(px.ca_file);
+	free(px.key_file);
 	px.location = px.overlay_dir = px.cache_dir = px.ca_file = NULL;
 }
 

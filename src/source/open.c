@@ -1,6 +1,7 @@
 /* The source factory: picks the raw kind (file or HTTP/S3) from the
- * location and stacks a gzip or zstd decoder on it by the first bytes. It
- * depends on every kind; no kind depends on it. */
+ * location, puts the crypt source over it for a file of an encrypted
+ * repository, and stacks a gzip or zstd decoder on that by the first
+ * bytes. It depends on every kind; no kind depends on it. */
 #include <string.h>
 #include <strings.h>
 
@@ -11,6 +12,33 @@ bool xva_location_is_url(const char *location)
 	return strncasecmp(location, "http://", 7) == 0 ||
 	       strncasecmp(location, "https://", 8) == 0 ||
 	       strncasecmp(location, "s3://", 5) == 0;
+}
+
+typedef enum xva_status (*decoder_open_fn)(struct xva_source *raw,
+					   const struct xva_source_options *o,
+					   struct xva_source **out,
+					   struct xva_err *err);
+
+/* A decoder over RAW. Over an encrypted file still in its authenticating
+ * pass, the decoder makes its pass too (a saved index would be loaded by
+ * reading the file's end first, which that pass cannot do), and it
+ * remembers RAW so that ending its pass ends RAW's (the tag is checked).
+ * RAW's warning (not authenticated) is told by xva_crypt_state(). */
+static enum xva_status stack(struct xva_source *raw, decoder_open_fn open_fn,
+			     const struct xva_source_options *o,
+			     struct xva_source **out, struct xva_err *err)
+{
+	struct xva_source_options own = *o;
+	bool crypt = xva_source_crypt_of(raw) != NULL;
+	enum xva_status st;
+
+	if (crypt && raw->in_pass)
+		own.fresh_pass = true;
+	st = open_fn(raw, &own, out, err);
+	if (st != XVA_OK || !crypt)
+		return st;
+	(*out)->below = raw;
+	return XVA_OK;
 }
 
 /* Whole-stream compression is told by its first bytes. */
@@ -37,9 +65,9 @@ static enum xva_status open_decoder(struct xva_source *raw,
 		return st;
 	}
 	if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)
-		return xva_source_gzip_open(raw, o, out, err);
+		return stack(raw, xva_source_gzip_open, o, out, err);
 	if (got >= 4 && memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0)
-		return xva_source_zstd_open(raw, o, out, err);
+		return stack(raw, xva_source_zstd_open, o, out, err);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		if (got >= refused[i].len &&
 		    memcmp(head, refused[i].magic, refused[i].len) == 0) {
@@ -72,5 +100,14 @@ enum xva_status xva_source_open(const char *location,
 		st = xva_source_file_open(location, o, &raw, err);
 	if (st != XVA_OK)
 		return st;
+	if (o->crypt_key && o->crypt_alg != XVA_CRYPT_NONE) {
+		struct xva_source *plain;
+
+		st = xva_source_crypt_open(raw, o->crypt_key, o->crypt_alg, o,
+					   &plain, err);
+		if (st != XVA_OK)
+			return st;
+		raw = plain;
+	}
 	return open_decoder(raw, o, out, err);
 }

@@ -114,9 +114,24 @@ void xva_source_note_read(struct xva_source *src, struct xva_stream *s,
 enum xva_status xva_source_finish_pass(struct xva_source *src,
 				       struct xva_err *err)
 {
-	if (!src->in_pass || !src->ops->finish_pass)
-		return XVA_OK;
-	return src->ops->finish_pass(src, err);
+	enum xva_status st = XVA_OK;
+
+	if (src->in_pass && src->ops->finish_pass)
+		st = src->ops->finish_pass(src, err);
+	/* The decoder has read its stream to the end; what is below ends
+	 * its own pass (reads the rest, checks its tag). */
+	if (st == XVA_OK && src->below)
+		st = xva_source_finish_pass(src->below, err);
+	return st;
+}
+
+struct xva_source *xva_source_crypt_of(struct xva_source *src)
+{
+	for (; src; src = src->below)
+		if (xva_crypt_auth_state(src, NULL, 0) !=
+		    XVA_CRYPT_AUTH_NOT_ENCRYPTED)
+			return src;
+	return NULL;
 }
 
 void xva_source_info(const struct xva_source *src,

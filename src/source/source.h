@@ -64,11 +64,17 @@ struct xva_source {
 	 * (stream_damaged). Empty when none. */
 	char warning[XVA_ERR_MAX];
 	bool stream_damaged;
+	/* The source a decoder reads, when that one has a pass of its own
+	 * to end (the crypt source's tag): set by the factory, ended after
+	 * this one's by xva_source_finish_pass. It is the decoder's raw
+	 * source, closed by the decoder. */
+	struct xva_source *below;
 };
 
 /* Opens LOCATION: a path, an http:// or https:// URL, or s3://BUCKET/KEY;
- * a gzip or zstd stream is recognised by its magic and decoded; xz and
- * bzip2 are XVA_EUNSUPPORTED. O may be NULL. */
+ * decrypted when O names a key (o->crypt_key); a gzip or zstd stream is
+ * recognised by its magic and decoded; xz and bzip2 are
+ * XVA_EUNSUPPORTED. O may be NULL. */
 enum xva_status xva_source_open(const char *location,
 				const struct xva_source_options *o,
 				struct xva_source **out, struct xva_err *err);
@@ -93,8 +99,13 @@ bool xva_source_would_wait(struct xva_source *src, uint64_t off,
  * lies ahead. */
 void xva_source_note_read(struct xva_source *src, struct xva_stream *s,
 			  uint64_t off, size_t len);
+/* Ends SRC's pass, then that of the source below it (a decoder's pass
+ * over an encrypted file checks its tag too). */
 enum xva_status xva_source_finish_pass(struct xva_source *src,
 				       struct xva_err *err);
+/* The crypt source in SRC's stack (SRC itself, or the one below its
+ * decoder), or NULL when the export is not encrypted. */
+struct xva_source *xva_source_crypt_of(struct xva_source *src);
 void xva_source_info(const struct xva_source *src,
 		     struct xva_source_info *info);
 /* Around a fork() of a process holding SRC (see before_fork above): no
@@ -141,14 +152,6 @@ enum xva_status xva_source_crypt_open(struct xva_source *raw,
 				      const struct xva_source_options *o,
 				      struct xva_source **out,
 				      struct xva_err *err);
-enum xva_crypt_auth {
-	XVA_CRYPT_AUTH_NOT_ENCRYPTED = 0, /* not a crypt source */
-	XVA_CRYPT_AUTH_PENDING,  /* in its pass: the tag is checked at its end */
-	XVA_CRYPT_AUTH_SKIPPED,  /* not checked: crypt_unauthenticated */
-	XVA_CRYPT_AUTH_CACHED,   /* checked before, with this key */
-	XVA_CRYPT_AUTH_CHECKED,  /* checked by this process */
-	XVA_CRYPT_AUTH_FAILED,   /* the tag does not match: no reads */
-};
 /* SRC's state; NOTE (may be NULL) gets why it FAILED, or why its
  * authentication could not be recorded, or "". */
 enum xva_crypt_auth xva_crypt_auth_state(const struct xva_source *src,

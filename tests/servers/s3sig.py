@@ -22,6 +22,10 @@ mode=none):
   stall       headers sent, then nothing until the client gives up
 GET /__control/etag?suffix=S changes every ETag (as if replaced), and
 GET /__control/stats returns counters and the last SignedHeaders as JSON.
+
+GET /BUCKET?list-type=2[&prefix=P][&continuation-token=T] is
+ListObjectsV2 (signed like the rest), --page-size keys a page (default
+1000, as S3), so that a client's pagination is tested with few files.
 """
 import argparse
 import email.utils
@@ -33,6 +37,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from xml.sax.saxutils import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import S3SigV4Auth
@@ -66,7 +71,8 @@ class State:
         self.fault_left = -1
         self.etag_suffix = ""
         self.stats = {"get": 0, "head": 0, "signed_headers": "", "faults": 0,
-                      "refused": 0}
+                      "refused": 0, "lists": 0}
+        self.page_size = args.page_size
 
     def take_fault(self):
         with self.lock:
@@ -197,6 +203,21 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps(st.stats).encode()
         self.reply(200, body, {"Content-Type": "application/json"})
 
+    # ---- listing ----
+    def list_objects(self, bdir, bucket, q):
+        st = self.server.state
+        with st.lock:
+            st.stats["lists"] += 1
+        token = q.get("continuation-token", [None])[0]
+        try:
+            start_after = bytes.fromhex(token).decode() if token else None
+        except ValueError:
+            return self.error(400, "InvalidArgument", "The continuation "
+                              "token provided is incorrect")
+        body = list_page(bucket, q.get("prefix", [""])[0], list_keys(bdir),
+                         start_after, st.page_size)
+        self.reply(200, body)
+
     # ---- objects ----
     def do_HEAD(self):
         self.serve(head=True)
@@ -224,6 +245,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "NoSuchBucket", "The specified bucket does "
                               "not exist", head)
         path = os.path.realpath(os.path.join(bdir, key))
+        if not key and not head:
+            q = urllib.parse.parse_qs(query, keep_blank_values=True)
+            if q.get("list-type") == ["2"]:
+                return self.list_objects(bdir, bucket, q)
         if not key or not path.startswith(bdir + "/") or not os.path.isfile(path):
             return self.error(404, "NoSuchKey", "The specified key does not "
                               "exist.", head)
@@ -310,6 +335,36 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def list_keys(bdir):
+    """Every file under BDIR as a key, in S3's (byte) order."""
+    keys = []
+    for top, _, files in os.walk(bdir):
+        for name in files:
+            full = os.path.join(top, name)
+            keys.append((os.path.relpath(full, bdir), os.path.getsize(full)))
+    return sorted(keys, key=lambda k: k[0].encode())
+
+
+def list_page(bucket, prefix, keys, start_after, page_size):
+    """One ListObjectsV2 page: the keys after START_AFTER."""
+    chosen = [k for k in keys if k[0].startswith(prefix) and
+              (start_after is None or k[0].encode() > start_after.encode())]
+    page, more = chosen[:page_size], len(chosen) > page_size
+    body = ['<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+            f"<Name>{escape(bucket)}</Name><Prefix>{escape(prefix)}</Prefix>",
+            f"<KeyCount>{len(page)}</KeyCount><MaxKeys>{page_size}</MaxKeys>",
+            f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>"]
+    if more:
+        token = page[-1][0].encode().hex()
+        body.append(f"<NextContinuationToken>{token}</NextContinuationToken>")
+    for key, size in page:
+        body.append(f"<Contents><Key>{escape(key)}</Key><Size>{size}</Size>"
+                    "<StorageClass>STANDARD</StorageClass></Contents>")
+    body.append("</ListBucketResult>")
+    return "".join(body).encode()
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -327,6 +382,8 @@ def main():
                    help="BUCKET=REGION: that bucket's region (repeatable)")
     p.add_argument("--anonymous", action="store_true",
                    help="serve unsigned requests (a public bucket)")
+    p.add_argument("--page-size", type=int, default=1000,
+                   help="keys in a ListObjectsV2 page")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     server = Server(("127.0.0.1", args.port), Handler)
