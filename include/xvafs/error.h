@@ -70,7 +70,8 @@ struct xva_err {
 };
 
 /* Fills ERR (which may be NULL) and returns STATUS, so that a failure is
- * one statement: return xva_fail(err, XVA_EIO, "...", ...). */
+ * one statement: return xva_fail(err, XVA_EIO, "...", ...). The format
+ * may take err->msg itself, to wrap the message already there. */
 enum xva_status xva_fail(struct xva_err *err, enum xva_status status,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

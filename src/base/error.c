@@ -1,18 +1,24 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "xvafs/error.h"
 
 /* A printf format passed on from xva_fail's callers, whose formats the
- * compiler checks there. */
+ * compiler checks there. The message is formatted aside first: a caller
+ * that wraps the message already in ERR passes err->msg as an argument,
+ * and vsnprintf's output may not overlap its arguments. */
 __attribute__((format(printf, 4, 0)))
 static void set(struct xva_err *err, enum xva_status status,
 		enum xva_reason reason, const char *fmt, va_list ap)
 {
+	char msg[sizeof(err->msg)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	err->status = status;
 	err->reason = reason;
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	memcpy(err->msg, msg, sizeof(msg));
 }
 
 enum xva_status xva_fail(struct xva_err *err, enum xva_status status,

@@ -95,31 +95,17 @@ static int before_opening(struct fuse_args *args, const struct cli *cli,
 	return XVAFS_EXIT_OK;
 }
 
-/* The repository key, from -o key_file= or the environment: *GIVEN false
- * when neither has one. */
+/* The repository key, as the option table says it is given. */
 static int load_key(const struct cli *cli, struct xva_crypt_key *key,
 		    bool *given, bool *from_env)
 {
-	const char *file = cli->value[XVAFS_OPT_KEY_FILE];
-	const char *env = getenv(XVAFS_KEY_ENV);
 	struct xva_err err;
-	enum xva_status st;
 
-	*given = *from_env = false;
-	if (file)
-		st = xva_crypt_key_from_file(file, key, &err);
-	else if (env && *env)
-		st = xva_crypt_key_from_text(env, strlen(env), key, &err);
-	else
+	if (xvafs_key_load(cli->value[XVAFS_OPT_KEY_FILE], key, given, from_env,
+			   &err) == XVA_OK)
 		return XVAFS_EXIT_OK;
-	if (st != XVA_OK) {
-		fprintf(stderr, "xvafs: %s%s\n", file ? "" : "$" XVAFS_KEY_ENV
-			": ", err.msg);
-		return XVAFS_EXIT_USAGE;
-	}
-	*given = true;
-	*from_env = !file;
-	return XVAFS_EXIT_OK;
+	fprintf(stderr, "xvafs: %s\n", err.msg);
+	return XVAFS_EXIT_USAGE;
 }
 
 /* The source options every export (or every backup of a repository) is

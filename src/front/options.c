@@ -1,11 +1,13 @@
 /* The option table, and the one parser of the values users type. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "front/options.h"
+#include "xvafs/crypt.h"
 #include "xvafs/number.h"
 #include "xvafs/overlay.h"
 #include "xvafs/read.h"
@@ -444,4 +446,27 @@ void xvafs_options_help(FILE *out, unsigned in, int indent, int column,
 		}
 		fputc('\n', out);
 	}
+}
+
+enum xva_status xvafs_key_load(const char *key_file, struct xva_crypt_key *key,
+			       bool *given, bool *from_env,
+			       struct xva_err *err)
+{
+	const char *env = getenv(XVAFS_KEY_ENV);
+	enum xva_status st;
+
+	*given = *from_env = false;
+	if (key_file) {
+		st = xva_crypt_key_from_file(key_file, key, err);
+		*given = st == XVA_OK;
+		return st;
+	}
+	if (!env || !*env)
+		return XVA_OK;
+	st = xva_crypt_key_from_text(env, strlen(env), key, err);
+	if (st != XVA_OK)
+		return xva_fail_why(err, st, err->reason, "$%s: %s",
+				    XVAFS_KEY_ENV, err->msg);
+	*given = *from_env = true;
+	return XVA_OK;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "xvafs/error.h"
+
 /* One per row of xvafs_options[], in its order. */
 enum xvafs_option_id {
 	XVAFS_OPT_FILE,
@@ -72,6 +74,15 @@ enum xvafs_option_type {
 #define XVAFS_KEY_ENV "XVAFS_KEY"
 /* How a user gives that key, for messages. */
 #define XVAFS_KEY_HOW "-o key_file=FILE or the XVAFS_KEY environment variable"
+
+struct xva_crypt_key;
+/* The repository key from KEY_FILE (key_file=, may be NULL), else from
+ * $XVAFS_KEY, into *KEY; *GIVEN is false when neither holds one, and
+ * *FROM_ENV says it came from the environment. A failure's message
+ * names the variable when the key came from there. */
+enum xva_status xvafs_key_load(const char *key_file, struct xva_crypt_key *key,
+			       bool *given, bool *from_env,
+			       struct xva_err *err);
 
 /* The front ends that take an option. */
 enum {

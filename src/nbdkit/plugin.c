@@ -359,25 +359,12 @@ static int open_guest(void)
  * false when neither has one. */
 static int load_key(struct xva_crypt_key *key, bool *given, bool *from_env)
 {
-	const char *env = getenv(XVAFS_KEY_ENV);
 	struct xva_err err;
-	enum xva_status st;
 
-	*given = *from_env = false;
-	if (px.key_file)
-		st = xva_crypt_key_from_file(px.key_file, key, &err);
-	else if (env && *env)
-		st = xva_crypt_key_from_text(env, strlen(env), key, &err);
-	else
+	if (xvafs_key_load(px.key_file, key, given, from_env, &err) == XVA_OK)
 		return 0;
-	if (st != XVA_OK) {
-		nbdkit_error("%s%s", px.key_file ? "" : "$" XVAFS_KEY_ENV ": ",
-			     err.msg);
-		return -1;
-	}
-	*given = true;
-	*from_env = !px.key_file;
-	return 0;
+	nbdkit_error("%s", err.msg);
+	return -1;
 }
 
 static int xva_get_ready(void)

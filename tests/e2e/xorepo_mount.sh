@@ -53,6 +53,12 @@ DB=11111111-2222-3333-4444-555555555555
 # chunk), plain, gzip and zstd; the database VM's own.
 make_image "$WORK/d1.img" $((9 * MIB + 777))
 make_image "$WORK/d2.img" $((3 * MIB))
+# An MBR on the second disk: each backup's folder serves its partition
+# (Ref:2p1, by-device/xvdb1), as a mount of the .xva does.
+command -v sfdisk >/dev/null || fail "sfdisk is missing (Debian fdisk)"
+printf 'start=2048, size=2048, type=83\n' | sfdisk -q "$WORK/d2.img" >/dev/null ||
+	fail "sfdisk on d2.img"
+dd if="$WORK/d2.img" of="$WORK/d2p1.img" bs=$MIB skip=1 count=1 status=none
 "$MKXVA" --vm hvm-bios --vm-name web01 --keepalive 1 "$WORK/e.xva" \
 	"$WORK/d1.img=Ref:1=root" "$WORK/d2.img=Ref:2=data" >/dev/null
 gzip -c "$WORK/e.xva" >"$WORK/e.xva.gz"
@@ -118,6 +124,9 @@ PY
 		check_disk "$d/Ref:1" "$WORK/d1.img" "$WORK/e.xva" Ref:1
 		check_disk "$d/Ref:2" "$WORK/d2.img" "$WORK/e.xva" Ref:2
 		cmp "$d/by-device/xvda" "$WORK/d1.img" || fail "$d/by-device/xvda"
+		cmp "$d/Ref:2p1" "$WORK/d2p1.img" || fail "$d/Ref:2p1"
+		[ "$(readlink "$d/by-device/xvdb1")" = ../Ref:2p1 ] ||
+			fail "$d/by-device/xvdb1: $(readlink "$d/by-device/xvdb1")"
 		[ -f "$d/ova.xml" ] && ls "$d/vm/"*.cfg >/dev/null || fail "$d: no ova.xml or vm/"
 		grep -q "$MNT/web01" "$d/vm/"*.cfg || fail "$d/vm: the disks' paths are not in the mount"
 	done
@@ -159,6 +168,15 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 	check_repo "$repo" -o key_file="$WORK/key"
 	note "$flavour: the key in the environment"
 	XVAFS_KEY=$(cat "$WORK/key") "$XVAFS" --list --vm db "$repo" | grep -q "^vm: db " || fail "\$XVAFS_KEY"
+
+	note "$flavour: a key that is not one says where it came from, once"
+	printf 'short\n' >"$WORK/short"
+	rc=0; "$XVAFS" --list -o key_file="$WORK/short" "$repo" >/dev/null 2>"$WORK/err" || rc=$?
+	[ "$rc" = 1 ] && [ "$(cat "$WORK/err")" = "xvafs: key file $WORK/short: the key has 5 bytes: Xen Orchestra's encryption keys are 32 characters (32 bytes)" ] ||
+		fail "short key file: $rc $(cat "$WORK/err")"
+	rc=0; XVAFS_KEY=short "$XVAFS" --list "$repo" >/dev/null 2>"$WORK/err" || rc=$?
+	[ "$rc" = 1 ] && [ "$(cat "$WORK/err")" = "xvafs: \$XVAFS_KEY: the key has 5 bytes: Xen Orchestra's encryption keys are 32 characters (32 bytes)" ] ||
+		fail "short \$XVAFS_KEY: $rc $(cat "$WORK/err")"
 
 	note "$flavour: a wrong key is one line, exit 2, nothing mounted"
 	rc=0; "$XVAFS" -o key_file="$WORK/wrong" "$repo" "$MNT" 2>"$WORK/err" || rc=$?

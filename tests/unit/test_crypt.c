@@ -423,6 +423,15 @@ static void test_keys(void)
 	write_file(path, "0123456789abcdef0123456789ABCDEF0\n", 34);
 	CHECK(xva_crypt_key_from_file(path, &k, &err) == XVA_EINVAL);
 	CHECK(strstr(err.msg, path) != NULL);
+	/* The file named once, before the key's own message (the wrapper
+	 * formats over the message it wraps). */
+	{
+		char want[600];
+
+		snprintf(want, sizeof(want), "key file %s: the key has 33 bytes",
+			 path);
+		CHECK(strncmp(err.msg, want, strlen(want)) == 0);
+	}
 	CHECK(xva_crypt_key_from_file(path_in("nokey"), &k, &err) ==
 	      XVA_EOPEN);
 	xva_crypt_key_wipe(&k);
