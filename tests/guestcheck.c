@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileview.h"
 #include "xvafs/guest.h"
+#include "xvafs/view.h"
 
 static void print_fs(const struct xva_fsinfo *fs)
 {
@@ -163,8 +163,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "xvd%c", 'a' + i);
 		np[i] = names[i];
-		if (!(disks[i] = fileview_open(argv[first + i], names[i]))) {
-			perror(argv[first + i]);
+		if (xva_view_file(argv[first + i], names[i], &disks[i],
+				  &err) != XVA_OK) {
+			fprintf(stderr, "guestcheck: %s\n", err.msg);
 			return 1;
 		}
 	}

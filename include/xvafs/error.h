@@ -37,7 +37,8 @@ enum xva_status {
 	XVA_EROFS,        /* a write to a read-only disk view */
 };
 
-/* Which rule a malformed export breaks, for XVA_EFORMAT and friends. */
+/* Which rule a malformed export breaks, for XVA_EFORMAT and friends, or
+ * what the file is instead. */
 enum xva_reason {
 	XVA_R_NONE = 0,
 	XVA_R_EMPTY,           /* the file is empty or all zeros */
@@ -61,6 +62,10 @@ enum xva_reason {
 	XVA_R_STREAM,          /* a compressed stream's data is corrupt */
 	XVA_R_STREAM_CHECKSUM, /* a compressed stream fails its own checksum */
 	XVA_R_OVERLAY,         /* an overlay map that is not one */
+	XVA_R_RAW_DISK,        /* not an export but a raw disk image with an
+				  MBR or GPT partition table: a front end
+				  lists its partitions (the guest layer
+				  reads them; the export layer cannot) */
 };
 
 struct xva_err {

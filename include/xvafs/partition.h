@@ -103,6 +103,11 @@ void xva_ptable_free(struct xva_ptable *t);
 /* "dos", "gpt" or "" (blkid's PTTYPE). */
 const char *xva_ptable_kind_name(enum xva_ptable_kind kind);
 
+/* The name fdisk and sfdisk give P's type ("Linux", "Linux filesystem",
+ * "EFI System"), for the common types; NULL for others (then its type
+ * byte or GUID is all there is to say). */
+const char *xva_partition_type_name(const struct xva_partition *p);
+
 /* The Linux name of partition NUMBER of the disk called DISK: "xvda" +
  * 1 gives "xvda1", and a name ending in a digit takes a "p" ("Ref:12" +
  * 1 gives "Ref:12p1", "nvme0n1" + 2 "nvme0n1p2"). The length it needs;

@@ -11,6 +11,8 @@
  *   slice    the bytes [offset, offset + len) of another view, every
  *            operation clipped to them and moved by offset: a partition
  *   map      segments striped over other views: an LVM logical volume
+ *   file     a regular local file that is a raw disk image (read-only):
+ *            a file given instead of an export, test programs
  *
  * How a reader reads is decided once, when it opens the view
  * (xva_view_choose): into a buffer (COPY), as segments of files it may
@@ -138,6 +140,11 @@ enum xva_status xva_view_map(const char *name, uint64_t size,
 			     const struct xva_map_seg *segs, size_t n_segs,
 			     bool writable, struct xva_view **out,
 			     struct xva_err *err);
+/* A read-only view of the regular file at PATH, named NAME (copied); the
+ * file is opened O_RDONLY and never written. XVA_EOPEN (missing, not a
+ * regular file), XVA_EACCESS, XVA_EIO, XVA_ENOMEM, naming PATH. */
+enum xva_status xva_view_file(const char *path, const char *name,
+			      struct xva_view **out, struct xva_err *err);
 /* The view of disk INDEX of XVA: through OVL when there is one. */
 enum xva_status xva_view_open(const struct xva *xva, struct xva_overlay *ovl,
 			      size_t index, bool writable,

@@ -56,24 +56,6 @@ void xvafs_catch_interrupts(void)
 		sigaction(signals[i], &sa, NULL);
 }
 
-void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					     "PiB", "EiB" };
-	double v = (double)bytes;
-	size_t u = 0;
-
-	if (exact) {
-		snprintf(buf, len, "%llu", (unsigned long long)bytes);
-		return;
-	}
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static double now(void)
 {
 	struct timespec ts;

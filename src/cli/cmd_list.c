@@ -304,15 +304,15 @@ int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json,
 }
 
 void xvafs_list_json_error(FILE *out, const char *path,
-			   const struct xva_err *err)
+			   enum xva_status status, const char *message)
 {
 	json_object *root = json_object_new_object();
 
 	json_object_object_add(root, "schema_version",
 			       json_object_new_int(LIST_JSON_SCHEMA_VERSION));
 	add_string(root, "file", path);
-	add_string(root, "error", err->msg);
-	add_string(root, "status", xva_strerror(err->status));
+	add_string(root, "error", message);
+	add_string(root, "status", xva_strerror(status));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(
 				     root, JSON_C_TO_STRING_PRETTY |
 						   JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_vmconfig.h"
 #include "fuse/fs.h"
+#include "front/openerror.h"
 #include "front/options.h"
 #include "fuse/serve.h"
 #include "cli/tools.h"
@@ -176,9 +177,13 @@ static int open_export(const struct cli *cli, const struct settings *s,
 	if (key_given)
 		xva_crypt_key_wipe(&key);
 	if (status != XVAFS_EXIT_OK) {
+		char msg[XVAFS_OPEN_ERROR_MAX];
+
+		xvafs_open_error(cli->image, &err, msg, sizeof(msg));
 		if (cli->list && cli->json)
-			xvafs_list_json_error(stdout, cli->image, &err);
-		fprintf(stderr, "xvafs: %s: %s\n", cli->image, err.msg);
+			xvafs_list_json_error(stdout, cli->image, err.status,
+					      msg);
+		fprintf(stderr, "xvafs: %s: %s\n", cli->image, msg);
 		return status;
 	}
 	if ((*xva)->cache_note[0])
@@ -220,7 +225,8 @@ static int open_repository(const struct cli *cli, const struct settings *s,
 		xva_crypt_key_wipe(&key);
 	if (status != XVAFS_EXIT_OK) {
 		if (cli->list && cli->json)
-			xvafs_list_json_error(stdout, cli->image, &err);
+			xvafs_list_json_error(stdout, cli->image, err.status,
+					      err.msg);
 		fprintf(stderr, "xvafs: %s: %s\n", cli->image, err.msg);
 	}
 	return status;

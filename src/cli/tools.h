@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "front/options.h"
 #include "xvafs/overlay.h"
 #include "xvafs/xva.h"
 
@@ -51,9 +52,6 @@ extern volatile sig_atomic_t xvafs_interrupted;
  * blocks them before mounting, and its stopper thread takes them. */
 void xvafs_catch_interrupts(void);
 
-/* BYTES in binary units ("1.4 GiB"), or exactly with EXACT. */
-void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len);
-
 /* A progress line on stderr when it is a terminal: WHAT, bytes done of
  * total, %, rate, ETA; redrawn at most four times a second. */
 struct xvafs_progress {
@@ -74,9 +72,10 @@ void xvafs_progress_fn(void *ctx, uint64_t done, uint64_t total);
 int xvafs_list(FILE *out, const char *path, const struct xva *xva, bool json,
 	       bool exact);
 /* --list --json for an export that could not be opened: an error object
- * on OUT, so scripts always get JSON. */
+ * on OUT, so scripts always get JSON: the core's STATUS and MESSAGE (as
+ * said on stderr). */
 void xvafs_list_json_error(FILE *out, const char *path,
-			   const struct xva_err *err);
+			   enum xva_status status, const char *message);
 
 /* --verify: every chunk against its checksum, reading the export once in
  * order; progress on stderr when it is a terminal. */

@@ -106,9 +106,10 @@ static const char *raw_disk_table(const unsigned char *p, size_t got)
 }
 
 /* What the first bytes P (GOT of them) say, into WHAT, and the advice
- * into HOW; false when they say nothing known. */
+ * into HOW; false when they say nothing known. *RAW_DISK: a raw disk
+ * image with a partition table. */
 static bool identify(const unsigned char *p, size_t got, char *what,
-		     size_t wlen, const char **how)
+		     size_t wlen, const char **how, bool *raw_disk)
 {
 	static const char *const qemu_reads =
 		"qemu-img, qemu-nbd and nbdkit read it directly (for "
@@ -118,6 +119,7 @@ static bool identify(const unsigned char *p, size_t got, char *what,
 	char size[32];
 
 	*how = qemu_reads;
+	*raw_disk = false;
 	if (got >= 32 && memcmp(p, "QFI\xfb", 4) == 0) {
 		size_text(be64(p + 24), size, sizeof(size));
 		snprintf(what, wlen, "a qcow2 disk image (version %u, virtual "
@@ -155,6 +157,7 @@ static bool identify(const unsigned char *p, size_t got, char *what,
 		*how = "it is already what xvafs serves: losetup -r -P -f "
 		       "--show IMAGE, or mount -o loop,ro,offset=... a "
 		       "partition (sfdisk -l IMAGE gives the offsets)";
+		*raw_disk = true;
 		return true;
 	}
 	return false;
@@ -167,7 +170,7 @@ void xva_explain_not_export(struct xva_source *src, struct xva_err *err)
 	char what[160];
 	const char *how;
 	size_t got = 0;
-	bool known;
+	bool known, raw_disk;
 	struct xva_err ignored;
 
 	/* Called once, at open, on the failure path: a static buffer keeps
@@ -177,7 +180,7 @@ void xva_explain_not_export(struct xva_source *src, struct xva_err *err)
 	if (xva_source_read(src, probe, sizeof(probe), 0, &got,
 			    &ignored) != XVA_OK)
 		got = 0;
-	known = identify(probe, got, what, sizeof(what), &how);
+	known = identify(probe, got, what, sizeof(what), &how, &raw_disk);
 	if (!known && !src->in_pass && src->size != XVA_SIZE_UNKNOWN &&
 	    src->size >= SECTOR &&
 	    xva_source_read(src, probe, SECTOR, src->size - SECTOR, &got,
@@ -189,6 +192,7 @@ void xva_explain_not_export(struct xva_source *src, struct xva_err *err)
 	}
 	pthread_mutex_unlock(&probe_lock);
 	if (known)
-		xva_fail_why(err, err->status, err->reason, "not an export "
-			     "but %s: %s", what, how);
+		xva_fail_why(err, err->status,
+			     raw_disk ? XVA_R_RAW_DISK : err->reason,
+			     "not an export but %s: %s", what, how);
 }

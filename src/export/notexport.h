@@ -7,9 +7,11 @@
 struct xva_source;
 
 /* After the tar walk found no tar header at byte 0 of SRC, or no member
- * at all (ERR holds that failure, which keeps its status and reason): when the file is a disk image of a known kind (qcow2,
- * VHD, VHDX, VMDK, VDI, ISO 9660, a raw disk with an MBR or GPT), ERR's
- * message is replaced by what it is and what reads it instead. */
+ * at all (ERR holds that failure, which keeps its status and reason):
+ * when the file is a disk image of a known kind (qcow2, VHD, VHDX, VMDK,
+ * VDI, ISO 9660, a raw disk with an MBR or GPT), ERR's message is
+ * replaced by what it is and what reads it instead. A raw disk's reason
+ * becomes XVA_R_RAW_DISK, for the front ends to list its partitions. */
 void xva_explain_not_export(struct xva_source *src, struct xva_err *err);
 
 #endif

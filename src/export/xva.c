@@ -187,6 +187,7 @@ static void explain_not_tar(struct xva *xva, struct xva_err *err)
 	struct xva_crypt_guess guess;
 	struct xva_err ignored;
 	char msg[XVA_ERR_MAX];
+	enum xva_reason tar_reason = err->reason;
 	size_t got = 0;
 
 	if (xva->crypt_alg != XVA_CRYPT_NONE) {
@@ -210,7 +211,7 @@ static void explain_not_tar(struct xva *xva, struct xva_err *err)
 	/* In its repository it is known for what it is; bytes that only
 	 * look random may be anything, so what the tar reader said stays. */
 	if (guess.kind == XVA_CRYPT_GUESS_REPO) {
-		xva_fail_why(err, err->status, err->reason, "%s", msg);
+		xva_fail_why(err, err->status, tar_reason, "%s", msg);
 	} else {
 		struct xva_err tar = *err;
 

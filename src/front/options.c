@@ -294,6 +294,24 @@ bool xvafs_parse_size(const char *text, uint64_t *value)
 	return true;
 }
 
+void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (exact) {
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+		return;
+	}
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
 bool xvafs_option_parse(const struct xvafs_option *o, const char *text,
 			uint64_t *value)
 {

@@ -126,6 +126,10 @@ bool xvafs_parse_uint(const char *text, uint64_t *value);
  * of 1024, any case) and then "B" or "iB". */
 bool xvafs_parse_size(const char *text, uint64_t *value);
 
+/* BYTES in binary units ("1.4 GiB"), or exactly with EXACT: sizes as
+ * every front end says them. */
+void xvafs_human(uint64_t bytes, bool exact, char *buf, size_t len);
+
 /* TEXT as option O's value, checked against its range: *VALUE is the
  * number (UINT, SIZE, OCTAL). False when it does not fit. */
 bool xvafs_option_parse(const struct xvafs_option *o, const char *text,

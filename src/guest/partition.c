@@ -625,6 +625,61 @@ const char *xva_ptable_kind_name(enum xva_ptable_kind kind)
 	}
 }
 
+const char *xva_partition_type_name(const struct xva_partition *p)
+{
+	/* util-linux's names (sfdisk -T), for the types guests use. */
+	static const struct {
+		uint8_t type;
+		const char *name;
+	} mbr[] = {
+		{ 0x01, "FAT12" }, { 0x04, "FAT16 <32M" },
+		{ 0x05, "Extended" }, { 0x06, "FAT16" },
+		{ 0x07, "HPFS/NTFS/exFAT" }, { 0x0b, "W95 FAT32" },
+		{ 0x0c, "W95 FAT32 (LBA)" }, { 0x0e, "W95 FAT16 (LBA)" },
+		{ 0x0f, "W95 Ext'd (LBA)" }, { 0x27, "Hidden NTFS WinRE" },
+		{ 0x82, "Linux swap / Solaris" }, { 0x83, "Linux" },
+		{ 0x85, "Linux extended" }, { 0x8e, "Linux LVM" },
+		{ 0xa5, "FreeBSD" }, { 0xa6, "OpenBSD" }, { 0xa9, "NetBSD" },
+		{ 0xee, "GPT" }, { 0xef, "EFI (FAT-12/16/32)" },
+		{ 0xfd, "Linux raid autodetect" },
+	};
+	static const struct {
+		const char *guid;
+		const char *name;
+	} gpt[] = {
+		{ "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "EFI System" },
+		{ "21686148-6449-6e6f-744e-656564454649", "BIOS boot" },
+		{ "e3c9e316-0b5c-4db8-817d-f92df00215ae", "Microsoft reserved" },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
+		  "Microsoft basic data" },
+		{ "de94bba4-06d1-4d40-a16a-bfd50179d6ac",
+		  "Windows recovery environment" },
+		{ "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "Linux swap" },
+		{ "0fc63daf-8483-4772-8e79-3d69d8477de4", "Linux filesystem" },
+		{ "44479540-f297-41b2-9af7-d131d5f0458a", "Linux root (x86)" },
+		{ "4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
+		  "Linux root (x86-64)" },
+		{ "b921b045-1df0-41c3-af44-4c6f280d3fae",
+		  "Linux root (ARM-64)" },
+		{ "933ac7e1-2eb4-4f13-b844-0e14e2aef915", "Linux home" },
+		{ "bc13c2ff-59e6-4262-a352-b275fd6f7172",
+		  "Linux extended boot" },
+		{ "a19d880f-05fc-4d3b-a006-743f0f84911e", "Linux RAID" },
+		{ "e6d6d379-f507-44c2-a23c-238f2a3df928", "Linux LVM" },
+	};
+
+	if (p->type_guid[0]) {
+		for (size_t i = 0; i < sizeof(gpt) / sizeof(gpt[0]); i++)
+			if (strcmp(p->type_guid, gpt[i].guid) == 0)
+				return gpt[i].name;
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(mbr) / sizeof(mbr[0]); i++)
+		if (p->mbr_type == mbr[i].type)
+			return mbr[i].name;
+	return NULL;
+}
+
 int xva_partition_name(char *buf, size_t size, const char *disk,
 		       unsigned number)
 {

@@ -26,6 +26,7 @@
 #include "xvafs/view.h"
 #include "xvafs/xva.h"
 #include "front/guestview.h"
+#include "front/openerror.h"
 #include "front/options.h"
 #include "front/warnings.h"
 
@@ -391,7 +392,10 @@ static int xva_get_ready(void)
 	if (key_given)
 		xva_crypt_key_wipe(&key);
 	if (st != XVA_OK) {
-		nbdkit_error("%s: %s", px.file, err.msg);
+		char msg[XVAFS_OPEN_ERROR_MAX];
+
+		xvafs_open_error(px.location, &err, msg, sizeof(msg));
+		nbdkit_error("%s: %s", px.file, msg);
 		goto out;
 	}
 	if (px.xva->map.n_disks == 0) {

@@ -66,11 +66,37 @@ if command -v qemu-img >/dev/null; then
 else
 	note "SKIP part: qemu-img (qemu-utils) is not installed: image formats not checked"
 fi
+# A raw disk's message lists its partitions, ready for mount -o
+# loop,ro,offset=N: each one's number and byte offset as sfdisk reports
+# them, the extended partition (a container) left out.
+lists_partitions() { # lists_partitions IMAGE (its message in $WORK/err)
+	sfdisk --json "$1" >"$WORK/sfdisk.json"
+	python3 - "$1" "$WORK/sfdisk.json" "$WORK/err" <<-'EOF' || fail "$1: partitions not listed as sfdisk has them"
+		import json, re, sys
+		img, sf, err = sys.argv[1:4]
+		t = json.load(open(sf))["partitiontable"]
+		msg = open(err).read()
+		ssz = t.get("sectorsize", 512)
+		want = [(int(p["node"][len(img):]), p["start"] * ssz)
+		        for p in t["partitions"]
+		        if p["type"].lower() not in ("5", "f", "85")]
+		got = [(int(n), int(o)) for n, o in
+		       re.findall(r"[:;] (\d+): offset (\d+), ", msg)]
+		if got != want:
+		    sys.exit("%s: listed %s, sfdisk has %s:\n%s" % (img, got, want, msg))
+	EOF
+}
 truncate -s 16M "$WORK/mbr.img" "$WORK/gpt.img"
-echo ',8M,L' | sfdisk -q "$WORK/mbr.img"
-refused "$WORK/mbr.img" 2 "not an export but a raw disk image with an MBR partition table: it is already what xvafs serves"
-echo ',8M,L' | sfdisk -q -X gpt "$WORK/gpt.img"
-refused "$WORK/gpt.img" 2 "not an export but a raw disk image with a GPT partition table"
+printf '%s\n' size=4M,type=83 size=2M,type=82 type=5 size=3M,type=83 \
+	size=2M,type=8e | sfdisk -q "$WORK/mbr.img"
+refused "$WORK/mbr.img" 2 "not an export but a raw disk image with an MBR partition table: it is already what xvafs serves.*; its partitions: 1: offset 1048576, 4.0 MiB, Linux; 2: "
+lists_partitions "$WORK/mbr.img"
+printf '%s\n' size=4M,type=U size=6M,type=L size=2M,type=S |
+	sfdisk -q -X gpt "$WORK/gpt.img"
+sum=$(cksum <"$WORK/gpt.img")
+refused "$WORK/gpt.img" 2 "not an export but a raw disk image with a GPT partition table.*; its partitions: 1: offset 1048576, 4.0 MiB, EFI System; 2: "
+lists_partitions "$WORK/gpt.img"
+[ "$(cksum <"$WORK/gpt.img")" = "$sum" ] || fail "gpt.img was changed"
 if command -v xorriso >/dev/null; then
 	mkdir -p "$WORK/iso"
 	echo hello >"$WORK/iso/file"

@@ -2,7 +2,8 @@
  * an extended chain (numbering, relative starts, a loop), a partition
  * past the end, libblkid's refusals (boot flag, FAT boot sector), GPT
  * with both CRCs, its backup when the primary is bad, none when both
- * are, hybrid MBRs, 4096-byte sectors, and the Linux names. */
+ * are, hybrid MBRs, 4096-byte sectors, the Linux names, and the types'
+ * names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,10 +216,31 @@ static void test_names(void)
 	CHECK(strcmp(xva_ptable_kind_name(XVA_PT_GPT), "gpt") == 0);
 }
 
+/* Types by util-linux's names; unknown ones have none. */
+static void test_type_names(void)
+{
+	struct xva_partition p = { .mbr_type = 0x83 };
+	const char *n;
+
+	CHECK((n = xva_partition_type_name(&p)) && strcmp(n, "Linux") == 0);
+	p.mbr_type = 0x05;
+	CHECK((n = xva_partition_type_name(&p)) && strcmp(n, "Extended") == 0);
+	p.mbr_type = 0x3c;
+	CHECK(xva_partition_type_name(&p) == NULL);
+	strcpy(p.type_guid, "0fc63daf-8483-4772-8e79-3d69d8477de4");
+	CHECK((n = xva_partition_type_name(&p)) &&
+	      strcmp(n, "Linux filesystem") == 0);
+	strcpy(p.type_guid, "c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+	CHECK((n = xva_partition_type_name(&p)) && strcmp(n, "EFI System") == 0);
+	strcpy(p.type_guid, "01234567-89ab-cdef-0123-456789abcdef");
+	CHECK(xva_partition_type_name(&p) == NULL);
+}
+
 int main(void)
 {
 	test_mbr();
 	test_gpt();
 	test_names();
+	test_type_names();
 	return CHECK_DONE();
 }

@@ -1,7 +1,8 @@
 /* Disk views: the plain disk, the disk through an overlay, and slices of
  * them (partitions): reads clipped at the slice's end, seek data/hole
  * and extents moved by its offset, writes landing at the right bytes of
- * the parent and never outside the slice, a slice of a slice. */
+ * the parent and never outside the slice, a slice of a slice; a raw
+ * image file as a view, read-only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,19 @@ static bool reads_as(struct xva_view *v, const unsigned char *m, uint64_t size)
 			return false;
 	}
 	return true;
+}
+
+/* Whether the file at PATH still holds SIZE bytes M. */
+static bool reads_as_file(const char *path, const unsigned char *m,
+			  uint64_t size)
+{
+	static unsigned char got[DISK + 1];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(got, 1, sizeof(got), f) : 0;
+
+	if (f)
+		fclose(f);
+	return n == size && !memcmp(got, m, size);
 }
 
 struct runs {
@@ -264,6 +278,53 @@ static void test_overlay_slice(struct xva *xva, const char *dir)
 	free(m);
 }
 
+/* A raw disk image file read as a view: its bytes, never written. */
+static void test_file(const char *dir)
+{
+	char path[600], missing[600];
+	struct xva_view *v = NULL;
+	unsigned char buf[DISK];
+	struct collect c = { buf, false };
+	struct xva_err err;
+	size_t done;
+	uint64_t to;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/disk.img", dir);
+	snprintf(missing, sizeof(missing), "%s/missing.img", dir);
+	f = fopen(path, "wb");
+	CHECK(f && fwrite(model, 1, DISK, f) == DISK);
+	if (f)
+		fclose(f);
+	CHECK(xva_view_file(path, "disk.img", &v, &err) == XVA_OK);
+	if (!v)
+		return;
+	CHECK(xva_view_size(v) == DISK && !strcmp(v->name, "disk.img"));
+	CHECK(reads_as(v, model, DISK));
+	CHECK(!v->writable && v->can_splice);
+	CHECK(xva_view_read(v, buf, 100, DISK - 10, 0, &done, &err) ==
+		      XVA_OK && done == 10);
+	CHECK(xva_view_read(v, buf, 100, DISK + 10, 0, &done, &err) ==
+		      XVA_OK && done == 0);
+	CHECK(xva_view_segments(v, DISK, 0, true, take, &c, &done, &err) ==
+		      XVA_OK && done == DISK && !c.bad_fd &&
+	      !memcmp(buf, model, DISK));
+	CHECK(xva_view_write(v, "x", 1, 0, &err) == XVA_EROFS);
+	CHECK(xva_view_zero(v, 1, 0, &err) == XVA_EROFS);
+	CHECK(xva_view_sync(v, &err) == XVA_OK);
+	CHECK(xva_view_seek(v, 0, true, &to) == 0 && to == 0);
+	CHECK(xva_view_seek(v, DISK, true, &to) == -1);
+	CHECK(xva_view_seek(v, DATA2_AT, false, &to) == 0 && to == DISK);
+	CHECK(xva_view_allocated(v) <= DISK);
+	xva_view_close(v);
+	CHECK(reads_as_file(path, model, DISK));
+	CHECK(xva_view_file(missing, "m", &v, &err) == XVA_EOPEN && !v &&
+	      strstr(err.msg, missing) && strstr(err.msg, "No such file"));
+	CHECK(xva_view_file(dir, "d", &v, &err) == XVA_EOPEN && !v &&
+	      strstr(err.msg, "not a regular file"));
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct test_member mem[] = {
@@ -287,6 +348,7 @@ int main(void)
 	test_plain(xva);
 	test_slice(xva);
 	test_overlay_slice(xva, dir);
+	test_file(dir);
 	xva_close(xva);
 	unlink(path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
