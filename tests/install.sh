@@ -34,9 +34,9 @@ if [ -f "$build/nbdkit-xva-plugin.so" ]; then
 fi
 if command -v man >/dev/null; then
 	for page in "$root"/share/man/man1/*.1; do
-		n=$(MANWIDTH=80 man -l "$page" 2>"$stage/man.err" | wc -l)
+		n=$(LC_ALL=C MANWIDTH=80 man -l "$page" 2>"$stage/man.err" | wc -l)
 		[ "$n" -gt 20 ] && [ ! -s "$stage/man.err" ] ||
 			fail "$page does not render: $(cat "$stage/man.err")"
 	done
 fi
-echo "PASS: cmake --install put $(find "$root" -type f | wc -l) files under /usr/local"
+echo "PASS: cmake --install put $(find "$stage" -type f | wc -l) files in place (prefix /usr/local)"
