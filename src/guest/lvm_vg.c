@@ -296,8 +296,10 @@ static bool map_legs(struct vgctx *c, struct res *r, const struct lvm_node *lv,
 		if (pvmove)
 			break;
 	}
-	snprintf(r->why, sizeof(r->why), "no leg of its %s segment can be "
-		 "read (%s)", sg->type, last);
+	/* Precisions that fit r->why whatever the compiler assumes of the
+	 * lengths (a segment type is a short word). */
+	snprintf(r->why, sizeof(r->why), "no leg of its %.16s segment can be "
+		 "read (%.260s)", sg->type, last);
 	return false;
 }
 
