@@ -106,21 +106,14 @@ static void warn(const char *fmt, ...)
 
 /* --- configuration --- */
 
-/* A parameter of the option table's (the mount's -o options under the
- * same names, and the plugin's own). nbdkit keeps VALUE for the server's
- * lifetime. */
-static int xva_config(const char *key, const char *value)
+/* VALUE of option O (named KEY) as a number into *N, checked as the
+ * table says (a string's is 0). */
+static int config_number(const struct xvafs_option *o, const char *key,
+			 const char *value, uint64_t *n)
 {
-	const struct xvafs_option *o = xvafs_option_find(key, strlen(key),
-							 XVAFS_IN_PLUGIN);
-	struct xva_source_options *so = &px.source;
-	char expected[128], **path = NULL;
-	uint64_t n = 0;
+	char expected[128];
 
-	if (!o) {
-		nbdkit_error("unknown parameter '%s' (see nbdkit xva --help)", key);
-		return -1;
-	}
+	*n = 0;
 	if (o->type == XVAFS_TYPE_BOOL) {
 		/* nbdkit's spellings: true, on, yes, 1, and their opposites. */
 		int on = nbdkit_parse_bool(value);
@@ -129,12 +122,32 @@ static int xva_config(const char *key, const char *value)
 			nbdkit_error("%s=%s: expected true or false", key, value);
 			return -1;
 		}
-		n = (uint64_t)on;
-	} else if (!xvafs_option_parse(o, value, &n)) {
+		*n = (uint64_t)on;
+	} else if (!xvafs_option_parse(o, value, n)) {
 		xvafs_option_expected(o, expected, sizeof(expected));
 		nbdkit_error("%s=%s: expected %s", key, value, expected);
 		return -1;
 	}
+	return 0;
+}
+
+/* A parameter of the option table's (the mount's -o options under the
+ * same names, and the plugin's own). nbdkit keeps VALUE for the server's
+ * lifetime. */
+static int xva_config(const char *key, const char *value)
+{
+	const struct xvafs_option *o = xvafs_option_find(key, strlen(key),
+							 XVAFS_IN_PLUGIN);
+	struct xva_source_options *so = &px.source;
+	char **path = NULL;
+	uint64_t n;
+
+	if (!o) {
+		nbdkit_error("unknown parameter '%s' (see nbdkit xva --help)", key);
+		return -1;
+	}
+	if (config_number(o, key, value, &n) != 0)
+		return -1;
 	switch ((enum xvafs_option_id)(o - xvafs_options)) {
 	case XVAFS_OPT_FILE:
 		if (px.file) {
