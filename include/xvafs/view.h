@@ -170,6 +170,13 @@ static inline uint64_t xva_view_size(const struct xva_view *v)
 enum xva_status xva_view_read(struct xva_view *v, void *buf, size_t len,
 			      uint64_t off, unsigned flags, size_t *done,
 			      struct xva_err *err);
+/* Exactly LEN bytes at OFF of V into BUF. When V ends first *WHOLE is
+ * false and the status XVA_OK: a parser of what V holds (a partition
+ * table, an LVM label, a filesystem's superblock) takes that as "not
+ * there", not as a failure to read. */
+enum xva_status xva_view_read_whole(struct xva_view *v, void *buf, size_t len,
+				    uint64_t off, bool *whole,
+				    struct xva_err *err);
 enum xva_status xva_view_segments(struct xva_view *v, size_t len, uint64_t off,
 				  bool splice, xva_segment_fn fn, void *ctx,
 				  size_t *done, struct xva_err *err);

@@ -263,6 +263,21 @@ enum xva_status xva_view_read(struct xva_view *v, void *buf, size_t len,
 	return v->ops->read(v, buf, len, off, flags, done, err);
 }
 
+enum xva_status xva_view_read_whole(struct xva_view *v, void *buf, size_t len,
+				    uint64_t off, bool *whole,
+				    struct xva_err *err)
+{
+	size_t done = 0;
+	enum xva_status st;
+
+	*whole = false;
+	if (off > v->size || len > v->size - off)
+		return XVA_OK;
+	st = xva_view_read(v, buf, len, off, 0, &done, err);
+	*whole = st == XVA_OK && done == len;
+	return st;
+}
+
 enum xva_status xva_view_segments(struct xva_view *v, size_t len, uint64_t off,
 				  bool splice, xva_segment_fn fn, void *ctx,
 				  size_t *done, struct xva_err *err)

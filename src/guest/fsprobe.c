@@ -63,21 +63,6 @@ static void set(struct xva_fsinfo *fs, const char *type, const char *version)
 	snprintf(fs->version, sizeof(fs->version), "%s", version);
 }
 
-/* Bytes [OFF, OFF + LEN) of V into BUF; false when V is shorter. */
-static enum xva_status grab(struct xva_view *v, void *buf, size_t len,
-			    uint64_t off, bool *whole, struct xva_err *err)
-{
-	size_t done = 0;
-	enum xva_status st;
-
-	*whole = false;
-	if (off > v->size || len > v->size - off)
-		return XVA_OK;
-	st = xva_view_read(v, buf, len, off, 0, &done, err);
-	*whole = st == XVA_OK && done == len;
-	return st;
-}
-
 /* --- ext --- */
 
 #define EXT_COMPAT_JOURNAL 0x4u
@@ -222,7 +207,7 @@ static enum xva_status ntfs_label(struct xva_view *v, const unsigned char *s,
 						      &at) ||
 	    __builtin_add_overflow(at, 3 * rec, &at))
 		return XVA_OK;
-	st = grab(v, r, (size_t)rec, at, &whole, err);
+	st = xva_view_read_whole(v, r, (size_t)rec, at, &whole, err);
 	if (st != XVA_OK || !whole || memcmp(r, "FILE", 4) != 0)
 		return st;
 	usa = le16(r + 4);
@@ -313,7 +298,7 @@ static enum xva_status probe_far(struct xva_view *v, struct xva_fsinfo *fs,
 	enum xva_status st;
 	bool whole;
 
-	st = grab(v, b, 2048, 32768, &whole, err);
+	st = xva_view_read_whole(v, b, 2048, 32768, &whole, err);
 	if (st != XVA_OK)
 		return st;
 	if (whole && b[0] == 1 && memcmp(b + 1, "CD001", 5) == 0) {
@@ -326,7 +311,7 @@ static enum xva_status probe_far(struct xva_view *v, struct xva_fsinfo *fs,
 			 d + 6, d + 8, d + 10, d + 12, d + 14);
 		return XVA_OK;
 	}
-	st = grab(v, b, 4096, 65536, &whole, err);
+	st = xva_view_read_whole(v, b, 4096, 65536, &whole, err);
 	if (st == XVA_OK && whole && memcmp(b + 64, "_BHRfS_M", 8) == 0) {
 		set(fs, "btrfs", "");
 		uuid_text(fs->uuid, b + 32);
@@ -363,8 +348,8 @@ enum xva_status xva_fs_probe(struct xva_view *v, struct xva_fsinfo *out,
 	if (!(h = calloc(1, HEAD)))
 		return xva_nomem(err);
 	/* A view shorter than the head is read as far as it goes. */
-	st = grab(v, h, v->size < HEAD ? (size_t)v->size : HEAD, 0, &whole,
-		  err);
+	st = xva_view_read_whole(v, h, v->size < HEAD ? (size_t)v->size : HEAD,
+				 0, &whole, err);
 	if (st == XVA_OK && !(probe_luks(h, out) || probe_xfs(h, out) ||
 			      probe_ext(h, out))) {
 		st = probe_ntfs(v, h, out, &found, err);

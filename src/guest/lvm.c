@@ -85,22 +85,6 @@ bool lvm_uuid_raw(char raw[33], const char *text)
 	return n == 32;
 }
 
-/* LEN bytes at OFF of DEV; *WHOLE false when DEV ends first. */
-static enum xva_status read_exact(struct xva_view *dev, void *buf, size_t len,
-				  uint64_t off, bool *whole,
-				  struct xva_err *err)
-{
-	size_t done = 0;
-	enum xva_status st;
-
-	*whole = false;
-	if (off > dev->size || len > dev->size - off)
-		return XVA_OK;
-	st = xva_view_read(dev, buf, len, off, 0, &done, err);
-	*whole = st == XVA_OK && done == len;
-	return st;
-}
-
 /* --- the label --- */
 
 /* The data and metadata area lists of the PV header at H (AVAIL bytes
@@ -193,7 +177,7 @@ enum xva_status xva_lvm_label_read(struct xva_view *dev,
 	have -= have % SECTOR;
 	if (have == 0)
 		return XVA_OK;
-	st = read_exact(dev, buf, (size_t)have, 0, &whole, err);
+	st = xva_view_read_whole(dev, buf, (size_t)have, 0, &whole, err);
 	if (st != XVA_OK || !whole)
 		return st;
 	/* The first good label wins, as lvm2 ignores any further one. */
@@ -232,7 +216,7 @@ static enum xva_status mda_text(struct xva_view *dev, uint64_t off,
 	char *buf;
 
 	*text = NULL;
-	st = read_exact(dev, h, sizeof(h), off, &whole, err);
+	st = xva_view_read_whole(dev, h, sizeof(h), off, &whole, err);
 	if (st != XVA_OK || !whole)
 		return snprintf(why, n, "its header lies past the end"), st;
 	if (xva_lvm_crc(XVA_LVM_CRC_INITIAL, h + 4, MDA_HEADER - 4) != le32(h))
@@ -262,11 +246,11 @@ static enum xva_status mda_text(struct xva_view *dev, uint64_t off,
 		wrap = loff + lsize - size; /* the ring goes on after the header */
 	if (!(buf = malloc((size_t)lsize + 1)))
 		return xva_nomem(err);
-	st = read_exact(dev, buf, (size_t)(lsize - wrap), off + loff, &whole,
-			err);
+	st = xva_view_read_whole(dev, buf, (size_t)(lsize - wrap), off + loff,
+				 &whole, err);
 	if (st == XVA_OK && wrap)
-		st = read_exact(dev, buf + lsize - wrap, (size_t)wrap,
-				off + MDA_HEADER, &whole2, err);
+		st = xva_view_read_whole(dev, buf + lsize - wrap, (size_t)wrap,
+					 off + MDA_HEADER, &whole2, err);
 	if (st != XVA_OK || !whole || !whole2) {
 		free(buf);
 		return snprintf(why, n, "its text lies past the end"), st;

@@ -52,17 +52,7 @@ static enum xva_status note(struct ctx *c, const char *fmt, ...)
 static enum xva_status read_at(struct ctx *c, void *buf, size_t len,
 			       uint64_t off, bool *whole)
 {
-	size_t done = 0;
-	enum xva_status st;
-
-	*whole = false;
-	if (off > c->size || len > c->size - off)
-		return XVA_OK;
-	st = xva_view_read(c->disk, buf, len, off, 0, &done, c->err);
-	if (st != XVA_OK)
-		return st;
-	*whole = done == len;
-	return XVA_OK;
+	return xva_view_read_whole(c->disk, buf, len, off, whole, c->err);
 }
 
 /* Adds P, cut at the disk's end; one that starts past it is left out. */
