@@ -506,7 +506,11 @@ static void fill_lazy(struct xvafs_fs *fs, fuse_ino_t dir,
 		nomem = nomem || add_export(fs, dir, lazy->xva, &guest) != 0 ||
 			(fs->fill_backup &&
 			 fs->fill_backup(fs, lazy->xva, dir, lazy->path) != 0);
-		/* What is odd inside its disks, in the daemon's log. */
+		/* What the mount of this one export would say at start (not
+		 * authenticated, a cut, chunks without checksums) and what is
+		 * odd inside its disks, in the daemon's log. */
+		xvafs_export_warnings(lazy->xva, "-o verify", log_warning,
+				      lazy->path);
 		if (guest)
 			xvafs_guest_warnings(lazy->xva, guest, log_warning,
 					     lazy->path);

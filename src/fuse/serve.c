@@ -678,6 +678,12 @@ int mount_repository(struct fuse_args *args, const struct cli *cli,
 
 	if (!bridge_ok(cli))
 		return XVAFS_EXIT_USAGE;
+	/* Said once here, and again in the log for each backup served so. */
+	if (repo->alg != XVA_CRYPT_NONE && cli->flag[XVAFS_OPT_UNAUTHENTICATED])
+		fprintf(stderr, "xvafs: %s: unauthenticated: each encrypted "
+			"backup is served before its %s tag is checked, so its "
+			"data may have been altered (xvafs --verify checks "
+			"them)\n", cli->image, xva_crypt_alg_name(repo->alg));
 	/* As mount_and_serve. */
 	stop_signals(&stops);
 	pthread_sigmask(SIG_BLOCK, &stops, NULL);

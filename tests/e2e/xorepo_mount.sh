@@ -221,6 +221,14 @@ export XDG_CACHE_HOME=$WORK/cache-unauth
 out=$("$XVAFS" --list -o key_file="$WORK/key",unauthenticated "$victim" 2>&1) || fail "unauthenticated --list: $out"
 grep -q "not authenticated: the chacha20-poly1305 tag of this encrypted backup has not been checked" <<<"$out" ||
 	fail "no warning: $out"
+mount_xva "$tampered" "$MNT" -o key_file="$WORK/key",unauthenticated
+grep -q "^xvafs: $tampered: unauthenticated: each encrypted backup is served before its chacha20-poly1305 tag is checked" "$DAEMON_LOG" ||
+	fail "the repository mount did not warn at start: $(cat "$DAEMON_LOG")"
+cat "$MNT/web01/2026-11-24T02:00:00Z/Ref:1" "$MNT/web01/2026-11-24T02:00:00Z/Ref:2" >/dev/null ||
+	fail "the tampered backup was not served with -o unauthenticated"
+grep -q "xvafs: web01/2026-11-24T02:00:00Z: not authenticated: the chacha20-poly1305 tag of this encrypted backup has not been checked" "$DAEMON_LOG" ||
+	fail "the backup served unauthenticated was not named in the log: $(cat "$DAEMON_LOG")"
+unmount_xva "$MNT" "*"
 rc=0; out=$("$XVAFS" --verify -o key_file="$WORK/key",unauthenticated --vm web01 "$tampered" 2>&1) || rc=$?
 [ "$rc" = 4 ] || fail "--verify of the tampered repository: exit $rc: $out"
 grep -q "^xvafs: web01/2026-11-24T02:00:00Z: encryption: authentication failed" <<<"$out" &&
