@@ -188,5 +188,14 @@ enum xva_status xva_vm_write(const struct xva_vm *vm,
 			     enum xva_vm_format format, const char *mountpoint,
 			     const char *export_name, char **text, size_t *len,
 			     struct xva_err *err);
+/* The same for disks under MOUNTPOINT that are read-only (a backup
+ * repository's mount): the header says to mount READ_ONLY_FROM, the
+ * backup's .xva, writable through an overlay to run the VM. */
+enum xva_status xva_vm_write_read_only(const struct xva_vm *vm,
+				       enum xva_vm_format format,
+				       const char *mountpoint,
+				       const char *export_name,
+				       const char *read_only_from, char **text,
+				       size_t *len, struct xva_err *err);
 
 #endif

@@ -505,7 +505,8 @@ static void fill_lazy(struct xvafs_fs *fs, fuse_ino_t dir,
 
 		nomem = nomem || add_export(fs, dir, lazy->xva, &guest) != 0 ||
 			(fs->fill_backup &&
-			 fs->fill_backup(fs, lazy->xva, dir, lazy->path) != 0);
+			 fs->fill_backup(fs, lazy->xva, dir, lazy->path,
+					 b->xva) != 0);
 		/* What the mount of this one export would say at start (not
 		 * authenticated, a cut, chunks without checksums) and what is
 		 * odd inside its disks, in the daemon's log. */

@@ -96,7 +96,8 @@ struct xvafs_fs {
 	bool verify_backups;   /* -o verify on each backup opened */
 	uint64_t repo_bytes;   /* the selected backups' stored bytes */
 	int (*fill_backup)(struct xvafs_fs *fs, struct xva *xva,
-			   fuse_ino_t dir, const char *path);
+			   fuse_ino_t dir, const char *path,
+			   const char *location);
 	struct xvafs_lazy *lazies; /* every lazy folder, freed at the end */
 	bool splice;           /* reply with the export's pages (not -o nosplice) */
 	unsigned readahead_kb; /* -o readahead_kb=N, 0: the kernel's default */

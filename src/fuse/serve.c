@@ -466,7 +466,8 @@ static int add_vm_firmware_files(struct xvafs_fs *fs, fuse_ino_t dir,
 
 /* vm/NAME.cfg, .xml and .qemu.sh in the folder DIR: the export's VM for
  * xl, libvirt and qemu, its disks in this mount (under MOUNTPOINT/PATH
- * for a repository's backup, PATH NULL for the mount of one export). An
+ * for a repository's backup, IMAGE its .xva; PATH NULL for the mount of
+ * one export, IMAGE the export as given). An
  * export whose VM record is missing or cannot be right mounts without
  * them (the disks are what matter); --vm-config and --list --json say
  * why. BRIDGE (may be NULL) is every NIC's bridge. */
@@ -494,8 +495,11 @@ static int add_vm_files(struct xvafs_fs *fs, struct xva *xva, fuse_ino_t dir,
 		char *text = NULL, *name = NULL;
 		size_t len;
 
-		if (xva_vm_write(vm, format, where, base, &text, &len,
-				 &err) != XVA_OK) {
+		/* A repository's backup is read-only where its disks are: the
+		 * header says to mount its .xva (IMAGE) to run the VM. */
+		if (xva_vm_write_read_only(vm, format, where, base,
+					   path ? image : NULL, &text, &len,
+					   &err) != XVA_OK) {
 			fuse_log(FUSE_LOG_WARNING, "xvafs: %s: no vm/ files: %s\n",
 				 path ? path : image, err.msg);
 			break;
@@ -530,10 +534,10 @@ static struct {
 } repo_vm_files;
 
 static int fill_backup(struct xvafs_fs *fs, struct xva *xva, fuse_ino_t dir,
-		       const char *path)
+		       const char *path, const char *location)
 {
-	return add_vm_files(fs, xva, dir, path, repo_vm_files.mountpoint, path,
-			    repo_vm_files.bridge);
+	return add_vm_files(fs, xva, dir, location, repo_vm_files.mountpoint,
+			    path, repo_vm_files.bridge);
 }
 
 /* Mounts FS (laid out) and serves it until unmounted; XVA is the export

@@ -218,10 +218,18 @@ void vmw_header(struct writer *w)
 		kinds[vm->kind], vm->pv_in_pvh ? " (PV in a PVH shim)" : "",
 		boot, vm->vcpus_at_startup, vm->vcpus_max,
 		vmw_mib_up(vm->memory_target), vmw_mib_up(vm->memory_max));
-	vmw_comment(w, "", "Its disks are the files %s/by-device/NAME served by "
-		"xvafs: mount the export there first, writable through an "
-		"overlay so that the VM can write while the export stays as it "
-		"is (xvafs -o overlay=DIR EXPORT %s).", w->mnt, w->mnt);
+	if (w->read_only_from)
+		vmw_comment(w, "", "Its disks are the files %s/by-device/NAME, "
+			"read-only in this mount of a backup repository: to run "
+			"the VM, mount the backup itself writable through an "
+			"overlay (xvafs -o overlay=DIR %s MOUNTPOINT) and use the "
+			"vm/ files of that mount.", w->mnt, w->read_only_from);
+	else
+		vmw_comment(w, "", "Its disks are the files %s/by-device/NAME "
+			"served by xvafs: mount the export there first, writable "
+			"through an overlay so that the VM can write while the "
+			"export stays as it is (xvafs -o overlay=DIR EXPORT %s).",
+			w->mnt, w->mnt);
 	if (vm->n_notes + w->n_notes == 0)
 		return;
 	vmw_comment(w, "", "Not carried over:");
@@ -271,7 +279,19 @@ enum xva_status xva_vm_write(const struct xva_vm *vm,
 			     const char *export_name, char **text, size_t *len,
 			     struct xva_err *err)
 {
-	struct writer w = { .vm = vm, .export_name = export_name };
+	return xva_vm_write_read_only(vm, format, mountpoint, export_name, NULL,
+				      text, len, err);
+}
+
+enum xva_status xva_vm_write_read_only(const struct xva_vm *vm,
+				       enum xva_vm_format format,
+				       const char *mountpoint,
+				       const char *export_name,
+				       const char *read_only_from, char **text,
+				       size_t *len, struct xva_err *err)
+{
+	struct writer w = { .vm = vm, .export_name = export_name,
+			    .read_only_from = read_only_from };
 	enum xva_status status = XVA_OK;
 	char *mnt = NULL;
 	size_t n;
@@ -289,7 +309,8 @@ enum xva_status xva_vm_write(const struct xva_vm *vm,
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return xva_fail(err, XVA_EINVAL, "the mount point holds a "
 					"control character");
-	if (!valid_utf8(mountpoint) || (export_name && !valid_utf8(export_name)))
+	if (!valid_utf8(mountpoint) || (export_name && !valid_utf8(export_name)) ||
+	    (read_only_from && !valid_utf8(read_only_from)))
 		return xva_fail(err, XVA_EINVAL, "the mount point or export name "
 				"is not valid UTF-8");
 	/* "/mnt/xva/" and "/mnt/xva" are one folder; "/" stays "". */

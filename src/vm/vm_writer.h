@@ -52,6 +52,9 @@ struct writer {
 	const struct xva_vm_writer *format;
 	const char *mnt;        /* the mount point, no trailing '/' */
 	const char *export_name;
+	/* The export to mount writable instead, when the disks under MNT
+	 * are read-only (a backup repository's mount); else NULL. */
+	const char *read_only_from;
 	char **notes;           /* the format's own "not carried over" */
 	size_t n_notes;
 	bool nomem;

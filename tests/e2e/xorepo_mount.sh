@@ -129,6 +129,11 @@ PY
 			fail "$d/by-device/xvdb1: $(readlink "$d/by-device/xvdb1")"
 		[ -f "$d/ova.xml" ] && ls "$d/vm/"*.cfg >/dev/null || fail "$d: no ova.xml or vm/"
 		grep -q "$MNT/web01" "$d/vm/"*.cfg || fail "$d/vm: the disks' paths are not in the mount"
+		# Read-only here: the header says to mount the backup's .xva to run it.
+		hdr=$(grep -h '^#' "$d/vm/"*.cfg | sed 's/^# *//' | tr '\n' ' ')
+		grep -q "read-only in this mount of a backup repository: to run the VM, mount the backup itself" <<<"$hdr" &&
+			grep -q "xvafs -o overlay=DIR [^ ]*/xo-vm-backups/[0-9a-f-]*/[0-9T]*Z\.xva MOUNTPOINT" <<<"$hdr" ||
+			fail "$d/vm: the header's advice: $hdr"
 	done
 	d=$MNT/db/2026-12-05T04:00:00Z
 	grep -q "its .json is missing" "$d/note.txt" || fail "db's note: $(cat "$d/note.txt")"
