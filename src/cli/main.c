@@ -224,6 +224,9 @@ static int open_repository(const struct cli *cli, const struct settings *s,
 	if (key_given)
 		xva_crypt_key_wipe(&key);
 	if (status != XVAFS_EXIT_OK) {
+		if (err.status == XVA_EACCESS && !key_given)
+			xva_fail_why(&err, err.status, err.reason, "%s (give it "
+				     "with %s)", err.msg, XVAFS_KEY_HOW);
 		if (cli->list && cli->json)
 			xvafs_list_json_error(stdout, cli->image, err.status,
 					      err.msg);

@@ -345,9 +345,11 @@ enum xva_status xva_xo_repo_check_key(const char *repo,
 		return key ? xva_fail(err, XVA_EINVAL, "%s is not encrypted: "
 				      "it needs no key", repo)
 			   : XVA_OK;
+	/* Only a repository opened without a key comes here: its caller
+	 * names REPO and says how a key is given. */
 	if (!key)
-		return xva_fail(err, XVA_EACCESS, "%s is encrypted (%s): it "
-				"needs the repository's encryption key", repo,
+		return xva_fail(err, XVA_EACCESS, "the repository is encrypted "
+				"(%s): it needs its encryption key",
 				xva_crypt_alg_name(*alg));
 	return check_metadata(repo, key, *alg, o, err);
 }

@@ -486,6 +486,14 @@ enum xva_status xva_source_file_open(const char *path,
 		close(fd);
 		return status;
 	}
+	if (S_ISDIR(st.st_mode)) {
+		/* A repository's root was looked for first: this is not one. */
+		close(fd);
+		return xva_fail(err, XVA_EOPEN, "a folder, and not a Xen "
+				"Orchestra backup repository (it has no "
+				"xo-vm-backups/): give a .xva file, or a "
+				"repository's root");
+	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return xva_fail(err, XVA_EOPEN, "not a regular file");

@@ -45,7 +45,7 @@ refused "$WORK/empty.xva" 2 "the file is empty"
 printf '\xfd7zXZ\0rest' >"$WORK/xz.xva"
 refused "$WORK/xz.xva" 2 "xz-compressed; xvafs reads plain, gzip and zstd exports"
 refused "$WORK/missing.xva" 2 "cannot open: No such file"
-refused "$WORK" 2 "not a regular file"
+refused "$WORK" 2 "a folder, and not a Xen Orchestra backup repository \\(it has no xo-vm-backups/\\): give a \\.xva file, or a repository's root$"
 
 # Disk images people mistake for exports are named, with what reads
 # them, whatever their first bytes (a fixed VHD and an ISO start with

@@ -190,7 +190,8 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 		fail "wrong key: $(cat "$WORK/err")"
 	is_mounted "$MNT" && fail "mounted with a wrong key"
 	rc=0; "$XVAFS" --list "$repo" 2>"$WORK/err" || rc=$?
-	[ "$rc" = 2 ] && grep -q "is encrypted ($flavour): it needs the repository's encryption key" "$WORK/err" ||
+	# One line, the repository named once, and how to give the key.
+	[ "$rc" = 2 ] && [ "$(cat "$WORK/err")" = "xvafs: $repo: the repository is encrypted ($flavour): it needs its encryption key (give it with -o key_file=FILE or the XVAFS_KEY environment variable)" ] ||
 		fail "no key: $rc $(cat "$WORK/err")"
 
 	note "$flavour: one encrypted backup: with its repository's key, and without (named for what it is)"
