@@ -700,12 +700,15 @@ int mount_repository(struct fuse_args *args, const struct cli *cli,
 	if (xvafs_fs_init_repo(&fs, repo, cli->value[XVAFS_OPT_VM]) != 0 ||
 	    add_default_options(args, cli->image, false) != 0)
 		fprintf(stderr, "xvafs: out of memory\n");
-	else if (atomic_load(&fs.n_nodes) == 1) {
-		fprintf(stderr, "xvafs: %s: no %s to mount\n", cli->image,
-			cli->value[XVAFS_OPT_VM] ? "VM or backup of that name "
-			"(--list shows them)" : "full backup");
-		status = cli->value[XVAFS_OPT_VM] ? XVAFS_EXIT_USAGE
-						  : XVAFS_EXIT_BAD_INPUT;
+	else if (atomic_load(&fs.n_nodes) == 1 && cli->value[XVAFS_OPT_VM]) {
+		/* As --list and --verify say it. */
+		fprintf(stderr, "xvafs: %s: no VM or backup is %s (--list shows "
+			"them)\n", cli->image, cli->value[XVAFS_OPT_VM]);
+		status = XVAFS_EXIT_USAGE;
+	} else if (atomic_load(&fs.n_nodes) == 1) {
+		fprintf(stderr, "xvafs: %s: no full backup to mount\n",
+			cli->image);
+		status = XVAFS_EXIT_BAD_INPUT;
 	} else
 		status = serve_fs(args, cli, s, opts, &fs, NULL);
 	xvafs_fs_destroy(&fs);

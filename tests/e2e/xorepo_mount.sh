@@ -168,6 +168,18 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 		rc=0; "$XVAFS" --list -o key_file="$WORK/key" "$repo" >/dev/null 2>"$WORK/err" || rc=$?
 		[ "$rc" = 1 ] && grep -q "is not encrypted: it needs no key" "$WORK/err" || fail "key for none: $rc $(cat "$WORK/err")"
 		XVAFS_KEY=$(cat "$WORK/key") "$XVAFS" --list "$repo" >/dev/null || fail "\$XVAFS_KEY with an unencrypted repository"
+		note "none: a --vm that names nothing, said alike by the mount and --verify"
+		for cmd in "--verify" "-f"; do
+			rc=0
+			if [ "$cmd" = -f ]; then
+				mkdir -p "$MNT"
+				"$XVAFS" -f --vm nosuch "$repo" "$MNT" 2>"$WORK/err" || rc=$?
+			else
+				"$XVAFS" --verify --vm nosuch "$repo" >/dev/null 2>"$WORK/err" || rc=$?
+			fi
+			[ "$rc" = 1 ] && [ "$(cat "$WORK/err")" = "xvafs: $repo: no VM or backup is nosuch (--list shows them)" ] ||
+				fail "$cmd --vm nosuch: $rc $(cat "$WORK/err")"
+		done
 		continue
 	fi
 	check_repo "$repo" -o key_file="$WORK/key"
