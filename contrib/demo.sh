@@ -50,8 +50,8 @@ if [ "$(id -u)" = 0 ]; then
 else
 	echo "demo: not root, so the guest filesystem is not mounted through a loop device"
 fi
-show head -n 12 "$demo/mnt/vm/demo-vm.cfg"
-echo "(the VM as a Xen xl configuration; vm/ has it for libvirt and qemu too)"
+show grep -v '^#' "$demo/mnt/vm/demo-vm.cfg"
+echo "(the VM as a Xen xl configuration, its header of comments left out; vm/ has it for libvirt and qemu too)"
 if [ -n "${KEEP:-}" ]; then
 	echo
 	echo "demo: left mounted. Unmount with:"
