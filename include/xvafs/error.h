@@ -66,6 +66,8 @@ enum xva_reason {
 				  MBR or GPT partition table: a front end
 				  lists its partitions (the guest layer
 				  reads them; the export layer cannot) */
+	XVA_R_DISK_IMAGE,      /* not an export but a disk image of a kind
+				  the message names (qcow2, VHD, ISO...) */
 };
 
 struct xva_err {

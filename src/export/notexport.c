@@ -193,6 +193,6 @@ void xva_explain_not_export(struct xva_source *src, struct xva_err *err)
 	pthread_mutex_unlock(&probe_lock);
 	if (known)
 		xva_fail_why(err, err->status,
-			     raw_disk ? XVA_R_RAW_DISK : err->reason,
+			     raw_disk ? XVA_R_RAW_DISK : XVA_R_DISK_IMAGE,
 			     "not an export but %s: %s", what, how);
 }

@@ -1,6 +1,7 @@
 /* xva_open(): the source, the index (from the cache or one walk), ova.xml,
  * the disks' sizes and names, in that order. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,27 @@ static enum xva_status guard_damaged_stream(struct xva *xva,
 	return XVA_OK;
 }
 
+/* Whether the first MiB of SRC (all of it when smaller) is zeros: what
+ * an empty tar reads as. A filesystem image also starts with zeros (ext4's
+ * first KiB), and is not said to be "all zeros". */
+static bool starts_with_zeros_only(struct xva_source *src)
+{
+	static unsigned char buf[1 << 20];
+	static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct xva_err ignored;
+	size_t got = 0;
+	bool zeros = true;
+
+	/* On the failure path only: a static buffer keeps 1 MiB off the
+	 * stack; the lock covers two opens at once (the nbdkit plugin). */
+	pthread_mutex_lock(&buf_lock);
+	if (xva_source_read(src, buf, sizeof(buf), 0, &got, &ignored) == XVA_OK)
+		for (size_t i = 0; i < got && zeros; i++)
+			zeros = buf[i] == 0;
+	pthread_mutex_unlock(&buf_lock);
+	return zeros;
+}
+
 /* The source, the index, ova.xml and the disks' sizes: everything that
  * reads the export, or depends on what its index says, before it is
  * served. INDEX_CACHE: the index may come from the index cache. */
@@ -328,8 +350,11 @@ static enum xva_status read_structure(struct xva *xva, const char *location,
 	if (!xva->idx.has_ova && xva->map.n_disks == 0) {
 		xva_fail_why(err, XVA_EFORMAT, XVA_R_NO_EXPORT, "not an "
 			     "export: the tar holds neither ova.xml nor any "
-			     "disk data%s", xva->idx.members ? "" :
-			     " (it is empty or all zeros)");
+			     "disk data%s", xva->idx.members ? ""
+			     : starts_with_zeros_only(xva->src)
+				     ? " (it is empty or all zeros)"
+				     : " (it starts with zeros, which end a "
+				       "tar, and holds data after them)");
 		/* Images that start with zeros (ISO 9660, a fixed VHD)
 		 * read as an empty tar. */
 		if (xva->idx.members == 0)

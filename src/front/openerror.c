@@ -6,6 +6,8 @@
 
 #include "front/openerror.h"
 #include "front/options.h"
+#include "front/guestview.h"
+#include "xvafs/fsprobe.h"
 #include "xvafs/partition.h"
 #include "xvafs/source.h"
 #include "xvafs/view.h"
@@ -73,6 +75,38 @@ static void append_table(char *buf, size_t size, size_t *at,
 		       t->n_notes ? t->notes[0] : "");
 }
 
+/* A filesystem image given instead of an export (no partition table: a
+ * partition or an LV saved alone), named by the probe --list uses, with
+ * what mounts it, in place of the tar reader's words. */
+static void name_filesystem(const char *location, char *buf, size_t size)
+{
+	struct xva_view *image = NULL;
+	struct xva_fsinfo fs;
+	struct xva_err ignored;
+	char what[400];
+
+	if (xva_view_file(location, location, &image, &ignored) == XVA_OK &&
+	    xva_fs_probe(image, &fs, &ignored) == XVA_OK && fs.type[0]) {
+		xvafs_fs_describe(&fs, what, sizeof(what));
+		if (!strcmp(fs.type, "swap"))
+			snprintf(buf, size, "not an export but a swap area (%s)",
+				 what);
+		else if (!strcmp(fs.type, "crypto_LUKS"))
+			snprintf(buf, size, "not an export but a LUKS volume "
+				 "(%s): open it with cryptsetup open --readonly",
+				 what);
+		else if (!strcmp(fs.type, "LVM2_member"))
+			snprintf(buf, size, "not an export but an LVM physical "
+				 "volume (%s): read it with the lvm tools", what);
+		else
+			snprintf(buf, size, "not an export but a filesystem "
+				 "image (%s): mount it with mount -o loop,ro, or "
+				 "as a user with fuse2fs -o ro, grub-mount or "
+				 "ntfs-3g -o ro", what);
+	}
+	xva_view_close(image);
+}
+
 void xvafs_open_error(const char *location, const struct xva_err *err,
 		      char *buf, size_t size)
 {
@@ -87,7 +121,13 @@ void xvafs_open_error(const char *location, const struct xva_err *err,
 	append(buf, size, &at, "%s", err->msg);
 	/* The advice (losetup, mount) is for a local file; a compressed
 	 * one holds no table as stored, and keeps the core's message. */
-	if (err->reason != XVA_R_RAW_DISK || xva_location_is_url(location))
+	if (xva_location_is_url(location))
+		return;
+	if (err->reason == XVA_R_NO_EXPORT || err->reason == XVA_R_NOT_TAR) {
+		name_filesystem(location, buf, size);
+		return;
+	}
+	if (err->reason != XVA_R_RAW_DISK)
 		return;
 	if (xva_view_file(location, location, &disk, &ignored) == XVA_OK &&
 	    xva_partitions_read(disk, &t, &ignored) == XVA_OK &&

@@ -1,7 +1,9 @@
 /* What a front end says when an export does not open: the core's
  * message, and for a raw disk image given instead of an export
  * (XVA_R_RAW_DISK) the partitions in it, as the guest view's own parser
- * reads them, with the byte offsets mount -o loop,ro,offset= takes. The
+ * reads them, with the byte offsets mount -o loop,ro,offset= takes; for
+ * a file that is neither a tar nor a known disk image, what it holds when
+ * the filesystem probe knows it (a partition or LV saved alone). The
  * export layer that recognises the image cannot read partition tables
  * (the guest layer sits above it), so the list is made here, once, for
  * the command line and the nbdkit plugin. FUSE-free. */

@@ -66,6 +66,28 @@ if command -v qemu-img >/dev/null; then
 else
 	note "SKIP part: qemu-img (qemu-utils) is not installed: image formats not checked"
 fi
+# A partition or LV saved alone (no partition table) is named by what it
+# holds, as --list names it, instead of "empty or all zeros" (ext4 starts
+# with a zero KiB, which ends a tar) or the tar reader's words (FAT).
+mkdir -p "$WORK/fsfiles"
+echo "hello" >"$WORK/fsfiles/hello.txt"
+if command -v mkfs.ext4 >/dev/null; then
+	mkfs.ext4 -q -F -L rootfs -U 0c3f2d1e-8b7a-4c6d-9e5f-1a2b3c4d5e6f -d "$WORK/fsfiles" "$WORK/ext4.img" 8M
+	refused "$WORK/ext4.img" 2 'not an export but a filesystem image \(ext4 1\.0 "rootfs" 0c3f2d1e-8b7a-4c6d-9e5f-1a2b3c4d5e6f\): mount it with mount -o loop,ro'
+	truncate -s 8M "$WORK/swap.img"
+	mkswap -q -U 11111111-2222-3333-4444-555555555555 "$WORK/swap.img" >/dev/null
+	refused "$WORK/swap.img" 2 "not an export but a swap area \(swap 1 11111111-2222-3333-4444-555555555555\)$"
+fi
+if command -v mkfs.vfat >/dev/null; then
+	mkfs.vfat -C -i 1234ABCD "$WORK/fat.img" 4096 >/dev/null
+	refused "$WORK/fat.img" 2 "not an export but a filesystem image \(vfat FAT12 1234-ABCD\)"
+fi
+# Zeros, then data that is nothing known: not said to be all zeros.
+{ head -c 8192 /dev/zero; printf 'some data'; } >"$WORK/zerostart.bin"
+refused "$WORK/zerostart.bin" 2 "\(it starts with zeros, which end a tar, and holds data after them\)$"
+head -c 8192 /dev/zero >"$WORK/zeros.bin"
+refused "$WORK/zeros.bin" 2 "\(it is empty or all zeros\)$"
+
 # A raw disk's message lists its partitions, ready for mount -o
 # loop,ro,offset=N: each one's number and byte offset as sfdisk reports
 # them, the extended partition (a container) left out.
