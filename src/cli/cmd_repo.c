@@ -37,16 +37,25 @@ static void print_text(FILE *out, const struct xva_repo *repo,
 		       const struct xva_source_options *so, bool exact,
 		       const char *select)
 {
-	size_t n_backups = 0;
+	size_t n_backups = 0, n_shown = 0;
 
 	for (size_t i = 0; i < repo->n_vms; i++)
-		n_backups += repo->vms[i].n_backups;
-	fprintf(out, "repository: %s (%s%s), %zu VM%s, %zu full backup%s\n",
+		for (size_t k = 0; k < repo->vms[i].n_backups; k++) {
+			n_backups++;
+			n_shown += xva_repo_selected(&repo->vms[i],
+						     &repo->vms[i].backups[k],
+						     select);
+		}
+	fprintf(out, "repository: %s (%s%s), %zu VM%s, %zu full backup%s",
 		repo->location, repo->alg == XVA_CRYPT_NONE ? "not encrypted"
 		: "encrypted with ", repo->alg == XVA_CRYPT_NONE ? ""
 		: xva_crypt_alg_name(repo->alg), repo->n_vms,
 		repo->n_vms == 1 ? "" : "s", n_backups,
 		n_backups == 1 ? "" : "s");
+	/* The whole repository, then what --vm keeps. */
+	if (select)
+		fprintf(out, "; --vm %s: %zu shown", select, n_shown);
+	fputc('\n', out);
 	for (size_t i = 0; i < repo->n_vms; i++) {
 		const struct xva_repo_vm *vm = &repo->vms[i];
 		bool header = false;

@@ -184,7 +184,11 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 	fi
 	check_repo "$repo" -o key_file="$WORK/key"
 	note "$flavour: the key in the environment"
-	XVAFS_KEY=$(cat "$WORK/key") "$XVAFS" --list --vm db "$repo" | grep -q "^vm: db " || fail "\$XVAFS_KEY"
+	out=$(XVAFS_KEY=$(cat "$WORK/key") "$XVAFS" --list --vm db "$repo") || fail "\$XVAFS_KEY: $out"
+	grep -q "^vm: db " <<<"$out" || fail "\$XVAFS_KEY: $out"
+	# The header counts the repository, then what --vm keeps.
+	grep -q "^repository: $repo (encrypted with $flavour), 3 VMs, 7 full backups; --vm db: 3 shown$" <<<"$out" ||
+		fail "--list --vm db's header: $out"
 
 	note "$flavour: a key that is not one says where it came from, once"
 	printf 'short\n' >"$WORK/short"
