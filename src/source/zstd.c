@@ -5,19 +5,22 @@
  * not restart points, and libzstd's public API cannot save a decoder's
  * state. So the pass decodes the stream once and writes what it decodes,
  * cut at every 1 MiB of uncompressed offset, into a cache file: each piece
- * its own zstd frame (level 1, with its content size and checksum), then a
- * table of {offset, length} per piece and a footer. A random read
- * decompresses one piece (about 0.35 ms per MiB) and keeps it in the LRU
- * of decoded blocks. Pieces that are all zeros (omitted disk chunks are
- * not, but zero runs inside them are common) are a mark in the table, not
- * a frame.
+ * raw with its XXH3-64, or, when -o cache_max caps the file, its own zstd
+ * frame (level 1, with its content size and checksum); then a table of
+ * {offset, length, kind, hash} per piece and a footer. A random read
+ * reads one piece whole and checks its hash (or decompresses it, about
+ * 0.35 ms per MiB) and keeps it in the LRU of decoded blocks. Pieces that
+ * are all zeros (omitted disk chunks are not, but zero runs inside them
+ * are common) are a mark in the table.
  *
- * The pass decodes in the caller's thread and compresses pieces in as
- * many others as there are CPUs (at most MAX_WORKERS): decoding runs at
- * ~2.4 GB/s, level-1 compression at ~0.87 GB/s a core, so compression
- * sets the pace, and on two cores two compressing threads beat one (the
- * decoder needs a fifth of a core). Each frame goes wherever the file
- * ends when it is ready; the table says where.
+ * Raw by default: decoding runs at ~2.4 GB/s, level-1 compression at
+ * ~0.87 GB/s a core (negative levels and lz4 little faster), so on two
+ * cores a compressed cache set the pass's pace at 0.3-0.45 of zstd -dc's;
+ * raw, the pass costs zstd -dc's CPU and a third more, and the rest is
+ * writing the cache (bench/README.md, compressed.sh). The pass decodes in
+ * the caller's thread and hands pieces to as many others as there are
+ * CPUs (at most MAX_WORKERS), which hash or compress them and write them
+ * wherever the file ends when they are ready; the table says where.
  *
  * The cache lives in the cache folder (<hash>.zsc) when there is one that
  * can be written, else in an unlinked temporary file in $TMPDIR or
