@@ -95,16 +95,44 @@ static la_ssize_t walk_read(struct archive *a, void *vio, const void **out)
 	return (la_ssize_t)got;
 }
 
-/* Returning less than asked makes libarchive read the rest, which is what
- * a source in a pass needs (its index is built from every byte). */
+/* A source in a pass (whose size is unknown) skips by reading the last
+ * byte of each step of at most SKIP_STEP: it decodes every byte all the
+ * same, and is spared the copy of what is skipped (most of the bytes: a
+ * disk's chunks). Where the stream ends inside a step, the skip stops
+ * before it, and libarchive reads the rest, which is within the pass's
+ * backlog, to find where the export ends. */
+#define SKIP_STEP (XVA_PASS_BACKLOG / 2)
+
+static uint64_t pass_skip(struct walk_io *io, uint64_t request)
+{
+	uint64_t done = 0;
+
+	while (done < request) {
+		uint64_t step = request - done < SKIP_STEP ? request - done
+							   : SKIP_STEP;
+		char last;
+		size_t got = 0;
+
+		if (xva_source_read(io->src, &last, 1, io->pos + step - 1, &got,
+				    NULL) != XVA_OK || got != 1)
+			break;
+		io->pos += step;
+		done += step;
+	}
+	return done;
+}
+
+/* Returning less than asked makes libarchive read the rest. */
 static la_int64_t walk_skip(struct archive *a, void *vio, la_int64_t request)
 {
 	struct walk_io *io = vio;
 	uint64_t n = (uint64_t)request, size = io->src->size;
 
 	(void)a;
-	if (!io->src->skip_is_free || request <= 0)
+	if (request <= 0)
 		return 0;
+	if (!io->src->skip_is_free)
+		return io->src->in_pass ? (la_int64_t)pass_skip(io, n) : 0;
 	if (size != XVA_SIZE_UNKNOWN)
 		n = io->pos >= size ? 0 : n < size - io->pos ? n : size - io->pos;
 	io->pos += n;

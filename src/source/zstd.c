@@ -5,19 +5,22 @@
  * not restart points, and libzstd's public API cannot save a decoder's
  * state. So the pass decodes the stream once and writes what it decodes,
  * cut at every 1 MiB of uncompressed offset, into a cache file: each piece
- * its own zstd frame (level 1, with its content size and checksum), then a
- * table of {offset, length} per piece and a footer. A random read
- * decompresses one piece (about 0.35 ms per MiB) and keeps it in the LRU
- * of decoded blocks. Pieces that are all zeros (omitted disk chunks are
- * not, but zero runs inside them are common) are a mark in the table, not
- * a frame.
+ * raw with its XXH3-64, or, when -o cache_max caps the file, its own zstd
+ * frame (level 1, with its content size and checksum); then a table of
+ * {offset, length, kind, hash} per piece and a footer. A random read
+ * reads one piece whole and checks its hash (or decompresses it, about
+ * 0.35 ms per MiB) and keeps it in the LRU of decoded blocks. Pieces that
+ * are all zeros (omitted disk chunks are not, but zero runs inside them
+ * are common) are a mark in the table.
  *
- * The pass decodes in the caller's thread and compresses pieces in as
- * many others as there are CPUs (at most MAX_WORKERS): decoding runs at
- * ~2.4 GB/s, level-1 compression at ~0.87 GB/s a core, so compression
- * sets the pace, and on two cores two compressing threads beat one (the
- * decoder needs a fifth of a core). Each frame goes wherever the file
- * ends when it is ready; the table says where.
+ * Raw by default: decoding runs at ~2.4 GB/s, level-1 compression at
+ * ~0.87 GB/s a core (negative levels and lz4 little faster), so on two
+ * cores a compressed cache set the pass's pace at 0.3-0.45 of zstd -dc's;
+ * raw, the pass costs zstd -dc's CPU and a third more, and the rest is
+ * writing the cache (bench/README.md, compressed.sh). The pass decodes in
+ * the caller's thread and hands pieces to as many others as there are
+ * CPUs (at most MAX_WORKERS), which hash or compress them and write them
+ * wherever the file ends when they are ready; the table says where.
  *
  * The cache lives in the cache folder (<hash>.zsc) when there is one that
  * can be written, else in an unlinked temporary file in $TMPDIR or
@@ -48,6 +51,7 @@
 #include <unistd.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+#include <xxhash.h>
 
 #include "base/io.h"
 #include "source/decoder.h"
@@ -56,7 +60,12 @@
 #include "source/source.h"
 
 #define PASS_STEP XVA_DECODER_STEP
-#define PASS_BUF_MAX (XVA_PASS_BACKLOG + 2 * XVA_BLOCK_SIZE + 4 * PASS_STEP)
+/* The pass buffer drops what it no longer needs by moving the rest to its
+ * front: at its least size (a few MiB) that moved about a byte for every
+ * byte decoded. Made this size from the start, it moves one in eight. */
+#define PASS_BUF_SIZE ((size_t)16 << 20)
+#define PASS_BUF_MAX (PASS_BUF_SIZE + XVA_PASS_BACKLOG + 2 * XVA_BLOCK_SIZE + \
+		      4 * PASS_STEP)
 #define QUEUE_LEN 8
 /* A kept cache is made durable at the end (fdatasync); starting the
  * writeback as the pass goes leaves that little to wait for (it took 0.6 s
@@ -72,16 +81,19 @@
 
 #define CACHE_MAGIC "XVAFSZSC"
 #define FOOTER_MAGIC "XVAZSCft"
-#define CACHE_VERSION 1u
+/* 1: every piece a frame, 16-byte table entries. */
+#define CACHE_VERSION 2u
 #define HEADER_SIZE 16u
-#define PIECE_SIZE 16u
+#define PIECE_SIZE 24u
 #define PIECE_FRAME 0u
 #define PIECE_ZERO 1u
+#define PIECE_RAW 2u
 
 struct zs_piece {
 	uint64_t coff;  /* where its frame is in the cache file */
 	uint32_t clen;  /* the frame's length; 0 for a zero piece */
-	uint32_t kind;  /* PIECE_FRAME or PIECE_ZERO */
+	uint32_t kind;  /* PIECE_FRAME, PIECE_RAW or PIECE_ZERO */
+	uint64_t hash;  /* a raw piece's XXH3-64; 0 for the others */
 };
 
 struct zs_job {
@@ -115,6 +127,7 @@ struct zs_pass {
 	bool closing;
 	struct xva_err werr;    /* a thread's failure, status XVA_OK if none */
 	bool durable;           /* the cache is to be kept: write it back */
+	bool compress;          /* frames, not raw pieces (a cap is set) */
 	uint64_t written_back;  /* writeback started for [0, written_back) */
 };
 
@@ -167,7 +180,15 @@ static enum xva_status store_piece(struct zs_worker *w, const struct zs_job *j,
 	struct zs_piece piece = { .kind = PIECE_ZERO };
 	size_t clen = 0;
 
-	if (!all_zero(j->data, j->len)) {
+	const unsigned char *out = w->frame;
+
+	if (!p->compress && !all_zero(j->data, j->len)) {
+		clen = j->len;
+		out = j->data;
+		piece.kind = PIECE_RAW;
+		piece.clen = (uint32_t)clen;
+		piece.hash = XXH3_64bits(j->data, j->len);
+	} else if (!all_zero(j->data, j->len)) {
 		clen = ZSTD_compress2(w->cctx, w->frame, w->frame_cap, j->data,
 				      j->len);
 		if (ZSTD_isError(clen))
@@ -191,7 +212,7 @@ static enum xva_status store_piece(struct zs_worker *w, const struct zs_job *j,
 	}
 	zs->pieces[j->index] = piece;
 	pthread_mutex_unlock(&p->lock);
-	if (clen && xva_pwrite_full(zs->dec.fd, w->frame, clen, piece.coff) < 0)
+	if (clen && xva_pwrite_full(zs->dec.fd, out, clen, piece.coff) < 0)
 		return xva_decoder_write_failed(&zs->dec, errno, err);
 	if (p->durable) {
 		uint64_t from, to;
@@ -405,7 +426,8 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 	/* The piece being filled stays until it is handed on. */
 	if (keep > p->submitted)
 		keep = p->submitted;
-	st = xva_pass_buf_room(pb, keep, PASS_STEP, PASS_BUF_MAX, err);
+	st = xva_pass_buf_room(pb, keep, pb->cap ? PASS_STEP : PASS_BUF_SIZE,
+			       PASS_BUF_MAX, err);
 	if (st != XVA_OK)
 		return st;
 	/* Input one stage at a time: a block's bytes without the next
@@ -539,6 +561,7 @@ static enum xva_status pass_new(struct zs_source *zs, struct xva_err *err)
 	p->hint = FRAME_PREFIX;
 	p->between_frames = true;
 	p->durable = zs->dec.tmp_path != NULL;
+	p->compress = zs->dec.cache_max != 0;
 	for (size_t i = 0; i < p->n_workers; i++) {
 		p->workers[i].zs = zs;
 		st = worker_new(&p->workers[i], err);
@@ -558,6 +581,7 @@ static void encode_piece(const struct xva_decoder *d, uint64_t i,
 	xva_put_le64(e, pc->coff);
 	xva_put_le32(e + 8, pc->clen);
 	xva_put_le32(e + 12, pc->kind);
+	xva_put_le64(e + 16, pc->hash);
 }
 
 /* The file (see decoder.h): a 16-byte header and the frames as the body,
@@ -592,10 +616,11 @@ static int by_coff(const void *a, const void *b)
 	return x->coff < y->coff ? -1 : x->coff > y->coff;
 }
 
-/* Zero pieces are marks; frames tile [HEADER_SIZE, FRAMES_END) exactly, in
- * whatever order the compressing threads finished them. */
+/* Zero pieces are marks; frames and raw pieces (each as long as the
+ * bytes it holds of the stream's USIZE) tile [HEADER_SIZE, FRAMES_END)
+ * exactly, in whatever order the threads finished them. */
 static bool valid_pieces(const struct zs_piece *pcs, size_t n,
-			 uint64_t frames_end)
+			 uint64_t usize, uint64_t frames_end)
 {
 	size_t bound = ZSTD_compressBound(XVA_BLOCK_SIZE), n_frames = 0;
 	const struct zs_piece **frames = malloc((n ? n : 1) * sizeof(*frames));
@@ -605,9 +630,17 @@ static bool valid_pieces(const struct zs_piece *pcs, size_t n,
 	for (size_t i = 0; ok && i < n; i++) {
 		const struct zs_piece *pc = &pcs[i];
 
+		uint64_t start = (uint64_t)i << XVA_BLOCK_SHIFT;
+		uint64_t len = usize - start < XVA_BLOCK_SIZE ? usize - start
+							      : XVA_BLOCK_SIZE;
+
 		if (pc->kind == PIECE_ZERO)
-			ok = pc->coff == 0 && pc->clen == 0;
-		else if (pc->kind != PIECE_FRAME || pc->clen == 0 ||
+			ok = pc->coff == 0 && pc->clen == 0 && pc->hash == 0;
+		else if ((pc->kind == PIECE_FRAME && pc->hash != 0) ||
+			 (pc->kind == PIECE_RAW && pc->clen != len))
+			ok = false;
+		else if ((pc->kind != PIECE_FRAME && pc->kind != PIECE_RAW) ||
+			 pc->clen == 0 ||
 			 pc->clen > bound || pc->coff < HEADER_SIZE ||
 			 pc->coff > frames_end ||
 			 pc->clen > frames_end - pc->coff)
@@ -651,9 +684,10 @@ static bool load_cache(struct xva_decoder *d)
 		pcs[i].coff = xva_get_le64(e);
 		pcs[i].clen = xva_get_le32(e + 8);
 		pcs[i].kind = xva_get_le32(e + 12);
-		n_frames += pcs[i].kind == PIECE_FRAME;
+		pcs[i].hash = xva_get_le64(e + 16);
+		n_frames += pcs[i].kind != PIECE_ZERO;
 	}
-	if (!valid_pieces(pcs, (size_t)s.count, s.body_end) ||
+	if (!valid_pieces(pcs, (size_t)s.count, s.usize, s.body_end) ||
 	    !xva_decoder_loaded(d, &s))
 		goto reject;
 	zs->pieces = pcs;
@@ -766,13 +800,19 @@ static enum xva_status read_piece(struct xva_decoder *d, void **reader,
 		dctx_give_back(zs, dc);
 		return xva_nomem(err);
 	}
-	st = xva_decoder_pread(d, dc->frame, pc->clen, pc->coff, err);
+	/* A raw piece is read whole: its hash is over all of it. */
+	st = xva_decoder_pread(d, pc->kind == PIECE_RAW ? dc->block : dc->frame,
+			       pc->clen, pc->coff, err);
 	if (st != XVA_OK) {
 		dctx_give_back(zs, dc);
 		return st;
 	}
-	n = ZSTD_decompressDCtx(dc->dctx, dc->block, XVA_BLOCK_SIZE, dc->frame,
-				pc->clen);
+	if (pc->kind == PIECE_RAW) {
+		n = XXH3_64bits(dc->block, len) == pc->hash ? len : 0;
+	} else {
+		n = ZSTD_decompressDCtx(dc->dctx, dc->block, XVA_BLOCK_SIZE,
+					dc->frame, pc->clen);
+	}
 	if (ZSTD_isError(n) || n != len) {
 		dctx_give_back(zs, dc);
 		xva_decoder_file_name(d, name, sizeof(name));
@@ -782,6 +822,7 @@ static enum xva_status read_piece(struct xva_decoder *d, void **reader,
 				(unsigned long long)index,
 				(unsigned long long)start,
 				ZSTD_isError(n) ? ZSTD_getErrorName(n)
+				: pc->kind == PIECE_RAW ? "its hash does not match"
 				: "wrong length");
 	}
 	memcpy(buf, dc->block + (pos - start), (size_t)(stop - pos));

@@ -4,7 +4,8 @@
  * fuzzutil.h) is a zstd stream and a chunk cache file; the stream goes in
  * a memfd, the file where xvafs looks for that stream's chunk cache, and
  * the stream is opened with xva_source_open() as at a mount: a valid
- * cache is loaded and reads decode its frames (a refused one starts a
+ * cache is loaded and reads decode its frames or check its raw pieces
+ * against their hashes (a refused one, such as a version-1 file, starts a
  * pass, which is not run). Nothing may crash, hang, leak or read out of
  * bounds, and a read never returns more than asked. */
 #include <stdint.h>

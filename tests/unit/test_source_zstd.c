@@ -111,8 +111,9 @@ static void test_persistence(void)
 	CHECK(path && strcmp(info.cache_path, path) == 0);
 	CHECK(path && stat(path, &st) == 0 &&
 	      info.cache_bytes == (uint64_t)st.st_size);
-	/* About the size of the stream, a bit more (level 1, 1 MiB frames). */
-	CHECK(info.cache_bytes < PAYLOAD_SIZE);
+	/* Raw pieces: the payload (it has no MiB of zeros) and the table. */
+	CHECK(info.cache_bytes > PAYLOAD_SIZE &&
+	      info.cache_bytes < PAYLOAD_SIZE + MIB);
 	free(path);
 	xva_source_close(src);
 	CHECK(count_files(cache_dir, ".tmp") == 0);
@@ -146,10 +147,13 @@ enum damage {
 	FORGE_CSIZE, FORGE_USIZE, FORGE_VERSION, N_DAMAGE
 };
 
-static void test_damaged_cache(void)
+/* With CAPPED, -o cache_max: the pieces are frames, else raw. */
+static void test_damaged_cache(bool capped)
 {
 	struct xva_source_options o = { .cache_dir = cache_dir,
+					.cache_max = capped ? 1ull << 30 : 0,
 					.s3_path_style = -1 };
+	unsigned char want_kind = capped ? 0 : 2;
 
 	for (int d = 0; d < N_DAMAGE; d++) {
 		struct xva_source *src;
@@ -179,7 +183,7 @@ static void test_damaged_cache(void)
 			npieces = npieces << 8 | file[foot + 32 + i];
 		}
 		for (size_t i = 0; i < npieces && first_frame == SIZE_MAX; i++)
-			if (file[table + i * 16 + 12] == 0)
+			if (file[table + i * 24 + 12] == want_kind)
 				first_frame = i;
 		CHECK(first_frame != SIZE_MAX);
 		switch (d) {
@@ -190,7 +194,7 @@ static void test_damaged_cache(void)
 		case TRUNCATE: len -= 100; break;
 		case EMPTY: len = 0; break;
 		case FORGE_IDENTITY:
-			file[table + npieces * 16 + 6] ^= 1;
+			file[table + npieces * 24 + 6] ^= 1;
 			rehash(file, len);
 			break;
 		case FORGE_COUNT:
@@ -198,15 +202,15 @@ static void test_damaged_cache(void)
 			rehash(file, len);
 			break;
 		case FORGE_COFF:
-			file[table + first_frame * 16] += 1;
+			file[table + first_frame * 24] += 1;
 			rehash(file, len);
 			break;
 		case FORGE_CLEN:
-			file[table + first_frame * 16 + 8 + 3] = 0x7f;
+			file[table + first_frame * 24 + 8 + 3] = 0x7f;
 			rehash(file, len);
 			break;
 		case FORGE_KIND:
-			file[table + first_frame * 16 + 12] = 1;
+			file[table + first_frame * 24 + 12] = 1;
 			rehash(file, len);
 			break;
 		case FORGE_CSIZE:
@@ -223,7 +227,9 @@ static void test_damaged_cache(void)
 			rehash(file, len);
 			break;
 		case FORGE_VERSION:
-			file[foot + 8] = 2;
+			/* A cache of version 1 (16-byte entries, frames
+			 * only): rebuilt. */
+			file[foot + 8] = 1;
 			rehash(file, len);
 			break;
 		}
@@ -246,12 +252,15 @@ static void test_damaged_cache(void)
 	}
 }
 
-/* A damaged frame in a cache that is otherwise fine shows when read: an
- * error naming the file, never other bytes. */
-static void test_damaged_piece(void)
+/* A damaged piece (a frame, or a raw piece, which its hash guards) in a
+ * cache that is otherwise fine shows when read: an error naming the file,
+ * never other bytes. CAPPED as in test_damaged_cache. */
+static void test_damaged_piece(bool capped)
 {
 	struct xva_source_options o = { .cache_dir = cache_dir,
+					.cache_max = capped ? 1ull << 30 : 0,
 					.s3_path_style = -1 };
+	unsigned char want_kind = capped ? 0 : 2;
 	struct xva_source *src;
 	unsigned char *file, *buf = malloc(MIB);
 	size_t len, table = 0, npieces = 0, hit = SIZE_MAX, coff = 0, clen = 0;
@@ -276,9 +285,9 @@ static void test_damaged_piece(void)
 		npieces = npieces << 8 | file[len - 128 + 32 + i];
 	}
 	for (size_t i = npieces / 2; i < npieces && hit == SIZE_MAX; i++) {
-		const unsigned char *e = file + table + i * 16;
+		const unsigned char *e = file + table + i * 24;
 
-		if (e[12] == 0) {
+		if (e[12] == want_kind) {
 			hit = i;
 			for (int k = 7; k >= 0; k--)
 				coff = coff << 8 | e[k];
@@ -845,10 +854,14 @@ int main(void)
 		test_plain();
 	if (only("persistence"))
 		test_persistence();
-	if (only("damaged_cache"))
-		test_damaged_cache();
-	if (only("damaged_piece"))
-		test_damaged_piece();
+	if (only("damaged_cache")) {
+		test_damaged_cache(false);
+		test_damaged_cache(true);
+	}
+	if (only("damaged_piece")) {
+		test_damaged_piece(false);
+		test_damaged_piece(true);
+	}
 	if (only("flip_anywhere"))
 		test_flip_anywhere();
 	if (only("backlog"))
