@@ -244,6 +244,38 @@ static void view_lends(struct xva *xva, struct lender *src)
 	xva_view_close(v);
 }
 
+/* Segments of an overlay's data file are read into the lease's scratch
+ * buffer, as long as it lasts. */
+static void overlay_segments(struct xva *xva)
+{
+	char path[] = "/tmp/xvafs-test-XXXXXX", data[3 * BLK], scratch[4 * BLK];
+	struct xva_lease l;
+	struct xva_lend c = { xva, &xva->map.disks[0], &l };
+	struct xva_segment seg = { BLK, 2 * BLK, 0, -1, false };
+	struct xva_err err;
+	int fd = mkstemp(path);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + 3);
+	CHECK(fd >= 0 && write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
+	seg.fd = fd;
+	xva_lease_init(&l, scratch, sizeof(scratch));
+	CHECK(xva_lend_segment(&c, &seg, &err) == XVA_OK);
+	CHECK(l.n_iov == 1 && l.iov[0].iov_base == scratch &&
+	      l.iov[0].iov_len == 2 * BLK && l.n_pins == 0);
+	CHECK(memcmp(scratch, data + BLK, 2 * BLK) == 0);
+	/* Half the scratch is left: a second segment of 2 blocks fits, a
+	 * third does not. */
+	CHECK(xva_lend_segment(&c, &seg, &err) == XVA_OK);
+	CHECK(l.n_iov == 1 && l.iov[0].iov_len == 4 * BLK);
+	CHECK(xva_lend_segment(&c, &seg, &err) == XVA_ENOMEM);
+	CHECK_MSG(strstr(err.msg, "do not fit the reader's buffer"), "%s",
+		  err.msg);
+	xva_lease_release(&l);
+	close(fd);
+	unlink(path);
+}
+
 static void fill(struct extent *x, unsigned char seed)
 {
 	memset(x->data, seed, x->len);
@@ -345,6 +377,7 @@ int main(void)
 
 	lease_basics(&src);
 	view_lends(xva, &src);
+	overlay_segments(xva);
 	http_cache_pins();
 
 	xva->src = real;
