@@ -68,8 +68,11 @@ static enum xva_status wait_part(struct http_source *hs, struct extent *x,
 	pthread_mutex_lock(&hs->lock);
 	if (x->state == EXT_FETCHING && x->filled < need) {
 		atomic_fetch_add(&hs->waiting, 1);
-		while (x->state == EXT_FETCHING && x->filled < need)
+		while (x->state == EXT_FETCHING && x->filled < need) {
+			if (!x->wake_at || need < x->wake_at)
+				x->wake_at = need;
 			pthread_cond_wait(&hs->cond, &hs->lock);
+		}
 		atomic_fetch_sub(&hs->waiting, 1);
 	}
 	state = x->state;
