@@ -7,6 +7,10 @@
  *   seq           every byte, in order, CHUNK bytes a read (prints MB/s)
  *   random        --reads random reads of odd offsets and lengths that
  *                 cross block boundaries, from --threads threads at once
+ *   lend          the random reads lent in place (xva_source_lend), from
+ *                 --threads threads, each keeping its last leases while
+ *                 it reads on and checking their bytes again before it
+ *                 releases them (the cache must not evict what is lent)
  *   latency       --reads single 4 KiB reads at random 4 KiB-aligned
  *                 offsets, one at a time: prints median and p99 in ms
  *   walk          the tar walk's access pattern: reads 10240 bytes at each
@@ -202,46 +206,66 @@ out:
 	return c->failures;
 }
 
+/* A random read of the random modes: across block boundaries, of
+ * several blocks (up to MAX bytes), odd and tiny, at or past the end. */
+static void random_range(const struct ctx *c, uint64_t *state, size_t max,
+			 uint64_t *off_out, size_t *len_out)
+{
+	uint64_t r = rnd(state), off;
+	size_t len;
+
+	switch (r % 4) {
+	case 0: /* across a block boundary */
+		off = ((rnd(state) % (c->size / 1048576 + 1)) << 20) -
+		      (r >> 8) % 4099;
+		len = 1 + (size_t)((r >> 24) % 9000);
+		break;
+	case 1: /* several blocks */
+		off = rnd(state) % (c->size + 1);
+		len = 1 + (size_t)((r >> 8) % max);
+		break;
+	case 2: /* odd and tiny */
+		off = (rnd(state) % (c->size + 1)) | 1;
+		len = 1 + (size_t)((r >> 8) % 7);
+		break;
+	default: /* at or past the end */
+		off = c->size - (r >> 8) % 3000;
+		len = 1 + (size_t)((r >> 24) % 5000);
+		break;
+	}
+	if (off > c->size + 100)
+		off = c->size;
+	*off_out = off;
+	*len_out = len;
+}
+
+static uint64_t thread_seed(struct ctx *c, void *local)
+{
+	uint64_t state;
+
+	pthread_mutex_lock(&c->lock);
+	state = ((uint64_t)c->seed << 20) ^ (uint64_t)(uintptr_t)local ^
+		0x9E3779B97F4A7C15ull;
+	pthread_mutex_unlock(&c->lock);
+	return state;
+}
+
 static void *random_thread(void *arg)
 {
 	struct ctx *c = arg;
 	size_t max = 3u << 20;
 	char *got = malloc(max), *want = malloc(max);
-	uint64_t state;
+	uint64_t state = thread_seed(c, &state);
 
-	pthread_mutex_lock(&c->lock);
-	state = ((uint64_t)c->seed << 20) ^ (uint64_t)(uintptr_t)&state ^
-		0x9E3779B97F4A7C15ull;
-	pthread_mutex_unlock(&c->lock);
 	if (!got || !want) {
 		fail(c, "out of memory");
 		goto out;
 	}
 	for (unsigned i = 0; i < c->reads; i++) {
-		uint64_t r = rnd(&state), off;
+		uint64_t off;
 		size_t len;
 
-		switch (r % 4) {
-		case 0: /* across a block boundary */
-			off = ((rnd(&state) % (c->size / 1048576 + 1)) << 20) -
-			      (r >> 8) % 4099;
-			len = 1 + (size_t)((r >> 24) % 9000);
-			break;
-		case 1: /* several blocks */
-			off = rnd(&state) % (c->size + 1);
-			len = 1 + (size_t)((r >> 8) % max);
-			break;
-		case 2: /* odd and tiny */
-			off = (rnd(&state) % (c->size + 1)) | 1;
-			len = 1 + (size_t)((r >> 8) % 7);
-			break;
-		default: /* at or past the end */
-			off = c->size - (r >> 8) % 3000;
-			len = 1 + (size_t)((r >> 24) % 5000);
-			break;
-		}
-		if (off > c->size + 100)
-			off = c->size;
+		random_range(c, &state, max, &off, &len);
 		if (!check_range(c, got, want, off, len))
 			break;
 	}
@@ -249,6 +273,119 @@ out:
 	free(got);
 	free(want);
 	return NULL;
+}
+
+/* Leases a lend thread keeps at once: with 8 threads and reads of up to
+ * 3 MiB, more than an 8 MiB cache (--memory) holds. */
+#define LEASES_HELD 4
+
+struct held_read {
+	struct xva_lease lease;
+	uint64_t off;
+	size_t n;
+	bool live;
+};
+
+/* Whether H's lent bytes are the local copy's (WANT a buffer of at least
+ * H->n bytes); WHEN says which check for the message. */
+static bool lent_matches(struct ctx *c, const struct held_read *h, char *want,
+			 const char *when)
+{
+	size_t at = 0;
+
+	if (!pread_all(c->fd, want, h->n, h->off)) {
+		fail(c, "%s: cannot read the local copy at %" PRIu64, c->local,
+		     h->off);
+		return false;
+	}
+	for (size_t i = 0; i < h->lease.n_iov; i++) {
+		const struct iovec *v = &h->lease.iov[i];
+
+		if (at + v->iov_len > h->n ||
+		    memcmp(v->iov_base, want + at, v->iov_len) != 0) {
+			fail(c, "lent %zu at %" PRIu64 " (%s): piece %zu differs "
+			     "from byte %" PRIu64, h->n, h->off, when, i,
+			     h->off + at);
+			return false;
+		}
+		at += v->iov_len;
+	}
+	if (at != h->n) {
+		fail(c, "lent %zu at %" PRIu64 " (%s): %zu bytes in the pieces",
+		     h->n, h->off, when, at);
+		return false;
+	}
+	return true;
+}
+
+/* The random reads lent (xva_source_lend), each lease kept over the next
+ * LEASES_HELD - 1 reads and checked again before it is released: pinned
+ * blocks must not be evicted or reused while the cache is pressed. */
+static void *lend_thread(void *arg)
+{
+	struct ctx *c = arg;
+	size_t max = 3u << 20;
+	char *want = malloc(max);
+	struct held_read held[LEASES_HELD] = { 0 };
+	uint64_t state = thread_seed(c, &state);
+	unsigned i;
+
+	if (!want) {
+		fail(c, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < c->reads && !c->failures; i++) {
+		struct held_read *h = &held[i % LEASES_HELD];
+		struct xva_err err = { 0 };
+		enum xva_status st;
+		size_t len;
+
+		if (h->live) {
+			lent_matches(c, h, want, "before its release");
+			xva_lease_release(&h->lease);
+			h->live = false;
+		}
+		random_range(c, &state, max, &h->off, &len);
+		xva_lease_init(&h->lease, NULL, 0);
+		h->live = true;
+		st = xva_source_lend(c->src, len, h->off, &h->lease, &h->n, &err);
+		if (st != XVA_OK) {
+			fail(c, "lend %zu at %" PRIu64 ": %s: %s", len, h->off,
+			     status_name(st), err.msg);
+			break;
+		}
+		if (h->n != (h->off >= c->size ? 0 :
+			     c->size - h->off < len ? c->size - h->off : len)) {
+			fail(c, "lend %zu at %" PRIu64 ": got %zu bytes", len,
+			     h->off, h->n);
+			break;
+		}
+		lent_matches(c, h, want, "as lent");
+	}
+	for (i = 0; i < LEASES_HELD; i++)
+		if (held[i].live)
+			xva_lease_release(&held[i].lease);
+	free(want);
+	return NULL;
+}
+
+static int mode_lend(struct ctx *c)
+{
+	pthread_t t[64];
+	unsigned n = c->threads > 64 ? 64 : c->threads;
+	double t0 = now_s();
+
+	if (!xva_source_can_lend(c->src)) {
+		fail(c, "%s: the source cannot lend", c->src->location);
+		return c->failures;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, lend_thread, c);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	printf("lend: %u threads x %u reads, %u leases held each, in %.3f s\n",
+	       n, c->reads, LEASES_HELD, now_s() - t0);
+	return c->failures;
 }
 
 static int mode_random(struct ctx *c)
@@ -509,7 +646,7 @@ static int mode_auth(struct ctx *c)
 static void usage(void)
 {
 	fprintf(stderr, "usage: srcread [options] LOCATION LOCAL "
-		"[seq|random|latency|walk|commands|auth]...\n");
+		"[seq|random|lend|latency|walk|commands|auth]...\n");
 	exit(2);
 }
 
@@ -649,6 +786,8 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "random")) {
 			rc = mode_random(&c);
+		} else if (!strcmp(argv[i], "lend")) {
+			rc = mode_lend(&c);
 		} else if (!strcmp(argv[i], "latency")) {
 			rc = mode_latency(&c);
 		} else if (!strcmp(argv[i], "walk")) {

@@ -57,6 +57,18 @@ struct xva_copy {
 enum xva_status xva_copy_segment(void *ctx, const struct xva_segment *seg,
 				 struct xva_err *err);
 
+/* A segment function that lends each segment through LEASE (struct
+ * xva_lease, xvafs/source.h): the export's bytes from its source's cache
+ * (which must lend: xva_source_can_lend), holes from a zero buffer, an
+ * overlay's data read into the lease's scratch buffer. */
+struct xva_lend {
+	const struct xva *xva;
+	const struct xva_disk *disk;
+	struct xva_lease *lease;
+};
+enum xva_status xva_lend_segment(void *ctx, const struct xva_segment *seg,
+				 struct xva_err *err);
+
 /* Reads ova.xml's text like a file. */
 enum xva_status xva_read_ova(const struct xva *xva, void *buf, size_t len,
 			     uint64_t off, size_t *done, struct xva_err *err);

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "xvafs/crypt.h"
@@ -104,6 +105,38 @@ struct xva_source_info {
  * sees its fields, through src/source/source.h; front ends hold it, if at
  * all, as this incomplete type. */
 struct xva_source;
+
+/* A read's bytes LENT in place instead of copied into the reader's
+ * buffer: pointers into a source's cache (the remote source's blocks),
+ * into a zero buffer for holes, and into the reader's SCRATCH buffer for
+ * the bytes nobody can lend (an overlay's data, read into it). A front
+ * end writes the pieces out as they are: writev(2) copies them once, into
+ * the kernel, where a reply through a buffer copies every byte twice.
+ * Lent memory stays valid, and the cache blocks holding it pinned (never
+ * evicted, freed or reused), until xva_lease_release. One thread uses a
+ * lease; its pins come from one source. Made by xva_view_lend
+ * (xvafs/view.h). */
+#define XVA_LEASE_INLINE 8
+struct xva_lease {
+	struct iovec *iov;      /* the read's bytes, in order */
+	size_t n_iov;
+	/* The rest is the lease's own. */
+	size_t cap_iov;
+	struct xva_source *src; /* whose pins */
+	void **pins;
+	size_t n_pins, cap_pins;
+	char *scratch;
+	size_t scratch_len, scratch_used;
+	struct iovec iov_inline[XVA_LEASE_INLINE];
+	void *pins_inline[XVA_LEASE_INLINE];
+};
+
+/* An empty lease; SCRATCH (SCRATCH_LEN bytes, may be NULL) is the
+ * reader's, for bytes that cannot be lent: as long as the reads made
+ * with the lease, it is never short. */
+void xva_lease_init(struct xva_lease *l, void *scratch, size_t scratch_len);
+/* Unpins what L holds and empties it (it may be used again). */
+void xva_lease_release(struct xva_lease *l);
 
 /* Whether LOCATION names a remote object rather than a path. */
 bool xva_location_is_url(const char *location);

@@ -17,8 +17,10 @@
  * How a reader reads is decided once, when it opens the view
  * (xva_view_choose): into a buffer (COPY), as segments of files it may
  * splice from (SPLICE: the export's own file, the overlay's data file,
- * zero runs), or through the export's O_DIRECT descriptor (DIRECT). The
- * view says what it can; front ends never look at the source.
+ * zero runs), as memory the source lends in place (LEND: the remote
+ * source's cache blocks, struct xva_lease), or through the export's
+ * O_DIRECT descriptor (DIRECT). The view says what it can; front ends
+ * never look at the source.
  *
  * Views hold no lock of their own; every operation is safe to call from
  * several threads at once, as the read path and the overlay are. A view
@@ -59,6 +61,12 @@ struct xva_view_ops {
 				    uint64_t off, bool splice,
 				    xva_segment_fn fn, void *ctx, size_t *done,
 				    struct xva_err *err);
+	/* Optional (can_lend): the same read lent through LEASE (struct
+	 * xva_lease, xvafs/source.h), which holds the bytes until it is
+	 * released; *DONE the clipped length. */
+	enum xva_status (*lend)(struct xva_view *v, size_t len, uint64_t off,
+				struct xva_lease *lease, size_t *done,
+				struct xva_err *err);
 	/* Writes and zeroes (discard) of [OFF, OFF + LEN), which must lie
 	 * inside the view (else XVA_ENOSPC); XVA_EROFS on a read-only view. */
 	enum xva_status (*write)(struct xva_view *v, const void *buf,
@@ -93,6 +101,7 @@ struct xva_view {
 	bool can_splice;         /* segments(splice) names real descriptors */
 	bool can_direct;         /* reads with XVA_VIEW_DIRECT bypass the
 				    page cache */
+	bool can_lend;           /* lend works (the source lends) */
 };
 
 /* The implementations. A disk view reads DISK of XVA; an overlay view
@@ -155,12 +164,14 @@ void xva_view_close(struct xva_view *v);
 enum xva_view_mode {
 	XVA_VIEW_COPY,   /* xva_view_read into a buffer */
 	XVA_VIEW_SPLICE, /* xva_view_segments with splice */
+	XVA_VIEW_LEND,   /* xva_view_lend */
 	XVA_VIEW_READ_DIRECT, /* xva_view_read with XVA_VIEW_DIRECT */
 };
-/* WANT_DIRECT: the reader opened with O_DIRECT; WANT_SPLICE: it can send
- * segments of descriptors. */
+/* WANT_DIRECT: the reader opened with O_DIRECT; WANT_IN_PLACE: it can
+ * send replies from where the bytes are (segments of descriptors, lent
+ * memory) rather than from a buffer. */
 enum xva_view_mode xva_view_choose(const struct xva_view *v, bool want_direct,
-				   bool want_splice);
+				   bool want_in_place);
 
 /* The calls front ends make; each goes to V's operation. */
 static inline uint64_t xva_view_size(const struct xva_view *v)
@@ -180,6 +191,10 @@ enum xva_status xva_view_read_whole(struct xva_view *v, void *buf, size_t len,
 enum xva_status xva_view_segments(struct xva_view *v, size_t len, uint64_t off,
 				  bool splice, xva_segment_fn fn, void *ctx,
 				  size_t *done, struct xva_err *err);
+/* XVA_EINVAL on a view that cannot lend. */
+enum xva_status xva_view_lend(struct xva_view *v, size_t len, uint64_t off,
+			      struct xva_lease *lease, size_t *done,
+			      struct xva_err *err);
 enum xva_status xva_view_write(struct xva_view *v, const void *buf, size_t len,
 			       uint64_t off, struct xva_err *err);
 enum xva_status xva_view_zero(struct xva_view *v, uint64_t len, uint64_t off,

@@ -107,6 +107,22 @@ static ssize_t pread_direct(const struct xva_source *src, void *buf,
 	return n;
 }
 
+/* A read of SEG's bytes of the export failed with ST, WHY: the error
+ * names the member and the bytes. */
+static enum xva_status export_failed(const struct xva_disk *disk,
+				     const struct xva_segment *seg,
+				     enum xva_status st, const struct xva_err *why,
+				     struct xva_err *err)
+{
+	char name[300];
+
+	xva_disk_member_name(disk, seg->number, name, sizeof(name));
+	return xva_fail(err, st, "member %s: cannot read %llu bytes at byte "
+			"%llu of the export: %.300s", name,
+			(unsigned long long)seg->len,
+			(unsigned long long)seg->file_off, why->msg);
+}
+
 enum xva_status xva_copy_segment(void *ctx, const struct xva_segment *seg,
 				 struct xva_err *err)
 {
@@ -158,14 +174,53 @@ enum xva_status xva_copy_segment(void *ctx, const struct xva_segment *seg,
 	}
 	c->out += len;
 	return XVA_OK;
-failed: {
-	char name[300];
+failed:
+	return export_failed(c->disk, seg, st, &why, err);
+}
 
-	xva_disk_member_name(c->disk, seg->number, name, sizeof(name));
-	return xva_fail(err, st, "member %s: cannot read %zu bytes at byte "
-			"%llu of the export: %.300s", name, len,
-			(unsigned long long)seg->file_off, why.msg);
+/* Where holes are lent from: never written, so its pages are the
+ * kernel's one zero page. */
+static char lend_zeros[128 << 10];
+
+enum xva_status xva_lend_segment(void *ctx, const struct xva_segment *seg,
+				 struct xva_err *err)
+{
+	struct xva_lend *c = ctx;
+	size_t len = (size_t)seg->len, got;
+	struct xva_err why;
+	enum xva_status st;
+
+	if (seg->zero) {
+		for (size_t n; len; len -= n) {
+			n = len < sizeof(lend_zeros) ? len : sizeof(lend_zeros);
+			st = xva_lease_add(c->lease, lend_zeros, n, err);
+			if (st != XVA_OK)
+				return st;
+		}
+		return XVA_OK;
 	}
+	if (seg->fd >= 0) {
+		/* An overlay's data: read into the reader's scratch. */
+		struct xva_copy copy = { c->xva, c->disk,
+					 xva_lease_scratch(c->lease, len), false };
+
+		if (!copy.out)
+			return xva_fail(err, XVA_ENOMEM, "disk %s: %zu bytes of "
+					"its overlay do not fit the reader's "
+					"buffer", c->disk->prefix, len);
+		st = xva_copy_segment(&copy, seg, err);
+		if (st == XVA_OK)
+			st = xva_lease_add(c->lease, copy.out - len, len, err);
+		return st;
+	}
+	st = xva_source_lend(c->xva->src, len, seg->file_off, c->lease, &got,
+			     &why);
+	if (st == XVA_OK && got < len)
+		st = xva_fail(&why, XVA_EIO, "the export now ends at byte %llu",
+			      (unsigned long long)(seg->file_off + got));
+	if (st != XVA_OK)
+		return export_failed(c->disk, seg, st, &why, err);
+	return XVA_OK;
 }
 
 enum xva_status xva_read(const struct xva *xva, const struct xva_disk *disk,

@@ -46,6 +46,17 @@ static enum xva_status disk_read(struct xva_view *v, void *buf, size_t len,
 	return raw_segments(d, len, off, xva_copy_segment, &c, done, err);
 }
 
+static enum xva_status disk_lend(struct xva_view *v, size_t len, uint64_t off,
+				 struct xva_lease *lease, size_t *done,
+				 struct xva_err *err)
+{
+	struct disk_view *d = dv_of(v);
+	struct xva_lend c = { d->xva, d->disk, lease };
+
+	xva_err_clear(err);
+	return raw_segments(d, len, off, xva_lend_segment, &c, done, err);
+}
+
 /* Segments handed on with the export's descriptor filled in. */
 struct splice_ctx {
 	xva_segment_fn fn;
@@ -174,6 +185,7 @@ static void disk_close(struct xva_view *v)
 static const struct xva_view_ops disk_ops = {
 	.read = disk_read,
 	.segments = disk_segments,
+	.lend = disk_lend,
 	.write = disk_write,
 	.zero = disk_zero,
 	.sync = disk_sync,
@@ -206,6 +218,7 @@ static enum xva_status new_disk_view(const struct xva *xva,
 	d->v.writable = ovl && writable;
 	d->v.can_splice = xva->src->fd >= 0;
 	d->v.can_direct = xva->src->direct_fd >= 0;
+	d->v.can_lend = xva_source_can_lend(xva->src);
 	*out = &d->v;
 	return XVA_OK;
 }
@@ -243,14 +256,16 @@ void xva_view_close(struct xva_view *v)
 }
 
 enum xva_view_mode xva_view_choose(const struct xva_view *v, bool want_direct,
-				   bool want_splice)
+				   bool want_in_place)
 {
 	/* qemu cache=none, Xen tap:aio: served the same way, not through
 	 * the export's page cache. */
 	if (want_direct && v->can_direct)
 		return XVA_VIEW_READ_DIRECT;
-	if (want_splice && v->can_splice)
+	if (want_in_place && v->can_splice)
 		return XVA_VIEW_SPLICE;
+	if (want_in_place && v->can_lend)
+		return XVA_VIEW_LEND;
 	return XVA_VIEW_COPY;
 }
 
@@ -283,6 +298,17 @@ enum xva_status xva_view_segments(struct xva_view *v, size_t len, uint64_t off,
 				  size_t *done, struct xva_err *err)
 {
 	return v->ops->segments(v, len, off, splice, fn, ctx, done, err);
+}
+
+enum xva_status xva_view_lend(struct xva_view *v, size_t len, uint64_t off,
+			      struct xva_lease *lease, size_t *done,
+			      struct xva_err *err)
+{
+	*done = 0;
+	if (!v->can_lend)
+		return xva_fail(err, XVA_EINVAL, "%s cannot lend its bytes",
+				v->name);
+	return v->ops->lend(v, len, off, lease, done, err);
 }
 
 enum xva_status xva_view_write(struct xva_view *v, const void *buf, size_t len,

@@ -50,6 +50,22 @@ static enum xva_status slice_segments(struct xva_view *v, size_t len,
 				 ctx, done, err);
 }
 
+static enum xva_status slice_lend(struct xva_view *v, size_t len,
+				  uint64_t off, struct xva_lease *lease,
+				  size_t *done, struct xva_err *err)
+{
+	struct slice_view *s = sv_of(v);
+
+	len = (size_t)xva_view_clip(v, len, off);
+	if (len == 0) {
+		*done = 0;
+		xva_err_clear(err);
+		return XVA_OK;
+	}
+	return xva_view_lend(s->parent, len, s->offset + off, lease, done,
+			     err);
+}
+
 static enum xva_status slice_write(struct xva_view *v, const void *buf,
 				   size_t len, uint64_t off,
 				   struct xva_err *err)
@@ -130,6 +146,7 @@ static void slice_close(struct xva_view *v)
 static const struct xva_view_ops slice_ops = {
 	.read = slice_read,
 	.segments = slice_segments,
+	.lend = slice_lend,
 	.write = slice_write,
 	.zero = slice_zero,
 	.sync = slice_sync,
@@ -162,6 +179,7 @@ enum xva_status xva_view_slice(struct xva_view *parent, uint64_t offset,
 	s->v.writable = parent->writable;
 	s->v.can_splice = parent->can_splice;
 	s->v.can_direct = parent->can_direct;
+	s->v.can_lend = parent->can_lend;
 	*out = &s->v;
 	return XVA_OK;
 }

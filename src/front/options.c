@@ -59,7 +59,8 @@ const struct xvafs_option xvafs_options[XVAFS_N_OPTIONS] = {
 	[XVAFS_OPT_NOSPLICE] = {
 		.name = "nosplice", .type = XVAFS_TYPE_BOOL, .in = MOUNT,
 		.help = "copy read replies instead of splicing them from the "
-			"export",
+			"export or sending them from a remote export's "
+			"cached blocks",
 	},
 	[XVAFS_OPT_NOINDEXCACHE] = {
 		.name = "noindexcache", .flag = "--no-index-cache",

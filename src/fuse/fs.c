@@ -14,6 +14,7 @@
 #include "front/warnings.h"
 #include "fuse/fs.h"
 #include "xvafs/read.h"
+#include "xvafs/source.h"
 #include "xvafs/repository.h"
 #include "xvafs/verify.h"
 
@@ -29,7 +30,9 @@ enum read_strategy {
 	READ_TEXT,   /* ova.xml or a generated file */
 	READ_SPLICE, /* the reply points at the export's (or the overlay's)
 			pages and the zero buffer: a plain local export */
-	READ_COPY,   /* read into a buffer: compressed or remote exports,
+	READ_LEND,   /* the reply points at the source's cache blocks, held
+			until it is written: a remote export */
+	READ_COPY,   /* read into a buffer: compressed exports,
 			-o nosplice */
 	READ_DIRECT, /* an O_DIRECT opener: through the export's O_DIRECT
 			descriptor, no read-ahead */
@@ -815,11 +818,15 @@ static void xvafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		case XVA_VIEW_SPLICE:
 			h->strategy = READ_SPLICE;
 			break;
+		case XVA_VIEW_LEND:
+			h->strategy = READ_LEND;
+			break;
 		case XVA_VIEW_COPY:
 			h->strategy = READ_COPY;
 			break;
 		}
 	xva_stream_init(&h->stream, h->strategy == READ_SPLICE ||
+				    h->strategy == READ_LEND ||
 				    h->strategy == READ_COPY ? fs->prefetch : 0);
 	handle_link(fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
@@ -973,6 +980,35 @@ static void read_copy(fuse_req_t req, const struct xvafs_node *n,
 		reply_read_error(req, st, &err);
 }
 
+/* The reply points at the source's cache blocks (and a zero buffer),
+ * which the lease keeps until libfuse has written it: writev copies each
+ * byte once, into the kernel, where a reply through the copy buffer
+ * copied it twice. The copy buffer is the lease's scratch, for bytes of
+ * the overlay. */
+static void read_lend(fuse_req_t req, const struct xvafs_node *n,
+		      size_t size, off_t off)
+{
+	struct xva_lease lease;
+	enum xva_status st;
+	struct xva_err err;
+	size_t done;
+	void *scratch = copy_buffer(size ? size : 1);
+
+	if (!scratch) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	xva_lease_init(&lease, scratch, size);
+	st = xva_view_lend(n->view, size, (uint64_t)off, &lease, &done, &err);
+	if (st == XVA_OK && lease.n_iov)
+		fuse_reply_iov(req, lease.iov, (int)lease.n_iov);
+	else if (st == XVA_OK)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		reply_read_error(req, st, &err);
+	xva_lease_release(&lease);
+}
+
 #define INLINE_SEGMENTS 16
 
 struct bufvec_ctx {
@@ -1068,6 +1104,9 @@ static void xvafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	switch (h->strategy) {
 	case READ_TEXT:
 		read_text(req, h->node, size, off);
+		break;
+	case READ_LEND:
+		read_lend(req, h->node, size, off);
 		break;
 	case READ_SPLICE:
 		if (size <= XVAFS_SPLICE_MAX_READ) {

@@ -53,11 +53,12 @@ static void wake_io(struct http_source *hs)
 	curl_multi_wakeup(hs->multi);
 }
 
-/* Waits until X (held) has its part of [OFF, OFF+LEN) and copies it to
- * BUF. */
-static enum xva_status take(struct http_source *hs, struct extent *x,
-			    char *buf, uint64_t off, size_t len,
-			    struct xva_err *err)
+/* Waits until X (held) has its part of [OFF, OFF+LEN): *PART points at
+ * it, *AT bytes into the read, *N bytes long. Bytes below X->filled are
+ * never written again, so they stay as they are while X is held. */
+static enum xva_status wait_part(struct http_source *hs, struct extent *x,
+				 uint64_t off, size_t len, const char **part,
+				 size_t *at, size_t *n, struct xva_err *err)
 {
 	uint64_t from = x->off > off ? x->off : off;
 	uint64_t to = x->off + x->len < off + len ? x->off + x->len : off + len;
@@ -67,8 +68,11 @@ static enum xva_status take(struct http_source *hs, struct extent *x,
 	pthread_mutex_lock(&hs->lock);
 	if (x->state == EXT_FETCHING && x->filled < need) {
 		atomic_fetch_add(&hs->waiting, 1);
-		while (x->state == EXT_FETCHING && x->filled < need)
+		while (x->state == EXT_FETCHING && x->filled < need) {
+			if (!x->wake_at || need < x->wake_at)
+				x->wake_at = need;
 			pthread_cond_wait(&hs->cond, &hs->lock);
+		}
 		atomic_fetch_sub(&hs->waiting, 1);
 	}
 	state = x->state;
@@ -77,39 +81,38 @@ static enum xva_status take(struct http_source *hs, struct extent *x,
 	if (state == EXT_FAILED && filled < need)
 		return xva_fail(err, x->fail_status, "%s",
 				x->fail_msg ? x->fail_msg : "out of memory");
-	/* Bytes below FILLED are never written again, and X is held. */
-	memcpy(buf + (from - off), x->data + (from - x->off),
-	       (size_t)(to - from));
+	*part = x->data + (from - x->off);
+	*at = (size_t)(from - off);
+	*n = (size_t)(to - from);
 	return XVA_OK;
 }
 
-static enum xva_status http_read(struct xva_source *src, void *buf,
-				 size_t len, uint64_t off, size_t *got,
-				 struct xva_err *err)
+static void unhold(struct http_source *hs, struct extent *const *held,
+		   size_t n)
 {
-	struct http_source *hs = (struct http_source *)src;
-	struct extent *small, *held_stack[8], **held = held_stack;
-	uint64_t first, last, n;
-	enum xva_status st = XVA_OK;
-	size_t i;
+	pthread_mutex_lock(&hs->lock);
+	for (size_t i = 0; i < n; i++)
+		http_extent_unref(hs, held[i]);
+	pthread_mutex_unlock(&hs->lock);
+}
 
-	if (!hs->io_started)
-		return xva_fail(err, XVA_EIO, "%s: the I/O thread could not be "
-				"started again after the process forked",
-				src->location);
-	if (off >= src->size)
-		return XVA_OK;
-	if (len > src->size - off)
-		len = (size_t)(src->size - off);
-	first = off >> BLOCK_SHIFT;
-	last = (off + len - 1) >> BLOCK_SHIFT;
-	n = last - first + 1;
-	if (n > sizeof(held_stack) / sizeof(held_stack[0])) {
-		held = malloc(n * sizeof(*held));
-		if (!held)
-			return xva_nomem(err);
-	}
+/* The extents that hold [OFF, OFF+LEN) (inside the object), in order,
+ * each held (a reference, so that no eviction frees it) and asked for
+ * when missing: a small extent holding all of it, or its blocks. *HELD is
+ * STACK (of N_STACK) when they fit, else allocated. */
+static enum xva_status hold_range(struct http_source *hs, size_t len,
+				  uint64_t off, struct extent **stack,
+				  size_t n_stack, struct extent ***held,
+				  size_t *n_held, struct xva_err *err)
+{
+	uint64_t first = off >> BLOCK_SHIFT, last = (off + len - 1) >> BLOCK_SHIFT;
+	size_t n = (size_t)(last - first + 1), i;
+	struct extent *small, **h = stack;
 
+	*held = stack;
+	*n_held = 0;
+	if (n > n_stack && !(h = malloc(n * sizeof(*h))))
+		return xva_nomem(err);
 	pthread_mutex_lock(&hs->lock);
 	small = http_find_small(hs, off, len);
 	if (small && (small->state == EXT_READY || !http_find_block(hs, first))) {
@@ -117,48 +120,127 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 		small->used = true;
 		http_lru_touch(hs, small);
 		pthread_mutex_unlock(&hs->lock);
-		st = take(hs, small, buf, off, len, err);
-		pthread_mutex_lock(&hs->lock);
-		http_extent_unref(hs, small);
-		pthread_mutex_unlock(&hs->lock);
+		h[0] = small;
+		n = 1;
 		goto out;
 	}
-	if (http_request_blocks(hs, first, last, 16, false) != XVA_OK) {
-		pthread_mutex_unlock(&hs->lock);
-		st = xva_nomem(err);
-		goto out;
-	}
+	if (http_request_blocks(hs, first, last, 16, false) != XVA_OK)
+		goto nomem;
 	for (i = 0; i < n; i++) {
 		/* Making room for a later block of a long read can drop an
 		 * earlier one that was already there: ask again. */
-		held[i] = http_find_block(hs, first + i);
-		if (!held[i] && (http_request_blocks(hs, first + i, first + i, 1,
-						false) != XVA_OK ||
-				 !(held[i] = http_find_block(hs, first + i)))) {
+		h[i] = http_find_block(hs, first + i);
+		if (!h[i] && (http_request_blocks(hs, first + i, first + i, 1,
+						  false) != XVA_OK ||
+			      !(h[i] = http_find_block(hs, first + i)))) {
 			while (i--)
-				http_extent_unref(hs, held[i]);
-			pthread_mutex_unlock(&hs->lock);
-			st = xva_nomem(err);
-			goto out;
+				http_extent_unref(hs, h[i]);
+			goto nomem;
 		}
-		held[i]->refs++;
-		held[i]->used = true;
-		http_lru_touch(hs, held[i]);
+		h[i]->refs++;
+		h[i]->used = true;
+		http_lru_touch(hs, h[i]);
 	}
 	pthread_mutex_unlock(&hs->lock);
 	wake_io(hs);
-	for (i = 0; i < n && st == XVA_OK; i++)
-		st = take(hs, held[i], buf, off, len, err);
-	pthread_mutex_lock(&hs->lock);
-	for (i = 0; i < n; i++)
-		http_extent_unref(hs, held[i]);
-	pthread_mutex_unlock(&hs->lock);
 out:
-	if (held != held_stack)
+	*held = h;
+	*n_held = n;
+	return XVA_OK;
+nomem:
+	pthread_mutex_unlock(&hs->lock);
+	if (h != stack)
+		free(h);
+	return xva_nomem(err);
+}
+
+/* A read of LEN bytes at OFF, clipped to the object (*LEN); false when
+ * nothing is left to read. */
+static bool clip(const struct http_source *hs, size_t *len, uint64_t off)
+{
+	if (off >= hs->base.size)
+		return false;
+	if (*len > hs->base.size - off)
+		*len = (size_t)(hs->base.size - off);
+	return true;
+}
+
+static enum xva_status check_io(const struct http_source *hs,
+				struct xva_err *err)
+{
+	if (hs->io_started)
+		return XVA_OK;
+	return xva_fail(err, XVA_EIO, "%s: the I/O thread could not be started "
+			"again after the process forked", hs->base.location);
+}
+
+static enum xva_status http_read(struct xva_source *src, void *buf,
+				 size_t len, uint64_t off, size_t *got,
+				 struct xva_err *err)
+{
+	struct http_source *hs = (struct http_source *)src;
+	struct extent *stack[8], **held;
+	enum xva_status st = check_io(hs, err);
+	size_t n, i, at, part_len;
+	const char *part;
+
+	if (st != XVA_OK || !clip(hs, &len, off))
+		return st;
+	st = hold_range(hs, len, off, stack, 8, &held, &n, err);
+	if (st != XVA_OK)
+		return st;
+	for (i = 0; i < n && st == XVA_OK; i++) {
+		st = wait_part(hs, held[i], off, len, &part, &at, &part_len,
+			       err);
+		if (st == XVA_OK)
+			memcpy((char *)buf + at, part, part_len);
+	}
+	unhold(hs, held, n);
+	if (held != stack)
 		free(held);
 	if (st == XVA_OK)
 		*got = len;
 	return st;
+}
+
+/* The same read lent: the extents' own bytes, the extents held by LEASE
+ * until it is released (the cache never frees an extent that is held). */
+static enum xva_status http_lend(struct xva_source *src, size_t len,
+				 uint64_t off, struct xva_lease *lease,
+				 size_t *got, struct xva_err *err)
+{
+	struct http_source *hs = (struct http_source *)src;
+	struct extent *stack[8], **held;
+	enum xva_status st = check_io(hs, err);
+	size_t n, i, at, part_len;
+	const char *part;
+
+	if (st != XVA_OK || !clip(hs, &len, off))
+		return st;
+	st = hold_range(hs, len, off, stack, 8, &held, &n, err);
+	if (st != XVA_OK)
+		return st;
+	for (i = 0; i < n && st == XVA_OK; i++) {
+		st = xva_lease_hold(lease, src, held[i], err);
+		if (st != XVA_OK)
+			unhold(hs, held + i + 1, n - i - 1);
+	}
+	for (i = 0; i < n && st == XVA_OK; i++) {
+		st = wait_part(hs, held[i], off, len, &part, &at, &part_len,
+			       err);
+		if (st == XVA_OK)
+			st = xva_lease_add(lease, part, part_len, err);
+	}
+	if (held != stack)
+		free(held);
+	if (st == XVA_OK)
+		*got = len;
+	return st;
+}
+
+static void http_unpin(struct xva_source *src, void *const *pins, size_t n)
+{
+	unhold((struct http_source *)src, (struct extent *const *)pins, n);
 }
 
 static void http_prefetch(struct xva_source *src, uint64_t off, uint64_t len)
@@ -342,6 +424,8 @@ static void http_after_fork(struct xva_source *src)
 
 static const struct xva_source_ops http_ops = {
 	.read = http_read,
+	.lend = http_lend,
+	.unpin = http_unpin,
 	.prefetch = http_prefetch,
 	.would_wait = http_would_wait,
 	.info = http_info,

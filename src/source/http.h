@@ -64,6 +64,11 @@ struct extent {
 	 * among them need not wait for the rest, and a retry asks for the
 	 * rest only, so they are never written twice. */
 	size_t filled;
+	/* The fewest FILLED bytes a waiting reader needs, 0 when none waits:
+	 * the I/O thread wakes the readers when FILLED reaches it, not at
+	 * every piece of the body (each wake-up of every waiting reader
+	 * was a context switch per few KiB of a mount's sequential read). */
+	size_t wake_at;
 	char *data;
 	enum xva_status fail_status;
 	char *fail_msg;

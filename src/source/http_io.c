@@ -214,10 +214,11 @@ static bool check_response(struct request *r)
 	return true;
 }
 
-/* Under the lock: R's bytes have arrived up to POS (an object offset). */
+/* Under the lock: R's bytes have arrived up to POS (an object offset).
+ * Whether a waiting reader has its bytes now (see wake_at). */
 static bool fill_upto(struct request *r, uint64_t pos)
 {
-	bool any = false;
+	bool wake = false;
 
 	while (r->first < r->n_ext) {
 		struct extent *x = r->ext[r->first];
@@ -225,18 +226,21 @@ static bool fill_upto(struct request *r, uint64_t pos)
 		if (pos <= x->off)
 			break;
 		if (x->off + x->len > pos) {
-			if (pos - x->off > x->filled) {
+			if (pos - x->off > x->filled)
 				x->filled = (size_t)(pos - x->off);
-				any = true;
-			}
-			break;
+		} else {
+			x->filled = x->len;
+			x->state = EXT_READY;
+			r->first++;
 		}
-		x->filled = x->len;
-		x->state = EXT_READY;
-		r->first++;
-		any = true;
+		if (x->wake_at && x->filled >= x->wake_at) {
+			x->wake_at = 0;
+			wake = true;
+		}
+		if (x->state != EXT_READY)
+			break;
 	}
-	return any;
+	return wake;
 }
 
 static void progress(struct http_source *hs, struct request *r, uint64_t pos)
@@ -607,7 +611,8 @@ static void finish(struct http_source *hs, struct request *r, CURLcode rc,
 	/* What did arrive (Content-Range checked) is kept, and a retry asks
 	 * for the rest. */
 	if (!r->probe && r->code == 206 && r->got && !r->failed) {
-		fill_upto(r, r->off + r->got);
+		if (fill_upto(r, r->off + r->got))
+			pthread_cond_broadcast(&hs->cond);
 		if (r->first == r->n_ext)
 			v = DONE_OK; /* all there; the failure came after */
 	}

@@ -2,6 +2,7 @@
  * fini) and the dispatch through each kind's ops. It depends on no kind;
  * picking and stacking kinds is open.c's. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,118 @@ enum xva_status xva_source_read_full(struct xva_source *src, void *buf,
 				len, (unsigned long long)off,
 				(unsigned long long)(off + got));
 	return XVA_OK;
+}
+
+bool xva_source_can_lend(const struct xva_source *src)
+{
+	return src->ops->lend != NULL;
+}
+
+enum xva_status xva_source_lend(struct xva_source *src, size_t len,
+				uint64_t off, struct xva_lease *lease,
+				size_t *got, struct xva_err *err)
+{
+	*got = 0;
+	if (!src->ops->lend)
+		return xva_fail(err, XVA_EINVAL, "%s: this kind of source cannot "
+				"lend its bytes", src->location);
+	if (len == 0)
+		return XVA_OK;
+	return src->ops->lend(src, len, off, lease, got, err);
+}
+
+/* --- leases --- */
+
+void xva_lease_init(struct xva_lease *l, void *scratch, size_t scratch_len)
+{
+	memset(l, 0, offsetof(struct xva_lease, iov_inline));
+	l->iov = l->iov_inline;
+	l->cap_iov = XVA_LEASE_INLINE;
+	l->pins = l->pins_inline;
+	l->cap_pins = XVA_LEASE_INLINE;
+	l->scratch = scratch;
+	l->scratch_len = scratch ? scratch_len : 0;
+}
+
+void xva_lease_release(struct xva_lease *l)
+{
+	if (l->n_pins)
+		l->src->ops->unpin(l->src, l->pins, l->n_pins);
+	if (l->iov != l->iov_inline)
+		free(l->iov);
+	if (l->pins != l->pins_inline)
+		free(l->pins);
+	xva_lease_init(l, l->scratch, l->scratch_len);
+}
+
+/* Makes room for one more element in *ARRAY (of *CAP, INLINE_ARRAY at
+ * first); false when there is no memory. */
+static bool grow(void **array, size_t *cap, size_t used, size_t size,
+		 void *inline_array)
+{
+	void *bigger;
+
+	if (used < *cap)
+		return true;
+	bigger = malloc(2 * *cap * size);
+	if (!bigger)
+		return false;
+	memcpy(bigger, *array, used * size);
+	if (*array != inline_array)
+		free(*array);
+	*array = bigger;
+	*cap *= 2;
+	return true;
+}
+
+enum xva_status xva_lease_add(struct xva_lease *l, const void *data,
+			      size_t len, struct xva_err *err)
+{
+	struct iovec *last = l->n_iov ? &l->iov[l->n_iov - 1] : NULL;
+
+	if (len == 0)
+		return XVA_OK;
+	if (last && (const char *)last->iov_base + last->iov_len ==
+		    (const char *)data) {
+		last->iov_len += len;
+		return XVA_OK;
+	}
+	if (!grow((void **)&l->iov, &l->cap_iov, l->n_iov, sizeof(*l->iov),
+		  l->iov_inline))
+		return xva_nomem(err);
+	l->iov[l->n_iov].iov_base = (void *)data;
+	l->iov[l->n_iov].iov_len = len;
+	l->n_iov++;
+	return XVA_OK;
+}
+
+enum xva_status xva_lease_hold(struct xva_lease *l, struct xva_source *src,
+			       void *pin, struct xva_err *err)
+{
+	if (l->n_pins && l->src != src) {
+		src->ops->unpin(src, &pin, 1);
+		return xva_fail(err, XVA_EINVAL, "%s: a lease holds pins of %s "
+				"already", src->location, l->src->location);
+	}
+	if (!grow((void **)&l->pins, &l->cap_pins, l->n_pins, sizeof(*l->pins),
+		  l->pins_inline)) {
+		src->ops->unpin(src, &pin, 1);
+		return xva_nomem(err);
+	}
+	l->src = src;
+	l->pins[l->n_pins++] = pin;
+	return XVA_OK;
+}
+
+void *xva_lease_scratch(struct xva_lease *l, size_t len)
+{
+	void *p;
+
+	if (len > l->scratch_len - l->scratch_used)
+		return NULL;
+	p = l->scratch + l->scratch_used;
+	l->scratch_used += len;
+	return p;
 }
 
 void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len)

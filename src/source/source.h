@@ -19,6 +19,15 @@
 struct xva_source_ops {
 	enum xva_status (*read)(struct xva_source *src, void *buf, size_t len,
 				uint64_t off, size_t *got, struct xva_err *err);
+	/* Optional, with unpin: the read lent in place (struct xva_lease,
+	 * xvafs/source.h): appends to LEASE pieces of the source's own
+	 * memory holding LEN bytes at OFF (*GOT of them, fewer only where
+	 * the stream ends) and the pins that keep that memory, which
+	 * xva_lease_release hands back to unpin. */
+	enum xva_status (*lend)(struct xva_source *src, size_t len,
+				uint64_t off, struct xva_lease *lease,
+				size_t *got, struct xva_err *err);
+	void (*unpin)(struct xva_source *src, void *const *pins, size_t n);
 	/* Optional: a hint that LEN bytes at OFF will be read soon, from
 	 * the read-ahead policy (xvafs/readahead.h) or the tar walk. It
 	 * returns at once: the fetching is done by a thread of the source's
@@ -90,6 +99,24 @@ enum xva_status xva_source_read(struct xva_source *src, void *buf,
 enum xva_status xva_source_read_full(struct xva_source *src, void *buf,
 				     size_t len, uint64_t off, const char *what,
 				     struct xva_err *err);
+/* Whether SRC lends its bytes (xva_source_lend). */
+bool xva_source_can_lend(const struct xva_source *src);
+/* Up to LEN bytes at OFF lent through LEASE (see the lend op): *GOT < LEN
+ * only where the stream ends. XVA_EINVAL when SRC cannot lend. */
+enum xva_status xva_source_lend(struct xva_source *src, size_t len,
+				uint64_t off, struct xva_lease *lease,
+				size_t *got, struct xva_err *err);
+/* For lend ops and readers filling a lease: appends LEN bytes at DATA to
+ * L's pieces (joined to the last one when they follow it in memory). */
+enum xva_status xva_lease_add(struct xva_lease *l, const void *data,
+			      size_t len, struct xva_err *err);
+/* For lend ops: L takes PIN of SRC over (on failure it is unpinned at
+ * once). */
+enum xva_status xva_lease_hold(struct xva_lease *l, struct xva_source *src,
+			       void *pin, struct xva_err *err);
+/* LEN bytes of L's scratch buffer not yet used, or NULL when too few
+ * are left. */
+void *xva_lease_scratch(struct xva_lease *l, size_t len);
 void xva_source_prefetch(struct xva_source *src, uint64_t off, uint64_t len);
 bool xva_source_would_wait(struct xva_source *src, uint64_t off,
 			   uint64_t len);

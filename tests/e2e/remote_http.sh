@@ -31,6 +31,13 @@ out=$("$SRCREAD" --ca "$CA_FILE" --memory $((8 << 20)) --threads 8 --reads 300 -
 	"$https/test.xva" "$local_copy" random seq walk) || fail "HTTPS reads: $out"
 echo "$out"
 
+note "reads lent in place, their leases kept while the small cache is pressed"
+# 8 threads x 4 leases of up to 3 MiB pin more than the 8 MiB the cache
+# may hold: each lease's bytes are checked again before its release.
+out=$("$SRCREAD" --ca "$CA_FILE" --memory $((8 << 20)) --threads 8 --reads 200 \
+	"$https/test.xva" "$local_copy" lend) || fail "lent reads: $out"
+echo "$out"
+
 note "a reader whose requests arrive out of order (a mount's threads) gets read-ahead"
 # 128 KiB reads in swapped pairs, as several FUSE threads serve a reader's
 # stream. Read-ahead asks for whole RA_REQUEST (4 MiB) ranges; a source that
