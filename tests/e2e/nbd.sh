@@ -122,13 +122,32 @@ stop() {
 # refused NAME REGEX PARAMS...: nbdkit must not start, exit non-zero and
 # say REGEX.
 refused() {
-	local name=$1 regex=$2 rc=0
+	local name=$1 regex=$2 rc=0 pid
 	shift 2
 	note "refused at start: $regex"
-	timeout "$XVAFS_TEST_HANG_GUARD" env "${NBD_ENV[@]}" nbdkit -f -U "$WORK/$name.sock" "$NBD_PLUGIN" "$@" \
-		>"$WORK/$name.out" 2>&1 || rc=$?
-	[ "$rc" != 0 ] || fail "$name: nbdkit started (exit status 0)"
-	[ "$rc" != 124 ] || fail "$name: nbdkit was still running after the hang guard ($XVAFS_TEST_HANG_GUARD s)"
+	if [ "${XVAFS_SANITIZED:-0}" = 1 ]; then
+		# With libasan preloaded, nbdkit never returns from exit() after
+		# a failed start: a destructor of libp11-kit (loaded by nbdkit's
+		# GnuTLS) waits in freelocale() for glibc's locale lock. nbdkit's
+		# own file plugin does it too (LD_PRELOAD=libasan.so.8 nbdkit -f
+		# file /nonexistent). So here the refusal is its error line, and
+		# no socket: then the process is killed. The plain build checks
+		# the exit status.
+		env "${NBD_ENV[@]}" nbdkit -f -U "$WORK/$name.sock" "$NBD_PLUGIN" "$@" \
+			>"$WORK/$name.out" 2>&1 &
+		pid=$!
+		wait_until --pid "$pid" "nbdkit's refusal ($name)" \
+			grep -q '^nbdkit: error: ' "$WORK/$name.out" || true
+		[ ! -S "$WORK/$name.sock" ] || fail "$name: nbdkit started (it made its socket)"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || rc=$?
+		[ "$rc" != 0 ] || fail "$name: nbdkit started (exit status 0)"
+	else
+		timeout "$XVAFS_TEST_HANG_GUARD" env "${NBD_ENV[@]}" nbdkit -f -U "$WORK/$name.sock" "$NBD_PLUGIN" "$@" \
+			>"$WORK/$name.out" 2>&1 || rc=$?
+		[ "$rc" != 0 ] || fail "$name: nbdkit started (exit status 0)"
+		[ "$rc" != 124 ] || fail "$name: nbdkit was still running after the hang guard ($XVAFS_TEST_HANG_GUARD s)"
+	fi
 	grep -Eq "$regex" "$WORK/$name.out" || { cat "$WORK/$name.out" >&2; fail "$name: nbdkit did not say /$regex/"; }
 }
 
