@@ -174,28 +174,40 @@ static enum xva_status check_io(const struct http_source *hs,
 			"again after the process forked", hs->base.location);
 }
 
-static enum xva_status http_read(struct xva_source *src, void *buf,
-				 size_t len, uint64_t off, size_t *got,
-				 struct xva_err *err)
+/* LEN bytes at OFF: copied into BUF, or with LEASE lent (the extents
+ * held by LEASE until it is released: the cache never frees an extent
+ * that is held). */
+static enum xva_status read_extents(struct http_source *hs, void *buf,
+				    struct xva_lease *lease, size_t len,
+				    uint64_t off, size_t *got,
+				    struct xva_err *err)
 {
-	struct http_source *hs = (struct http_source *)src;
 	struct extent *stack[8], **held;
 	enum xva_status st = check_io(hs, err);
-	size_t n, i, at, part_len;
-	const char *part;
+	size_t n, i, at = 0, part_len = 0;
+	const char *part = NULL;
 
 	if (st != XVA_OK || !clip(hs, &len, off))
 		return st;
 	st = hold_range(hs, len, off, stack, 8, &held, &n, err);
 	if (st != XVA_OK)
 		return st;
+	/* A lease takes the holds over: they go back when it is released. */
+	for (i = 0; lease && i < n && st == XVA_OK; i++) {
+		st = xva_lease_hold(lease, &hs->base, held[i], err);
+		if (st != XVA_OK)
+			unhold(hs, held + i + 1, n - i - 1);
+	}
 	for (i = 0; i < n && st == XVA_OK; i++) {
 		st = wait_part(hs, held[i], off, len, &part, &at, &part_len,
 			       err);
-		if (st == XVA_OK)
+		if (st == XVA_OK && lease)
+			st = xva_lease_add(lease, part, part_len, err);
+		else if (st == XVA_OK)
 			memcpy((char *)buf + at, part, part_len);
 	}
-	unhold(hs, held, n);
+	if (!lease)
+		unhold(hs, held, n);
 	if (held != stack)
 		free(held);
 	if (st == XVA_OK)
@@ -203,39 +215,20 @@ static enum xva_status http_read(struct xva_source *src, void *buf,
 	return st;
 }
 
-/* The same read lent: the extents' own bytes, the extents held by LEASE
- * until it is released (the cache never frees an extent that is held). */
+static enum xva_status http_read(struct xva_source *src, void *buf,
+				 size_t len, uint64_t off, size_t *got,
+				 struct xva_err *err)
+{
+	return read_extents((struct http_source *)src, buf, NULL, len, off, got,
+			    err);
+}
+
 static enum xva_status http_lend(struct xva_source *src, size_t len,
 				 uint64_t off, struct xva_lease *lease,
 				 size_t *got, struct xva_err *err)
 {
-	struct http_source *hs = (struct http_source *)src;
-	struct extent *stack[8], **held;
-	enum xva_status st = check_io(hs, err);
-	size_t n, i, at, part_len;
-	const char *part;
-
-	if (st != XVA_OK || !clip(hs, &len, off))
-		return st;
-	st = hold_range(hs, len, off, stack, 8, &held, &n, err);
-	if (st != XVA_OK)
-		return st;
-	for (i = 0; i < n && st == XVA_OK; i++) {
-		st = xva_lease_hold(lease, src, held[i], err);
-		if (st != XVA_OK)
-			unhold(hs, held + i + 1, n - i - 1);
-	}
-	for (i = 0; i < n && st == XVA_OK; i++) {
-		st = wait_part(hs, held[i], off, len, &part, &at, &part_len,
-			       err);
-		if (st == XVA_OK)
-			st = xva_lease_add(lease, part, part_len, err);
-	}
-	if (held != stack)
-		free(held);
-	if (st == XVA_OK)
-		*got = len;
-	return st;
+	return read_extents((struct http_source *)src, NULL, lease, len, off,
+			    got, err);
 }
 
 static void http_unpin(struct xva_source *src, void *const *pins, size_t n)
