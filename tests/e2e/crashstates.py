@@ -111,9 +111,19 @@ class Mount:
         return self.err.read()
 
     def unmount(self):
-        p = subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True, text=True)
-        if p.returncode != 0:
-            raise Failure(f"fusermount3 -u {self.mnt} failed: {p.stderr.strip()}")
+        # The reader has closed the disk, but the states are checked in
+        # threads: a subprocess another thread forks holds a copy of every
+        # open descriptor (ours included) until it execs, and umount says
+        # busy meanwhile. Wait for the mount to be free, bounded only by
+        # the hang guard.
+        end = time.monotonic() + HANG
+        while True:
+            p = subprocess.run(["fusermount3", "-u", self.mnt], capture_output=True, text=True)
+            if p.returncode == 0:
+                break
+            if "busy" not in p.stderr or time.monotonic() > end:
+                raise Failure(f"fusermount3 -u {self.mnt} failed: {p.stderr.strip()}")
+            time.sleep(0.05)
         rc = self.proc.wait(timeout=HANG)
         said = self.stderr()
         self.err.close()
