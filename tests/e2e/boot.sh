@@ -268,7 +268,14 @@ if [ -z "${NBD_PLUGIN:-}" ] || ! command -v nbdkit >/dev/null; then
 else
 	t0=$(now)
 	rm -f "$WORK/nbd.pid"
-	nbdkit -f -U "$WORK/nbd.sock" -P "$WORK/nbd.pid" "$NBD_PLUGIN" \
+	# A sanitized plugin needs its runtime loaded first (as in nbd.sh).
+	nbd_env=()
+	if [ "${XVAFS_SANITIZED:-0}" = 1 ]; then
+		asan=$(ldd "$NBD_PLUGIN" | awk '/libasan/ { print $3 }')
+		[ -n "$asan" ] || fail "sanitized build, but the plugin links no libasan"
+		nbd_env=(LD_PRELOAD="$asan")
+	fi
+	env "${nbd_env[@]}" nbdkit -f -U "$WORK/nbd.sock" -P "$WORK/nbd.pid" "$NBD_PLUGIN" \
 		"file=$WORK/bios.zstd.xva" overlay="$WORK/nbd.ovl" cache_dir="$WORK/cache" \
 		2>"$WORK/nbdkit.log" &
 	nbd=$!
