@@ -12,12 +12,19 @@
 # each cold (every page cache dropped) and warm (the .xva files' pages in
 # the page cache, the mount's dropped: the decryption's cost is all there
 # is to see). Runs alternate plain and encrypted; medians of RUNS.
+#   slow    with LIMITS (MB/s, e.g. "200 500 1000"): dd of both disks
+#           with both files on the slow disk of throttled.sh (lib.sh),
+#           page cache dropped, daemons inside its cgroup: storage-bound
+#           reads, min / median / max of the per-run ratios
 #
-#   bench/crypt_mounted.sh [SIZE_MIB]   (root; BUILD=dir; RUNS=3; IOS=50000)
+#   bench/crypt_mounted.sh [SIZE_MIB]   (root; BUILD=dir; RUNS=3; IOS=50000;
+#                                        LIMITS=""; PARTS="random seq")
 . "$(dirname "$0")/lib.sh"
 size_mib=${1:-1024}
 runs=${RUNS:-3}
 IOS=${IOS:-50000}
+LIMITS=${LIMITS:-}
+PARTS=${PARTS-"random seq"}
 alg=${ALG:-chacha20-poly1305}
 vm=6a1e0a4c-0000-4000-8000-00000000be4c
 command -v fio >/dev/null || { echo "bench: needs fio (Debian package fio)" >&2; exit 1; }
@@ -95,7 +102,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 machine
 echo "export: $(stat -c %s "$xva") bytes, every chunk present; $alg; medians of $runs runs"
 for temp in warm cold; do
-	for mode in psync libaio; do
+	[[ " $PARTS " == *" random "* ]] && for mode in psync libaio; do
 		if [ $mode = psync ]; then
 			args=(--ioengine=psync --numjobs=8 --number_ios=$((IOS / 8)))
 		else
@@ -111,6 +118,7 @@ for temp in warm cold; do
 		printf 'random 4 KiB %-4s %-6s plain %7s IOPS   encrypted %7s IOPS   encrypted/plain %s   (runs: %s / %s)\n' \
 			"$temp" "$mode" "$pm" "$em" "$(ratio "$em" "$pm")" "${p[*]}" "${e[*]}"
 	done
+	[[ " $PARTS " == *" seq "* ]] || continue
 	p=() e=() c=() pc=() ec=() cc=()
 	for ((r = 0; r < runs; r++)); do
 		seq_mbs "$temp" "$xva" "$plain_disk" "$plain_pid" >"$work/mbs"
@@ -134,3 +142,41 @@ for temp in warm cold; do
 		"$(printf '%s\n' "${pc[@]}" | median)" "$(printf '%s\n' "${cc[@]}" | median)" \
 		"$(printf '%s\n' "${ec[@]}" | median)"
 done
+
+[ -n "$LIMITS" ] || exit 0
+# The slow disk: both files copied onto it, both daemons started inside its
+# group (their reads are the throttled ones), the encrypted backup's pass
+# already remembered in the cache (the same cache folder as above).
+fusermount3 -u "$plain_mnt"
+fusermount3 -u "$copy_mnt"
+fusermount3 -u "$enc_mnt"
+wait
+trap 'mountpoint -q "$plain_mnt" && fusermount3 -u "$plain_mnt"; mountpoint -q "$enc_mnt" && fusermount3 -u "$enc_mnt"; wait; slow_disk_stop' EXIT
+slow_disk_start $((2 * $(stat -c %s "$xva")))
+cp "$xva" "$slow/plain.xva"
+cp -r "$repo" "$slow/repo"
+in_cg "$build/xvafs" -f -o noindexcache "$slow/plain.xva" "$plain_mnt" &
+mounted "$plain_mnt"
+in_cg "$build/xvafs" -f -o key_file="$work/key" "$slow/repo" "$enc_mnt" &
+mounted "$enc_mnt"
+cmp "$plain_disk" "$enc_disk" || { echo "bench: the disks differ" >&2; exit 1; }
+slow_dd() {
+	local t
+	drop_caches
+	t=$(in_cg bash -c 's=$(date +%s.%N); dd if="$0" of=/dev/null bs=1M status=none; echo "$(date +%s.%N) - $s" | bc' "$1")
+	mbs "$(stat -c %s "$1")" "$t"
+}
+for mbps in $LIMITS; do
+	slow_limit $((mbps * 1000000)) 0
+	p=() e=() q=()
+	for ((r = 0; r < runs; r++)); do
+		p+=("$(slow_dd "$plain_disk")")
+		e+=("$(slow_dd "$enc_disk")")
+		q+=("$(ratio "${e[-1]}" "${p[-1]}")")
+	done
+	printf 'sequential 1 MiB at %4s MB/s  plain %s MB/s   encrypted %s MB/s   encrypted/plain min %s median %s max %s   (runs: %s / %s)\n' \
+		"$mbps" "$(printf '%s\n' "${p[@]}" | median)" "$(printf '%s\n' "${e[@]}" | median)" \
+		"$(printf '%s\n' "${q[@]}" | sort -g | head -1)" "$(printf '%s\n' "${q[@]}" | median)" \
+		"$(printf '%s\n' "${q[@]}" | sort -g | tail -1)" "${p[*]}" "${e[*]}"
+done
+slow_limit 0 0
