@@ -89,6 +89,8 @@ struct file_source {
 	bool busy;              /* the thread is fetching a range */
 	struct range queue[QUEUE_MAX];
 	size_t head, count;
+	uint64_t fetched_end;   /* the prefetcher's own: where its last range
+				 * ended (page-aligned) */
 	/* For tests (under LOCK): told of each range the prefetcher asks
 	 * for. */
 	void (*observe)(void *ctx, uint64_t off, uint64_t len);
@@ -149,11 +151,14 @@ static int64_t pages_cached(int fd, uint64_t off, uint64_t len)
 }
 
 /* A read waits when its last byte is not in the page cache, or is there
- * but still being read: a read of one byte with RWF_NOWAIT says which
- * (EAGAIN), on a description of its own that reads no more than that
- * page when it is missing (POSIX_FADV_RANDOM), so the readers'
- * readahead state stays theirs. Where RWF_NOWAIT is refused, cachestat
- * says whether the pages are there at all; where that fails too, every
+ * but still being read. cachestat says whether the page is there; only
+ * then does a read of one byte with RWF_NOWAIT say whether it is ready
+ * (EAGAIN). The order matters: RWF_NOWAIT on a missing page still starts
+ * reading it, and that lone page, in the middle of what the prefetcher
+ * asks for next, split each of its requests into a dozen small ones
+ * (4 KiB to 512 KiB) around it. The read is made on a description of its
+ * own (POSIX_FADV_RANDOM), so the readers' readahead state stays theirs.
+ * Without cachestat, RWF_NOWAIT alone answers; without either, every
  * read counts as a miss (read-ahead as before probes). */
 static bool file_would_wait(struct xva_source *src, uint64_t off,
 			    uint64_t len)
@@ -161,12 +166,15 @@ static bool file_would_wait(struct xva_source *src, uint64_t off,
 	struct file_source *fs = fs_of(src);
 	uint64_t first = off & ~(uint64_t)(PAGE - 1);
 	uint64_t pages = (off + len - first + PAGE - 1) / PAGE;
+	uint64_t last_page = (off + len - 1) & ~(uint64_t)(PAGE - 1);
 	char byte;
 	struct iovec iov = { &byte, 1 };
 	int64_t cached;
 
 	if (len == 0 || off >= src->size)
 		return false;
+	if (pages_cached(src->fd, last_page, PAGE) == 0)
+		return true;
 	if (fs->probe_fd >= 0) {
 		if (preadv2(fs->probe_fd, &iov, 1, (off_t)(off + len - 1),
 			    RWF_NOWAIT) >= 0)
@@ -196,9 +204,39 @@ static void ask_device(struct file_source *fs, uint64_t off, uint64_t len)
 	(void)readahead(fs->ra_fd, (off64_t)off, (size_t)len);
 }
 
-/* Asks for the pages of [OFF, OFF + LEN) (page-aligned, at most a
- * piece) that the page cache lacks. */
-static void fetch_piece(struct file_source *fs, uint64_t off, uint64_t len)
+/* Pages to ask for, gathered into one readahead(2) call while they are
+ * contiguous and within a piece. */
+struct pending {
+	uint64_t off, len;
+};
+
+static void pending_flush(struct file_source *fs, struct pending *p)
+{
+	if (p->len)
+		ask_device(fs, p->off, p->len);
+	p->len = 0;
+}
+
+static void pending_add(struct file_source *fs, struct pending *p,
+			uint64_t off, uint64_t len)
+{
+	if (p->len && p->off + p->len == off && p->len + len <= fs->piece) {
+		p->len += len;
+		return;
+	}
+	pending_flush(fs, p);
+	p->off = off;
+	p->len = len;
+}
+
+/* Gathers the pages of [OFF, OFF + LEN) (page-aligned, at most a piece)
+ * that the page cache lacks, halving a piece that holds some until each
+ * half holds all or none. The halves around a cached page are asked for
+ * together again: a lone cached page (the tar walk's read of a header
+ * leaves one between every two chunks) costs a few cachestat calls, not
+ * a dozen small requests to the device. */
+static void fetch_piece(struct file_source *fs, struct pending *p,
+			uint64_t off, uint64_t len)
 {
 	int64_t cached = pages_cached(fs->ra_fd, off, len);
 	uint64_t half;
@@ -207,26 +245,35 @@ static void fetch_piece(struct file_source *fs, uint64_t off, uint64_t len)
 		return;
 	if (cached > 0 && len > PIECE_MIN) {
 		half = (len / 2 + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-		fetch_piece(fs, off, half);
-		fetch_piece(fs, off + half, len - half);
+		fetch_piece(fs, p, off, half);
+		fetch_piece(fs, p, off + half, len - half);
 		return;
 	}
-	ask_device(fs, off, len);
+	pending_add(fs, p, off, len);
 }
 
 static void fetch_range(struct file_source *fs, uint64_t off, uint64_t len)
 {
 	uint64_t pos = off & ~(uint64_t)(PAGE - 1);
 	uint64_t end = (off + len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	struct pending p = { 0, 0 };
 
+	/* A range that starts in the page the last one ended in (the next
+	 * chunk, less than a page of headers after the one before) starts
+	 * after it: that page was asked for already. */
+	if (pos < fs->fetched_end && off >= fs->fetched_end - PAGE)
+		pos = fs->fetched_end;
 	if (end > ((fs->base.size + PAGE - 1) & ~(uint64_t)(PAGE - 1)))
 		end = (fs->base.size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	if (end > pos)
+		fs->fetched_end = end;
 	while (pos < end) {
 		uint64_t n = end - pos < fs->piece ? end - pos : fs->piece;
 
-		fetch_piece(fs, pos, n);
+		fetch_piece(fs, &p, pos, n);
 		pos += n;
 	}
+	pending_flush(fs, &p);
 }
 
 static void *prefetcher(void *arg)
@@ -279,14 +326,16 @@ static void start_prefetcher(struct file_source *fs)
 }
 
 /* Under the lock: queues [OFF, OFF + LEN), joined to the last hint when
- * it continues it. */
+ * it continues it, across a gap of less than a page (the tar's headers
+ * between two chunks: asking for them costs nothing, and one range is
+ * asked for in whole pieces). */
 static void enqueue(struct file_source *fs, uint64_t off, uint64_t len)
 {
 	if (fs->count) {
 		struct range *last = &fs->queue[(fs->head + fs->count - 1) %
 						QUEUE_MAX];
 
-		if (off >= last->off && off <= last->off + last->len) {
+		if (off >= last->off && off <= last->off + last->len + PAGE) {
 			if (off + len > last->off + last->len)
 				last->len = off + len - last->off;
 			return;
@@ -365,6 +414,11 @@ void xva_source_file_drain(struct xva_source *src)
 	while (fs->running && (fs->count || fs->busy))
 		pthread_cond_wait(&fs->idle, &fs->lock);
 	pthread_mutex_unlock(&fs->lock);
+}
+
+uint64_t xva_source_file_piece(const struct xva_source *src)
+{
+	return ((const struct file_source *)src)->piece;
 }
 
 /* A condition whose timed waits count on the monotonic clock. */

@@ -197,6 +197,8 @@ void xva_source_file_observe(struct xva_source *src,
 			     void (*fn)(void *ctx, uint64_t off, uint64_t len),
 			     void *ctx);
 void xva_source_file_drain(struct xva_source *src);
+/* The most bytes one of its requests asks for (the device's cap). */
+uint64_t xva_source_file_piece(const struct xva_source *src);
 
 /* For the kinds: fills the common fields (fd and direct_fd -1). */
 enum xva_status xva_source_init(struct xva_source *src,

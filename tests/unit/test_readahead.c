@@ -2,7 +2,8 @@
  * its prefetcher thread, counted (no timing): a stream of reads that miss
  * the page cache gets the chunks ahead of it asked for, never the bytes
  * past a run of holes and never a page the page cache already holds; a
- * second reader of the same chunks causes no request at all.
+ * second reader of the same chunks causes no request at all; a lone
+ * cached page splits no request but its own; a probe reads nothing.
  *
  * Needs a file system whose page cache can be dropped for one file
  * (POSIX_FADV_DONTNEED; not tmpfs) and cachestat(2) (Linux 6.5): SKIP
@@ -160,6 +161,58 @@ static void cached_never_advised(struct xva *xva, const struct xva_disk *d,
 		  seen->n);
 }
 
+/* A probe asks the page cache and reads nothing: a read with RWF_NOWAIT
+ * alone starts reading a missing page, one lone page in the middle of
+ * what the prefetcher asks for next. */
+static void probes_read_nothing(struct xva *xva, const struct xva_disk *d,
+				const char *path)
+{
+	const struct xva_extent *e = chunk(d, 3);
+	uint64_t last = page_down(e->file_off + e->len - 1);
+	uint64_t range[2] = { last, PAGE }, counts[5] = { 0 };
+	int fd = open(path, O_RDONLY);
+
+	drop_cache(path);
+	CHECK(xva_source_would_wait(xva->src, e->file_off, e->len));
+	CHECK(syscall(451, fd, range, counts, 0) == 0);
+	CHECK_MSG(counts[0] == 0, "the probe read the page at byte %llu",
+		  (unsigned long long)last);
+	close(fd);
+}
+
+/* The tar walk leaves one cached page between every two chunks (the
+ * page of the header it read). Such a page is skipped, but the pages
+ * around it are asked for together: two requests that meet, and that
+ * one request could have held, were once a dozen small ones around each
+ * header page (4 KiB to 512 KiB), which kept a throttled device
+ * under-used. */
+static void lone_pages_split_nothing(struct xva *xva, const struct xva_disk *d,
+				     const char *path, struct seen *seen)
+{
+	uint64_t piece = xva_source_file_piece(xva->src);
+	char byte;
+	int fd = open(path, O_RDONLY);
+
+	drop_cache(path);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM); /* only that page */
+	for (unsigned c = 1; c < 16; c++)
+		CHECK(pread(fd, &byte, 1, (off_t)chunk(d, c)->file_off - 1) == 1);
+	close(fd);
+	seen->n = 0;
+	stream_over(xva, d, 0, 16, 4 * CHUNK);
+	CHECK_MSG(seen->n > 0, "a stream that missed got no read-ahead");
+	for (size_t i = 0; i + 1 < seen->n; i++)
+		CHECK_MSG(seen->off[i] + seen->len[i] != seen->off[i + 1] ||
+			  seen->len[i] + seen->len[i + 1] > piece,
+			  "bytes %llu+%llu and %llu+%llu asked for apart "
+			  "(one request holds %llu)",
+			  (unsigned long long)seen->off[i],
+			  (unsigned long long)seen->len[i],
+			  (unsigned long long)seen->off[i + 1],
+			  (unsigned long long)seen->len[i + 1],
+			  (unsigned long long)piece);
+}
+
 int main(void)
 {
 	struct test_member m[CHUNKS];
@@ -217,6 +270,8 @@ int main(void)
 
 	holes_never_fetched(xva, d, &seen);
 	cached_never_advised(xva, d, path, &seen);
+	lone_pages_split_nothing(xva, d, path, &seen);
+	probes_read_nothing(xva, d, path);
 
 	xva_source_file_observe(xva->src, NULL, NULL);
 	xva_close(xva);
