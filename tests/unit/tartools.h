@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,29 @@ static inline int test_write_tar(const char *path, const char *format,
 		ok = 0;
 	archive_write_free(a);
 	return ok ? 0 : -1;
+}
+
+/* Writes to PATH (v7) one disk of BLOCKS members "Ref:1/NNNNNNNN" of
+ * BLOCK_SIZE bytes each, every third (1, 4, 7 ...) left out as an export
+ * leaves out zeros, the last kept so that the disk ends where it should;
+ * member data is pattern(block number). At most 64 blocks. */
+static inline int test_write_thirds_tar(const char *path, unsigned blocks,
+					size_t block_size)
+{
+	struct test_member m[64];
+	char names[64][32];
+	size_t n = 0;
+
+	if (blocks > 64)
+		return -1;
+	for (unsigned b = 0; b < blocks; b++) {
+		if (b % 3 == 1 && b != blocks - 1)
+			continue;
+		snprintf(names[n], sizeof(names[n]), "Ref:1/%08u", b);
+		m[n] = (struct test_member){ names[n], block_size, NULL, b };
+		n++;
+	}
+	return test_write_tar(path, "v7", m, n);
 }
 
 #endif
