@@ -552,10 +552,15 @@ enum xva_status xva_source_file_open(const char *path,
 		close(fd);
 		return xva_fail(err, XVA_EOPEN, "not a regular file");
 	}
-	snprintf(identity, sizeof(identity), "file:%llu:%llu:%llu:%lld.%09ld",
+	/* The change time too: the modification time can be set back
+	 * (touch -r) after the bytes changed, the change time cannot, and
+	 * an encrypted backup's remembered authentication is keyed by this. */
+	snprintf(identity, sizeof(identity),
+		 "file:%llu:%llu:%llu:%lld.%09ld:%lld.%09ld",
 		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 		 (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
-		 (long)st.st_mtim.tv_nsec);
+		 (long)st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+		 (long)st.st_ctim.tv_nsec);
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
 		close(fd);

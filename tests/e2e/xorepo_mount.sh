@@ -222,6 +222,26 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 	[ "$rc" = 2 ] && grep -q "wrong key for $repo" "$WORK/err" || fail "wrong key, one backup: $rc $(cat "$WORK/err")"
 done
 
+note "a byte changed after the backup was authenticated, its size and modification time kept: checked again"
+retamper=$WORK/retamper
+cp -a "$WORK/repo-chacha20-poly1305" "$retamper"
+victim=$retamper/xo-vm-backups/$WEB01/20261124T020000Z.xva
+export XDG_CACHE_HOME=$WORK/cache-retamper
+mount_xva "$retamper" "$MNT" -o key_file="$WORK/key"
+check_disk "$MNT/web01/2026-11-24T02:00:00Z/Ref:1" "$WORK/d1.img" "$WORK/e.xva" Ref:1
+unmount_xva "$MNT"
+touch -r "$victim" "$WORK/victim-times"
+python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0x01]))' \
+	"$victim" $((4 * MIB + 1234))
+touch -r "$WORK/victim-times" "$victim"
+mount_xva "$retamper" "$MNT" -o key_file="$WORK/key"
+bad=$MNT/web01/2026-11-24T02:00:00Z
+[ "$(ls "$bad")" = error.txt ] ||
+	fail "a byte changed behind the remembered authentication was served: $(ls "$bad")"
+unmount_xva "$MNT" "2026-11-24T02:00:00Z: .*authentication failed"
+
 note "a tampered byte in an encrypted backup: refused by the first open's pass, named by --verify"
 tampered=$WORK/tampered
 cp -a "$WORK/repo-chacha20-poly1305" "$tampered"
