@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "source/blockcache.h"
 #include "source/source.h"
@@ -172,6 +174,16 @@ uint64_t xva_block_lru_bytes(struct xva_block_lru *lru)
 	return bytes;
 }
 
+void xva_advise_huge(void *p, size_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)p + len) & ~(page - 1);
+
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+}
+
 enum xva_status xva_pass_buf_room(struct xva_pass_buf *pb, uint64_t keep,
 				  size_t min_free, size_t max_cap,
 				  struct xva_err *err)
@@ -208,6 +220,10 @@ enum xva_status xva_pass_buf_room(struct xva_pass_buf *pb, uint64_t keep,
 		return xva_nomem(err);
 	pb->data = grown;
 	pb->cap = want;
+	/* Every byte decoded passes through this buffer: faulted in 4 KiB
+	 * pages, a fresh one cost more than the decoding of a small export
+	 * (bench/README.md). Advice only: without it, small pages. */
+	xva_advise_huge(grown, want);
 	return XVA_OK;
 }
 

@@ -74,6 +74,11 @@ struct xva_pass_buf {
 	bool ended;        /* the decoder will append no more */
 };
 
+/* Asks for transparent huge pages over the whole pages of [P, P+LEN):
+ * for the large buffers a pass writes every byte through, which in 4 KiB
+ * pages cost a fault each on first use. Advice only. */
+void xva_advise_huge(void *p, size_t len);
+
 /* Makes room for at least MIN_FREE bytes after END, dropping the bytes
  * before KEEP (at most VISIBLE) and growing the buffer up to MAX_CAP. */
 enum xva_status xva_pass_buf_room(struct xva_pass_buf *pb, uint64_t keep,

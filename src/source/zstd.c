@@ -67,6 +67,7 @@
 #define PASS_BUF_MAX (PASS_BUF_SIZE + XVA_PASS_BACKLOG + 2 * XVA_BLOCK_SIZE + \
 		      4 * PASS_STEP)
 #define QUEUE_LEN 8
+#define SPARES (QUEUE_LEN + MAX_WORKERS + 1)
 /* A kept cache is made durable at the end (fdatasync); starting the
  * writeback as the pass goes leaves that little to wait for (it took 0.6 s
  * of a 2 GiB pass otherwise). */
@@ -122,8 +123,12 @@ struct zs_pass {
 	pthread_cond_t changed; /* a job queued or done, or closing */
 	struct zs_job queue[QUEUE_LEN];
 	size_t head, count;
-	unsigned char *spare[QUEUE_LEN + MAX_WORKERS + 1];
+	/* Pieces' buffers not in use. They start as the pieces of SLAB, one
+	 * allocation for as many as can be in use at once, so that the pass
+	 * does not fault in a fresh buffer for each. */
+	unsigned char *spare[SPARES];
 	size_t n_spare;
+	unsigned char *slab;
 	bool closing;
 	struct xva_err werr;    /* a thread's failure, status XVA_OK if none */
 	bool durable;           /* the cache is to be kept: write it back */
@@ -490,6 +495,14 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 }
 
 /* The decoder's end_pass. */
+/* Frees BUF unless it is a piece of the slab. */
+static void piece_buf_free(struct zs_pass *p, unsigned char *buf)
+{
+	if (!p->slab || buf < p->slab ||
+	    buf >= p->slab + (size_t)SPARES * XVA_BLOCK_SIZE)
+		free(buf);
+}
+
 static void pass_free(struct xva_decoder *d)
 {
 	struct zs_source *zs = (struct zs_source *)d;
@@ -500,9 +513,10 @@ static void pass_free(struct xva_decoder *d)
 		return;
 	stop_worker(zs, &ignored);
 	for (size_t i = 0; i < p->count; i++)
-		free(p->queue[(p->head + i) % QUEUE_LEN].data);
+		piece_buf_free(p, p->queue[(p->head + i) % QUEUE_LEN].data);
 	for (size_t i = 0; i < p->n_spare; i++)
-		free(p->spare[i]);
+		piece_buf_free(p, p->spare[i]);
+	free(p->slab);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		ZSTD_freeCCtx(p->workers[i].cctx);
 		free(p->workers[i].frame);
@@ -556,8 +570,12 @@ static enum xva_status pass_new(struct zs_source *zs, struct xva_err *err)
 	p->n_workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS
 						      : (size_t)cpus;
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
-	if (!p->ds || !p->workers)
+	p->slab = malloc((size_t)SPARES * XVA_BLOCK_SIZE);
+	if (!p->ds || !p->workers || !p->slab)
 		return xva_nomem(err);
+	xva_advise_huge(p->slab, (size_t)SPARES * XVA_BLOCK_SIZE);
+	for (size_t i = 0; i < SPARES; i++)
+		p->spare[p->n_spare++] = p->slab + i * XVA_BLOCK_SIZE;
 	p->hint = FRAME_PREFIX;
 	p->between_frames = true;
 	p->durable = zs->dec.tmp_path != NULL;
