@@ -44,6 +44,17 @@
 # of a before/after comparison; with --quick they get small sizes too.
 # --parts "" runs only them.
 #
+# Where the goal is a ratio to a reference without FUSE, a ceiling is
+# measured in the same runs: the least any FUSE file system, or any first
+# mount, could do on this machine (the report's "ceiling" column):
+#   cached, throttled  cat through bench/passthrough (a minimal FUSE
+#              passthrough) of the same disk as a sparse raw file, beside
+#              the .xva, the same page cache drops and cgroup
+#   overlay    the same fio writes through bench/passthrough -w of a plain
+#              file (direct I/O, parallel writes, one pwrite per write)
+#   zstd       zstd -dc into a file beside the export, then sync: decoding
+#              and storing the data, which a first mount must do
+#
 # Results go to $BENCH_DIR/all.meta and all.tsv (bench/all_report.py
 # prints the tables again from them); the scripts' outputs to
 # $BENCH_DIR/script-NAME-BUILD.log.
@@ -195,8 +206,9 @@ trap cleanup EXIT
 
 # --- recording -------------------------------------------------------------
 
-# describe ID KIND WHAT REFERENCE GOAL: a measure (see all_report.py).
-describe() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$meta"; }
+# describe ID KIND WHAT REFERENCE GOAL [CEILING]: a measure (see
+# all_report.py).
+describe() { local IFS=$'\t'; echo "$*" >>"$meta"; }
 # note ID WHO RUN VALUE: one measurement, recorded and shown.
 note() {
 	printf '%s\t%s\t%s\t%s\n' "$@" >>"$results"
@@ -254,6 +266,31 @@ mount_cat() {
 gb() { echo "$1 / 1000000000" | bc -l | xargs printf '%.2f GB'; }
 disk_size() { (($1 % 1024 == 0)) && echo "$(($1 / 1024)) GiB" || echo "$1 MiB"; }
 
+# The ceilings' FUSE passthrough, from the last build (bench/passthrough.c).
+passthrough=$(dirname "${bin[${builds[-1]}]}")/bench/passthrough
+# passthrough_cat FILE: mounts FILE through the passthrough, times cat of
+# it, unmounts. With CG=yes, all of it inside the slow disk's group.
+passthrough_cat() {
+	local t pid run=()
+	[ "${CG:-no}" = yes ] && run=(in_cg)
+	"${run[@]}" "$passthrough" "$1" "$mnt" 2>"$work/all-err" &
+	pid=$!
+	if ! wait_until --pid $pid "the passthrough to mount" is_fuse_mount "$mnt" 2>/dev/null; then
+		echo "all.sh: $passthrough could not mount $1: $(head -c 300 "$work/all-err")" >&2
+		wait $pid || true
+		echo fail
+		return
+	fi
+	if [ "${CG:-no}" = yes ]; then
+		t=$(cg_timeit cat "$mnt/file")
+	else
+		t=$(timeit cat "$mnt/file")
+	fi
+	fusermount3 -u "$mnt"
+	wait $pid || true
+	echo "$t"
+}
+
 # --- data --------------------------------------------------------------------
 
 # seq_export MIB: the export of a MIB disk of random data, a third of its
@@ -288,7 +325,7 @@ part_cached() {
 	local xva desc r who t
 	xva=$(seq_export "$DISK_MIB")
 	desc="$(disk_size "$DISK_MIB") disk, a third holes, $(gb "$(stat -c %s "$xva")") \`.xva\`"
-	describe cached time "\`cat\` through the mount, unthrottled, page cache dropped ($desc)" "\`cat\` of the \`.xva\`" ">= 0.5"
+	describe cached time "\`cat\` through the mount, unthrottled, page cache dropped ($desc)" "\`cat\` of the \`.xva\`" ">= 0.5" "FUSE passthrough of the raw disk"
 	describe cached-p0 time "the same, \`-o prefetch=0\`" "\`cat\` of the \`.xva\`" "defaults never slower"
 	echo "== cached: $desc, in $work"
 	for ((r = 0; r < RUNS; r++)); do
@@ -296,6 +333,8 @@ part_cached() {
 		t=$(timeit cat "$xva")
 		note cached ref "$r" "$t"
 		note cached-p0 ref "$r" "$t"
+		drop_caches
+		note cached ceiling "$r" "$(passthrough_cat "$work/seq-$DISK_MIB.img")"
 		for who in $(in_order "$r"); do
 			drop_caches
 			note cached "$who" "$r" "$(mount_cat "$who" "$xva")"
@@ -307,13 +346,16 @@ part_cached() {
 
 # The slow disk, made once for the parts that use it.
 slow_export=
+slow_raw=
 slow_up() {
 	[ -n "$slow_export" ] && return 0
-	local src
+	local src raw=$work/seq-$DISK_MIB.img
 	src=$(seq_export "$DISK_MIB")
-	slow_disk_start "$(stat -c %s "$src")"
+	slow_disk_start $(($(stat -c %s "$src") + $(du -B1 "$raw" | cut -f1)))
 	cp "$src" "$slow/vm.xva"
+	cp --sparse=always "$raw" "$slow/vm.img"
 	slow_export=$slow/vm.xva
+	slow_raw=$slow/vm.img
 }
 
 part_throttled() {
@@ -321,11 +363,13 @@ part_throttled() {
 	slow_up
 	echo "== throttled: $(disk_size "$DISK_MIB") disk, a third holes, $(gb "$(stat -c %s "$slow_export")") \`.xva\` on ext4 on a direct-I/O loop device, blkio limits"
 	for mbps in $LIMITS; do
-		describe "seq-$mbps" time "\`cat\` through the mount, reads limited to $mbps MB/s" "\`cat\` of the \`.xva\`" ">= 0.9 every run"
+		describe "seq-$mbps" time "\`cat\` through the mount, reads limited to $mbps MB/s" "\`cat\` of the \`.xva\`" ">= 0.9 every run" "FUSE passthrough of the raw disk"
 		slow_limit $((mbps * 1000000)) 0
 		for ((r = 0; r < RUNS; r++)); do
 			drop_caches
 			note "seq-$mbps" ref "$r" "$(cg_timeit cat "$slow_export")"
+			drop_caches
+			note "seq-$mbps" ceiling "$r" "$(CG=yes passthrough_cat "$slow_raw")"
 			for who in $(in_order "$r"); do
 				drop_caches
 				note "seq-$mbps" "$who" "$r" "$(CG=yes mount_cat "$who" "$slow_export")"
@@ -371,15 +415,28 @@ fio_writes() {
 }
 
 part_overlay() {
-	local img=$work/ovl-$OVERLAY_MIB.img xva=$work/ovl-$OVERLAY_MIB.xva r who v
+	local img=$work/ovl-$OVERLAY_MIB.img xva=$work/ovl-$OVERLAY_MIB.xva r who v pid
 	bench_image "$img" "$OVERLAY_MIB"
 	[ -f "$xva" ] || "$build/tests/mkxva" "$xva" "$img=Ref:1"
-	describe overlay rate "random 4 KiB writes through an overlay, 4 jobs ($(disk_size "$OVERLAY_MIB") disk, ${RUNTIME} s each)" "plain file, same file system" ">= 0.5"
+	describe overlay rate "random 4 KiB writes through an overlay, 4 jobs ($(disk_size "$OVERLAY_MIB") disk, ${RUNTIME} s each)" "plain file, same file system" ">= 0.5" "FUSE passthrough of a plain file"
 	echo "== overlay: fio psync, 4 jobs, fsync every 64, on $(df -T "$work" | awk 'NR == 2 { print $2 }')"
 	for ((r = 0; r < RUNS; r++)); do
 		rm -f "$work/all-plain.img"
 		truncate -s "${OVERLAY_MIB}M" "$work/all-plain.img"
 		note overlay ref "$r" "$(fio_writes "$work/all-plain.img")"
+		rm -f "$work/all-plain.img"
+		truncate -s "${OVERLAY_MIB}M" "$work/all-plain.img"
+		"$passthrough" -w "$work/all-plain.img" "$mnt" 2>"$work/all-err" &
+		pid=$!
+		if wait_until --pid $pid "the passthrough to mount" is_fuse_mount "$mnt" 2>/dev/null; then
+			v=$(fio_writes "$mnt/file")
+			fusermount3 -u "$mnt"
+		else
+			echo "all.sh: $passthrough -w could not mount: $(head -c 300 "$work/all-err")" >&2
+			v=fail
+		fi
+		wait $pid || true
+		note overlay ceiling "$r" "$v"
 		rm -f "$work/all-plain.img"
 		for who in $(in_order "$r"); do
 			rm -rf "$work/all-overlay"
@@ -397,13 +454,19 @@ part_overlay() {
 
 # first_mounts ID ID2 FILE DECOMPRESSOR...: the first mount (the index
 # pass, with a fresh cache folder) against DECOMPRESSOR to /dev/null, and
-# the second mount (ID2, no reference; empty: not measured).
+# the second mount (ID2, no reference; empty: not measured). With
+# CEILING=yes, also DECOMPRESSOR into a file beside FILE, then sync.
 first_mounts() {
 	local id=$1 id2=$2 file=$3 r who cache=$work/all-cache
 	shift 3
 	for ((r = 0; r < RUNS; r++)); do
 		drop_caches
 		note "$id" ref "$r" "$(timeit sh -c '"$@" <"$0"' "$file" "$@")"
+		if [ "${CEILING:-no}" = yes ]; then
+			drop_caches
+			note "$id" ceiling "$r" "$(timeit sh -c '"$@" <"$0" >"$0.decoded" && sync' "$file" "$@")"
+			rm -f "$file.decoded"
+		fi
 		for who in $(in_order "$r"); do
 			rm -rf "$cache"
 			drop_caches
@@ -422,12 +485,12 @@ part_zstd() {
 	desc="$(disk_size "$ZSTD_MIB") disk of realistic data, $(gb "$(stat -c %s "$real")") \`.xva\`"
 	real=$(compressed "$real" zst)
 	small=$(compressed "$(seq_export "$SMALL_MIB")" zst)
-	describe zstd-first time "zstd export, first mount ($desc)" "\`zstd -dc\`" ">= 0.9"
+	describe zstd-first time "zstd export, first mount ($desc)" "\`zstd -dc\`" ">= 0.9" "\`zstd -dc\` into a file, then \`sync\`"
 	describe zstd-second time "zstd export, second mount (the saved cache)" "" ""
-	describe zstd-small time "zstd export, first mount ($(disk_size "$SMALL_MIB") disk of random data, a third holes)" "\`zstd -dc\`" ">= 0.9"
+	describe zstd-small time "zstd export, first mount ($(disk_size "$SMALL_MIB") disk of random data, a third holes)" "\`zstd -dc\`" ">= 0.9" "\`zstd -dc\` into a file, then \`sync\`"
 	echo "== zstd: $desc, zstd -3 $(gb "$(stat -c %s "$real")"); and a $(disk_size "$SMALL_MIB") disk"
-	first_mounts zstd-first zstd-second "$real" zstd -q -dc
-	first_mounts zstd-small "" "$small" zstd -q -dc
+	CEILING=yes first_mounts zstd-first zstd-second "$real" zstd -q -dc
+	CEILING=yes first_mounts zstd-small "" "$small" zstd -q -dc
 }
 
 part_gzip() {

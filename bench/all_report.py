@@ -5,9 +5,10 @@
 
 META: one line per measure, tab-separated: id, kind ("time": seconds,
 lower is better; "rate": IOPS, higher is better), what is measured, the
-reference, the goal (ratio to the reference; may be empty).
-RESULTS: one line per measurement: id, who ("ref" or a build's name), run
-number, value (or "fail").
+reference, the goal (ratio to the reference; may be empty), the ceiling
+(what was measured as the best this machine allows; may be empty).
+RESULTS: one line per measurement: id, who ("ref", "ceiling" or a build's
+name), run number, value (or "fail").
 BUILDS: the builds' names, space-separated, in the order measured
 ("after" alone, or "before after").
 HEADER: the line that says where and when it was measured.
@@ -15,8 +16,9 @@ HEADER: the line that says where and when it was measured.
 Prints, for every measure, min / median / max of the runs for the
 reference and each build, the ratio to the reference of the same run
 (reference time / xvafs time, or xvafs IOPS / reference IOPS: above 1
-means faster than the reference) and, with two builds, after against
-before in the same run. With README, replaces what lies between the
+means faster than the reference), the ceiling's ratio to the reference
+the same way and, with two builds, after against before in the same
+run. With README, replaces what lies between the
 lines "<!-- bench:begin -->" and "<!-- bench:end -->" there by the table of
 the last build."""
 import os
@@ -55,7 +57,8 @@ def fmt_ratio(r):
 
 class Measure:
     def __init__(self, row):
-        self.id, self.kind, self.what, self.ref, self.goal = (row + [''] * 5)[:5]
+        (self.id, self.kind, self.what, self.ref, self.goal,
+         self.ceiling) = (row + [''] * 6)[:6]
         self.runs = {}  # who -> {run: value or None}
 
     def values(self, who):
@@ -92,6 +95,13 @@ class Measure:
             return ''
         return spread(self.ratios(who, 'ref'), fmt_ratio)
 
+    def ceiling_shown(self):
+        """The ceiling, its value and its ratio to the reference."""
+        if not self.ceiling or 'ceiling' not in self.runs:
+            return ''
+        return (f'{self.ceiling} {self.shown("ceiling")}: '
+                f'{self.ratio_to_ref("ceiling")}')
+
 
 def load(meta_path, results_path):
     measures = [Measure(row) for row in read_tsv(meta_path)]
@@ -116,7 +126,7 @@ def comparison(measures, builds):
         head += [b, f'ratio ({b})']
     if len(builds) == 2:
         head.append(f'{builds[1]} vs {builds[0]}')
-    head.append('goal')
+    head += ['goal', 'ceiling, same run: ratio']
     lines = [md_row(head), md_row(['---'] * len(head))]
     for m in measures:
         cells = [m.what, (m.ref + ' ' + m.shown('ref')) if m.has_ref() else '']
@@ -124,18 +134,20 @@ def comparison(measures, builds):
             cells += [m.shown(b), m.ratio_to_ref(b)]
         if len(builds) == 2:
             cells.append(spread(m.ratios(builds[1], builds[0]), fmt_ratio))
-        cells.append(m.goal)
+        cells += [m.goal, m.ceiling_shown()]
         lines.append(md_row(cells))
     return lines
 
 
 def readme_table(measures, build, header):
     lines = [header, '',
-             md_row(['What', 'xvafs', 'Reference, same run', 'Ratio']),
-             md_row(['---'] * 4)]
+             md_row(['What', 'xvafs', 'Reference, same run', 'Ratio',
+                     'Ceiling, same run: ratio']),
+             md_row(['---'] * 5)]
     for m in measures:
         ref = (m.ref + ' ' + m.shown('ref')) if m.has_ref() else ''
-        lines.append(md_row([m.what, m.shown(build), ref, m.ratio_to_ref(build)]))
+        lines.append(md_row([m.what, m.shown(build), ref,
+                             m.ratio_to_ref(build), m.ceiling_shown()]))
     return lines
 
 
@@ -158,6 +170,7 @@ def main():
     builds = builds.split()
     measures = load(meta, results)
     print('ratio: reference time / xvafs time (IOPS: xvafs / reference), per run, then min / median / max;')
+    print('the ceiling: the best measured on this machine for the same work (bench/all.sh says how), its ratio the same way;')
     print('above 1 is faster than the reference' +
           (f'; "{builds[1]} vs {builds[0]}": {builds[0]} time / {builds[1]} time in the same run'
            if len(builds) == 2 else '') + '.')

@@ -7,37 +7,52 @@
  * 512 makes every splice start 512 bytes into a page, as splices of chunk
  * data inside a tar do (member data follows a 512-byte header).
  *
- *   passthrough FILE MOUNTPOINT [SHIFT]   (foreground; fusermount3 -u) */
+ * With -w, the file is served writable, the way xvafs serves a disk with
+ * an overlay: writable opens are direct I/O with parallel writes (through
+ * xvafs's own src/fuse/replies.c), each WRITE one pwrite to FILE and each
+ * FSYNC one fdatasync: the FUSE ceiling for overlay writes.
+ *
+ *   passthrough [-w] FILE MOUNTPOINT [SHIFT]   (foreground; fusermount3 -u) */
 #define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuse/fs.h" /* the reply patches of replies.c */
+
 struct pt {
 	int fd;
 	struct stat st;
 	off_t shift;
+	bool writable;
+	/* replies.c's state: it uses the session and parallel_writes only. */
+	struct xvafs_fs replies;
 };
 
 static void pt_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct pt *pt = userdata;
+
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->max_write > (512u << 10))
 		conn->max_write = 512u << 10;
+	if (pt->writable && conn->proto_minor >= 40)
+		xvafs_reply_mark(REPLY_INIT);
 }
 
 static void fill(const struct pt *pt, fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_mode = ino == 1 ? S_IFDIR | 0555 : S_IFREG | 0444;
+	st->st_mode = ino == 1 ? S_IFDIR | 0555
+			       : S_IFREG | (pt->writable ? 0644 : 0444);
 	st->st_nlink = ino == 1 ? 2 : 1;
 	st->st_size = ino == 1 ? 0 : pt->st.st_size - pt->shift;
 }
@@ -72,6 +87,18 @@ static void pt_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->keep_cache = 1;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		struct pt *pt = fuse_req_userdata(req);
+
+		if (!pt->writable) {
+			fuse_reply_err(req, EROFS);
+			return;
+		}
+		if (pt->replies.parallel_writes) {
+			fi->direct_io = 1;
+			xvafs_reply_mark(REPLY_OPEN_PARALLEL_WRITES);
+		}
+	}
 	fuse_reply_open(req, fi);
 }
 
@@ -89,12 +116,39 @@ static void pt_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &bv, 0);
 }
 
+static void pt_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct pt *pt = fuse_req_userdata(req);
+	ssize_t n = pwrite(pt->fd, buf, size, off + pt->shift);
+
+	(void)ino;
+	(void)fi;
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void pt_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct pt *pt = fuse_req_userdata(req);
+
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, fdatasync(pt->fd) == 0 ? 0 : errno);
+}
+
 static const struct fuse_lowlevel_ops ops = {
 	.init = pt_init,
 	.lookup = pt_lookup,
 	.getattr = pt_getattr,
 	.open = pt_open,
 	.read = pt_read,
+	.write = pt_write,
+	.fsync = pt_fsync,
 };
 
 int main(int argc, char **argv)
@@ -103,15 +157,21 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
 	struct fuse_session *se;
 	struct fuse_loop_config *cfg;
-	struct pt pt;
+	struct pt pt = { 0 };
 	int ret;
 
+	if (argc > 1 && strcmp(argv[1], "-w") == 0) {
+		pt.writable = true;
+		fuse_argv[2] = (char *)"rw,fsname=passthrough";
+		argv++;
+		argc--;
+	}
 	if (argc != 3 && argc != 4) {
-		fputs("usage: passthrough FILE MOUNTPOINT [SHIFT]\n", stderr);
+		fputs("usage: passthrough [-w] FILE MOUNTPOINT [SHIFT]\n", stderr);
 		return 2;
 	}
 	pt.shift = argc == 4 ? atoll(argv[3]) : 0;
-	pt.fd = open(argv[1], O_RDONLY);
+	pt.fd = open(argv[1], pt.writable ? O_RDWR : O_RDONLY);
 	if (pt.fd < 0 || fstat(pt.fd, &pt.st) < 0) {
 		perror(argv[1]);
 		return 1;
@@ -119,6 +179,10 @@ int main(int argc, char **argv)
 	se = fuse_session_new(&args, &ops, sizeof(ops), &pt);
 	if (!se || fuse_session_mount(se, argv[2]) != 0)
 		return 1;
+	if (pt.writable && xvafs_fs_attach_session(&pt.replies, se) != 0) {
+		perror("passthrough: custom replies");
+		return 1;
+	}
 	cfg = fuse_loop_cfg_create();
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
