@@ -506,7 +506,7 @@ static char *read_text(const char *path)
 	return text;
 }
 
-static void usage(void)
+static void usage(FILE *out, int status)
 {
 	fputs("usage: mkxva [options] OUT.xva IMAGE[=PREFIX[=LABEL]]...\n"
 	      "       mkxva --spec SPEC [--format F] OUT.xva\n"
@@ -534,9 +534,10 @@ static void usage(void)
 	      "  --with-snapshot            also a snapshot of the VM\n"
 	      "  --nvram FILE               NVRAM EFI-variables: FILE's text (base64)\n"
 	      "  --vtpm FILE                a VTPM whose content is FILE's text\n"
-	      "  --platform-add K=V;K=V     platform keys after the profile's\n",
-	      stderr);
-	exit(2);
+	      "  --platform-add K=V;K=V     platform keys after the profile's\n"
+	      "  --help                     this text\n",
+	      out);
+	exit(status);
 }
 
 int main(int argc, char **argv)
@@ -567,6 +568,7 @@ int main(int argc, char **argv)
 		{ "nvram", required_argument, NULL, 'R' },
 		{ "vtpm", required_argument, NULL, 'T' },
 		{ "platform-add", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options o = { .format = "v7", .checksum = SUM_XXHASH,
@@ -585,7 +587,7 @@ int main(int argc, char **argv)
 			o.checksum = strcmp(optarg, "xxhash") == 0 ? SUM_XXHASH
 				   : strcmp(optarg, "sha1") == 0   ? SUM_SHA1
 				   : strcmp(optarg, "none") == 0   ? SUM_NONE
-								   : (usage(), SUM_NONE);
+								   : (usage(stderr, 2), SUM_NONE);
 			break;
 		case 'm': o.mode = (unsigned)strtoul(optarg, NULL, 8); mode_set = true; break;
 		case 'C': o.chunk = strtoull(optarg, NULL, 0); break;
@@ -614,11 +616,12 @@ int main(int argc, char **argv)
 		case 'R': o.nvram = read_text(optarg); break;
 		case 'T': o.vtpm = read_text(optarg); break;
 		case 'A': o.platform_add = optarg; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		default: usage(stderr, 2);
 		}
 	}
 	if (o.chunk == 0 || optind >= argc)
-		usage();
+		usage(stderr, 2);
 	if (o.xo) {
 		if (!format_set)
 			o.format = "ustar";

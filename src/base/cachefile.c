@@ -38,6 +38,7 @@ char *xva_cache_path(const char *dir, const char *identity, const char *ext)
 enum xva_status xva_cache_mkdir(const char *dir, struct xva_err *err)
 {
 	char *copy = strdup(dir);
+	struct stat st;
 
 	if (!copy)
 		return xva_nomem(err);
@@ -51,6 +52,12 @@ enum xva_status xva_cache_mkdir(const char *dir, struct xva_err *err)
 	}
 	if (mkdir(copy, 0700) < 0 && errno != EEXIST)
 		goto fail;
+	if (stat(copy, &st) < 0)
+		goto fail;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		goto fail;
+	}
 	free(copy);
 	return XVA_OK;
 fail:

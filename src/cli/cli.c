@@ -312,6 +312,10 @@ static const char *closest_option(const char *arg)
 		consider(name, passed_on[i], &best, &best_d);
 	for (size_t i = 0; commands[i]; i++)
 		consider(name, commands[i], &best, &best_d);
+	/* Two edits in a short name leave little of it: "foo" is not a
+	 * misspelt "log". */
+	if (best && 2 * best_d >= strlen(name))
+		return NULL;
 	return best;
 }
 

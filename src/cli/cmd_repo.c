@@ -238,9 +238,18 @@ int xvafs_repo_verify(FILE *out, const struct xva_repo *repo,
 			if (xva_repo_open_backup(repo, b, oo, &xva, &err) != XVA_OK) {
 				if (err.status == XVA_EINTR)
 					break;
-				fprintf(out, "xvafs: %s: cannot be opened: %s\n",
-					label, err.msg);
-				unopened++;
+				/* Its bytes were read and failed their check
+				 * (an encrypted backup's tag is checked as it
+				 * is opened): damaged, like a chunk that fails. */
+				if (err.status == XVA_ECORRUPT) {
+					fprintf(out, "xvafs: %s: damaged: %s\n",
+						label, err.msg);
+					bad++;
+				} else {
+					fprintf(out, "xvafs: %s: cannot be "
+						"opened: %s\n", label, err.msg);
+					unopened++;
+				}
 				status = worse(status, XVAFS_EXIT_DAMAGED);
 				continue;
 			}

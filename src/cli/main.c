@@ -91,6 +91,22 @@ static int before_opening(struct fuse_args *args, const struct cli *cli,
 		if (fuse_parse_cmdline(args, opts) != 0)
 			return XVAFS_EXIT_USAGE;
 	}
+	/* A cache folder asked for by name is made now, so that one that
+	 * cannot be is an error, not a mount that quietly keeps no cache. */
+	if (cli->value[XVAFS_OPT_CACHE_DIR] && !cli->flag[XVAFS_OPT_NOINDEXCACHE]) {
+		const char *dir = cli->value[XVAFS_OPT_CACHE_DIR];
+		struct xva_err err;
+
+		if (xva_cache_mkdir(dir, &err) != XVA_OK) {
+			fprintf(stderr, "xvafs: -o cache_dir: %s\n", err.msg);
+			return XVAFS_EXIT_USAGE;
+		}
+		if (access(dir, W_OK | X_OK) < 0) {
+			fprintf(stderr, "xvafs: -o cache_dir=%s: cannot write "
+				"there: %s\n", dir, strerror(errno));
+			return XVAFS_EXIT_USAGE;
+		}
+	}
 	if (cli->value[XVAFS_OPT_LOG])
 		return open_log(cli->value[XVAFS_OPT_LOG]);
 	return XVAFS_EXIT_OK;
@@ -183,7 +199,7 @@ static int open_export(const struct cli *cli, const struct settings *s,
 		if (cli->list && cli->json)
 			xvafs_list_json_error(stdout, cli->image, err.status,
 					      msg);
-		fprintf(stderr, "xvafs: %s: %s\n", cli->image, msg);
+		xvafs_say_about(stderr, cli->image, msg);
 		return status;
 	}
 	if ((*xva)->cache_note[0])
@@ -230,7 +246,7 @@ static int open_repository(const struct cli *cli, const struct settings *s,
 		if (cli->list && cli->json)
 			xvafs_list_json_error(stdout, cli->image, err.status,
 					      err.msg);
-		fprintf(stderr, "xvafs: %s: %s\n", cli->image, err.msg);
+		xvafs_say_about(stderr, cli->image, err.msg);
 	}
 	return status;
 }

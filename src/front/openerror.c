@@ -136,3 +136,11 @@ void xvafs_open_error(const char *location, const struct xva_err *err,
 	xva_ptable_free(t);
 	xva_view_close(disk);
 }
+
+void xvafs_say_about(FILE *out, const char *location, const char *msg)
+{
+	if (location[0] && strstr(msg, location))
+		fprintf(out, "xvafs: %s\n", msg);
+	else
+		fprintf(out, "xvafs: %s: %s\n", location, msg);
+}

@@ -11,6 +11,7 @@
 #define XVAFS_OPENERROR_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "xvafs/error.h"
 
@@ -26,5 +27,10 @@
  * core's. */
 void xvafs_open_error(const char *location, const struct xva_err *err,
 		      char *buf, size_t size);
+
+/* Writes "xvafs: LOCATION: MSG" to OUT, or "xvafs: MSG" when MSG names
+ * LOCATION already (the core names the file its message is about), so
+ * that no path is said twice. */
+void xvafs_say_about(FILE *out, const char *location, const char *msg);
 
 #endif

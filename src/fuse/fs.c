@@ -88,9 +88,19 @@ static struct xvafs_node *node_at(const struct xvafs_fs *fs, size_t i)
 static int add_node(struct xvafs_fs *fs, const struct xvafs_node *node,
 		    fuse_ino_t *ino)
 {
+	struct xvafs_node timed = *node;
 	size_t n;
 	int ret = -1;
 
+	/* A node of no export and no time of its own (a repository's
+	 * backup's vm/ files, its error.txt) is dated as its folder is. */
+	if (!timed.xva && !timed.mtime.tv_sec && !timed.mtime.tv_nsec &&
+	    timed.parent) {
+		const struct xvafs_node *up = node_at(fs, timed.parent - 1);
+
+		timed.mtime = up->xva ? xva_mtime(up->xva) : up->mtime;
+	}
+	node = &timed;
 	pthread_mutex_lock(&fs->grow_lock);
 	n = atomic_load_explicit(&fs->n_nodes, memory_order_relaxed);
 	if (n / XVAFS_NODE_CHUNK < XVAFS_NODE_CHUNKS &&

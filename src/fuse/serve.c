@@ -98,6 +98,10 @@ int check_mountpoint(const char *mnt)
 				"daemon) that served it has died; run "
 				"fusermount3 -u %s first\n", mnt, strerror(errno),
 				mnt);
+		else if (errno == ENOENT)
+			fprintf(stderr, "xvafs: %s: cannot mount there: %s; "
+				"create the folder first (mkdir %s)\n", mnt,
+				strerror(errno), mnt);
 		else
 			fprintf(stderr, "xvafs: %s: cannot mount there: %s\n", mnt,
 				strerror(errno));

@@ -16,12 +16,28 @@ rc=0; "$XVAFS" 2>"$WORK/err" || rc=$?
 rc=0; "$XVAFS" some.xva 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "no mount point given" "$WORK/err" || fail "no mount point: rc $rc"
 
+# The test generator's own --help: its usage on stdout, status 0.
+"$MKXVA" --help >"$WORK/out" 2>"$WORK/err" || fail "mkxva --help: exit status $?"
+grep -q "^usage: mkxva" "$WORK/out" && [ ! -s "$WORK/err" ] || { cat "$WORK/err"; fail "mkxva --help: no usage on stdout"; }
+
 truncate -s 1M "$WORK/d.img"
 "$MKXVA" "$WORK/ok.xva" "$WORK/d.img"
 mkdir -p "$WORK/mnt"
 rc=0; "$XVAFS" -o no_such_option "$WORK/ok.xva" "$WORK/mnt" 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "no_such_option" "$WORK/err" || { cat "$WORK/err"; fail "unknown -o option: rc $rc"; }
 ! is_mounted "$WORK/mnt" || fail "mounted despite a bad option"
+
+# A cache folder that cannot be made is an error before anything else,
+# not a mount that keeps no cache without a word.
+: >"$WORK/a-file"
+rc=0; "$XVAFS" --list -o cache_dir="$WORK/a-file/cache" "$WORK/ok.xva" >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "^xvafs: -o cache_dir: cannot create the cache folder $WORK/a-file/cache: Not a directory" "$WORK/err" ||
+	{ cat "$WORK/err"; fail "-o cache_dir under a file: rc $rc"; }
+rc=0; "$XVAFS" --list -o cache_dir="$WORK/a-file" "$WORK/ok.xva" >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "cannot create the cache folder $WORK/a-file: Not a directory" "$WORK/err" ||
+	{ cat "$WORK/err"; fail "-o cache_dir naming a file: rc $rc"; }
+"$XVAFS" --list -o cache_dir="$WORK/new/cache" "$WORK/ok.xva" >/dev/null || fail "-o cache_dir of a new folder"
+[ -d "$WORK/new/cache" ] || fail "-o cache_dir: the folder was not made"
 
 # Scripts get JSON even when the export cannot be read.
 rc=0; "$XVAFS" --list --json "$WORK/no-such.xva" >"$WORK/json" 2>"$WORK/err" || rc=$?

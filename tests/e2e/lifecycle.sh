@@ -97,6 +97,7 @@ refused() {
 note "mount points that cannot work"
 : >"$WORK/file"
 refused 3 "$WORK/file: not a folder" "$WORK/vm.xva" "$WORK/file"
+refused 3 "$WORK/nowhere: cannot mount there: No such file or directory; create the folder first \(mkdir $WORK/nowhere\)" "$WORK/vm.xva" "$WORK/nowhere"
 mount_xva "$WORK/vm.xva" "$MNT"
 refused 3 "$MNT is already a mount point \(fuse.xvafs from .*vm.xva\); unmount it first" "$WORK/vm.xva" "$MNT"
 [ "$(grep -c " $MNT fuse" /proc/mounts)" = 1 ] || fail "a second mount stacked"
@@ -114,6 +115,7 @@ note "the command line's edges"
 refused 1 "is a folder and .* is not: the export comes first, then the mount point \(xvafs .*vm.xva .*mnt\)" "$MNT" "$WORK/vm.xva"
 refused 1 "unknown option 'veriffy' \(did you mean 'verify'\?\)" -o veriffy "$WORK/vm.xva" "$MNT"
 refused 1 "unknown option 'allow_others' \(did you mean 'allow_other'\?\)" -o allow_others "$WORK/vm.xva" "$MNT"
+refused 1 "unknown option 'foo'\$" -o foo "$WORK/vm.xva" "$MNT"
 refused 1 "see xvafs --help" -o no_such_thing "$WORK/vm.xva" "$MNT"
 for bad in overlay_block=1000 overlay_block=3000 overlay_block=131072 overlay_block=0 \
 	   readahead_kb=-5 readahead_kb=99999999 uid=-1 uid=4294967295 gid=x umask=999 \

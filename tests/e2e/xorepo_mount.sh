@@ -128,6 +128,9 @@ PY
 		[ "$(readlink "$d/by-device/xvdb1")" = ../Ref:2p1 ] ||
 			fail "$d/by-device/xvdb1: $(readlink "$d/by-device/xvdb1")"
 		[ -f "$d/ova.xml" ] && ls "$d/vm/"*.cfg >/dev/null || fail "$d: no ova.xml or vm/"
+		for f in "$d/vm" "$d/vm/"*.cfg; do
+			[ "$(stat -c %Y "$f")" -gt 0 ] || fail "$f: dated 1970"
+		done
 		grep -q "$MNT/web01" "$d/vm/"*.cfg || fail "$d/vm: the disks' paths are not in the mount"
 		# Read-only here: the header says to mount the backup's .xva to run it.
 		hdr=$(grep -h '^#' "$d/vm/"*.cfg | sed 's/^# *//' | tr '\n' ' ')
@@ -202,7 +205,7 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 	note "$flavour: a wrong key is one line, exit 2, nothing mounted"
 	rc=0; "$XVAFS" -o key_file="$WORK/wrong" "$repo" "$MNT" 2>"$WORK/err" || rc=$?
 	[ "$rc" = 2 ] || fail "wrong key: exit $rc"
-	[ "$(wc -l <"$WORK/err")" = 1 ] && grep -q "wrong key for $repo: it does not decrypt its metadata.json ($flavour)" "$WORK/err" ||
+	[ "$(wc -l <"$WORK/err")" = 1 ] && grep -q "^xvafs: wrong key for $repo: it does not decrypt its metadata.json ($flavour)" "$WORK/err" ||
 		fail "wrong key: $(cat "$WORK/err")"
 	is_mounted "$MNT" && fail "mounted with a wrong key"
 	rc=0; "$XVAFS" --list "$repo" 2>"$WORK/err" || rc=$?
@@ -275,6 +278,14 @@ rc=0; out=$("$XVAFS" --verify -o key_file="$WORK/key",unauthenticated --vm web01
 [ "$rc" = 4 ] || fail "--verify of the tampered repository: exit $rc: $out"
 grep -q "^xvafs: web01/2026-11-24T02:00:00Z: encryption: authentication failed" <<<"$out" &&
 	grep -q ": 2 backups intact, 0 not fully verifiable, 1 damaged" <<<"$out" || fail "--verify: $out"
+# Authenticated (the default), the tag fails as the backup is opened: it
+# is still counted damaged, not "could not be opened".
+export XDG_CACHE_HOME=$WORK/cache-verify-auth
+rc=0; out=$("$XVAFS" --verify -o key_file="$WORK/key" --vm web01 "$tampered" 2>&1) || rc=$?
+[ "$rc" = 4 ] || fail "authenticated --verify of the tampered repository: exit $rc: $out"
+grep -q "^xvafs: web01/2026-11-24T02:00:00Z: damaged: .*authentication failed" <<<"$out" &&
+	grep -q ": 2 backups intact, 0 not fully verifiable, 1 damaged, 0 could not be opened$" <<<"$out" ||
+	fail "authenticated --verify: $out"
 export XDG_CACHE_HOME=$WORK/cache
 
 note "S3: the repository uploaded to s3rver with the AWS CLI"
