@@ -5,8 +5,9 @@
 
 META: one line per measure, tab-separated: id, kind ("time": seconds,
 lower is better; "rate": IOPS, higher is better), what is measured, the
-reference, the goal (ratio to the reference; may be empty), the ceiling
-(what was measured as the best this machine allows; may be empty).
+reference, the goal (ratio to the reference; may be empty), the
+comparison (a ceiling, or a plain FUSE passthrough, measured in the same
+runs as who "ceiling"; may be empty).
 RESULTS: one line per measurement: id, who ("ref", "ceiling" or a build's
 name), run number, value (or "fail").
 BUILDS: the builds' names, space-separated, in the order measured
@@ -16,8 +17,8 @@ HEADER: the line that says where and when it was measured.
 Prints, for every measure, min / median / max of the runs for the
 reference and each build, the ratio to the reference of the same run
 (reference time / xvafs time, or xvafs IOPS / reference IOPS: above 1
-means faster than the reference), the ceiling's ratio to the reference
-the same way and, with two builds, after against before in the same
+means faster than the reference), the comparison's ratio to the
+reference the same way and, with two builds, after against before in the same
 run. With README, replaces what lies between the
 lines "<!-- bench:begin -->" and "<!-- bench:end -->" there by the table of
 the last build."""
@@ -96,10 +97,10 @@ class Measure:
         return spread(self.ratios(who, 'ref'), fmt_ratio)
 
     def ceiling_shown(self):
-        """The ceiling, its value and its ratio to the reference."""
+        """The comparison, its value and its ratio to the reference."""
         if not self.ceiling or 'ceiling' not in self.runs:
             return ''
-        return (f'{self.ceiling} {self.shown("ceiling")}: '
+        return (f'{self.ceiling} {self.shown("ceiling")}; ratio '
                 f'{self.ratio_to_ref("ceiling")}')
 
 
@@ -126,7 +127,7 @@ def comparison(measures, builds):
         head += [b, f'ratio ({b})']
     if len(builds) == 2:
         head.append(f'{builds[1]} vs {builds[0]}')
-    head += ['goal', 'ceiling, same run: ratio']
+    head += ['goal', 'comparison, same run']
     lines = [md_row(head), md_row(['---'] * len(head))]
     for m in measures:
         cells = [m.what, (m.ref + ' ' + m.shown('ref')) if m.has_ref() else '']
@@ -142,7 +143,7 @@ def comparison(measures, builds):
 def readme_table(measures, build, header):
     lines = [header, '',
              md_row(['What', 'xvafs', 'Reference, same run', 'Ratio',
-                     'Ceiling, same run: ratio']),
+                     'Comparison, same run']),
              md_row(['---'] * 5)]
     for m in measures:
         ref = (m.ref + ' ' + m.shown('ref')) if m.has_ref() else ''
@@ -170,7 +171,7 @@ def main():
     builds = builds.split()
     measures = load(meta, results)
     print('ratio: reference time / xvafs time (IOPS: xvafs / reference), per run, then min / median / max;')
-    print('the ceiling: the best measured on this machine for the same work (bench/all.sh says how), its ratio the same way;')
+    print('comparison: a ceiling or a plain FUSE passthrough measured in the same runs (bench/all.sh says how), its ratio the same way;')
     print('above 1 is faster than the reference' +
           (f'; "{builds[1]} vs {builds[0]}": {builds[0]} time / {builds[1]} time in the same run'
            if len(builds) == 2 else '') + '.')
