@@ -45,6 +45,10 @@ static void pt_init(void *userdata, struct fuse_conn_info *conn)
 		conn->max_write = 512u << 10;
 	if (pt->writable && conn->proto_minor >= 40)
 		xvafs_reply_mark(REPLY_INIT);
+	/* As xvafs asks (src/fuse/fs.c): the kernel's readahead keeps its
+	 * asynchronous half below this many background requests. */
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
 }
 
 static void fill(const struct pt *pt, fuse_ino_t ino, struct stat *st)
