@@ -273,39 +273,51 @@ mount_cat() {
 gb() { echo "$1 / 1000000000" | bc -l | xargs printf '%.2f GB'; }
 disk_size() { (($1 % 1024 == 0)) && echo "$(($1 / 1024)) GiB" || echo "$1 MiB"; }
 
-# The ceilings' FUSE passthrough, from the last build (bench/passthrough.c).
+# The comparisons' FUSE passthrough, from the last build (bench/passthrough.c).
 passthrough=$(dirname "${bin[${builds[-1]}]}")/bench/passthrough
-# passthrough_cat FILE: mounts FILE through the passthrough, times cat of
-# it, unmounts. With CG=yes, all of it inside the slow disk's group.
-passthrough_cat() {
-	local t pid run=()
+[ -x "$passthrough" ] || { echo "all.sh: no $passthrough: build the bench folder's targets" >&2; exit 1; }
+# passthrough_start [-w] FILE: FILE served at $mnt/file by the passthrough
+# (inside the slow disk's group with CG=yes), its pid in pt_pid; false,
+# with the reason on stderr and nothing left running, if it did not mount.
+pt_pid=
+passthrough_start() {
+	local run=()
 	[ "${CG:-no}" = yes ] && run=(in_cg)
-	"${run[@]}" "$passthrough" "$1" "$mnt" 2>"$work/all-err" &
-	pid=$!
-	if ! wait_until --pid $pid "the passthrough to mount" is_fuse_mount "$mnt" 2>/dev/null; then
-		echo "all.sh: $passthrough could not mount $1: $(head -c 300 "$work/all-err")" >&2
-		wait $pid || true
-		echo fail
-		return
-	fi
+	"${run[@]}" "$passthrough" "$@" "$mnt" >/dev/null 2>"$work/all-err" &
+	pt_pid=$!
+	wait_until --pid $pt_pid "the passthrough to mount" is_fuse_mount "$mnt" && return 0
+	echo "all.sh: $passthrough $* did not mount: $(head -c 300 "$work/all-err")" >&2
+	kill $pt_pid 2>/dev/null || true
+	wait $pt_pid 2>/dev/null || true
+	return 1
+}
+passthrough_stop() {
+	fusermount3 -u "$mnt"
+	wait $pt_pid || true
+}
+# passthrough_cat FILE: seconds of a cat of FILE through the passthrough,
+# or "fail". With CG=yes, all of it inside the slow disk's group.
+passthrough_cat() {
+	local t
+	passthrough_start "$1" || { echo fail; return; }
 	if [ "${CG:-no}" = yes ]; then
 		t=$(cg_timeit cat "$mnt/file")
 	else
 		t=$(timeit cat "$mnt/file")
 	fi
-	fusermount3 -u "$mnt"
-	wait $pid || true
+	passthrough_stop
 	echo "$t"
 }
 
 # cpu_busy: seconds of CPU time every core has spent busy since boot.
 cpu_busy() {
-	awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / '"$(getconf CLK_TCK)"' }' /proc/stat
+	awk '/^cpu / { printf "%.3f\n", ($2 + $3 + $4 + $7 + $8 + $9) / '"$(getconf CLK_TCK)"' }' /proc/stat
 }
 # cpu_bound T B0 B1 B2 B3: the least time two pieces of work can take on
 # this machine's cores: the busy time B0..B1 and B2..B3 spread over every
 # core, or T (the first piece's own time) if longer.
 cpu_bound() {
+	[ "$1" != fail ] || { echo fail; return; }
 	echo "b = ($3 - $2 + $5 - $4) / $(nproc); if (b > $1) b else $1" | bc -l
 }
 
@@ -433,7 +445,7 @@ fio_writes() {
 }
 
 part_overlay() {
-	local img=$work/ovl-$OVERLAY_MIB.img xva=$work/ovl-$OVERLAY_MIB.xva r who v pid
+	local img=$work/ovl-$OVERLAY_MIB.img xva=$work/ovl-$OVERLAY_MIB.xva r who v
 	bench_image "$img" "$OVERLAY_MIB"
 	[ -f "$xva" ] || "$build/tests/mkxva" "$xva" "$img=Ref:1"
 	describe overlay rate "random 4 KiB writes through an overlay, 4 jobs ($(disk_size "$OVERLAY_MIB") disk, ${RUNTIME} s each)" "plain file, same file system" ">= 0.5" "ceiling: FUSE passthrough of a plain file"
@@ -444,16 +456,11 @@ part_overlay() {
 		note overlay ref "$r" "$(fio_writes "$work/all-plain.img")"
 		rm -f "$work/all-plain.img"
 		truncate -s "${OVERLAY_MIB}M" "$work/all-plain.img"
-		"$passthrough" -w "$work/all-plain.img" "$mnt" 2>"$work/all-err" &
-		pid=$!
-		if wait_until --pid $pid "the passthrough to mount" is_fuse_mount "$mnt" 2>/dev/null; then
+		v=fail
+		if passthrough_start -w "$work/all-plain.img"; then
 			v=$(fio_writes "$mnt/file")
-			fusermount3 -u "$mnt"
-		else
-			echo "all.sh: $passthrough -w could not mount: $(head -c 300 "$work/all-err")" >&2
-			v=fail
+			passthrough_stop
 		fi
-		wait $pid || true
 		note overlay ceiling "$r" "$v"
 		rm -f "$work/all-plain.img"
 		for who in $(in_order "$r"); do
@@ -527,6 +534,7 @@ part_url() {
 	mkdir -p "$data"
 	name=seq-$URL_MIB.xva
 	[ -f "$data/$name" ] || cp "$(seq_export "$URL_MIB")" "$data/$name"
+	bench_image "$raw" "$URL_MIB"
 	SRV_DIR=$(mktemp -d "${TMPDIR:-/tmp}/xvafs-bench-all.XXXXXX")
 	# shellcheck source=../tests/servers/lib.sh
 	source "$top/tests/servers/lib.sh"
@@ -542,14 +550,16 @@ part_url() {
 			t=$(timeit curl -sf --cacert "$CA_FILE" -o /dev/null "$url")
 			b1=$(cpu_busy)
 			note "url-$rtt" ref "$r" "$t"
-			cat "$raw" >/dev/null
-			b2=$(cpu_busy)
-			passthrough_cat "$raw" >/dev/null
-			b3=$(cpu_busy)
-			note "url-$rtt" ceiling "$r" "$(cpu_bound "$t" "$b0" "$b1" "$b2" "$b3")"
 			for who in $(in_order "$r"); do
 				note "url-$rtt" "$who" "$r" "$(mount_cat "$who" "$url" -o ca_file="$CA_FILE")"
 			done
+			# After the mounts, so that reading the raw disk into the
+			# page cache cannot push the .xva out of it before them.
+			cat "$raw" >/dev/null
+			b2=$(cpu_busy)
+			[ "$(passthrough_cat "$raw")" != fail ] || t=fail
+			b3=$(cpu_busy)
+			note "url-$rtt" ceiling "$r" "$(cpu_bound "$t" "$b0" "$b1" "$b2" "$b3")"
 		done
 		kill "$PROXY_PID" 2>/dev/null || true
 		wait "$PROXY_PID" 2>/dev/null || true

@@ -27,12 +27,13 @@
 #include "fuse/fs.h" /* the reply patches of replies.c */
 
 struct pt {
+	/* replies.c's state (the session, parallel_writes). First, since
+	 * replies.c gets the session's userdata, a struct pt *, as its own. */
+	struct xvafs_fs replies;
 	int fd;
 	struct stat st;
 	off_t shift;
 	bool writable;
-	/* replies.c's state: it uses the session and parallel_writes only. */
-	struct xvafs_fs replies;
 };
 
 static void pt_init(void *userdata, struct fuse_conn_info *conn)

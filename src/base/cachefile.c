@@ -42,6 +42,10 @@ enum xva_status xva_cache_mkdir(const char *dir, struct xva_err *err)
 
 	if (!copy)
 		return xva_nomem(err);
+	if (!copy[0]) {
+		free(copy);
+		return xva_fail(err, XVA_EINVAL, "no cache folder named");
+	}
 	for (char *p = copy + 1; *p; p++) {
 		if (*p != '/')
 			continue;

@@ -314,7 +314,7 @@ static const char *closest_option(const char *arg)
 		consider(name, commands[i], &best, &best_d);
 	/* Two edits in a short name leave little of it: "foo" is not a
 	 * misspelt "log". */
-	if (best && 2 * best_d >= strlen(name))
+	if (best && 2 * best_d > strlen(name))
 		return NULL;
 	return best;
 }

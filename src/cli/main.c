@@ -97,15 +97,17 @@ static int before_opening(struct fuse_args *args, const struct cli *cli,
 		const char *dir = cli->value[XVAFS_OPT_CACHE_DIR];
 		struct xva_err err;
 
+		if (!dir[0])
+			return usage_error("-o cache_dir= needs a folder");
 		if (xva_cache_mkdir(dir, &err) != XVA_OK) {
 			fprintf(stderr, "xvafs: -o cache_dir: %s\n", err.msg);
 			return XVAFS_EXIT_USAGE;
 		}
-		if (access(dir, W_OK | X_OK) < 0) {
-			fprintf(stderr, "xvafs: -o cache_dir=%s: cannot write "
-				"there: %s\n", dir, strerror(errno));
-			return XVAFS_EXIT_USAGE;
-		}
+		/* A shared cache made by another user is still read from. */
+		if (access(dir, W_OK | X_OK) < 0)
+			fprintf(stderr, "xvafs: -o cache_dir=%s: %s: "
+				"caches found there are used, none is written\n",
+				dir, strerror(errno));
 	}
 	if (cli->value[XVAFS_OPT_LOG])
 		return open_log(cli->value[XVAFS_OPT_LOG]);
@@ -175,7 +177,7 @@ static int open_export(const struct cli *cli, const struct settings *s,
 	if (!cli->flag[XVAFS_OPT_NOINDEXCACHE])
 		open_options.cache_dir = *cache_dir =
 			cli->value[XVAFS_OPT_CACHE_DIR]
-				? strdup(cli->value[XVAFS_OPT_CACHE_DIR])
+				? absolute_path(cli->value[XVAFS_OPT_CACHE_DIR])
 				      : xva_cache_default_dir();
 	xvafs_source_options(cli, s, progress, &open_options.source);
 	status = load_key(cli, &key, &key_given, &key_from_env);
@@ -343,7 +345,7 @@ int main(int argc, char *argv[])
 	if (status == XVAFS_EXIT_OK && is_repository(&cli, &s)) {
 		if (!cli.flag[XVAFS_OPT_NOINDEXCACHE])
 			cache_dir = cli.value[XVAFS_OPT_CACHE_DIR]
-				    ? strdup(cli.value[XVAFS_OPT_CACHE_DIR])
+				    ? absolute_path(cli.value[XVAFS_OPT_CACHE_DIR])
 				    : xva_cache_default_dir();
 		status = open_repository(&cli, &s, &progress, &repo);
 		if (status == XVAFS_EXIT_OK)

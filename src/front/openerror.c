@@ -1,6 +1,7 @@
 /* The message of a failed open (openerror.h): a raw disk image's
  * partitions appended to what the core said. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -137,9 +138,30 @@ void xvafs_open_error(const char *location, const struct xva_err *err,
 	xva_view_close(disk);
 }
 
+/* Whether MSG names LOCATION as a word of its own: at its start or after
+ * a space, and followed by its end, a colon or a space. Only a location
+ * that looks like a path or a URL (a '/' or a '.') is looked for: a bare
+ * word such as "a" may be any message's. */
+static bool names(const char *msg, const char *location)
+{
+	size_t len = strlen(location);
+
+	if (!len || !strpbrk(location, "/."))
+		return false;
+	for (const char *at = strstr(msg, location); at;
+	     at = strstr(at + 1, location)) {
+		char after = at[len];
+
+		if ((at == msg || at[-1] == ' ') &&
+		    (after == '\0' || after == ':' || after == ' '))
+			return true;
+	}
+	return false;
+}
+
 void xvafs_say_about(FILE *out, const char *location, const char *msg)
 {
-	if (location[0] && strstr(msg, location))
+	if (names(msg, location))
 		fprintf(out, "xvafs: %s\n", msg);
 	else
 		fprintf(out, "xvafs: %s: %s\n", location, msg);

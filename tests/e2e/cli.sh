@@ -36,6 +36,9 @@ rc=0; "$XVAFS" --list -o cache_dir="$WORK/a-file/cache" "$WORK/ok.xva" >/dev/nul
 rc=0; "$XVAFS" --list -o cache_dir="$WORK/a-file" "$WORK/ok.xva" >/dev/null 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "cannot create the cache folder $WORK/a-file: Not a directory" "$WORK/err" ||
 	{ cat "$WORK/err"; fail "-o cache_dir naming a file: rc $rc"; }
+rc=0; "$XVAFS" --list -o cache_dir= "$WORK/ok.xva" >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "^xvafs: -o cache_dir= needs a folder" "$WORK/err" ||
+	{ cat "$WORK/err"; fail "-o cache_dir= (empty): rc $rc"; }
 "$XVAFS" --list -o cache_dir="$WORK/new/cache" "$WORK/ok.xva" >/dev/null || fail "-o cache_dir of a new folder"
 [ -d "$WORK/new/cache" ] || fail "-o cache_dir: the folder was not made"
 

@@ -116,6 +116,7 @@ refused 1 "is a folder and .* is not: the export comes first, then the mount poi
 refused 1 "unknown option 'veriffy' \(did you mean 'verify'\?\)" -o veriffy "$WORK/vm.xva" "$MNT"
 refused 1 "unknown option 'allow_others' \(did you mean 'allow_other'\?\)" -o allow_others "$WORK/vm.xva" "$MNT"
 refused 1 "unknown option 'foo'\$" -o foo "$WORK/vm.xva" "$MNT"
+refused 1 "unknown option 'ui=0' \(did you mean 'uid'\?\)" -o ui=0 "$WORK/vm.xva" "$MNT"
 refused 1 "see xvafs --help" -o no_such_thing "$WORK/vm.xva" "$MNT"
 for bad in overlay_block=1000 overlay_block=3000 overlay_block=131072 overlay_block=0 \
 	   readahead_kb=-5 readahead_kb=99999999 uid=-1 uid=4294967295 gid=x umask=999 \

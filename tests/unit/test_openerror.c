@@ -128,6 +128,48 @@ static void test_gpt(void)
 	CHECK(disk_unchanged());
 }
 
+#define CHECK_STR(got, want)                                                \
+	do {                                                                \
+		const char *got_ = (got);                                   \
+		CHECK_MSG(strcmp(got_, (want)) == 0, "got \"%s\"", got_);   \
+	} while (0)
+
+/* What xvafs_say_about writes for LOCATION and MSG, into BUF. */
+static const char *said(const char *location, const char *msg, char *buf,
+			size_t size)
+{
+	FILE *f = fmemopen(buf, size, "w");
+
+	CHECK(f != NULL);
+	if (!f)
+		return "";
+	xvafs_say_about(f, location, msg);
+	fclose(f);
+	return buf;
+}
+
+/* A path is said once: not put in front of a message that names it as a
+ * word of its own, and put there when it only appears inside another, or
+ * when it does not look like a path (a word may be any message's). */
+static void test_say_about(void)
+{
+	char buf[256];
+
+	CHECK_STR(said("/r", "wrong key for /r: no", buf, sizeof(buf)),
+		  "xvafs: wrong key for /r: no\n");
+	CHECK_STR(said("/r", "/r is not encrypted", buf, sizeof(buf)),
+		  "xvafs: /r is not encrypted\n");
+	CHECK_STR(said("/r", "cannot open /r/x", buf, sizeof(buf)),
+		  "xvafs: /r: cannot open /r/x\n");
+	CHECK_STR(said("a", "an XVA is a tar", buf, sizeof(buf)),
+		  "xvafs: a: an XVA is a tar\n");
+	CHECK_STR(said("a", "not a tar", buf, sizeof(buf)),
+		  "xvafs: a: not a tar\n");
+	CHECK_STR(said("vm.xva", "vm.xva is cut", buf, sizeof(buf)),
+		  "xvafs: vm.xva is cut\n");
+	CHECK_STR(said("", "msg", buf, sizeof(buf)), "xvafs: : msg\n");
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -137,6 +179,7 @@ int main(void)
 		close(fd);
 	test_mbr();
 	test_gpt();
+	test_say_about();
 	unlink(path);
 	return CHECK_DONE();
 }
