@@ -306,7 +306,7 @@ static enum xva_status check_metadata(const char *repo,
 		st = xva_crypt_decrypt_buffer(key, alg, enc, len, path, &plain,
 					      &plain_len, err);
 		if (st == XVA_ECORRUPT)
-			st = xva_fail(err, XVA_EACCESS, "wrong key for %s: it "
+			st = xva_fail(err, XVA_EACCESS, "%s: wrong key: it "
 				      "does not decrypt its metadata.json (%s)",
 				      repo, xva_crypt_alg_name(alg));
 	}

@@ -138,25 +138,19 @@ void xvafs_open_error(const char *location, const struct xva_err *err,
 	xva_view_close(disk);
 }
 
-/* Whether MSG names LOCATION as a word of its own: at its start or after
- * a space, and followed by its end, a colon or a space. Only a location
- * that looks like a path or a URL (a '/' or a '.') is looked for: a bare
- * word such as "a" may be any message's. */
+/* Whether MSG starts with LOCATION as a word of its own (followed by
+ * its end, a colon or a space). Only the start counts: "xvafs: FILE:" is
+ * the form scripts and people look for, so a message that names its file
+ * later keeps it in front too. */
 static bool names(const char *msg, const char *location)
 {
 	size_t len = strlen(location);
+	char after;
 
-	if (!len || !strpbrk(location, "/."))
+	if (!len || strncmp(msg, location, len) != 0)
 		return false;
-	for (const char *at = strstr(msg, location); at;
-	     at = strstr(at + 1, location)) {
-		char after = at[len];
-
-		if ((at == msg || at[-1] == ' ') &&
-		    (after == '\0' || after == ':' || after == ' '))
-			return true;
-	}
-	return false;
+	after = msg[len];
+	return after == '\0' || after == ':' || after == ' ';
 }
 
 void xvafs_say_about(FILE *out, const char *location, const char *msg)

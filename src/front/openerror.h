@@ -28,9 +28,9 @@
 void xvafs_open_error(const char *location, const struct xva_err *err,
 		      char *buf, size_t size);
 
-/* Writes "xvafs: LOCATION: MSG" to OUT, or "xvafs: MSG" when MSG names
- * LOCATION already (the core names the file its message is about), so
- * that no path is said twice. */
+/* Writes "xvafs: LOCATION: MSG" to OUT, or "xvafs: MSG" when MSG starts
+ * with LOCATION already (the core names the file its message is about),
+ * so that no path is said twice at the front. */
 void xvafs_say_about(FILE *out, const char *location, const char *msg);
 
 #endif

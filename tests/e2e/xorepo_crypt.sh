@@ -68,7 +68,7 @@ for flavour in chacha20-poly1305 aes-256-gcm; do
 	grep -q '^auth: ok$' <<<"$out" || fail "auth: $out"
 
 	note "$flavour: a wrong key; the backup given without a key, in its repository and copied out of it"
-	expect_open EACCESS "^open: error EACCESS: wrong key for $repo: it does not decrypt its metadata.json \($flavour\)$" \
+	expect_open EACCESS "^open: error EACCESS: $repo: wrong key: it does not decrypt its metadata.json \($flavour\)$" \
 		--key-file "$WORK/wrong" --repo "$repo" "$plain" "$export_xva"
 	out=$("$SRCREAD" --guess "$plain") || fail "guess: $out"
 	grep -q "^guess: $plain is a backup Xen Orchestra encrypted ($flavour, repository $repo): give the repository's encryption key with --key-file FILE$" <<<"$out" ||
@@ -115,7 +115,7 @@ else
 	out=$("$SRCREAD" --endpoint "$S3RVER_URL" --key-file "$WORK/key" --repo s3://xo-br/br1 \
 		--reads 100 "$s3" "$export_xva" seq random) || fail "S3: $out"
 	echo "$out"
-	expect_open EACCESS "^open: error EACCESS: wrong key for s3://xo-br/br1: " \
+	expect_open EACCESS "^open: error EACCESS: s3://xo-br/br1: wrong key: " \
 		--endpoint "$S3RVER_URL" --key-file "$WORK/wrong" --repo s3://xo-br/br1 "$s3" "$export_xva"
 fi
 echo "xorepo_crypt: all checks passed"

@@ -205,7 +205,7 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 	note "$flavour: a wrong key is one line, exit 2, nothing mounted"
 	rc=0; "$XVAFS" -o key_file="$WORK/wrong" "$repo" "$MNT" 2>"$WORK/err" || rc=$?
 	[ "$rc" = 2 ] || fail "wrong key: exit $rc"
-	[ "$(wc -l <"$WORK/err")" = 1 ] && grep -q "^xvafs: wrong key for $repo: it does not decrypt its metadata.json ($flavour)" "$WORK/err" ||
+	[ "$(wc -l <"$WORK/err")" = 1 ] && grep -q "^xvafs: $repo: wrong key: it does not decrypt its metadata.json ($flavour)" "$WORK/err" ||
 		fail "wrong key: $(cat "$WORK/err")"
 	is_mounted "$MNT" && fail "mounted with a wrong key"
 	rc=0; "$XVAFS" --list "$repo" 2>"$WORK/err" || rc=$?
@@ -222,7 +222,7 @@ for flavour in chacha20-poly1305 aes-256-gcm none; do
 	[ "$rc" = 2 ] && grep -q "is a backup Xen Orchestra encrypted ($flavour, repository $repo): give the repository's encryption key with -o key_file=FILE or the XVAFS_KEY environment variable" "$WORK/err" ||
 		fail "no key, one backup: $rc $(cat "$WORK/err")"
 	rc=0; "$XVAFS" --list -o key_file="$WORK/wrong" "$one" 2>"$WORK/err" || rc=$?
-	[ "$rc" = 2 ] && grep -q "wrong key for $repo" "$WORK/err" || fail "wrong key, one backup: $rc $(cat "$WORK/err")"
+	[ "$rc" = 2 ] && grep -q ": $repo: wrong key: it does not decrypt" "$WORK/err" || fail "wrong key, one backup: $rc $(cat "$WORK/err")"
 done
 
 note "a byte changed after the backup was authenticated, its size and modification time kept: checked again"
@@ -296,7 +296,7 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=
 	"$WORK/repo-chacha20-poly1305" s3://xo-br/br1 || fail "aws s3 cp"
 check_repo s3://xo-br/br1 -o "key_file=$WORK/key,s3_endpoint=$S3RVER_URL"
 rc=0; "$XVAFS" --list -o "key_file=$WORK/wrong,s3_endpoint=$S3RVER_URL" s3://xo-br/br1 2>"$WORK/err" || rc=$?
-[ "$rc" = 2 ] && grep -q "wrong key for s3://xo-br/br1" "$WORK/err" || fail "S3 wrong key: $rc $(cat "$WORK/err")"
+[ "$rc" = 2 ] && grep -q "^xvafs: s3://xo-br/br1: wrong key: " "$WORK/err" || fail "S3 wrong key: $rc $(cat "$WORK/err")"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
 
 note "S3: the SigV4-checking endpoint, listing 2 keys a page (AES-256-GCM)"

@@ -493,7 +493,9 @@ static void test_repo(void)
 	CHECK(alg == XVA_CRYPT_CHACHA20_POLY1305);
 	CHECK(xva_xo_repo_check_key(repo, &other_key, NULL, &alg, &err) ==
 	      XVA_EACCESS);
-	CHECK_MSG(strncmp(err.msg, "wrong key for ", 14) == 0, "%s", err.msg);
+	CHECK_MSG(strncmp(err.msg, repo, strlen(repo)) == 0 &&
+		  strncmp(err.msg + strlen(repo), ": wrong key: ", 13) == 0,
+		  "%s", err.msg);
 	CHECK(strchr(err.msg, '\n') == NULL);
 	CHECK(xva_xo_repo_check_key(repo, NULL, NULL, &alg, &err) ==
 	      XVA_EACCESS);
