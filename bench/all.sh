@@ -388,6 +388,19 @@ slow_up() {
 	slow_raw=$slow/vm.img
 }
 
+# reads_from, reads_since: what the device read between the two, printed
+# under the measurement (whether a reader read more than the other, and
+# in how many requests).
+reads_at=
+reads_from() { reads_at=$(slow_reads); }
+reads_since() {
+	local now
+	now=$(slow_reads)
+	# shellcheck disable=SC2086 # two numbers each, split on purpose
+	set -- $reads_at $now
+	printf '%38s %d MB in %d requests\n' "read from the device:" $((($3 - $1) / 1000000)) $(($4 - $2))
+}
+
 part_throttled() {
 	local mbps r who t
 	slow_up
@@ -397,12 +410,16 @@ part_throttled() {
 		slow_limit $((mbps * 1000000)) 0
 		for ((r = 0; r < RUNS; r++)); do
 			drop_caches
+			reads_from
 			note "seq-$mbps" ref "$r" "$(cg_timeit cat "$slow_export")"
+			reads_since
 			drop_caches
 			note "seq-$mbps" ceiling "$r" "$(CG=yes passthrough_cat "$slow_raw")"
 			for who in $(in_order "$r"); do
 				drop_caches
+				reads_from
 				note "seq-$mbps" "$who" "$r" "$(CG=yes mount_cat "$who" "$slow_export")"
+				reads_since
 			done
 		done
 	done

@@ -87,6 +87,16 @@ slow_limit() {
 	echo "$slow_dev $1" >"$slow_cg/blkio.throttle.read_bps_device"
 	echo "$slow_dev $2" >"$slow_cg/blkio.throttle.read_iops_device"
 }
+# slow_reads: "BYTES REQUESTS" read from the slow disk by its group so far
+# (blkio.throttle.io_service_bytes and io_serviced).
+slow_reads() {
+	local f
+	for f in io_service_bytes io_serviced; do
+		awk -v d="$slow_dev" '$1 == d && $2 == "Read" { n = $3 } END { printf "%d ", n }' \
+			"$slow_cg/blkio.throttle.$f"
+	done
+	echo
+}
 # in_cg CMD...: runs CMD from a shell inside the slow disk's group.
 in_cg() { bash -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$slow_cg" "$@"; }
 
