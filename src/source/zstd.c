@@ -123,9 +123,9 @@ struct zs_pass {
 	pthread_cond_t changed; /* a job queued or done, or closing */
 	struct zs_job queue[QUEUE_LEN];
 	size_t head, count;
-	/* Pieces' buffers not in use. They start as the pieces of SLAB, one
-	 * allocation for as many as can be in use at once, so that the pass
-	 * does not fault in a fresh buffer for each. */
+	/* Pieces' buffers not in use: pieces of SLAB, one allocation for as
+	 * many as can be in use at once, so that the pass does not fault in
+	 * a fresh buffer for each. */
 	unsigned char *spare[SPARES];
 	size_t n_spare;
 	unsigned char *slab;
@@ -296,13 +296,10 @@ static enum xva_status submit_piece(struct zs_source *zs, size_t len,
 		zs->pieces = grown;
 		zs->cap_pieces = cap;
 	}
-	buf = p->n_spare ? p->spare[--p->n_spare] : NULL;
+	/* With fewer than QUEUE_LEN queued and one piece per worker, fewer
+	 * than SPARES are in use: one is always free. */
+	buf = p->spare[--p->n_spare];
 	pthread_mutex_unlock(&p->lock);
-	if (!buf) {
-		buf = malloc(XVA_BLOCK_SIZE);
-		if (!buf)
-			return xva_nomem(err);
-	}
 	memcpy(buf, pb->data + (p->submitted - pb->start), len);
 	pthread_mutex_lock(&p->lock);
 	p->queue[(p->head + p->count) % QUEUE_LEN] = (struct zs_job){
@@ -495,14 +492,6 @@ static enum xva_status pass_more(void *ctx, uint64_t keep, struct xva_err *err)
 }
 
 /* The decoder's end_pass. */
-/* Frees BUF unless it is a piece of the slab. */
-static void piece_buf_free(struct zs_pass *p, unsigned char *buf)
-{
-	if (!p->slab || buf < p->slab ||
-	    buf >= p->slab + (size_t)SPARES * XVA_BLOCK_SIZE)
-		free(buf);
-}
-
 static void pass_free(struct xva_decoder *d)
 {
 	struct zs_source *zs = (struct zs_source *)d;
@@ -512,11 +501,7 @@ static void pass_free(struct xva_decoder *d)
 	if (!p)
 		return;
 	stop_worker(zs, &ignored);
-	for (size_t i = 0; i < p->count; i++)
-		piece_buf_free(p, p->queue[(p->head + i) % QUEUE_LEN].data);
-	for (size_t i = 0; i < p->n_spare; i++)
-		piece_buf_free(p, p->spare[i]);
-	free(p->slab);
+	free(p->slab); /* every piece's buffer, queued or spare */
 	for (size_t i = 0; i < p->n_workers; i++) {
 		ZSTD_freeCCtx(p->workers[i].cctx);
 		free(p->workers[i].frame);
